@@ -1,0 +1,198 @@
+//! Connect request and connect response.
+
+use std::fmt;
+
+use crate::error::DecodeError;
+use crate::header::Operation;
+use crate::key::Key;
+use crate::reader::Reader;
+use crate::suites::{AkmSuite, CipherSuite};
+use crate::types::{AuthType, Bssid, MAX_SSID_LEN, SessionId, Ssid, WpaVersions};
+
+/// Size of the `akm_suites` array of a connect request.
+pub const MAX_AKM_SUITES: usize = 2;
+/// Size of the `pairwise_cipher_suites` array of a connect request.
+pub const MAX_PAIRWISE_CIPHER_SUITES: usize = 5;
+/// Length of the fixed part of a connect request (everything before the key).
+pub const CONNECT_REQUEST_FIXED_LEN: usize = 76;
+/// Body length of a connect response.
+pub const CONNECT_RESPONSE_LEN: usize = 16;
+
+/// A guest's connect request. Unused slots of the suite arrays are not kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectRequest {
+    /// The network to join.
+    pub ssid: Ssid,
+    /// A specific BSS, or [`Bssid::ZERO`] for any BSS of the SSID.
+    pub bssid: Bssid,
+    /// nl80211 authentication type.
+    pub auth_type: AuthType,
+    /// Allowed WPA versions.
+    pub wpa_versions: WpaVersions,
+    /// AKM suites, at most [`MAX_AKM_SUITES`].
+    pub akm_suites: Vec<AkmSuite>,
+    /// Pairwise cipher suites, at most [`MAX_PAIRWISE_CIPHER_SUITES`].
+    pub pairwise_cipher_suites: Vec<CipherSuite>,
+    /// Group cipher suite (0 when none).
+    pub group_cipher_suite: CipherSuite,
+    /// PMK (WPA2-PSK), password (SAE), WEP key, or empty.
+    pub key: Key,
+}
+
+impl ConnectRequest {
+    /// An open-network request for `ssid` with every other field zero.
+    pub fn open(ssid: Ssid) -> ConnectRequest {
+        ConnectRequest {
+            ssid,
+            bssid: Bssid::ZERO,
+            auth_type: AuthType::OpenSystem,
+            wpa_versions: WpaVersions::empty(),
+            akm_suites: Vec::new(),
+            pairwise_cipher_suites: Vec::new(),
+            group_cipher_suite: CipherSuite::Other(0),
+            key: Key::empty(),
+        }
+    }
+
+    pub(crate) fn encoded_len(&self) -> usize {
+        CONNECT_REQUEST_FIXED_LEN + self.key.len()
+    }
+
+    /// # Panics
+    /// If a suite list is longer than its array (the fields are public; a caller bug).
+    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
+        assert!(self.akm_suites.len() <= MAX_AKM_SUITES, "at most 2 AKM suites");
+        assert!(self.pairwise_cipher_suites.len() <= MAX_PAIRWISE_CIPHER_SUITES, "at most 5 pairwise suites");
+        out.push(self.ssid.len() as u8);
+        out.extend_from_slice(self.ssid.padded());
+        out.extend_from_slice(&self.bssid.0);
+        out.push(self.auth_type.to_u8());
+        out.push(self.wpa_versions.bits());
+        out.push(self.akm_suites.len() as u8);
+        for slot in 0..MAX_AKM_SUITES {
+            let value = self.akm_suites.get(slot).map_or(0, |s| s.to_u32());
+            out.extend_from_slice(&value.to_le_bytes());
+        }
+        out.push(self.pairwise_cipher_suites.len() as u8);
+        for slot in 0..MAX_PAIRWISE_CIPHER_SUITES {
+            let value = self.pairwise_cipher_suites.get(slot).map_or(0, |s| s.to_u32());
+            out.extend_from_slice(&value.to_le_bytes());
+        }
+        out.extend_from_slice(&self.group_cipher_suite.to_u32().to_le_bytes());
+        out.push(self.key.len() as u8);
+        out.extend_from_slice(self.key.expose_secret());
+    }
+
+    pub(crate) fn decode(body: &[u8]) -> Result<ConnectRequest, DecodeError> {
+        let mut r = Reader::new(Operation::ConnectRequest, body);
+        let ssid_len = r.u8("ssid_len")?;
+        let ssid_field = r.take(MAX_SSID_LEN, "ssid")?;
+        if usize::from(ssid_len) > MAX_SSID_LEN {
+            return Err(r.too_large("ssid_len", ssid_len.into(), MAX_SSID_LEN as u64));
+        }
+        let ssid = Ssid::new(&ssid_field[..usize::from(ssid_len)]).expect("checked length");
+        let bssid = Bssid(r.array("bssid")?);
+        let auth_type = AuthType::from_u8(r.u8("auth_type")?);
+        let wpa_versions = WpaVersions::from_bits_retain(r.u8("wpa_versions")?);
+        let num_akm = r.u8("num_akm_suites")?;
+        if usize::from(num_akm) > MAX_AKM_SUITES {
+            return Err(r.too_large("num_akm_suites", num_akm.into(), MAX_AKM_SUITES as u64));
+        }
+        let mut akm_slots = [0u32; MAX_AKM_SUITES];
+        for slot in &mut akm_slots {
+            *slot = r.u32("akm_suites")?;
+        }
+        let num_pairwise = r.u8("num_pairwise_cipher_suites")?;
+        if usize::from(num_pairwise) > MAX_PAIRWISE_CIPHER_SUITES {
+            return Err(r.too_large(
+                "num_pairwise_cipher_suites",
+                num_pairwise.into(),
+                MAX_PAIRWISE_CIPHER_SUITES as u64,
+            ));
+        }
+        let mut pairwise_slots = [0u32; MAX_PAIRWISE_CIPHER_SUITES];
+        for slot in &mut pairwise_slots {
+            *slot = r.u32("pairwise_cipher_suites")?;
+        }
+        let group_cipher_suite = CipherSuite::from_u32(r.u32("group_cipher_suite")?);
+        let key_len = r.u8("key_len")?;
+        let expected = (CONNECT_REQUEST_FIXED_LEN + usize::from(key_len)) as u64;
+        if body.len() as u64 != expected {
+            return Err(DecodeError::FieldMismatch {
+                operation: Operation::ConnectRequest,
+                field: "size (76 + key_len)",
+                value: body.len() as u64,
+                expected,
+            });
+        }
+        let key = Key::new(r.take(usize::from(key_len), "key")?).expect("key_len is a u8");
+        r.finish()?;
+        Ok(ConnectRequest {
+            ssid,
+            bssid,
+            auth_type,
+            wpa_versions,
+            akm_suites: akm_slots[..usize::from(num_akm)].iter().map(|&v| AkmSuite::from_u32(v)).collect(),
+            pairwise_cipher_suites: pairwise_slots[..usize::from(num_pairwise)]
+                .iter()
+                .map(|&v| CipherSuite::from_u32(v))
+                .collect(),
+            group_cipher_suite,
+            key,
+        })
+    }
+}
+
+/// An IEEE 802.11 status code, passed to the guest's cfg80211 as is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StatusCode(pub u16);
+
+impl StatusCode {
+    /// 0: success.
+    pub const SUCCESS: StatusCode = StatusCode(0);
+    /// 1: unspecified failure.
+    pub const UNSPECIFIED_FAILURE: StatusCode = StatusCode(1);
+
+    /// Whether this is [`StatusCode::SUCCESS`].
+    pub fn is_success(self) -> bool {
+        self == StatusCode::SUCCESS
+    }
+}
+
+impl fmt::Display for StatusCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            0 => f.write_str("0 (success)"),
+            1 => f.write_str("1 (unspecified failure)"),
+            other => write!(f, "{other}"),
+        }
+    }
+}
+
+/// The host's answer to a connect request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectResponse {
+    /// 802.11 status code.
+    pub result_code: StatusCode,
+    /// The BSS joined (zero on failure).
+    pub bssid: Bssid,
+    /// The session of this connection; larger than every earlier one.
+    pub session_id: SessionId,
+}
+
+impl ConnectResponse {
+    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.result_code.0.to_le_bytes());
+        out.extend_from_slice(&self.bssid.0);
+        out.extend_from_slice(&self.session_id.0.to_le_bytes());
+    }
+
+    pub(crate) fn decode(body: &[u8]) -> Result<ConnectResponse, DecodeError> {
+        let mut r = Reader::new(Operation::ConnectResponse, body);
+        let result_code = StatusCode(r.u16("result_code")?);
+        let bssid = Bssid(r.array("bssid")?);
+        let session_id = SessionId(r.u64("session_id")?);
+        r.finish()?;
+        Ok(ConnectResponse { result_code, bssid, session_id })
+    }
+}

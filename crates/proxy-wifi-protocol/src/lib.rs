@@ -1,0 +1,58 @@
+//! Codec for the `proxy_wifi` wire protocol, version 0.1.
+//!
+//! The Linux `proxy_wifi` guest driver forwards Wi-Fi control operations to a host
+//! service over two stream channels. This crate turns the untrusted bytes of that
+//! protocol into typed messages and typed messages into the exact bytes the driver
+//! accepts. It performs no I/O: transports feed it bytes through [`decode_frame`] (or
+//! [`Header::decode`] + [`Message::decode_body`]) and write what [`Message::encode`]
+//! produces.
+//!
+//! Every length and count is checked before use, and the body size a header declares
+//! is capped (per operation and per direction) before anything is allocated.
+//!
+//! ```
+//! use proxy_wifi_protocol::{decode_frame, Decoded, Direction, Message, ScanRequest, Ssid};
+//!
+//! let request = Message::ScanRequest(ScanRequest { ssid: Some(Ssid::new(b"HiddenNet").unwrap()) });
+//! let bytes = request.to_bytes();
+//! match decode_frame(&bytes, Direction::GuestToHost).unwrap() {
+//!     Decoded::Complete { message, consumed } => {
+//!         assert_eq!(message, request);
+//!         assert_eq!(consumed, bytes.len());
+//!     }
+//!     Decoded::Incomplete { .. } => unreachable!(),
+//! }
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod channel;
+mod connect;
+mod disconnect;
+mod error;
+mod framing;
+mod header;
+mod ie;
+mod key;
+mod message;
+mod notification;
+mod reader;
+mod scan;
+mod suites;
+mod types;
+
+pub use channel::{channel_from_frequency_mhz, is_frequency_supported_by_guest};
+pub use connect::{ConnectRequest, ConnectResponse, MAX_AKM_SUITES, MAX_PAIRWISE_CIPHER_SUITES, StatusCode};
+pub use disconnect::DisconnectRequest;
+pub use error::DecodeError;
+pub use framing::{Decoded, decode_frame};
+pub use header::{
+    Direction, HEADER_LEN, Header, MAX_REQUEST_BODY_LEN, MAX_SCAN_RESPONSE_BODY_LEN, Operation, PROTOCOL_VERSION,
+};
+pub use ie::{ElementId, InformationElements, RsnElement, Security, SecurityKind, push_rsn_element, push_ssid_element};
+pub use key::{Key, MAX_KEY_LEN, Pmk};
+pub use message::Message;
+pub use notification::{DisconnectedNotification, SignalQualityNotification};
+pub use scan::{BSS_ENTRY_LEN, BssEntry, Capabilities, SCAN_RESPONSE_FIXED_LEN, ScanRequest, ScanResponse};
+pub use suites::{AkmSuite, CipherSuite};
+pub use types::{AuthType, Bssid, MAX_SSID_LEN, SessionId, Ssid, WpaVersions};

@@ -1,0 +1,66 @@
+//! Host-to-guest notifications: disconnected and signal quality.
+
+use crate::error::DecodeError;
+use crate::header::Operation;
+use crate::reader::Reader;
+use crate::types::SessionId;
+
+/// The host lost the connection backing the guest's session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DisconnectedNotification {
+    /// The guest's current session id.
+    pub session_id: SessionId,
+}
+
+impl DisconnectedNotification {
+    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.session_id.0.to_le_bytes());
+    }
+
+    pub(crate) fn decode(body: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(Operation::NotifDisconnected, body);
+        let session_id = SessionId(r.u64("session_id")?);
+        r.finish()?;
+        Ok(Self { session_id })
+    }
+}
+
+/// The signal strength of the guest's connection changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignalQualityNotification {
+    /// Signal strength in dBm.
+    pub signal_dbm: i8,
+}
+
+impl SignalQualityNotification {
+    /// The notification for a link quality in percent: `q/2 - 100` dBm, q clamped to 0–100.
+    pub fn from_link_quality(percent: u32) -> Self {
+        let q = percent.min(100) as i32;
+        Self { signal_dbm: (q / 2 - 100) as i8 }
+    }
+
+    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
+        out.push(self.signal_dbm as u8);
+    }
+
+    pub(crate) fn decode(body: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(Operation::NotifSignalQuality, body);
+        let signal_dbm = r.u8("signal")? as i8;
+        r.finish()?;
+        Ok(Self { signal_dbm })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_quality_maps_to_dbm() {
+        assert_eq!(SignalQualityNotification::from_link_quality(40).signal_dbm, -80);
+        assert_eq!(SignalQualityNotification::from_link_quality(0).signal_dbm, -100);
+        assert_eq!(SignalQualityNotification::from_link_quality(100).signal_dbm, -50);
+        assert_eq!(SignalQualityNotification::from_link_quality(250).signal_dbm, -50);
+        assert_eq!(SignalQualityNotification::from_link_quality(61).signal_dbm, -70);
+    }
+}

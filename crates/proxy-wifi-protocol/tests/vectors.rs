@@ -1,0 +1,191 @@
+//! Golden vectors: each decodes to the documented values and re-encodes to the same bytes.
+
+use proxy_wifi_protocol::{
+    AkmSuite, AuthType, BssEntry, Bssid, Capabilities, CipherSuite, ConnectRequest, ConnectResponse, Decoded,
+    Direction, DisconnectRequest, DisconnectedNotification, Key, Message, Operation, Pmk, RsnElement, ScanRequest,
+    ScanResponse, SessionId, SignalQualityNotification, Ssid, StatusCode, WpaVersions, decode_frame, push_rsn_element,
+    push_ssid_element,
+};
+
+fn vector(name: &str) -> Vec<u8> {
+    let path = format!("{}/tests/vectors/{name}.hex", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    hex::decode(text.trim()).unwrap()
+}
+
+fn direction_of(bytes: &[u8]) -> Direction {
+    Operation::from_code(bytes[0]).unwrap().direction()
+}
+
+/// Decodes the vector, checks it equals `expected`, and that encoding gives the same bytes.
+fn check(name: &str, expected: Message) {
+    let bytes = vector(name);
+    let decoded = match decode_frame(&bytes, direction_of(&bytes)).unwrap() {
+        Decoded::Complete { message, consumed } => {
+            assert_eq!(consumed, bytes.len(), "{name}: consumed");
+            message
+        }
+        other => panic!("{name}: {other:?}"),
+    };
+    assert_eq!(decoded, expected, "{name}: decoded value");
+    assert_eq!(hex::encode(expected.to_bytes()), hex::encode(&bytes), "{name}: re-encoding");
+}
+
+fn ssid(s: &str) -> Ssid {
+    Ssid::new(s.as_bytes()).unwrap()
+}
+
+fn ies(name: &str, rsn: Option<RsnElement>) -> Vec<u8> {
+    let mut out = Vec::new();
+    push_ssid_element(&mut out, &ssid(name));
+    if let Some(rsn) = rsn {
+        push_rsn_element(&mut out, &rsn);
+    }
+    out
+}
+
+#[test]
+fn scan_requests() {
+    check("scan_request_all", Message::ScanRequest(ScanRequest { ssid: None }));
+    check("scan_request_targeted", Message::ScanRequest(ScanRequest { ssid: Some(ssid("HiddenNet")) }));
+}
+
+#[test]
+fn scan_response_empty() {
+    check("scan_response_empty", Message::ScanResponse(ScanResponse { scan_complete: true, bss: vec![] }));
+    assert_eq!(vector("scan_response_empty").len(), 7 + 9);
+}
+
+#[test]
+fn scan_response_two() {
+    let rsn = RsnElement {
+        version: 1,
+        group_cipher: CipherSuite::Ccmp,
+        pairwise_ciphers: vec![CipherSuite::Ccmp],
+        akm_suites: vec![AkmSuite::Psk],
+        capabilities: 0,
+    };
+    check(
+        "scan_response_two",
+        Message::ScanResponse(ScanResponse {
+            scan_complete: true,
+            bss: vec![
+                BssEntry {
+                    bssid: Bssid([0, 0, 0, 0, 0, 1]),
+                    capabilities: Capabilities(0x0011),
+                    rssi_dbm: -50,
+                    beacon_interval: 100,
+                    frequency_khz: 2_432_000,
+                    ies: ies("FakeWpa2Psk", Some(rsn)),
+                },
+                BssEntry {
+                    bssid: Bssid([0, 0, 0, 0, 0, 2]),
+                    capabilities: Capabilities(0x0001),
+                    rssi_dbm: -67,
+                    beacon_interval: 100,
+                    frequency_khz: 5_240_000,
+                    ies: ies("FakeOpen", None),
+                },
+            ],
+        }),
+    );
+}
+
+#[test]
+fn scan_response_partial() {
+    check(
+        "scan_response_partial",
+        Message::ScanResponse(ScanResponse {
+            scan_complete: false,
+            bss: vec![BssEntry {
+                bssid: Bssid([2, 0, 0, 0, 0, 3]),
+                capabilities: Capabilities::ESS,
+                rssi_dbm: -80,
+                beacon_interval: 100,
+                frequency_khz: 6_115_000,
+                ies: ies("Fake6GHz", None),
+            }],
+        }),
+    );
+}
+
+#[test]
+fn connect_request_wpa2psk() {
+    let ssid = ssid("FakeWpa2Psk");
+    check(
+        "connect_request_wpa2psk",
+        Message::ConnectRequest(ConnectRequest {
+            ssid,
+            bssid: Bssid::ZERO,
+            auth_type: AuthType::OpenSystem,
+            wpa_versions: WpaVersions::WPA2,
+            akm_suites: vec![AkmSuite::Psk],
+            pairwise_cipher_suites: vec![CipherSuite::Ccmp],
+            group_cipher_suite: CipherSuite::Ccmp,
+            key: Key::from(Pmk::derive(b"secretsecret", &ssid)),
+        }),
+    );
+}
+
+#[test]
+fn connect_request_open() {
+    check("connect_request_open", Message::ConnectRequest(ConnectRequest::open(ssid("FakeOpen"))));
+}
+
+#[test]
+fn connect_request_sae() {
+    check(
+        "connect_request_sae",
+        Message::ConnectRequest(ConnectRequest {
+            ssid: ssid("HomeWpa3"),
+            bssid: "a0:b1:c2:d3:e4:f5".parse().unwrap(),
+            auth_type: AuthType::Sae,
+            wpa_versions: WpaVersions::WPA3,
+            akm_suites: vec![AkmSuite::Sae],
+            pairwise_cipher_suites: vec![CipherSuite::Ccmp, CipherSuite::Gcmp],
+            group_cipher_suite: CipherSuite::Ccmp,
+            key: Key::new(b"correct horse").unwrap(),
+        }),
+    );
+}
+
+#[test]
+fn connect_responses() {
+    check(
+        "connect_response_success",
+        Message::ConnectResponse(ConnectResponse {
+            result_code: StatusCode::SUCCESS,
+            bssid: Bssid([0, 0, 0, 0, 0, 1]),
+            session_id: SessionId(1),
+        }),
+    );
+    check(
+        "connect_response_failure",
+        Message::ConnectResponse(ConnectResponse {
+            result_code: StatusCode::UNSPECIFIED_FAILURE,
+            bssid: Bssid::ZERO,
+            session_id: SessionId(2),
+        }),
+    );
+}
+
+#[test]
+fn disconnect_and_notifications() {
+    check("disconnect_request", Message::DisconnectRequest(DisconnectRequest { session_id: SessionId(1) }));
+    check("disconnect_response", Message::DisconnectResponse);
+    check("notif_disconnected", Message::NotifDisconnected(DisconnectedNotification { session_id: SessionId(7) }));
+    check("notif_signal_quality", Message::NotifSignalQuality(SignalQualityNotification { signal_dbm: -70 }));
+    check("error_response", Message::Invalid);
+}
+
+#[test]
+fn bss_entry_ssid_helper_reads_the_ssid_element() {
+    let bytes = vector("scan_response_two");
+    let Decoded::Complete { message: Message::ScanResponse(response), .. } =
+        decode_frame(&bytes, Direction::HostToGuest).unwrap()
+    else {
+        panic!("not a scan response")
+    };
+    assert_eq!(response.bss[0].ssid(), Some(ssid("FakeWpa2Psk")));
+    assert_eq!(response.bss[1].frequency_mhz(), 5240);
+}
