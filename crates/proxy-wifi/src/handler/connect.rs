@@ -1,0 +1,135 @@
+//! Connect rules (behavior.md "Requests / Connect").
+
+use proxy_wifi_protocol::{Bssid, ConnectRequest, ConnectResponse, Message, SessionId, StatusCode};
+
+use super::OperationHandler;
+use super::session::GuestConnection;
+use crate::interface::{ConnectParams, ConnectedNetwork, InterfaceError, InterfaceId};
+use crate::observer::{Authorization, ConnectRequestArgs, ConnectionArgs, OperationStatus, OperationType};
+
+fn answer(result_code: StatusCode, bssid: Bssid, session_id: SessionId) -> Message {
+    Message::ConnectResponse(ConnectResponse { result_code, bssid, session_id })
+}
+
+impl OperationHandler {
+    /// Handles a connect request.
+    pub(crate) async fn connect(&mut self, request: ConnectRequest) -> Message {
+        let params = ConnectParams::from(request);
+        // Rule 5: every connect response carries a new session id, one greater than the last.
+        let session = self.session.next_session();
+        let ssid = params.ssid;
+        tracing::info!(operation = "connect", %ssid, bssid = %params.bssid, auth = %params.auth_algorithm(), %session,
+            "guest connect request");
+
+        // Rule 1: no interface, no connection.
+        if self.interfaces.is_empty() {
+            tracing::warn!(%ssid, "connect failed: no Wi-Fi interface");
+            return answer(StatusCode::UNSPECIFIED_FAILURE, Bssid::ZERO, session);
+        }
+
+        // Rule 2: mirroring when an interface is already connected to the SSID.
+        if let Some((interface, network)) = self.find_host_connection(&params).await {
+            return self.mirror(interface, network, session).await;
+        }
+
+        // Rule 3: a guest-directed connection needs the observer's approval.
+        let auth = params.auth_algorithm();
+        let request_args = ConnectRequestArgs { interface: None, ssid, auth };
+        if self.observer.authorize(OperationType::GuestDirected, request_args).await == Authorization::Deny {
+            tracing::info!(%ssid, "guest-directed connection denied by the observer");
+            let args = ConnectionArgs { interface: None, ssid, bssid: params.bssid, auth };
+            self.observer.notify("on_guest_connection_completion", move |o| {
+                o.on_guest_connection_completion(OperationType::GuestDirected, OperationStatus::Denied, &args)
+            });
+            return answer(StatusCode::UNSPECIFIED_FAILURE, Bssid::ZERO, session);
+        }
+
+        // Rule 4: each interface in order, 10 s each, until one connects.
+        let mut failure_status = StatusCode::UNSPECIFIED_FAILURE;
+        for interface in self.interfaces.clone() {
+            let id = interface.id();
+            match tokio::time::timeout(self.timeouts.connect, interface.connect(&params)).await {
+                Ok(Ok(network)) => {
+                    // Rule 6: the BSS actually joined; the one the request named, if any.
+                    let bssid = if params.bssid.is_zero() { network.bssid } else { params.bssid };
+                    self.session.connection = Some(GuestConnection {
+                        kind: OperationType::GuestDirected,
+                        interface: id,
+                        ssid,
+                        bssid,
+                        auth: network.auth,
+                        session,
+                    });
+                    self.publish_connection();
+                    tracing::info!(interface = %id, %ssid, %bssid, %session, "guest-directed connection succeeded");
+                    let args = ConnectionArgs { interface: Some(id), ssid, bssid, auth: network.auth };
+                    self.observer.notify("on_guest_connection_completion", move |o| {
+                        o.on_guest_connection_completion(
+                            OperationType::GuestDirected,
+                            OperationStatus::Succeeded,
+                            &args,
+                        )
+                    });
+                    return answer(StatusCode::SUCCESS, bssid, session);
+                }
+                Ok(Err(error)) => {
+                    if let InterfaceError::Rejected { status, .. } = &error {
+                        failure_status = *status;
+                    }
+                    tracing::info!(interface = %id, %ssid, %error, "interface could not connect");
+                }
+                Err(_) => tracing::warn!(interface = %id, %ssid, "interface connect missed the 10 s deadline"),
+            }
+        }
+        tracing::info!(%ssid, %session, "guest-directed connection failed on every interface");
+        let args = ConnectionArgs { interface: None, ssid, bssid: params.bssid, auth };
+        self.observer.notify("on_guest_connection_completion", move |o| {
+            o.on_guest_connection_completion(OperationType::GuestDirected, OperationStatus::Failed, &args)
+        });
+        answer(failure_status, Bssid::ZERO, session)
+    }
+
+    /// The first interface (in dispatch order) already connected to the requested SSID.
+    async fn find_host_connection(&self, params: &ConnectParams) -> Option<(InterfaceId, ConnectedNetwork)> {
+        for interface in &self.interfaces {
+            let lookup = tokio::time::timeout(self.timeouts.connect, interface.connection_to(&params.ssid)).await;
+            if let Ok(Some(network)) = lookup {
+                return Some((interface.id(), network));
+            }
+        }
+        None
+    }
+
+    /// Rule 2: ask the observer; approved → success with the host's BSSID, recorded as
+    /// mirrored; denied → failure. The observer is told the outcome either way.
+    async fn mirror(&mut self, interface: InterfaceId, network: ConnectedNetwork, session: SessionId) -> Message {
+        let request_args = ConnectRequestArgs { interface: Some(interface), ssid: network.ssid, auth: network.auth };
+        let verdict = self.observer.authorize(OperationType::HostMirroring, request_args).await;
+        let args =
+            ConnectionArgs { interface: Some(interface), ssid: network.ssid, bssid: network.bssid, auth: network.auth };
+        let (status, message) = match verdict {
+            Authorization::Approve => {
+                self.session.connection = Some(GuestConnection {
+                    kind: OperationType::HostMirroring,
+                    interface,
+                    ssid: network.ssid,
+                    bssid: network.bssid,
+                    auth: network.auth,
+                    session,
+                });
+                self.publish_connection();
+                tracing::info!(%interface, ssid = %network.ssid, bssid = %network.bssid, %session,
+                    "guest mirrors the host connection");
+                (OperationStatus::Succeeded, answer(StatusCode::SUCCESS, network.bssid, session))
+            }
+            Authorization::Deny => {
+                tracing::info!(%interface, ssid = %network.ssid, "mirroring denied by the observer");
+                (OperationStatus::Denied, answer(StatusCode::UNSPECIFIED_FAILURE, Bssid::ZERO, session))
+            }
+        };
+        self.observer.notify("on_guest_connection_completion", move |o| {
+            o.on_guest_connection_completion(OperationType::HostMirroring, status, &args)
+        });
+        message
+    }
+}

@@ -1,0 +1,641 @@
+//! Handler unit tests: one or more per rule of behavior.md, with a paused clock for the
+//! 10 s / 10 s / 5 s deadlines. No sockets.
+
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use proxy_wifi_protocol::{
+    AkmSuite, BssEntry, Bssid, ConnectRequest, ConnectResponse, DisconnectRequest, DisconnectedNotification, Key,
+    Message, Pmk, ScanRequest, ScanResponse, SessionId, SignalQualityNotification, Ssid, StatusCode,
+};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::*;
+use crate::interface::bss::build_bss_entry;
+use crate::interface::fake::FakeNetworksInterface;
+use crate::interface::{
+    AuthAlgorithm, ConnectParams, ConnectedNetwork, EventSink, InterfaceError, ScanResults, ScanStatus, WifiInterface,
+};
+use crate::observer::{
+    Authorization, ConnectRequestArgs, ConnectionArgs, DisconnectRequestArgs, Observer, OperationStatus, OperationType,
+};
+use crate::service::FakeNetwork;
+
+// ---- a scriptable interface -------------------------------------------------------
+
+#[derive(Clone)]
+enum Behaviour<T> {
+    Answer(T),
+    AnswerAfter(Duration, T),
+    Fail,
+    Hang,
+}
+
+struct TestInterface {
+    id: InterfaceId,
+    scan: Mutex<Behaviour<ScanResults>>,
+    connect: Mutex<Behaviour<Bssid>>,
+    disconnect: Mutex<Behaviour<()>>,
+    host_connection: Mutex<Option<ConnectedNetwork>>,
+    calls: Mutex<Vec<String>>,
+    events: OnceLock<EventSink>,
+}
+
+impl TestInterface {
+    fn new(n: u128) -> Arc<Self> {
+        Arc::new(Self {
+            id: InterfaceId(uuid::Uuid::from_u128(n)),
+            scan: Mutex::new(Behaviour::Answer(ScanResults { bss: vec![], status: ScanStatus::Completed })),
+            connect: Mutex::new(Behaviour::Fail),
+            disconnect: Mutex::new(Behaviour::Answer(())),
+            host_connection: Mutex::new(None),
+            calls: Mutex::new(Vec::new()),
+            events: OnceLock::new(),
+        })
+    }
+
+    fn on_scan(&self, b: Behaviour<ScanResults>) {
+        *self.scan.lock().unwrap() = b;
+    }
+    fn on_connect(&self, b: Behaviour<Bssid>) {
+        *self.connect.lock().unwrap() = b;
+    }
+    fn on_disconnect(&self, b: Behaviour<()>) {
+        *self.disconnect.lock().unwrap() = b;
+    }
+    fn host_connected_to(&self, ssid: &str, bssid: Bssid) {
+        *self.host_connection.lock().unwrap() =
+            Some(ConnectedNetwork { ssid: ssid_of(ssid), bssid, auth: AuthAlgorithm::Wpa2Psk });
+    }
+    fn calls(&self) -> Vec<String> {
+        self.calls.lock().unwrap().clone()
+    }
+    fn emit(&self, event: InterfaceEvent) {
+        self.events.get().unwrap().send(event);
+    }
+
+    async fn play<T: Clone>(behaviour: Behaviour<T>) -> Result<T, InterfaceError> {
+        match behaviour {
+            Behaviour::Answer(v) => Ok(v),
+            Behaviour::AnswerAfter(d, v) => {
+                tokio::time::sleep(d).await;
+                Ok(v)
+            }
+            Behaviour::Fail => Err(InterfaceError::Backend("scripted failure".into())),
+            Behaviour::Hang => std::future::pending().await,
+        }
+    }
+}
+
+#[async_trait]
+impl WifiInterface for TestInterface {
+    fn id(&self) -> InterfaceId {
+        self.id
+    }
+    fn attach(&self, events: EventSink) {
+        let _ = self.events.set(events);
+    }
+    async fn connection_to(&self, ssid: &Ssid) -> Option<ConnectedNetwork> {
+        self.host_connection.lock().unwrap().filter(|c| c.ssid == *ssid)
+    }
+    async fn scan(&self, ssid: Option<Ssid>) -> Result<ScanResults, InterfaceError> {
+        self.calls.lock().unwrap().push(format!("scan {}", ssid.map(|s| s.to_string()).unwrap_or_default()));
+        let b = self.scan.lock().unwrap().clone();
+        Self::play(b).await
+    }
+    async fn connect(&self, params: &ConnectParams) -> Result<ConnectedNetwork, InterfaceError> {
+        self.calls.lock().unwrap().push(format!("connect {}", params.ssid));
+        let b = self.connect.lock().unwrap().clone();
+        let bssid = Self::play(b).await?;
+        Ok(ConnectedNetwork { ssid: params.ssid, bssid, auth: params.auth_algorithm() })
+    }
+    async fn disconnect(&self) -> Result<(), InterfaceError> {
+        self.calls.lock().unwrap().push("disconnect".into());
+        let b = self.disconnect.lock().unwrap().clone();
+        Self::play(b).await
+    }
+}
+
+// ---- a recording observer ------------------------------------------------------------
+
+#[derive(Default)]
+struct Recorder {
+    log: Mutex<Vec<String>>,
+    deny: Mutex<Option<OperationType>>,
+    panic_on_authorize: Mutex<bool>,
+}
+
+impl Recorder {
+    fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+    fn push(&self, s: String) {
+        self.log.lock().unwrap().push(s);
+    }
+}
+
+impl Observer for Recorder {
+    fn on_host_connection(&self, c: &ConnectionArgs) {
+        self.push(format!("host-connected {}", c.ssid));
+    }
+    fn on_host_disconnection(&self, c: &ConnectionArgs) {
+        self.push(format!("host-disconnected {}", c.ssid));
+    }
+    fn authorize_guest_connection_request(&self, kind: OperationType, r: &ConnectRequestArgs) -> Authorization {
+        self.push(format!("authorize {kind:?} {}", r.ssid));
+        if *self.panic_on_authorize.lock().unwrap() {
+            panic!("observer bug");
+        }
+        if *self.deny.lock().unwrap() == Some(kind) { Authorization::Deny } else { Authorization::Approve }
+    }
+    fn on_guest_connection_completion(&self, kind: OperationType, status: OperationStatus, c: &ConnectionArgs) {
+        self.push(format!("connect-done {kind:?} {status:?} {}", c.ssid));
+    }
+    fn on_guest_disconnection_request(&self, kind: OperationType, r: &DisconnectRequestArgs) {
+        self.push(format!("disconnect {kind:?} {}", r.ssid));
+    }
+    fn on_guest_disconnection_completion(
+        &self,
+        kind: OperationType,
+        status: OperationStatus,
+        r: &DisconnectRequestArgs,
+    ) {
+        self.push(format!("disconnect-done {kind:?} {status:?} {}", r.ssid));
+    }
+    fn on_guest_scan_request(&self) {
+        self.push("scan".into());
+    }
+    fn on_guest_scan_completion(&self, status: OperationStatus) {
+        self.push(format!("scan-done {status:?}"));
+    }
+}
+
+// ---- harness ----------------------------------------------------------------------------
+
+struct Harness {
+    handler: OperationHandler,
+    notifications: Arc<NotificationQueue>,
+    events: mpsc::UnboundedReceiver<(InterfaceId, InterfaceEvent)>,
+    recorder: Arc<Recorder>,
+}
+
+impl Harness {
+    fn new(interfaces: Vec<SharedInterface>) -> Self {
+        let recorder = Arc::new(Recorder::default());
+        let (observer, _thread) = ObserverQueue::start(recorder.clone());
+        let notifications = Arc::new(NotificationQueue::new(16));
+        let (sender, events) = mpsc::unbounded_channel();
+        let mut handler = OperationHandler::new(
+            observer,
+            notifications.clone(),
+            Timeouts::default(),
+            sender,
+            Arc::new(Mutex::new(crate::status::StatusBoard::default())),
+        );
+        for i in interfaces {
+            handler.add_interface(i);
+        }
+        Self { handler, notifications, events, recorder }
+    }
+
+    async fn request(&mut self, request: Request) -> Message {
+        self.handler.handle_request(request).await
+    }
+
+    async fn scan(&mut self, ssid: Option<&str>) -> ScanResponse {
+        match self.request(Request::Scan(ScanRequest { ssid: ssid.map(ssid_of) })).await {
+            Message::ScanResponse(r) => r,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    async fn connect(&mut self, request: ConnectRequest) -> ConnectResponse {
+        match self.request(Request::Connect(request)).await {
+            Message::ConnectResponse(r) => r,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    async fn disconnect(&mut self, session: u64) {
+        let answer = self.request(Request::Disconnect(DisconnectRequest { session_id: SessionId(session) })).await;
+        assert_eq!(answer, Message::DisconnectResponse);
+    }
+
+    /// Feeds every event the interfaces emitted so far into the handler.
+    fn pump_events(&mut self) {
+        while let Ok((id, event)) = self.events.try_recv() {
+            self.handler.on_interface_event(id, event);
+        }
+    }
+
+    /// Waits until every queued observer callback ran, then returns the log.
+    async fn observer_log(&self) -> Vec<String> {
+        self.handler.observer.call("barrier", |_| ()).await;
+        self.recorder.log()
+    }
+
+    fn notifications(&self) -> Vec<Message> {
+        std::iter::from_fn(|| self.notifications.try_pop()).collect()
+    }
+}
+
+fn ssid_of(s: &str) -> Ssid {
+    Ssid::new(s.as_bytes()).unwrap()
+}
+
+fn bssid(n: u8) -> Bssid {
+    Bssid([2, 0, 0, 0, 0, n])
+}
+
+fn entry(ssid: &str, n: u8) -> BssEntry {
+    build_bss_entry(&ssid_of(ssid), bssid(n), AuthAlgorithm::Open, 2412, -40)
+}
+
+fn results(entries: Vec<BssEntry>, status: ScanStatus) -> ScanResults {
+    ScanResults { bss: entries, status }
+}
+
+fn psk_request(ssid: &str, passphrase: &str) -> ConnectRequest {
+    let ssid = ssid_of(ssid);
+    let mut r = ConnectRequest::open(ssid);
+    r.akm_suites = vec![AkmSuite::Psk];
+    r.key = Key::from(Pmk::derive(passphrase.as_bytes(), &ssid));
+    r
+}
+
+// ---- Scan -----------------------------------------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn scan_rule_1_and_5_observer_told_before_and_after() {
+    let a = TestInterface::new(1);
+    let mut h = Harness::new(vec![a.clone()]);
+    h.scan(None).await;
+    assert_eq!(h.observer_log().await, vec!["scan", "scan-done Succeeded"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn scan_rule_2_all_interfaces_concurrently_with_a_shared_10s_deadline() {
+    let (a, b, c) = (TestInterface::new(1), TestInterface::new(2), TestInterface::new(3));
+    a.on_scan(Behaviour::AnswerAfter(Duration::from_secs(6), results(vec![entry("A", 1)], ScanStatus::Completed)));
+    b.on_scan(Behaviour::AnswerAfter(Duration::from_secs(6), results(vec![entry("B", 2)], ScanStatus::Completed)));
+    c.on_scan(Behaviour::Hang);
+    let mut h = Harness::new(vec![a.clone(), b.clone(), c.clone()]);
+    let started = Instant::now();
+    let response = h.scan(None).await;
+    // Concurrent: 6 s + 6 s would be 12 s; the hanging one is cut at the shared 10 s.
+    assert_eq!(started.elapsed(), Duration::from_secs(10));
+    assert_eq!(response.bss.iter().map(|b| b.bssid).collect::<Vec<_>>(), vec![bssid(1), bssid(2)]);
+    assert!(response.scan_complete);
+}
+
+#[tokio::test(start_paused = true)]
+async fn scan_rule_2_a_failing_interface_contributes_nothing() {
+    let (a, b) = (TestInterface::new(1), TestInterface::new(2));
+    a.on_scan(Behaviour::Fail);
+    b.on_scan(Behaviour::Answer(results(vec![entry("B", 2)], ScanStatus::Completed)));
+    let mut h = Harness::new(vec![a.clone(), b.clone()]);
+    let response = h.scan(None).await;
+    assert_eq!(response.bss.len(), 1);
+    assert!(response.scan_complete);
+    a.on_scan(Behaviour::Fail);
+    b.on_scan(Behaviour::Fail);
+    h.scan(None).await;
+    assert_eq!(h.observer_log().await.last().unwrap(), "scan-done Failed");
+}
+
+#[tokio::test(start_paused = true)]
+async fn scan_rule_2_targeted_scan_names_the_ssid_to_every_interface() {
+    let (a, b) = (TestInterface::new(1), TestInterface::new(2));
+    let mut h = Harness::new(vec![a.clone(), b.clone()]);
+    h.scan(Some("HiddenNet")).await;
+    assert_eq!(a.calls(), vec!["scan HiddenNet"]);
+    assert_eq!(b.calls(), vec!["scan HiddenNet"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn scan_rule_4_dedupe_by_bssid_with_fake_networks_first() {
+    let real = TestInterface::new(1);
+    real.on_scan(Behaviour::Answer(results(vec![entry("RealName", 9), entry("Other", 3)], ScanStatus::Completed)));
+    let fake = Arc::new(FakeNetworksInterface::new(Arc::new(|| vec![FakeNetwork::new("Corp", bssid(9))])));
+    // Added after the real interface, the fake one still goes first.
+    let mut h = Harness::new(vec![real.clone(), fake]);
+    let response = h.scan(None).await;
+    assert_eq!(response.bss.len(), 2);
+    assert_eq!(response.bss[0].bssid, bssid(9));
+    assert_eq!(response.bss[0].ssid().unwrap(), ssid_of("Corp"));
+    assert_eq!(response.bss[0].rssi_dbm, -50);
+    assert_eq!(response.bss[1].bssid, bssid(3));
+}
+
+#[tokio::test(start_paused = true)]
+async fn scan_rules_3_6_7_running_interfaces_and_later_results() {
+    let (a, b) = (TestInterface::new(1), TestInterface::new(2));
+    a.on_scan(Behaviour::Answer(results(vec![entry("A", 1)], ScanStatus::Running)));
+    b.on_scan(Behaviour::Answer(results(vec![entry("B", 2)], ScanStatus::Running)));
+    let mut h = Harness::new(vec![a.clone(), b.clone()]);
+    let response = h.scan(None).await;
+    assert!(!response.scan_complete, "interfaces still running");
+    a.emit(InterfaceEvent::ScanResults(results(vec![entry("A", 1), entry("A2", 4)], ScanStatus::Completed)));
+    h.pump_events();
+    b.emit(InterfaceEvent::ScanResults(results(vec![entry("B", 2)], ScanStatus::Completed)));
+    h.pump_events();
+    let notes = h.notifications();
+    assert_eq!(notes.len(), 2);
+    match (&notes[0], &notes[1]) {
+        (Message::ScanResponse(first), Message::ScanResponse(last)) => {
+            assert!(!first.scan_complete, "b is still running");
+            assert_eq!(first.bss.len(), 2);
+            assert!(last.scan_complete, "nobody runs any more");
+        }
+        other => panic!("{other:?}"),
+    }
+    // A spontaneous host scan (nobody waiting) is pushed too, complete.
+    a.emit(InterfaceEvent::ScanResults(results(vec![entry("A", 1)], ScanStatus::Completed)));
+    h.pump_events();
+    assert!(matches!(&h.notifications()[..], [Message::ScanResponse(r)] if r.scan_complete));
+}
+
+// ---- Connect --------------------------------------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn connect_rule_1_no_interface_fails() {
+    let mut h = Harness::new(vec![]);
+    let r = h.connect(ConnectRequest::open(ssid_of("Net"))).await;
+    assert_eq!(r.result_code, StatusCode::UNSPECIFIED_FAILURE);
+    assert_eq!(r.session_id, SessionId(1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn connect_rule_2_mirrors_a_host_connection_without_touching_the_host() {
+    let a = TestInterface::new(1);
+    a.host_connected_to("Office", bssid(7));
+    let mut h = Harness::new(vec![a.clone()]);
+    let r = h.connect(ConnectRequest::open(ssid_of("Office"))).await;
+    assert_eq!(r.result_code, StatusCode::SUCCESS);
+    assert_eq!(r.bssid, bssid(7));
+    assert!(a.calls().is_empty(), "no connect on the host: {:?}", a.calls());
+    assert_eq!(h.handler.guest_connection().unwrap().kind, OperationType::HostMirroring);
+    assert_eq!(
+        h.observer_log().await,
+        vec!["authorize HostMirroring Office", "connect-done HostMirroring Succeeded Office"]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn connect_rule_2_fake_networks_are_mirrored() {
+    let fake = Arc::new(FakeNetworksInterface::new(Arc::new(|| vec![FakeNetwork::new("Corp", bssid(9))])));
+    let mut h = Harness::new(vec![fake]);
+    let r = h.connect(psk_request("Corp", "whatever")).await;
+    assert_eq!((r.result_code, r.bssid), (StatusCode::SUCCESS, bssid(9)));
+    assert_eq!(h.handler.guest_connection().unwrap().interface, InterfaceId::FAKE_NETWORKS);
+}
+
+#[tokio::test(start_paused = true)]
+async fn connect_rule_2_mirroring_denied() {
+    let a = TestInterface::new(1);
+    a.host_connected_to("Office", bssid(7));
+    let mut h = Harness::new(vec![a.clone()]);
+    *h.recorder.deny.lock().unwrap() = Some(OperationType::HostMirroring);
+    let r = h.connect(ConnectRequest::open(ssid_of("Office"))).await;
+    assert_eq!(r.result_code, StatusCode::UNSPECIFIED_FAILURE);
+    assert_eq!(h.handler.guest_connection(), None);
+    assert_eq!(h.observer_log().await[1], "connect-done HostMirroring Denied Office");
+}
+
+#[tokio::test(start_paused = true)]
+async fn connect_rule_3_observer_denies_guest_directed() {
+    let a = TestInterface::new(1);
+    a.on_connect(Behaviour::Answer(bssid(1)));
+    let mut h = Harness::new(vec![a.clone()]);
+    *h.recorder.deny.lock().unwrap() = Some(OperationType::GuestDirected);
+    let r = h.connect(ConnectRequest::open(ssid_of("Net"))).await;
+    assert_eq!(r.result_code, StatusCode::UNSPECIFIED_FAILURE);
+    assert!(a.calls().is_empty());
+    assert_eq!(h.observer_log().await, vec!["authorize GuestDirected Net", "connect-done GuestDirected Denied Net"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn connect_rule_3_a_panicking_observer_counts_as_deny_and_service_goes_on() {
+    let a = TestInterface::new(1);
+    a.on_connect(Behaviour::Answer(bssid(1)));
+    let mut h = Harness::new(vec![a.clone()]);
+    *h.recorder.panic_on_authorize.lock().unwrap() = true;
+    let r = h.connect(ConnectRequest::open(ssid_of("Net"))).await;
+    assert_eq!(r.result_code, StatusCode::UNSPECIFIED_FAILURE);
+    *h.recorder.panic_on_authorize.lock().unwrap() = false;
+    let r = h.connect(ConnectRequest::open(ssid_of("Net"))).await;
+    assert_eq!(r.result_code, StatusCode::SUCCESS);
+}
+
+#[tokio::test(start_paused = true)]
+async fn connect_rule_4_interfaces_in_order_10s_each() {
+    let (a, b, c) = (TestInterface::new(1), TestInterface::new(2), TestInterface::new(3));
+    a.on_connect(Behaviour::Hang);
+    b.on_connect(Behaviour::Fail);
+    c.on_connect(Behaviour::AnswerAfter(Duration::from_secs(3), bssid(3)));
+    let mut h = Harness::new(vec![a.clone(), b.clone(), c.clone()]);
+    let started = Instant::now();
+    let r = h.connect(ConnectRequest::open(ssid_of("Net"))).await;
+    assert_eq!(started.elapsed(), Duration::from_secs(13));
+    assert_eq!((r.result_code, r.bssid), (StatusCode::SUCCESS, bssid(3)));
+    let connection = h.handler.guest_connection().unwrap();
+    assert_eq!((connection.kind, connection.interface), (OperationType::GuestDirected, c.id));
+    assert_eq!(h.observer_log().await.last().unwrap(), "connect-done GuestDirected Succeeded Net");
+}
+
+#[tokio::test(start_paused = true)]
+async fn connect_rule_4_all_failed_answers_status_1() {
+    let (a, b) = (TestInterface::new(1), TestInterface::new(2));
+    a.on_connect(Behaviour::Fail);
+    b.on_connect(Behaviour::Hang);
+    let mut h = Harness::new(vec![a.clone(), b.clone()]);
+    let r = h.connect(ConnectRequest::open(ssid_of("Net"))).await;
+    assert_eq!((r.result_code, r.bssid), (StatusCode::UNSPECIFIED_FAILURE, Bssid::ZERO));
+    assert_eq!(h.handler.guest_connection(), None);
+    assert_eq!(h.observer_log().await.last().unwrap(), "connect-done GuestDirected Failed Net");
+}
+
+#[tokio::test(start_paused = true)]
+async fn connect_rule_5_session_ids_increase_by_one_per_response() {
+    let a = TestInterface::new(1);
+    let mut h = Harness::new(vec![a.clone()]);
+    let ids: Vec<u64> = {
+        let mut ids = Vec::new();
+        for i in 0..4 {
+            a.on_connect(if i % 2 == 0 { Behaviour::Fail } else { Behaviour::Answer(bssid(1)) });
+            ids.push(h.connect(ConnectRequest::open(ssid_of("Net"))).await.session_id.0);
+        }
+        ids
+    };
+    assert_eq!(ids, vec![1, 2, 3, 4]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn connect_rule_6_answers_the_bssid_the_request_named() {
+    let a = TestInterface::new(1);
+    a.on_connect(Behaviour::Answer(bssid(1)));
+    let mut h = Harness::new(vec![a.clone()]);
+    let mut request = ConnectRequest::open(ssid_of("Net"));
+    request.bssid = bssid(5);
+    assert_eq!(h.connect(request).await.bssid, bssid(5));
+}
+
+// ---- Disconnect -----------------------------------------------------------------------
+
+async fn guest_directed_connection(h: &mut Harness, a: &TestInterface) -> u64 {
+    a.on_connect(Behaviour::Answer(bssid(1)));
+    let r = h.connect(ConnectRequest::open(ssid_of("Net"))).await;
+    assert_eq!(r.result_code, StatusCode::SUCCESS);
+    r.session_id.0
+}
+
+#[tokio::test(start_paused = true)]
+async fn disconnect_rule_1_stale_session_does_nothing() {
+    let a = TestInterface::new(1);
+    let mut h = Harness::new(vec![a.clone()]);
+    guest_directed_connection(&mut h, &a).await;
+    let current = guest_directed_connection(&mut h, &a).await;
+    h.disconnect(current - 1).await;
+    assert!(!a.calls().contains(&"disconnect".to_string()));
+    assert!(h.handler.guest_connection().is_some());
+}
+
+#[tokio::test(start_paused = true)]
+async fn disconnect_rule_2_no_connection_is_success() {
+    let a = TestInterface::new(1);
+    let mut h = Harness::new(vec![a.clone()]);
+    h.disconnect(0).await;
+    assert!(a.calls().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn disconnect_rule_3_mirrored_leaves_the_host_alone() {
+    let a = TestInterface::new(1);
+    a.host_connected_to("Office", bssid(7));
+    let mut h = Harness::new(vec![a.clone()]);
+    let session = h.connect(ConnectRequest::open(ssid_of("Office"))).await.session_id.0;
+    h.disconnect(session).await;
+    assert!(a.calls().is_empty(), "{:?}", a.calls());
+    assert_eq!(h.handler.guest_connection(), None);
+    let log = h.observer_log().await;
+    assert_eq!(&log[2..], ["disconnect HostMirroring Office", "disconnect-done HostMirroring Succeeded Office"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn disconnect_rule_4_guest_directed_disconnects_with_5s_deadline() {
+    let a = TestInterface::new(1);
+    let mut h = Harness::new(vec![a.clone()]);
+    let session = guest_directed_connection(&mut h, &a).await;
+    a.on_disconnect(Behaviour::Hang);
+    let started = Instant::now();
+    h.disconnect(session).await;
+    assert_eq!(started.elapsed(), Duration::from_secs(5));
+    assert_eq!(h.handler.guest_connection(), None, "forgotten even when the interface hangs");
+    assert_eq!(h.observer_log().await.last().unwrap(), "disconnect-done GuestDirected Failed Net");
+
+    let session = guest_directed_connection(&mut h, &a).await;
+    a.on_disconnect(Behaviour::Answer(()));
+    h.disconnect(session).await;
+    assert_eq!(a.calls().iter().filter(|c| *c == "disconnect").count(), 2);
+    assert_eq!(h.observer_log().await.last().unwrap(), "disconnect-done GuestDirected Succeeded Net");
+}
+
+// ---- Host events and guest notifications -----------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn host_disconnection_backing_the_guest_notifies_it_with_the_current_session() {
+    let (a, b) = (TestInterface::new(1), TestInterface::new(2));
+    let mut h = Harness::new(vec![a.clone(), b.clone()]);
+    let session = guest_directed_connection(&mut h, &a).await;
+    // Another interface's disconnection does not concern the guest.
+    b.emit(InterfaceEvent::HostDisconnected { ssid: ssid_of("Net") });
+    h.pump_events();
+    assert!(h.notifications().is_empty());
+    a.emit(InterfaceEvent::HostDisconnected { ssid: ssid_of("Net") });
+    h.pump_events();
+    assert_eq!(
+        h.notifications(),
+        vec![Message::NotifDisconnected(DisconnectedNotification { session_id: SessionId(session) })]
+    );
+    assert_eq!(h.handler.guest_connection(), None);
+    assert!(h.observer_log().await.contains(&"host-disconnected Net".to_string()));
+}
+
+#[tokio::test(start_paused = true)]
+async fn guest_own_disconnect_is_not_notified_back() {
+    let a = TestInterface::new(1);
+    let mut h = Harness::new(vec![a.clone()]);
+    let session = guest_directed_connection(&mut h, &a).await;
+    h.disconnect(session).await;
+    // The interface reports its disconnection after the guest's request.
+    a.emit(InterfaceEvent::HostDisconnected { ssid: ssid_of("Net") });
+    h.pump_events();
+    assert!(h.notifications().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn signal_quality_of_the_backing_interface_only() {
+    let (a, b) = (TestInterface::new(1), TestInterface::new(2));
+    let mut h = Harness::new(vec![a.clone(), b.clone()]);
+    guest_directed_connection(&mut h, &a).await;
+    b.emit(InterfaceEvent::SignalQuality { percent: 90 });
+    a.emit(InterfaceEvent::SignalQuality { percent: 40 });
+    h.pump_events();
+    assert_eq!(h.notifications(), vec![Message::NotifSignalQuality(SignalQualityNotification { signal_dbm: -80 })]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn notifications_dropped_until_the_first_request() {
+    let a = TestInterface::new(1);
+    let mut h = Harness::new(vec![a.clone()]);
+    a.emit(InterfaceEvent::ScanResults(results(vec![entry("A", 1)], ScanStatus::Completed)));
+    h.pump_events();
+    assert!(h.notifications().is_empty());
+    h.disconnect(0).await;
+    a.emit(InterfaceEvent::ScanResults(results(vec![entry("A", 1)], ScanStatus::Completed)));
+    h.pump_events();
+    assert_eq!(h.notifications().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn host_connection_is_told_to_the_observer() {
+    let a = TestInterface::new(1);
+    let mut h = Harness::new(vec![a.clone()]);
+    a.emit(InterfaceEvent::HostConnected(ConnectedNetwork {
+        ssid: ssid_of("Home"),
+        bssid: bssid(4),
+        auth: AuthAlgorithm::Open,
+    }));
+    h.pump_events();
+    assert_eq!(h.observer_log().await, vec!["host-connected Home"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn interface_removal_loses_the_guest_connection_it_backed() {
+    let (a, b) = (TestInterface::new(1), TestInterface::new(2));
+    let mut h = Harness::new(vec![a.clone(), b.clone()]);
+    let session = guest_directed_connection(&mut h, &a).await;
+    h.handler.remove_interface(b.id);
+    assert!(h.notifications().is_empty());
+    h.handler.remove_interface(a.id);
+    assert_eq!(
+        h.notifications(),
+        vec![Message::NotifDisconnected(DisconnectedNotification { session_id: SessionId(session) })]
+    );
+    // Events of a removed interface are ignored.
+    a.emit(InterfaceEvent::SignalQuality { percent: 10 });
+    h.pump_events();
+    assert!(h.notifications().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn simulated_wpa2_connect_checks_the_pmk_end_to_end_through_the_handler() {
+    let sim = crate::interface::simulated::SimulatedInterface::new(crate::SimulatedNetwork::defaults());
+    let mut h = Harness::new(vec![sim]);
+    let wrong = h.connect(psk_request("FakeWpa2Psk", "wrong-passphrase")).await;
+    assert_eq!(wrong.result_code, StatusCode::UNSPECIFIED_FAILURE);
+    let right = h.connect(psk_request("FakeWpa2Psk", "secretsecret")).await;
+    assert_eq!((right.result_code, right.bssid), (StatusCode::SUCCESS, Bssid([0, 0, 0, 0, 0, 1])));
+}

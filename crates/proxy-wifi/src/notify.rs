@@ -1,0 +1,243 @@
+//! Guest notifications: a bounded queue the handler pushes into without ever blocking,
+//! and the sender task that delivers each message on a fresh connection.
+//!
+//! Rules (behavior.md, "Transport"): notifications are dropped until the guest's first
+//! request (the *gate*); each message is encoded before connecting, written whole right
+//! after the connection is made (the guest gives it 10 ms), then the connection is
+//! closed; delivery is fire and forget.
+//!
+//! When the queue is full: a signal-quality update replaces the one already queued
+//! (signal updates are always coalesced to the latest value), the oldest queued scan
+//! results make room for anything newer, and otherwise the new message is dropped and
+//! counted. The handler never waits.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use proxy_wifi_protocol::Message;
+use tokio::io::AsyncWriteExt;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::transport::NotificationConnector;
+
+/// Default capacity of the guest notification queue.
+pub const DEFAULT_NOTIFICATION_QUEUE_CAPACITY: usize = 64;
+
+/// How long the sender waits for the guest to accept a notification connection.
+pub const NOTIFICATION_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How long the sender waits for a notification to be written.
+pub const NOTIFICATION_WRITE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Counters of the notification channel.
+#[derive(Debug, Default)]
+pub struct NotificationCounters {
+    /// Delivered (connected and written).
+    pub sent: AtomicU64,
+    /// Dropped before the guest's first request.
+    pub gated: AtomicU64,
+    /// Dropped because the queue was full, or replaced by a newer signal update.
+    pub dropped: AtomicU64,
+    /// Could not be delivered (connect or write failed).
+    pub failed: AtomicU64,
+}
+
+/// The bounded queue of notifications waiting for delivery to one guest.
+#[derive(Debug)]
+pub struct NotificationQueue {
+    items: Mutex<VecDeque<Message>>,
+    capacity: usize,
+    gate_open: AtomicBool,
+    ready: Notify,
+    /// Delivery counters.
+    pub counters: NotificationCounters,
+}
+
+impl NotificationQueue {
+    /// An empty queue holding at most `capacity` messages, gate closed.
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            items: Mutex::new(VecDeque::with_capacity(capacity.max(1))),
+            capacity: capacity.max(1),
+            gate_open: AtomicBool::new(false),
+            ready: Notify::new(),
+            counters: NotificationCounters::default(),
+        }
+    }
+
+    /// Opens the gate: the guest made its first request, so it is listening.
+    pub fn open_gate(&self) {
+        self.gate_open.store(true, Ordering::Release);
+    }
+
+    /// Whether notifications are accepted yet.
+    pub fn is_gate_open(&self) -> bool {
+        self.gate_open.load(Ordering::Acquire)
+    }
+
+    /// Queues a notification for the guest; never blocks.
+    pub fn push(&self, message: Message) {
+        if !self.is_gate_open() {
+            self.counters.gated.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(operation = %message.operation(), "guest has made no request yet; notification dropped");
+            return;
+        }
+        let mut items = self.items.lock().unwrap_or_else(|p| p.into_inner());
+        if let Message::NotifSignalQuality(_) = message {
+            if let Some(queued) = items.iter_mut().find(|m| matches!(m, Message::NotifSignalQuality(_))) {
+                *queued = message;
+                self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+        }
+        if items.len() >= self.capacity {
+            match items.iter().position(|m| matches!(m, Message::ScanResponse(_))) {
+                Some(oldest_scan) => {
+                    items.remove(oldest_scan);
+                    self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!("notification queue full; oldest scan results dropped");
+                }
+                None => {
+                    self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(operation = %message.operation(), "notification queue full; notification dropped");
+                    return;
+                }
+            }
+        }
+        items.push_back(message);
+        drop(items);
+        self.ready.notify_one();
+    }
+
+    /// Takes the oldest queued notification, if any.
+    pub fn try_pop(&self) -> Option<Message> {
+        self.items.lock().unwrap_or_else(|p| p.into_inner()).pop_front()
+    }
+
+    /// Waits for and takes the oldest queued notification.
+    pub async fn pop(&self) -> Message {
+        loop {
+            let ready = self.ready.notified();
+            if let Some(message) = self.try_pop() {
+                return message;
+            }
+            ready.await;
+        }
+    }
+
+    /// Number of queued notifications.
+    pub fn len(&self) -> usize {
+        self.items.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// Whether nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Delivers queued notifications until `shutdown`, then flushes what is left.
+pub(crate) async fn run_sender(
+    queue: std::sync::Arc<NotificationQueue>,
+    connector: std::sync::Arc<dyn NotificationConnector>,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let message = tokio::select! {
+            message = queue.pop() => message,
+            _ = shutdown.cancelled() => break,
+        };
+        deliver(&queue, connector.as_ref(), message).await;
+    }
+    while let Some(message) = queue.try_pop() {
+        deliver(&queue, connector.as_ref(), message).await;
+    }
+}
+
+async fn deliver(queue: &NotificationQueue, connector: &dyn NotificationConnector, message: Message) {
+    let bytes = message.to_bytes();
+    let operation = message.operation();
+    let outcome = async {
+        let mut stream = tokio::time::timeout(NOTIFICATION_CONNECT_TIMEOUT, connector.connect())
+            .await
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))??;
+        tokio::time::timeout(NOTIFICATION_WRITE_TIMEOUT, async {
+            stream.write_all(&bytes).await?;
+            stream.shutdown().await
+        })
+        .await
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "write timed out"))?
+    }
+    .await;
+    match outcome {
+        Ok(()) => {
+            queue.counters.sent.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(%operation, guest = %connector.describe(), "notification sent");
+        }
+        Err(error) => {
+            queue.counters.failed.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(%operation, guest = %connector.describe(), %error, "notification not delivered");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proxy_wifi_protocol::{DisconnectedNotification, ScanResponse, SessionId, SignalQualityNotification};
+
+    fn signal(dbm: i8) -> Message {
+        Message::NotifSignalQuality(SignalQualityNotification { signal_dbm: dbm })
+    }
+
+    fn scan() -> Message {
+        Message::ScanResponse(ScanResponse::default())
+    }
+
+    fn disconnected(s: u64) -> Message {
+        Message::NotifDisconnected(DisconnectedNotification { session_id: SessionId(s) })
+    }
+
+    #[test]
+    fn dropped_until_gate_opens() {
+        let q = NotificationQueue::new(4);
+        q.push(signal(-60));
+        assert!(q.is_empty());
+        assert_eq!(q.counters.gated.load(Ordering::Relaxed), 1);
+        q.open_gate();
+        q.push(signal(-60));
+        assert_eq!(q.try_pop(), Some(signal(-60)));
+    }
+
+    #[test]
+    fn signal_updates_coalesce_to_latest() {
+        let q = NotificationQueue::new(4);
+        q.open_gate();
+        q.push(signal(-60));
+        q.push(disconnected(1));
+        q.push(signal(-70));
+        q.push(signal(-80));
+        assert_eq!(q.try_pop(), Some(signal(-80)));
+        assert_eq!(q.try_pop(), Some(disconnected(1)));
+        assert_eq!(q.try_pop(), None);
+    }
+
+    #[test]
+    fn full_queue_drops_oldest_scan_results_first_then_new_messages() {
+        let q = NotificationQueue::new(3);
+        q.open_gate();
+        q.push(scan());
+        q.push(disconnected(1));
+        q.push(disconnected(2));
+        q.push(disconnected(3));
+        assert_eq!(q.len(), 3);
+        q.push(disconnected(4));
+        assert_eq!(q.len(), 3);
+        assert_eq!(q.counters.dropped.load(Ordering::Relaxed), 2);
+        let all: Vec<_> = std::iter::from_fn(|| q.try_pop()).collect();
+        assert_eq!(all, vec![disconnected(1), disconnected(2), disconnected(3)]);
+    }
+}

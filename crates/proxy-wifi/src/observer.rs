@@ -1,0 +1,241 @@
+//! Client-application callbacks ("observer") and the serialized queue that delivers them.
+//!
+//! Callbacks run one at a time on a dedicated thread, never on the service's runtime,
+//! so a slow callback cannot stall the transport. Authorization and scan callbacks are
+//! awaited by the operation handler; the others are queued and not awaited. A callback
+//! that panics is logged; for an authorization it counts as [`Authorization::Deny`].
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::mpsc as std_mpsc;
+use std::thread;
+
+use proxy_wifi_protocol::{Bssid, Ssid};
+use tokio::sync::oneshot;
+
+use crate::interface::{AuthAlgorithm, InterfaceId};
+
+/// Whether a guest connection is made by the host for the guest, or mirrors one the host already has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OperationType {
+    /// The host connects (or disconnects) an interface because the guest asked.
+    GuestDirected,
+    /// The guest mirrors a connection the host already has; the host is not touched.
+    HostMirroring,
+}
+
+/// Outcome of a guest operation, as told to the observer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OperationStatus {
+    /// It worked.
+    Succeeded,
+    /// It was tried and failed.
+    Failed,
+    /// The observer refused it.
+    Denied,
+}
+
+/// The observer's verdict on a guest connection request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Authorization {
+    /// Let the guest connect.
+    Approve,
+    /// Refuse the connection.
+    Deny,
+}
+
+/// A guest connection request, as given to [`Observer::authorize_guest_connection_request`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectRequestArgs {
+    /// The interface concerned: the mirrored one, or `None` for a guest-directed request
+    /// (every interface may be tried).
+    pub interface: Option<InterfaceId>,
+    /// The requested network.
+    pub ssid: Ssid,
+    /// The authentication as the guest sees it.
+    pub auth: AuthAlgorithm,
+}
+
+/// A connection, as given to connection and host callbacks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionArgs {
+    /// The interface that holds (or held) the connection; `None` when no interface was
+    /// involved (a denied guest-directed request, or every interface failed).
+    pub interface: Option<InterfaceId>,
+    /// The network.
+    pub ssid: Ssid,
+    /// The BSS, when known (zero otherwise).
+    pub bssid: Bssid,
+    /// The authentication as the guest sees it.
+    pub auth: AuthAlgorithm,
+}
+
+/// A guest disconnection, as given to disconnection callbacks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisconnectRequestArgs {
+    /// The interface that backs the guest's connection.
+    pub interface: InterfaceId,
+    /// The network the guest leaves.
+    pub ssid: Ssid,
+}
+
+/// Callbacks of the client application. Every method has a default: nothing, or
+/// [`Authorization::Approve`] for authorization.
+///
+/// Methods run on the observer thread, one at a time, in the order of the events.
+pub trait Observer: Send + Sync + 'static {
+    /// The host connected an interface to a network.
+    fn on_host_connection(&self, _connection: &ConnectionArgs) {}
+    /// The host lost or left a connection.
+    fn on_host_disconnection(&self, _connection: &ConnectionArgs) {}
+    /// The guest asks to connect: approve or deny. Awaited by the handler.
+    fn authorize_guest_connection_request(&self, _kind: OperationType, _request: &ConnectRequestArgs) -> Authorization {
+        Authorization::Approve
+    }
+    /// A guest connection request finished.
+    fn on_guest_connection_completion(
+        &self,
+        _kind: OperationType,
+        _status: OperationStatus,
+        _connection: &ConnectionArgs,
+    ) {
+    }
+    /// The guest asks to disconnect.
+    fn on_guest_disconnection_request(&self, _kind: OperationType, _request: &DisconnectRequestArgs) {}
+    /// A guest disconnection finished.
+    fn on_guest_disconnection_completion(
+        &self,
+        _kind: OperationType,
+        _status: OperationStatus,
+        _request: &DisconnectRequestArgs,
+    ) {
+    }
+    /// The guest asked for a scan. Awaited before the scan starts.
+    fn on_guest_scan_request(&self) {}
+    /// A guest scan finished. Awaited before the response is sent.
+    fn on_guest_scan_completion(&self, _status: OperationStatus) {}
+}
+
+/// An observer that does nothing and approves everything.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoopObserver;
+
+impl Observer for NoopObserver {}
+
+type Job = Box<dyn FnOnce(&dyn Observer) + Send>;
+
+/// The serialized observer queue: one thread runs the callbacks in order.
+#[derive(Clone)]
+pub(crate) struct ObserverQueue {
+    jobs: std_mpsc::Sender<Job>,
+}
+
+impl ObserverQueue {
+    /// Starts the observer thread. It ends when every queue clone is dropped.
+    pub(crate) fn start(observer: Arc<dyn Observer>) -> (ObserverQueue, thread::JoinHandle<()>) {
+        let (jobs, receiver) = std_mpsc::channel::<Job>();
+        let handle = thread::Builder::new()
+            .name("proxy-wifi-observer".into())
+            .spawn(move || {
+                for job in receiver {
+                    job(observer.as_ref());
+                }
+            })
+            .expect("spawning the observer thread");
+        (ObserverQueue { jobs }, handle)
+    }
+
+    /// Queues a callback; not awaited. A panic in it is logged.
+    pub(crate) fn notify(&self, name: &'static str, callback: impl FnOnce(&dyn Observer) + Send + 'static) {
+        let job: Job = Box::new(move |observer| {
+            if catch_unwind(AssertUnwindSafe(|| callback(observer))).is_err() {
+                tracing::error!(callback = name, "observer callback panicked; the service keeps running");
+            }
+        });
+        if self.jobs.send(job).is_err() {
+            tracing::debug!(callback = name, "observer thread stopped; callback dropped");
+        }
+    }
+
+    /// Queues a callback and waits for its result; `None` if it panicked.
+    pub(crate) async fn call<T: Send + 'static>(
+        &self,
+        name: &'static str,
+        callback: impl FnOnce(&dyn Observer) -> T + Send + 'static,
+    ) -> Option<T> {
+        let (reply, result) = oneshot::channel();
+        let job: Job = Box::new(move |observer| {
+            let outcome = catch_unwind(AssertUnwindSafe(|| callback(observer)));
+            if outcome.is_err() {
+                tracing::error!(callback = name, "observer callback panicked; the service keeps running");
+            }
+            let _ = reply.send(outcome.ok());
+        });
+        if self.jobs.send(job).is_err() {
+            return None;
+        }
+        result.await.ok().flatten()
+    }
+
+    /// Asks the observer to authorize a connection; a panic counts as a denial.
+    pub(crate) async fn authorize(&self, kind: OperationType, request: ConnectRequestArgs) -> Authorization {
+        self.call("authorize_guest_connection_request", move |o| o.authorize_guest_connection_request(kind, &request))
+            .await
+            .unwrap_or(Authorization::Deny)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    struct Recorder(Mutex<Vec<String>>);
+
+    impl Observer for Recorder {
+        fn on_guest_scan_request(&self) {
+            self.0.lock().unwrap().push("scan".into());
+        }
+        fn on_host_connection(&self, c: &ConnectionArgs) {
+            self.0.lock().unwrap().push(format!("host {}", c.ssid));
+        }
+        fn authorize_guest_connection_request(&self, _: OperationType, r: &ConnectRequestArgs) -> Authorization {
+            if r.ssid.as_bytes() == b"panic" {
+                panic!("observer bug");
+            }
+            Authorization::Approve
+        }
+    }
+
+    fn args(ssid: &str) -> ConnectRequestArgs {
+        ConnectRequestArgs { interface: None, ssid: Ssid::new(ssid.as_bytes()).unwrap(), auth: AuthAlgorithm::Open }
+    }
+
+    #[tokio::test]
+    async fn callbacks_run_in_order_and_panics_deny() {
+        let recorder = Arc::new(Recorder(Mutex::new(Vec::new())));
+        let (queue, thread) = ObserverQueue::start(recorder.clone());
+        queue.notify("on_host_connection", |o| {
+            o.on_host_connection(&ConnectionArgs {
+                interface: Some(InterfaceId::FAKE_NETWORKS),
+                ssid: Ssid::new(b"a").unwrap(),
+                bssid: Bssid::ZERO,
+                auth: AuthAlgorithm::Open,
+            })
+        });
+        queue.call("on_guest_scan_request", |o| o.on_guest_scan_request()).await.unwrap();
+        assert_eq!(queue.authorize(OperationType::GuestDirected, args("panic")).await, Authorization::Deny);
+        assert_eq!(queue.authorize(OperationType::GuestDirected, args("fine")).await, Authorization::Approve);
+        assert_eq!(*recorder.0.lock().unwrap(), vec!["host a".to_string(), "scan".to_string()]);
+        drop(queue);
+        thread.join().unwrap();
+    }
+
+    #[tokio::test]
+    async fn default_observer_approves() {
+        let (queue, _thread) = ObserverQueue::start(Arc::new(NoopObserver));
+        assert_eq!(queue.authorize(OperationType::HostMirroring, args("x")).await, Authorization::Approve);
+    }
+}

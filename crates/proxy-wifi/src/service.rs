@@ -1,0 +1,395 @@
+//! The service: builder, start, stop.
+//!
+//! ```no_run
+//! use proxy_wifi::{OperationMode, Service, TransportSettings};
+//!
+//! let service = Service::builder(TransportSettings::tcp_loopback())
+//!     .mode(OperationMode::Simulated)
+//!     .start()
+//!     .expect("service started");
+//! // ... the guest scans, connects ...
+//! service.stop();
+//! ```
+
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use proxy_wifi_protocol::Bssid;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::handler::{self, HandlerHandle, OperationHandler, Timeouts};
+use crate::interface::fake::{FakeNetworkProvider, FakeNetworksInterface};
+use crate::interface::simulated::{SimulatedInterface, SimulatedNetwork, SimulationControl};
+use crate::interface::{InterfaceId, SharedInterface};
+use crate::notify::{self, DEFAULT_NOTIFICATION_QUEUE_CAPACITY, NotificationQueue};
+use crate::observer::{NoopObserver, Observer, ObserverQueue};
+use crate::status::{ServiceStatus, StatusBoard, TransportStatus};
+use crate::transport::request_channel::{self, RequestChannelConfig, RequestCounters};
+use crate::transport::{self, TransportSettings};
+
+/// A network of the application's fake-network callback.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeNetwork {
+    /// SSID bytes (skipped if longer than 32).
+    pub ssid: Vec<u8>,
+    /// BSSID.
+    pub bssid: Bssid,
+}
+
+impl FakeNetwork {
+    /// A fake network.
+    pub fn new(ssid: impl AsRef<[u8]>, bssid: Bssid) -> Self {
+        Self { ssid: ssid.as_ref().to_vec(), bssid }
+    }
+}
+
+/// Which interfaces honour the guest's operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OperationMode {
+    /// The host's real Wi-Fi interfaces (plus fake networks, if a provider is given).
+    #[default]
+    Host,
+    /// One simulated interface (plus fake networks, if a provider is given).
+    Simulated,
+}
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The request listener could not be bound.
+    #[error("cannot start the {transport} transport: {source}")]
+    Transport {
+        /// The transport settings, described.
+        transport: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The runtime thread could not be started.
+    #[error("cannot start the service runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// Entry point: `Service::builder(transport)`.
+pub struct Service;
+
+impl Service {
+    /// A builder for a service using `transport`.
+    pub fn builder(transport: TransportSettings) -> ServiceBuilder {
+        ServiceBuilder {
+            transport,
+            mode: OperationMode::Host,
+            simulated_networks: None,
+            fake_networks: None,
+            observer: None,
+            host_interfaces: Vec::new(),
+            request_channel: RequestChannelConfig::default(),
+            timeouts: Timeouts::default(),
+            notification_queue_capacity: DEFAULT_NOTIFICATION_QUEUE_CAPACITY,
+            worker_threads: 2,
+        }
+    }
+}
+
+/// Configures and starts a service.
+pub struct ServiceBuilder {
+    transport: TransportSettings,
+    mode: OperationMode,
+    simulated_networks: Option<Vec<SimulatedNetwork>>,
+    fake_networks: Option<FakeNetworkProvider>,
+    observer: Option<Arc<dyn Observer>>,
+    host_interfaces: Vec<SharedInterface>,
+    request_channel: RequestChannelConfig,
+    timeouts: Timeouts,
+    notification_queue_capacity: usize,
+    worker_threads: usize,
+}
+
+impl ServiceBuilder {
+    /// Host or simulated interfaces (default: host).
+    pub fn mode(mut self, mode: OperationMode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// The networks of the simulated interface (default: [`SimulatedNetwork::defaults`]).
+    pub fn simulated_networks(mut self, networks: Vec<SimulatedNetwork>) -> Self {
+        self.simulated_networks = Some(networks);
+        self
+    }
+
+    /// A callback listing fake networks, always visible and connected, ahead of all others.
+    pub fn fake_networks(mut self, provider: impl Fn() -> Vec<FakeNetwork> + Send + Sync + 'static) -> Self {
+        self.fake_networks = Some(Arc::new(provider));
+        self
+    }
+
+    /// The application's observer.
+    pub fn observer(mut self, observer: Arc<dyn Observer>) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    /// Host interfaces to use in host mode (a backend of the application's, or one of
+    /// this crate's host backends). Tried in the order given, after the fake networks.
+    pub fn host_interface(mut self, interface: SharedInterface) -> Self {
+        self.host_interfaces.push(interface);
+        self
+    }
+
+    /// Request channel limits (read deadline, connection cap).
+    pub fn request_channel(mut self, config: RequestChannelConfig) -> Self {
+        self.request_channel = config;
+        self
+    }
+
+    /// Deadlines around interface operations (defaults 10 s / 10 s / 5 s).
+    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+
+    /// Capacity of the guest notification queue (default 64).
+    pub fn notification_queue_capacity(mut self, capacity: usize) -> Self {
+        self.notification_queue_capacity = capacity.max(1);
+        self
+    }
+
+    /// Worker threads of the service's runtime (default 2).
+    pub fn worker_threads(mut self, threads: usize) -> Self {
+        self.worker_threads = threads.max(1);
+        self
+    }
+
+    /// Binds the transport and starts serving on the service's own runtime thread.
+    ///
+    /// Works from plain synchronous code and from inside a tokio runtime alike.
+    pub fn start(self) -> Result<ServiceHandle, ServiceError> {
+        let observer = self.observer.clone().unwrap_or_else(|| Arc::new(NoopObserver));
+        let (observer_queue, observer_thread) = ObserverQueue::start(observer);
+        let mut interfaces: Vec<SharedInterface> = Vec::new();
+        if let Some(provider) = self.fake_networks.clone() {
+            interfaces.push(Arc::new(FakeNetworksInterface::new(provider)));
+        }
+        let mut simulation = None;
+        match self.mode {
+            OperationMode::Simulated => {
+                let networks = self.simulated_networks.clone().unwrap_or_else(SimulatedNetwork::defaults);
+                let simulated = SimulatedInterface::new(networks);
+                simulation = Some(simulated.control());
+                interfaces.push(simulated);
+            }
+            OperationMode::Host => {
+                if self.host_interfaces.is_empty() {
+                    tracing::warn!("no host Wi-Fi interface available; serving the fake networks only");
+                }
+                interfaces.extend(self.host_interfaces.iter().cloned());
+            }
+        }
+
+        let notifications = Arc::new(NotificationQueue::new(self.notification_queue_capacity));
+        let request_counters = Arc::new(RequestCounters::default());
+        let board = Arc::new(Mutex::new(StatusBoard::default()));
+        let shutdown = CancellationToken::new();
+        let (work_sender, work_receiver) = mpsc::channel(256);
+        let (ready_sender, ready) = std::sync::mpsc::channel();
+
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(self.worker_threads)
+            .thread_name("proxy-wifi-worker")
+            .enable_all()
+            .build()
+            .map_err(ServiceError::Runtime)?;
+        let runtime_handle = runtime.handle().clone();
+        let transport_description = format!("{:?}", self.transport);
+        let parts = RunParts {
+            transport: self.transport,
+            request_channel: self.request_channel,
+            timeouts: self.timeouts,
+            interfaces,
+            observer: observer_queue,
+            notifications: notifications.clone(),
+            request_counters: request_counters.clone(),
+            board: board.clone(),
+            shutdown: shutdown.clone(),
+            work_sender: work_sender.clone(),
+            work_receiver,
+        };
+        let thread = thread::Builder::new()
+            .name("proxy-wifi".into())
+            .spawn(move || {
+                runtime.block_on(run_service(parts, ready_sender));
+                runtime.shutdown_timeout(Duration::from_secs(1));
+                let _ = observer_thread.join();
+            })
+            .map_err(ServiceError::Runtime)?;
+
+        match ready.recv() {
+            Ok(Ok(local)) => Ok(ServiceHandle {
+                thread: Some(thread),
+                shutdown,
+                simulation,
+                mode: self.mode,
+                notifications,
+                request_counters,
+                board,
+                request_address: local,
+                handler: HandlerHandle::new(work_sender),
+                runtime: runtime_handle,
+            }),
+            Ok(Err(source)) => {
+                let _ = thread.join();
+                Err(ServiceError::Transport { transport: transport_description, source })
+            }
+            Err(_) => {
+                let _ = thread.join();
+                Err(ServiceError::Runtime(std::io::Error::other("service thread ended during start")))
+            }
+        }
+    }
+}
+
+struct RunParts {
+    transport: TransportSettings,
+    request_channel: RequestChannelConfig,
+    timeouts: Timeouts,
+    interfaces: Vec<SharedInterface>,
+    observer: ObserverQueue,
+    notifications: Arc<NotificationQueue>,
+    request_counters: Arc<RequestCounters>,
+    board: Arc<Mutex<StatusBoard>>,
+    shutdown: CancellationToken,
+    work_sender: mpsc::Sender<Work>,
+    work_receiver: mpsc::Receiver<Work>,
+}
+
+use crate::handler::Work;
+
+/// Binds, serves until shutdown, then stops in order: listener, in-flight connections,
+/// work queue, notification flush.
+async fn run_service(parts: RunParts, ready: std::sync::mpsc::Sender<std::io::Result<String>>) {
+    let (listener, connector) = match transport::bind(&parts.transport).await {
+        Ok(bound) => bound,
+        Err(error) => {
+            let _ = ready.send(Err(error));
+            return;
+        }
+    };
+    let local = listener.local_description();
+    let (event_sender, event_receiver) = mpsc::unbounded_channel();
+    let mut handler =
+        OperationHandler::new(parts.observer, parts.notifications.clone(), parts.timeouts, event_sender, parts.board);
+    for interface in parts.interfaces {
+        handler.add_interface(interface);
+    }
+    let handler_stop = CancellationToken::new();
+    let handler_task = tokio::spawn(handler::run(handler, parts.work_receiver, event_receiver, handler_stop.clone()));
+    let sender_stop = CancellationToken::new();
+    let sender_task = tokio::spawn(notify::run_sender(parts.notifications, connector, sender_stop.clone()));
+    let tracker = TaskTracker::new();
+    let request_task = tokio::spawn(request_channel::serve(
+        listener,
+        HandlerHandle::new(parts.work_sender),
+        parts.request_channel,
+        parts.request_counters,
+        parts.shutdown.clone(),
+        tracker.clone(),
+    ));
+    tracing::info!(listen = %local, "proxy-wifi service started");
+    let _ = ready.send(Ok(local));
+
+    parts.shutdown.cancelled().await;
+    let _ = request_task.await;
+    tracker.close();
+    tracker.wait().await;
+    handler_stop.cancel();
+    let _ = handler_task.await;
+    sender_stop.cancel();
+    if tokio::time::timeout(Duration::from_secs(2), sender_task).await.is_err() {
+        tracing::warn!("queued notifications not all delivered before the stop");
+    }
+    tracing::info!("proxy-wifi service stopped");
+}
+
+/// A running service. Dropping it stops the service.
+pub struct ServiceHandle {
+    thread: Option<thread::JoinHandle<()>>,
+    shutdown: CancellationToken,
+    simulation: Option<SimulationControl>,
+    mode: OperationMode,
+    notifications: Arc<NotificationQueue>,
+    request_counters: Arc<RequestCounters>,
+    board: Arc<Mutex<StatusBoard>>,
+    request_address: String,
+    handler: HandlerHandle,
+    runtime: tokio::runtime::Handle,
+}
+
+impl ServiceHandle {
+    /// The event API of the simulated interface (simulated mode only).
+    pub fn simulation(&self) -> Option<&SimulationControl> {
+        self.simulation.as_ref()
+    }
+
+    /// Where requests are accepted, e.g. `tcp:127.0.0.1:12345`.
+    pub fn request_address(&self) -> &str {
+        &self.request_address
+    }
+
+    /// The guest session, connection and counters now.
+    pub fn status(&self) -> ServiceStatus {
+        ServiceStatus {
+            mode: match self.mode {
+                OperationMode::Host => "host".into(),
+                OperationMode::Simulated => "simulated".into(),
+            },
+            board: self.board.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+            transport: TransportStatus::read(
+                &self.request_counters,
+                &self.notifications.counters,
+                self.notifications.len(),
+            ),
+        }
+    }
+
+    /// Adds an interface at run time (e.g. a Wi-Fi adapter plugged in).
+    pub fn add_interface(&self, interface: SharedInterface) {
+        let handler = self.handler.clone();
+        self.runtime.spawn(async move { handler.add_interface(interface).await });
+    }
+
+    /// Removes an interface at run time.
+    pub fn remove_interface(&self, id: InterfaceId) {
+        let handler = self.handler.clone();
+        self.runtime.spawn(async move { handler.remove_interface(id).await });
+    }
+
+    /// Stops the service: closes the listener, lets in-flight requests finish, flushes
+    /// queued notifications (2 s at most) and joins its threads.
+    pub fn stop(mut self) {
+        self.stop_and_join();
+    }
+
+    /// [`ServiceHandle::stop`] for async callers: does not block a runtime thread.
+    pub async fn shutdown(mut self) {
+        self.shutdown.cancel();
+        if let Some(thread) = self.thread.take() {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+    }
+
+    fn stop_and_join(&mut self) {
+        self.shutdown.cancel();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for ServiceHandle {
+    fn drop(&mut self) {
+        self.stop_and_join();
+    }
+}

@@ -1,0 +1,128 @@
+//! A snapshot of the service's state for operators (`proxy-wifi ctl status`).
+
+use std::sync::atomic::Ordering;
+
+use serde::Serialize;
+
+use crate::handler::session::GuestConnection;
+use crate::notify::NotificationCounters;
+use crate::observer::OperationType;
+use crate::transport::request_channel::RequestCounters;
+
+/// The guest's connection as shown to operators.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConnectionStatus {
+    /// Mirrored or guest-directed.
+    pub kind: OperationType,
+    /// Interface backing it.
+    pub interface: String,
+    /// SSID (escaped).
+    pub ssid: String,
+    /// BSSID.
+    pub bssid: String,
+    /// Authentication as the guest sees it.
+    pub auth: crate::interface::AuthAlgorithm,
+    /// Session id of the connection.
+    pub session_id: u64,
+}
+
+impl From<GuestConnection> for ConnectionStatus {
+    fn from(c: GuestConnection) -> Self {
+        Self {
+            kind: c.kind,
+            interface: c.interface.to_string(),
+            ssid: c.ssid.to_string(),
+            bssid: c.bssid.to_string(),
+            auth: c.auth,
+            session_id: c.session.0,
+        }
+    }
+}
+
+/// What the handler publishes after each change.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct StatusBoard {
+    /// Last session id given to the guest (0 before any connect).
+    pub session_id: u64,
+    /// The guest's connection.
+    pub connection: Option<ConnectionStatus>,
+    /// Number of interfaces.
+    pub interfaces: usize,
+    /// Scan requests handled.
+    pub scan_requests: u64,
+    /// Connect requests handled.
+    pub connect_requests: u64,
+    /// Disconnect requests handled.
+    pub disconnect_requests: u64,
+}
+
+impl StatusBoard {
+    pub(crate) fn count_request(&mut self, name: &str) {
+        match name {
+            "scan" => self.scan_requests += 1,
+            "connect" => self.connect_requests += 1,
+            _ => self.disconnect_requests += 1,
+        }
+    }
+}
+
+/// Transport counters at one moment.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TransportStatus {
+    /// Request connections accepted.
+    pub accepted: u64,
+    /// Request connections open now.
+    pub open: u64,
+    /// Requests answered.
+    pub answered: u64,
+    /// Malformed requests answered with INVALID.
+    pub invalid: u64,
+    /// Connections dropped at the read deadline.
+    pub timed_out: u64,
+    /// Connections closed by the peer before a whole request.
+    pub closed_early: u64,
+    /// Connections refused because too many were open.
+    pub refused_busy: u64,
+    /// Notifications delivered.
+    pub notifications_sent: u64,
+    /// Notifications dropped before the guest's first request.
+    pub notifications_gated: u64,
+    /// Notifications dropped or coalesced because the queue was full.
+    pub notifications_dropped: u64,
+    /// Notifications that could not be delivered.
+    pub notifications_failed: u64,
+    /// Notifications waiting.
+    pub notifications_queued: u64,
+}
+
+impl TransportStatus {
+    pub(crate) fn read(requests: &RequestCounters, notifications: &NotificationCounters, queued: usize) -> Self {
+        let get = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+        Self {
+            accepted: get(&requests.accepted),
+            open: get(&requests.open),
+            answered: get(&requests.answered),
+            invalid: get(&requests.invalid),
+            timed_out: get(&requests.timed_out),
+            closed_early: get(&requests.closed_early),
+            refused_busy: get(&requests.refused_busy),
+            notifications_sent: get(&notifications.sent),
+            notifications_gated: get(&notifications.gated),
+            notifications_dropped: get(&notifications.dropped),
+            notifications_failed: get(&notifications.failed),
+            notifications_queued: queued as u64,
+        }
+    }
+}
+
+/// The service's state at one moment.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ServiceStatus {
+    /// Mode: `host` or `simulated`.
+    pub mode: String,
+    /// Guest session and requests.
+    #[serde(flatten)]
+    pub board: StatusBoard,
+    /// Channel counters.
+    pub transport: TransportStatus,
+}

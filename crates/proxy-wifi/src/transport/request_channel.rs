@@ -1,0 +1,184 @@
+//! The request channel: accept a connection, read one request, hand it to the operation
+//! handler, write the answer, close.
+//!
+//! Rules:
+//! * **One request per connection.** Whatever follows the first message is ignored.
+//! * **Read deadline.** A connection has [`RequestChannelConfig::read_deadline`] to
+//!   deliver its whole request; a silent or slow client is dropped. Connections are read
+//!   concurrently, so a silent client never stalls the next one; the requests
+//!   themselves are handled one at a time by the handler's serialized queue.
+//! * **Size cap before allocation.** The header is checked (version, operation, size
+//!   against the operation's bound, at most 331 bytes for any request) before the body
+//!   buffer is allocated.
+//! * **Malformed → INVALID.** A bad header or body is answered with an empty INVALID
+//!   message; the service keeps its state and goes on.
+//! * **Connection cap.** At most [`RequestChannelConfig::max_connections`] connections
+//!   are open at once; beyond that new ones are closed at once.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use proxy_wifi_protocol::{DecodeError, Direction, HEADER_LEN, Header, Message};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::{BoxedStream, PeerAddress, RequestListener};
+use crate::handler::{HandlerHandle, Request};
+
+/// Limits of the request channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestChannelConfig {
+    /// Time a connection has to deliver its whole request (default 5 s).
+    pub read_deadline: Duration,
+    /// Time to write the answer (default 5 s; the guest waits 20 s).
+    pub write_deadline: Duration,
+    /// Request connections open at once (default 1024).
+    pub max_connections: usize,
+}
+
+impl Default for RequestChannelConfig {
+    fn default() -> Self {
+        Self { read_deadline: Duration::from_secs(5), write_deadline: Duration::from_secs(5), max_connections: 1024 }
+    }
+}
+
+/// Counters of the request channel.
+#[derive(Debug, Default)]
+pub struct RequestCounters {
+    /// Connections accepted.
+    pub accepted: AtomicU64,
+    /// Connections closed at once because too many were open.
+    pub refused_busy: AtomicU64,
+    /// Requests answered with a real answer.
+    pub answered: AtomicU64,
+    /// Malformed requests answered with INVALID.
+    pub invalid: AtomicU64,
+    /// Connections dropped because the request did not arrive within the read deadline.
+    pub timed_out: AtomicU64,
+    /// Connections closed by the peer before a whole request arrived.
+    pub closed_early: AtomicU64,
+    /// Connections open right now.
+    pub open: AtomicU64,
+}
+
+/// Why no request could be read from a connection.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ReadError {
+    /// The bytes are not a valid request: answer INVALID.
+    #[error(transparent)]
+    Malformed(#[from] DecodeError),
+    /// The connection failed or closed early: just close.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// Reads one request: header, checks, then exactly the declared body.
+pub(crate) async fn read_request(stream: &mut BoxedStream) -> Result<Request, ReadError> {
+    let mut header_bytes = [0u8; HEADER_LEN];
+    stream.read_exact(&mut header_bytes).await?;
+    let header = Header::decode(&header_bytes, Direction::GuestToHost)?;
+    let mut body = vec![0u8; header.body_len()];
+    stream.read_exact(&mut body).await?;
+    let message = Message::decode_body(header, &body)?;
+    Ok(Request::try_from(message).expect("the header check admits requests only"))
+}
+
+/// Accepts and serves request connections until `shutdown`.
+pub(crate) async fn serve(
+    mut listener: Box<dyn RequestListener>,
+    handler: HandlerHandle,
+    config: RequestChannelConfig,
+    counters: Arc<RequestCounters>,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+) {
+    let slots = Arc::new(Semaphore::new(config.max_connections));
+    tracing::info!(listen = %listener.local_description(), "request channel listening");
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = shutdown.cancelled() => break,
+        };
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                // EMFILE and friends: back off a little instead of spinning.
+                tracing::warn!(%error, "accepting a request connection failed");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                continue;
+            }
+        };
+        counters.accepted.fetch_add(1, Ordering::Relaxed);
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            counters.refused_busy.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(%peer, max = config.max_connections, "too many open request connections; closed");
+            continue;
+        };
+        let handler = handler.clone();
+        let counters = counters.clone();
+        let shutdown = shutdown.clone();
+        tracker.spawn(async move {
+            counters.open.fetch_add(1, Ordering::Relaxed);
+            serve_connection(stream, peer, handler, config, &counters, shutdown).await;
+            counters.open.fetch_sub(1, Ordering::Relaxed);
+            drop(slot);
+        });
+    }
+    tracing::info!("request channel closed");
+}
+
+async fn serve_connection(
+    mut stream: BoxedStream,
+    peer: PeerAddress,
+    handler: HandlerHandle,
+    config: RequestChannelConfig,
+    counters: &RequestCounters,
+    shutdown: CancellationToken,
+) {
+    let started = Instant::now();
+    let read = tokio::select! {
+        read = tokio::time::timeout(config.read_deadline, read_request(&mut stream)) => read,
+        _ = shutdown.cancelled() => return,
+    };
+    let answer = match read {
+        Err(_) => {
+            counters.timed_out.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(%peer, deadline = ?config.read_deadline, "no whole request within the read deadline; closed");
+            return;
+        }
+        Ok(Err(ReadError::Io(error))) => {
+            counters.closed_early.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(%peer, %error, "request connection closed before a whole request");
+            return;
+        }
+        Ok(Err(ReadError::Malformed(error))) => {
+            counters.invalid.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(%peer, %error, "malformed request; answering INVALID");
+            Message::Invalid
+        }
+        Ok(Ok(request)) => match handler.submit(request).await {
+            Some(answer) => {
+                counters.answered.fetch_add(1, Ordering::Relaxed);
+                answer
+            }
+            None => {
+                tracing::debug!(%peer, "service stopping; request dropped");
+                return;
+            }
+        },
+    };
+    let bytes = answer.to_bytes();
+    let written = tokio::time::timeout(config.write_deadline, async {
+        stream.write_all(&bytes).await?;
+        stream.shutdown().await
+    })
+    .await;
+    match written {
+        Ok(Ok(())) => tracing::trace!(%peer, elapsed = ?started.elapsed(), "answer written"),
+        Ok(Err(error)) => tracing::debug!(%peer, %error, "writing the answer failed"),
+        Err(_) => tracing::debug!(%peer, "writing the answer timed out"),
+    }
+}
