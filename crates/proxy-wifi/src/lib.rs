@@ -14,6 +14,7 @@
 
 pub mod guest;
 pub mod handler;
+pub mod host;
 pub mod interface;
 pub mod notify;
 pub mod observer;

@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::handler::{self, HandlerHandle, OperationHandler, Timeouts};
+use crate::host::{HostBackend, InterfaceRegistry};
 use crate::interface::fake::{FakeNetworkProvider, FakeNetworksInterface};
 use crate::interface::simulated::{SimulatedInterface, SimulatedNetwork, SimulationControl};
 use crate::interface::{InterfaceId, SharedInterface};
@@ -85,6 +86,7 @@ impl Service {
             fake_networks: None,
             observer: None,
             host_interfaces: Vec::new(),
+            host_backend: None,
             request_channel: RequestChannelConfig::default(),
             timeouts: Timeouts::default(),
             notification_queue_capacity: DEFAULT_NOTIFICATION_QUEUE_CAPACITY,
@@ -101,6 +103,7 @@ pub struct ServiceBuilder {
     fake_networks: Option<FakeNetworkProvider>,
     observer: Option<Arc<dyn Observer>>,
     host_interfaces: Vec<SharedInterface>,
+    host_backend: Option<Box<dyn HostBackend>>,
     request_channel: RequestChannelConfig,
     timeouts: Timeouts,
     notification_queue_capacity: usize,
@@ -108,6 +111,12 @@ pub struct ServiceBuilder {
 }
 
 impl ServiceBuilder {
+    /// The backend that finds and follows the host's Wi-Fi interfaces (host mode).
+    pub fn host_backend(mut self, backend: Box<dyn HostBackend>) -> Self {
+        self.host_backend = Some(backend);
+        self
+    }
+
     /// Host or simulated interfaces (default: host).
     pub fn mode(mut self, mode: OperationMode) -> Self {
         self.mode = mode;
@@ -166,7 +175,11 @@ impl ServiceBuilder {
     /// Binds the transport and starts serving on the service's own runtime thread.
     ///
     /// Works from plain synchronous code and from inside a tokio runtime alike.
-    pub fn start(self) -> Result<ServiceHandle, ServiceError> {
+    pub fn start(mut self) -> Result<ServiceHandle, ServiceError> {
+        let host_backend = match self.mode {
+            OperationMode::Host => self.host_backend.take(),
+            OperationMode::Simulated => None,
+        };
         let observer = self.observer.clone().unwrap_or_else(|| Arc::new(NoopObserver));
         let (observer_queue, observer_thread) = ObserverQueue::start(observer);
         let mut interfaces: Vec<SharedInterface> = Vec::new();
@@ -182,7 +195,7 @@ impl ServiceBuilder {
                 interfaces.push(simulated);
             }
             OperationMode::Host => {
-                if self.host_interfaces.is_empty() {
+                if self.host_interfaces.is_empty() && self.host_backend.is_none() {
                     tracing::warn!("no host Wi-Fi interface available; serving the fake networks only");
                 }
                 interfaces.extend(self.host_interfaces.iter().cloned());
@@ -209,6 +222,7 @@ impl ServiceBuilder {
             request_channel: self.request_channel,
             timeouts: self.timeouts,
             interfaces,
+            host_backend,
             observer: observer_queue,
             notifications: notifications.clone(),
             request_counters: request_counters.clone(),
@@ -256,6 +270,7 @@ struct RunParts {
     request_channel: RequestChannelConfig,
     timeouts: Timeouts,
     interfaces: Vec<SharedInterface>,
+    host_backend: Option<Box<dyn HostBackend>>,
     observer: ObserverQueue,
     notifications: Arc<NotificationQueue>,
     request_counters: Arc<RequestCounters>,
@@ -288,6 +303,12 @@ async fn run_service(parts: RunParts, ready: std::sync::mpsc::Sender<std::io::Re
     let handler_task = tokio::spawn(handler::run(handler, parts.work_receiver, event_receiver, handler_stop.clone()));
     let sender_stop = CancellationToken::new();
     let sender_task = tokio::spawn(notify::run_sender(parts.notifications, connector, sender_stop.clone()));
+    let backend_stop = CancellationToken::new();
+    let backend_task = parts.host_backend.map(|backend| {
+        tracing::info!(backend = backend.name(), "starting the host Wi-Fi backend");
+        let registry = InterfaceRegistry::new(HandlerHandle::new(parts.work_sender.clone()));
+        tokio::spawn(backend.run(registry, backend_stop.clone()))
+    });
     let tracker = TaskTracker::new();
     let request_task = tokio::spawn(request_channel::serve(
         listener,
@@ -304,6 +325,12 @@ async fn run_service(parts: RunParts, ready: std::sync::mpsc::Sender<std::io::Re
     let _ = request_task.await;
     tracker.close();
     tracker.wait().await;
+    backend_stop.cancel();
+    if let Some(task) = backend_task {
+        if tokio::time::timeout(Duration::from_secs(5), task).await.is_err() {
+            tracing::warn!("the host backend did not stop within 5 s");
+        }
+    }
     handler_stop.cancel();
     let _ = handler_task.await;
     sender_stop.cancel();
