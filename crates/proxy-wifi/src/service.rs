@@ -242,7 +242,7 @@ impl ServiceBuilder {
 
         match ready.recv() {
             Ok(Ok(local)) => Ok(ServiceHandle {
-                thread: Some(thread),
+                thread: Mutex::new(Some(thread)),
                 shutdown,
                 simulation,
                 mode: self.mode,
@@ -342,7 +342,7 @@ async fn run_service(parts: RunParts, ready: std::sync::mpsc::Sender<std::io::Re
 
 /// A running service. Dropping it stops the service.
 pub struct ServiceHandle {
-    thread: Option<thread::JoinHandle<()>>,
+    thread: Mutex<Option<thread::JoinHandle<()>>>,
     shutdown: CancellationToken,
     simulation: Option<SimulationControl>,
     mode: OperationMode,
@@ -395,28 +395,30 @@ impl ServiceHandle {
 
     /// Stops the service: closes the listener, lets in-flight requests finish, flushes
     /// queued notifications (2 s at most) and joins its threads.
-    pub fn stop(mut self) {
-        self.stop_and_join();
+    ///
+    /// Idempotent; also done when the handle is dropped.
+    pub fn stop(&self) {
+        self.shutdown.cancel();
+        if let Some(thread) = self.take_thread() {
+            let _ = thread.join();
+        }
     }
 
     /// [`ServiceHandle::stop`] for async callers: does not block a runtime thread.
-    pub async fn shutdown(mut self) {
+    pub async fn shutdown(&self) {
         self.shutdown.cancel();
-        if let Some(thread) = self.thread.take() {
+        if let Some(thread) = self.take_thread() {
             let _ = tokio::task::spawn_blocking(move || thread.join()).await;
         }
     }
 
-    fn stop_and_join(&mut self) {
-        self.shutdown.cancel();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+    fn take_thread(&self) -> Option<thread::JoinHandle<()>> {
+        self.thread.lock().unwrap_or_else(|p| p.into_inner()).take()
     }
 }
 
 impl Drop for ServiceHandle {
     fn drop(&mut self) {
-        self.stop_and_join();
+        self.stop();
     }
 }

@@ -27,6 +27,14 @@ impl OperationHandler {
             return answer(StatusCode::UNSPECIFIED_FAILURE, Bssid::ZERO, session);
         }
 
+        // The guest has one connection at a time: a new connect request supersedes the
+        // current one (a guest-directed one releases its interface first, so the new
+        // request is honoured afresh and the host is not left connected for nobody).
+        if let Some(previous) = self.session.connection {
+            tracing::info!(ssid = %previous.ssid, session = %previous.session, "new connect request ends the guest's current connection");
+            self.end_guest_connection(previous).await;
+        }
+
         // Rule 2: mirroring when an interface is already connected to the SSID.
         if let Some((interface, network)) = self.find_host_connection(&params).await {
             return self.mirror(interface, network, session).await;

@@ -3,6 +3,7 @@
 use proxy_wifi_protocol::{DisconnectRequest, Message};
 
 use super::OperationHandler;
+use super::session::GuestConnection;
 use crate::observer::{DisconnectRequestArgs, OperationStatus, OperationType};
 
 impl OperationHandler {
@@ -20,19 +21,27 @@ impl OperationHandler {
             tracing::info!(operation = "disconnect", %session, "guest has no connection; nothing to do");
             return Message::DisconnectResponse;
         };
+        self.end_guest_connection(connection).await;
+        Message::DisconnectResponse
+    }
+
+    /// Ends the guest's connection, telling the observer (request, then completion):
+    /// rule 3 for a mirrored connection (the host is not touched), rule 4 for a
+    /// guest-directed one (the interface is disconnected, 5 s; a failure is logged, not
+    /// fatal). The connection is forgotten either way.
+    pub(crate) async fn end_guest_connection(&mut self, connection: GuestConnection) -> OperationStatus {
         let kind = connection.kind;
         let args = DisconnectRequestArgs { interface: connection.interface, ssid: connection.ssid };
         let request_args = args.clone();
         self.observer
             .notify("on_guest_disconnection_request", move |o| o.on_guest_disconnection_request(kind, &request_args));
+        // Forget the connection first, so the interface's own disconnected event is not
+        // mistaken for a host disconnection.
+        self.session.connection = None;
+        self.publish_connection();
         let status = match kind {
-            // Rule 3: mirrored: the host is not touched.
             OperationType::HostMirroring => OperationStatus::Succeeded,
-            // Rule 4: guest-directed: disconnect the interface, 5 s; failure is logged, not fatal.
             OperationType::GuestDirected => {
-                // Forget the connection first, so the interface's own disconnected event is
-                // not mistaken for a host disconnection.
-                self.session.connection = None;
                 match self.interfaces.iter().find(|i| i.id() == connection.interface).cloned() {
                     Some(interface) => {
                         match tokio::time::timeout(self.timeouts.disconnect, interface.disconnect()).await {
@@ -47,16 +56,16 @@ impl OperationHandler {
                             }
                         }
                     }
+                    // The interface went away: nothing left to disconnect.
                     None => OperationStatus::Succeeded,
                 }
             }
         };
-        self.session.connection = None;
-        self.publish_connection();
-        tracing::info!(operation = "disconnect", %session, ssid = %connection.ssid, ?kind, ?status, "guest disconnected");
+        tracing::info!(operation = "disconnect", session = %connection.session, ssid = %connection.ssid, ?kind, ?status,
+            "guest connection ended");
         self.observer.notify("on_guest_disconnection_completion", move |o| {
             o.on_guest_disconnection_completion(kind, status, &args)
         });
-        Message::DisconnectResponse
+        status
     }
 }

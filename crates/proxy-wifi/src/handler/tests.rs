@@ -497,8 +497,10 @@ async fn disconnect_rule_1_stale_session_does_nothing() {
     let mut h = Harness::new(vec![a.clone()]);
     guest_directed_connection(&mut h, &a).await;
     let current = guest_directed_connection(&mut h, &a).await;
+    let disconnects = || a.calls().iter().filter(|c| *c == "disconnect").count();
+    let before = disconnects();
     h.disconnect(current - 1).await;
-    assert!(!a.calls().contains(&"disconnect".to_string()));
+    assert_eq!(disconnects(), before, "the interface was not touched");
     assert!(h.handler.guest_connection().is_some());
 }
 
@@ -638,4 +640,19 @@ async fn simulated_wpa2_connect_checks_the_pmk_end_to_end_through_the_handler() 
     assert_eq!(wrong.result_code, StatusCode::UNSPECIFIED_FAILURE);
     let right = h.connect(psk_request("FakeWpa2Psk", "secretsecret")).await;
     assert_eq!((right.result_code, right.bssid), (StatusCode::SUCCESS, Bssid([0, 0, 0, 0, 0, 1])));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_new_connect_supersedes_a_guest_directed_connection() {
+    let sim = crate::interface::simulated::SimulatedInterface::new(crate::SimulatedNetwork::defaults());
+    let control = sim.control();
+    let mut h = Harness::new(vec![sim]);
+    let right = h.connect(psk_request("FakeWpa2Psk", "secretsecret")).await;
+    assert_eq!(right.result_code, StatusCode::SUCCESS);
+    // Not mirrored from the guest's own connection: the key is checked again.
+    let wrong = h.connect(psk_request("FakeWpa2Psk", "wrong-passphrase")).await;
+    assert_eq!(wrong.result_code, StatusCode::UNSPECIFIED_FAILURE);
+    assert_eq!(control.host_connection(), None, "the interface was released");
+    let log = h.observer_log().await;
+    assert!(log.contains(&"disconnect-done GuestDirected Succeeded FakeWpa2Psk".to_string()), "{log:?}");
 }

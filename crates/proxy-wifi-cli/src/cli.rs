@@ -1,0 +1,281 @@
+//! Command-line definitions (clap derive).
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Gives a virtual machine the Wi-Fi of the machine it runs on.
+#[derive(Debug, Parser)]
+#[command(name = "proxy-wifi", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// More logs (-v debug, -vv trace).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Fewer logs (warnings and errors only).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+    /// Also log to Event Tracing for Windows (provider "proxy-wifi"; build with --features etw).
+    #[arg(long, global = true)]
+    pub etw: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve a guest: with no arguments, simulated networks on TCP loopback.
+    Serve(ServeArgs),
+    /// Act as a guest (like the proxy_wifi driver): scan, connect, disconnect, listen.
+    Guest(GuestArgs),
+    /// Control a running `serve` (simulated mode): trigger host events, read its status.
+    Ctl(CtlArgs),
+}
+
+/// Transport between the service and its guest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TransportKind {
+    /// TCP (testing): `--listen` and `--guest-address`.
+    Tcp,
+    /// vsock (Linux hosts, QEMU/KVM vhost-vsock): `--guest-cid`.
+    Vsock,
+    /// Hyper-V sockets (Windows hosts): `--vm-id`.
+    Hyperv,
+}
+
+/// What honours the guest's operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    /// The host's real Wi-Fi (plus `--fake-network`s).
+    Host,
+    /// Simulated networks (built-in, or from `--networks`), controllable with `ctl`.
+    Simulated,
+}
+
+/// Host Wi-Fi backend on Linux.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendArg {
+    /// NetworkManager if its D-Bus name is present, otherwise wpa_supplicant sockets.
+    Auto,
+    /// wpa_supplicant control sockets.
+    WpaSupplicant,
+    /// NetworkManager over D-Bus.
+    Networkmanager,
+}
+
+/// `proxy-wifi serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Transport (default: vsock with --guest-cid, hyperv with --vm-id, else tcp).
+    #[arg(long, value_enum)]
+    pub transport: Option<TransportKind>,
+    /// Port the service listens on for requests.
+    #[arg(long, default_value_t = 12345, value_parser = clap::value_parser!(u16).range(1..))]
+    pub request_port: u16,
+    /// Port of the guest's notification listener.
+    #[arg(long, default_value_t = 12346, value_parser = clap::value_parser!(u16).range(1..))]
+    pub notification_port: u16,
+    /// The guest's vsock context id (vsock transport).
+    #[arg(long, value_name = "CID")]
+    pub guest_cid: Option<u32>,
+    /// The guest VM's id, a GUID (hyperv transport; PowerShell: (Get-VM NAME).Id).
+    #[arg(long, value_name = "GUID")]
+    pub vm_id: Option<uuid::Uuid>,
+    /// IP address to listen on for requests (tcp transport).
+    #[arg(long, value_name = "IP", default_value = "127.0.0.1")]
+    pub listen: IpAddr,
+    /// IP address of the guest's notification listener (tcp; default: the listen address).
+    #[arg(long, value_name = "IP")]
+    pub guest_address: Option<IpAddr>,
+    /// Host Wi-Fi or simulated networks (default: simulated over tcp, host otherwise).
+    #[arg(long, value_enum)]
+    pub mode: Option<ModeArg>,
+    /// Simulated networks from a TOML file (see contrib/networks.toml).
+    #[arg(long, value_name = "FILE")]
+    pub networks: Option<PathBuf>,
+    /// A fake network, always visible and connected: SSID or SSID=BSSID (repeatable).
+    #[arg(long = "fake-network", value_name = "SSID[=BSSID]")]
+    pub fake_networks: Vec<String>,
+    /// Host backend on Linux (host mode).
+    #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
+    pub backend: BackendArg,
+    /// Directory of wpa_supplicant control sockets (wpa-supplicant backend).
+    #[arg(long, value_name = "DIR")]
+    pub wpa_ctrl_dir: Option<PathBuf>,
+    /// Control socket for `proxy-wifi ctl` (default: in $XDG_RUNTIME_DIR or /tmp/proxy-wifi-UID).
+    #[arg(long, value_name = "PATH")]
+    pub control_socket: Option<PathBuf>,
+    /// Do not open a control socket.
+    #[arg(long)]
+    pub no_control: bool,
+    /// Time a request connection has to deliver its request, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 5000, value_parser = clap::value_parser!(u64).range(10..=600_000))]
+    pub read_deadline_ms: u64,
+}
+
+/// `proxy-wifi guest`.
+#[derive(Debug, Args)]
+pub struct GuestArgs {
+    /// Transport to the host.
+    #[arg(long, value_enum, default_value_t = GuestTransportKind::Tcp)]
+    pub transport: GuestTransportKind,
+    /// Host IP address (tcp).
+    #[arg(long, value_name = "IP", default_value = "127.0.0.1")]
+    pub host: IpAddr,
+    /// Host context id (vsock; 2 is the host).
+    #[arg(long, value_name = "CID", default_value_t = 2)]
+    pub cid: u32,
+    /// The host's request port.
+    #[arg(long, default_value_t = 12345, value_parser = clap::value_parser!(u16).range(1..))]
+    pub request_port: u16,
+    /// The port this guest listens on for notifications.
+    #[arg(long, default_value_t = 12346, value_parser = clap::value_parser!(u16).range(1..))]
+    pub notification_port: u16,
+    /// Seconds to wait for the host's answer (the driver waits 20).
+    #[arg(long, value_name = "SECONDS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
+    #[command(subcommand)]
+    pub command: GuestCommand,
+}
+
+/// Guest transports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GuestTransportKind {
+    /// TCP to `--host`.
+    Tcp,
+    /// vsock to `--cid` (Linux).
+    Vsock,
+}
+
+/// Guest operations.
+#[derive(Debug, Subcommand)]
+pub enum GuestCommand {
+    /// Scan and print the networks (waits up to 10 s for late results, like the driver).
+    Scan {
+        /// Targeted scan for this SSID (hidden networks).
+        #[arg(long)]
+        ssid: Option<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Do not wait for scan-results notifications.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Connect to a network; exits non-zero on failure.
+    Connect {
+        /// The network's SSID.
+        ssid: String,
+        /// WPA2-PSK passphrase (8 to 63 characters); the PMK is derived like a supplicant does.
+        #[arg(long, group = "secret")]
+        passphrase: Option<String>,
+        /// WPA2-PSK key as 64 hex digits.
+        #[arg(long, group = "secret", value_name = "HEX64")]
+        psk: Option<String>,
+        /// WPA3-SAE password.
+        #[arg(long, group = "secret")]
+        sae_password: Option<String>,
+        /// A specific BSS.
+        #[arg(long)]
+        bssid: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// End a connection.
+    Disconnect {
+        /// The session id printed by `connect`.
+        session: u64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print notifications as they arrive.
+    Listen {
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+        /// Stop after this many notifications.
+        #[arg(long)]
+        count: Option<u64>,
+        /// Stop after this many seconds.
+        #[arg(long, value_name = "SECONDS")]
+        duration: Option<u64>,
+    },
+}
+
+/// `proxy-wifi ctl`.
+#[derive(Debug, Args)]
+pub struct CtlArgs {
+    /// The service's control socket (default: as `serve` chooses it).
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// Print the answer as JSON.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: CtlCommand,
+}
+
+/// Operator commands.
+#[derive(Debug, Clone, Subcommand, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "command", rename_all = "kebab-case")]
+pub enum CtlCommand {
+    /// The host loses its connection (the guest is told if it used it).
+    HostDisconnect,
+    /// The host joins the first open or WPA2-PSK simulated network.
+    HostConnect {
+        /// Which network.
+        #[arg(value_enum)]
+        kind: HostNetworkArg,
+    },
+    /// The host connection's link quality changes (0-100 %; the guest gets q/2-100 dBm).
+    Signal {
+        /// Link quality in percent.
+        #[arg(value_parser = clap::value_parser!(u32).range(0..=100))]
+        percent: u32,
+    },
+    /// The host finishes a scan: all networks go to the guest.
+    ScanResults,
+    /// Scans answer at once (sync) or first result now and the rest by notification (async).
+    ScanMode {
+        /// sync or async.
+        #[arg(value_enum)]
+        mode: ScanModeArg,
+    },
+    /// Guest session, connection and counters.
+    Status,
+}
+
+/// `ctl host-connect` argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HostNetworkArg {
+    /// The first open network.
+    Open,
+    /// The first WPA2-PSK network.
+    Psk,
+}
+
+/// `ctl scan-mode` argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ScanModeArg {
+    /// All results at once.
+    Sync,
+    /// First result now, the rest by notification.
+    Async,
+}

@@ -1,0 +1,203 @@
+//! `proxy-wifi guest`: a client that behaves like the proxy_wifi driver.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use proxy_wifi::guest::{
+    DEFAULT_SCAN_WAIT, GuestClient, GuestConfig, GuestTransport, NotificationListener, scan_until_complete,
+};
+use proxy_wifi::protocol::{
+    AkmSuite, AuthType, Bssid, CipherSuite, ConnectRequest, Key, Pmk, SessionId, Ssid, WpaVersions,
+};
+use serde_json::json;
+
+use crate::cli::{GuestArgs, GuestCommand, GuestTransportKind};
+use crate::output::{self, Progress};
+
+fn config(args: &GuestArgs) -> Result<GuestConfig, String> {
+    let transport = match args.transport {
+        GuestTransportKind::Tcp => GuestTransport::Tcp { host: args.host },
+        #[cfg(target_os = "linux")]
+        GuestTransportKind::Vsock => GuestTransport::Vsock { host_cid: args.cid },
+        #[cfg(not(target_os = "linux"))]
+        GuestTransportKind::Vsock => return Err("--transport vsock is available on Linux only".into()),
+    };
+    let mut config = GuestConfig::with_transport(transport);
+    config.request_port = args.request_port;
+    config.notification_port = args.notification_port;
+    config.io_timeout = Duration::from_secs(args.timeout);
+    Ok(config)
+}
+
+fn ssid_arg(text: &str) -> Result<Ssid, String> {
+    Ssid::new(text.as_bytes()).map_err(|_| format!("SSID {text:?} is {} bytes long; at most 32", text.len()))
+}
+
+/// Builds the connect request a supplicant would send for these secrets.
+pub fn connect_request(
+    ssid: Ssid,
+    passphrase: Option<&str>,
+    psk: Option<&str>,
+    sae_password: Option<&str>,
+    bssid: Option<Bssid>,
+) -> Result<ConnectRequest, String> {
+    let mut request = ConnectRequest::open(ssid);
+    request.bssid = bssid.unwrap_or(Bssid::ZERO);
+    let wpa2 = |request: &mut ConnectRequest, pmk: Pmk| {
+        request.auth_type = AuthType::OpenSystem;
+        request.wpa_versions = WpaVersions::WPA2;
+        request.akm_suites = vec![AkmSuite::Psk];
+        request.pairwise_cipher_suites = vec![CipherSuite::Ccmp];
+        request.group_cipher_suite = CipherSuite::Ccmp;
+        request.key = Key::from(pmk);
+    };
+    match (passphrase, psk, sae_password) {
+        (Some(passphrase), None, None) => {
+            if !(8..=63).contains(&passphrase.len()) {
+                return Err(format!(
+                    "--passphrase has {} characters; a WPA2 passphrase has 8 to 63 (or give --psk HEX64)",
+                    passphrase.len()
+                ));
+            }
+            wpa2(&mut request, Pmk::derive(passphrase.as_bytes(), &ssid));
+        }
+        (None, Some(hex), None) => wpa2(&mut request, Pmk::from_hex(hex).map_err(|e| format!("--psk: {e}"))?),
+        (None, None, Some(password)) => {
+            request.auth_type = AuthType::Sae;
+            request.wpa_versions = WpaVersions::WPA3;
+            request.akm_suites = vec![AkmSuite::Sae];
+            request.pairwise_cipher_suites = vec![CipherSuite::Ccmp];
+            request.group_cipher_suite = CipherSuite::Ccmp;
+            request.key = Key::new(password.as_bytes())
+                .map_err(|_| format!("--sae-password is {} bytes long; at most 255", password.len()))?;
+        }
+        (None, None, None) => {
+            // What `iw connect` sends for an open network.
+            request.auth_type = AuthType::Automatic;
+        }
+        _ => return Err("give at most one of --passphrase, --psk, --sae-password".into()),
+    }
+    Ok(request)
+}
+
+/// Runs a guest subcommand.
+pub async fn run(args: GuestArgs) -> Result<ExitCode, String> {
+    let config = config(&args)?;
+    let client = GuestClient::new(config.clone());
+    match args.command {
+        GuestCommand::Scan { ssid, json, no_wait } => {
+            let ssid = ssid.as_deref().map(ssid_arg).transpose()?;
+            let mut listener = if no_wait {
+                None
+            } else {
+                match NotificationListener::bind(&config).await {
+                    Ok(listener) => Some(listener),
+                    Err(error) => {
+                        tracing::warn!(%error, "cannot listen for scan-results notifications; showing the first answer only");
+                        None
+                    }
+                }
+            };
+            let progress = Progress::start("waiting for scan results");
+            let outcome = scan_until_complete(&client, listener.as_mut(), ssid, DEFAULT_SCAN_WAIT)
+                .await
+                .map_err(|e| e.to_string())?;
+            drop(progress);
+            if json {
+                let value = json!({
+                    "complete": outcome.completed,
+                    "networks": outcome.bss.iter().map(output::bss_json).collect::<Vec<_>>(),
+                });
+                println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+            } else {
+                print!("{}", output::bss_table(&outcome.bss));
+                if !outcome.completed {
+                    eprintln!("(the host said more results were coming; none completed the scan in time)");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        GuestCommand::Connect { ssid, passphrase, psk, sae_password, bssid, json } => {
+            let ssid = ssid_arg(&ssid)?;
+            let bssid = bssid.as_deref().map(|b| b.parse::<Bssid>().map_err(|e| e.to_string())).transpose()?;
+            let request = connect_request(ssid, passphrase.as_deref(), psk.as_deref(), sae_password.as_deref(), bssid)?;
+            let progress = Progress::start("connecting");
+            let response = client.connect(request).await.map_err(|e| e.to_string())?;
+            drop(progress);
+            let success = response.result_code.is_success();
+            if json {
+                let value = json!({
+                    "success": success,
+                    "result_code": response.result_code.0,
+                    "bssid": response.bssid.to_string(),
+                    "session_id": response.session_id.0,
+                });
+                println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+            } else if success {
+                println!(
+                    "connected to {ssid} ({}), result {}, session {}",
+                    response.bssid, response.result_code, response.session_id
+                );
+            } else {
+                eprintln!("connect to {ssid} failed: result {}, session {}", response.result_code, response.session_id);
+            }
+            Ok(if success { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        GuestCommand::Disconnect { session, json } => {
+            client.disconnect(SessionId(session)).await.map_err(|e| e.to_string())?;
+            if json {
+                println!("{}", json!({"disconnected": true, "session_id": session}));
+            } else {
+                println!("disconnected (session {session})");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        GuestCommand::Listen { json, count, duration } => {
+            let mut listener = NotificationListener::bind(&config).await.map_err(|e| e.to_string())?;
+            eprintln!("listening for notifications on {}", listener.local_endpoint());
+            let deadline = duration.map(|s| tokio::time::Instant::now() + Duration::from_secs(s));
+            let mut received = 0u64;
+            while count.is_none_or(|c| received < c) {
+                let next = match deadline {
+                    Some(deadline) => match tokio::time::timeout_at(deadline, listener.next()).await {
+                        Ok(next) => next,
+                        Err(_) => break,
+                    },
+                    None => listener.next().await,
+                };
+                let message = next.map_err(|e| e.to_string())?;
+                received += 1;
+                if json {
+                    println!("{}", output::notification_json(&message));
+                } else {
+                    println!("{}", output::notification_text(&message));
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passphrase_gives_the_vector_pmk() {
+        let ssid = Ssid::new(b"FakeWpa2Psk").unwrap();
+        let r = connect_request(ssid, Some("secretsecret"), None, None, None).unwrap();
+        let bytes = proxy_wifi::protocol::Message::ConnectRequest(r).to_bytes();
+        let vector = "036c00000001000b46616b655770613250736b00000000000000000000000000000000000000000000000000000000020102ac0f00000000000104ac0f000000000000000000000000000000000004ac0f002038b4872e652742beaeb9d49376e5e987b74b844b262cd6a223b7413b00ce036f";
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex, vector);
+    }
+
+    #[test]
+    fn secrets_are_validated() {
+        let ssid = Ssid::new(b"N").unwrap();
+        assert!(connect_request(ssid, Some("short"), None, None, None).unwrap_err().contains("8 to 63"));
+        assert!(connect_request(ssid, None, Some("12"), None, None).unwrap_err().contains("64 hex digits"));
+        let open = connect_request(ssid, None, None, None, None).unwrap();
+        assert_eq!(open.auth_type, AuthType::Automatic);
+    }
+}

@@ -1,0 +1,40 @@
+//! `proxy-wifi`: serve a VM the host's Wi-Fi, act as a test guest, control a service.
+
+mod cli;
+mod control;
+mod guest_cmd;
+mod host_backend;
+mod logging;
+mod networks_file;
+mod output;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    logging::init(cli.verbose, cli.quiet, cli.log_format, cli.etw);
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(async {
+        match cli.command {
+            cli::Command::Serve(args) => serve::run(args).await,
+            cli::Command::Guest(args) => guest_cmd::run(args).await,
+            cli::Command::Ctl(args) => control::run_ctl(args).await,
+        }
+    });
+    match outcome {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
