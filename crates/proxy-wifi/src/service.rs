@@ -11,6 +11,7 @@
 //! service.stop();
 //! ```
 
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
@@ -241,7 +242,7 @@ impl ServiceBuilder {
             .map_err(ServiceError::Runtime)?;
 
         match ready.recv() {
-            Ok(Ok(local)) => Ok(ServiceHandle {
+            Ok(Ok((local, local_tcp))) => Ok(ServiceHandle {
                 thread: Mutex::new(Some(thread)),
                 shutdown,
                 simulation,
@@ -250,6 +251,7 @@ impl ServiceBuilder {
                 request_counters,
                 board,
                 request_address: local,
+                request_tcp_addr: local_tcp,
                 handler: HandlerHandle::new(work_sender),
                 runtime: runtime_handle,
             }),
@@ -284,7 +286,7 @@ use crate::handler::Work;
 
 /// Binds, serves until shutdown, then stops in order: listener, in-flight connections,
 /// work queue, notification flush.
-async fn run_service(parts: RunParts, ready: std::sync::mpsc::Sender<std::io::Result<String>>) {
+async fn run_service(parts: RunParts, ready: std::sync::mpsc::Sender<std::io::Result<(String, Option<SocketAddr>)>>) {
     let (listener, connector) = match transport::bind(&parts.transport).await {
         Ok(bound) => bound,
         Err(error) => {
@@ -293,6 +295,7 @@ async fn run_service(parts: RunParts, ready: std::sync::mpsc::Sender<std::io::Re
         }
     };
     let local = listener.local_description();
+    let local_tcp = listener.local_tcp_addr();
     let (event_sender, event_receiver) = mpsc::unbounded_channel();
     let mut handler =
         OperationHandler::new(parts.observer, parts.notifications.clone(), parts.timeouts, event_sender, parts.board);
@@ -319,7 +322,7 @@ async fn run_service(parts: RunParts, ready: std::sync::mpsc::Sender<std::io::Re
         tracker.clone(),
     ));
     tracing::info!(listen = %local, "proxy-wifi service started");
-    let _ = ready.send(Ok(local));
+    let _ = ready.send(Ok((local, local_tcp)));
 
     parts.shutdown.cancelled().await;
     let _ = request_task.await;
@@ -350,6 +353,7 @@ pub struct ServiceHandle {
     request_counters: Arc<RequestCounters>,
     board: Arc<Mutex<StatusBoard>>,
     request_address: String,
+    request_tcp_addr: Option<SocketAddr>,
     handler: HandlerHandle,
     runtime: tokio::runtime::Handle,
 }
@@ -363,6 +367,11 @@ impl ServiceHandle {
     /// Where requests are accepted, e.g. `tcp:127.0.0.1:12345`.
     pub fn request_address(&self) -> &str {
         &self.request_address
+    }
+
+    /// The bound request address of a TCP transport (useful with port 0).
+    pub fn request_tcp_addr(&self) -> Option<SocketAddr> {
+        self.request_tcp_addr
     }
 
     /// The guest session, connection and counters now.

@@ -72,6 +72,11 @@ pub trait RequestListener: Send + 'static {
 
     /// Where the listener is bound, for logs (e.g. `tcp:127.0.0.1:12345`).
     fn local_description(&self) -> String;
+
+    /// The bound TCP address, for TCP listeners (useful with port 0).
+    fn local_tcp_addr(&self) -> Option<SocketAddr> {
+        None
+    }
 }
 
 /// Opens connections to the guest's notification listener.

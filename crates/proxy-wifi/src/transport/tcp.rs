@@ -46,6 +46,10 @@ impl RequestListener for TcpRequestListener {
     fn local_description(&self) -> String {
         format!("tcp:{}", self.local)
     }
+
+    fn local_tcp_addr(&self) -> Option<SocketAddr> {
+        Some(self.local)
+    }
 }
 
 /// Connects to the guest's TCP notification listener.
