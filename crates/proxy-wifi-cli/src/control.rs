@@ -171,9 +171,9 @@ pub async fn run_ctl(args: CtlArgs) -> Result<ExitCode, String> {
     })?;
     let answer = request(stream, &args.command).await.map_err(|e| format!("control request failed: {e}"))?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&answer).unwrap_or_default());
+        crate::say!("{}", serde_json::to_string_pretty(&answer).unwrap_or_default());
     } else if answer.ok {
-        println!("{}", answer.message);
+        crate::say!("{}", answer.message);
     } else {
         eprintln!("error: {}", answer.message);
     }

@@ -108,9 +108,9 @@ pub async fn run(args: GuestArgs) -> Result<ExitCode, String> {
                     "complete": outcome.completed,
                     "networks": outcome.bss.iter().map(output::bss_json).collect::<Vec<_>>(),
                 });
-                println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+                crate::say!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
             } else {
-                print!("{}", output::bss_table(&outcome.bss));
+                crate::output::write_stdout(format_args!("{}", output::bss_table(&outcome.bss)));
                 if !outcome.completed {
                     eprintln!("(the host said more results were coming; none completed the scan in time)");
                 }
@@ -132,11 +132,13 @@ pub async fn run(args: GuestArgs) -> Result<ExitCode, String> {
                     "bssid": response.bssid.to_string(),
                     "session_id": response.session_id.0,
                 });
-                println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+                crate::say!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
             } else if success {
-                println!(
+                crate::say!(
                     "connected to {ssid} ({}), result {}, session {}",
-                    response.bssid, response.result_code, response.session_id
+                    response.bssid,
+                    response.result_code,
+                    response.session_id
                 );
             } else {
                 eprintln!("connect to {ssid} failed: result {}, session {}", response.result_code, response.session_id);
@@ -146,9 +148,9 @@ pub async fn run(args: GuestArgs) -> Result<ExitCode, String> {
         GuestCommand::Disconnect { session, json } => {
             client.disconnect(SessionId(session)).await.map_err(|e| e.to_string())?;
             if json {
-                println!("{}", json!({"disconnected": true, "session_id": session}));
+                crate::say!("{}", json!({"disconnected": true, "session_id": session}));
             } else {
-                println!("disconnected (session {session})");
+                crate::say!("disconnected (session {session})");
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -168,9 +170,9 @@ pub async fn run(args: GuestArgs) -> Result<ExitCode, String> {
                 let message = next.map_err(|e| e.to_string())?;
                 received += 1;
                 if json {
-                    println!("{}", output::notification_json(&message));
+                    crate::say!("{}", output::notification_json(&message));
                 } else {
-                    println!("{}", output::notification_text(&message));
+                    crate::say!("{}", output::notification_text(&message));
                 }
             }
             Ok(ExitCode::SUCCESS)

@@ -1,10 +1,31 @@
 //! Output helpers: scan tables, JSON values, progress on a terminal.
 
-use std::io::IsTerminal;
+use std::fmt;
+use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 use proxy_wifi::protocol::{BssEntry, Message, Security, channel_from_frequency_mhz};
 use serde_json::{Value, json};
+
+/// Writes to stdout; a closed pipe (`proxy-wifi guest scan | head -1`) ends the
+/// program quietly instead of panicking like `print!` would.
+pub fn write_stdout(args: fmt::Arguments<'_>) {
+    let mut stdout = std::io::stdout().lock();
+    if let Err(error) = stdout.write_fmt(args).and_then(|_| stdout.flush()) {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to stdout: {error}");
+        std::process::exit(1);
+    }
+}
+
+/// `println!` through [`write_stdout`].
+#[macro_export]
+macro_rules! say {
+    () => { $crate::output::write_stdout(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::output::write_stdout(format_args!("{}\n", format_args!($($arg)*))) };
+}
 
 /// One scan entry as JSON.
 pub fn bss_json(entry: &BssEntry) -> Value {

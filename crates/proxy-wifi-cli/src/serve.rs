@@ -140,9 +140,9 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, String> {
         ),
         _ => String::new(),
     };
-    println!("proxy-wifi: serving {what} on {}, notifications to {guest}{try_it}", service.request_address());
+    crate::say!("proxy-wifi: serving {what} on {}, notifications to {guest}{try_it}", service.request_address());
     if let Some((_, path)) = &control {
-        println!("proxy-wifi: control socket {} (`proxy-wifi ctl status`)", path.display());
+        crate::say!("proxy-wifi: control socket {} (`proxy-wifi ctl status`)", path.display());
     }
 
     wait_for_stop_signal().await;

@@ -126,7 +126,7 @@ fn guest_connect_with_right_and_wrong_passphrase() {
 fn ctl_signal_40_reaches_guest_listen_as_minus_80_dbm() {
     let ports = (23111, 23112);
     let server = Server::start(&["--request-port", "23111", "--notification-port", "23112"]);
-    let listen = Command::new(cargo_bin("proxy-wifi"))
+    let mut listen = Command::new(cargo_bin("proxy-wifi"))
         .args(["guest", "--request-port", "23111", "--notification-port", "23112"])
         .args(["listen", "--json", "--count", "1", "--duration", "20"])
         .stdout(Stdio::piped())
@@ -134,7 +134,7 @@ fn ctl_signal_40_reaches_guest_listen_as_minus_80_dbm() {
         .spawn()
         .unwrap();
     // Wait until the listener is bound.
-    let mut stderr_lines = BufReader::new(listen.stderr.unwrap());
+    let mut stderr_lines = BufReader::new(listen.stderr.take().unwrap());
     let mut line = String::new();
     stderr_lines.read_line(&mut line).unwrap();
     assert!(line.contains("listening"), "{line}");
@@ -144,7 +144,8 @@ fn ctl_signal_40_reaches_guest_listen_as_minus_80_dbm() {
     assert!(signal.status.success(), "{}", stderr(&signal));
     assert!(stdout(&signal).contains("-80 dBm"));
     let mut out = String::new();
-    BufReader::new(listen.stdout.unwrap()).read_line(&mut out).unwrap();
+    BufReader::new(listen.stdout.take().unwrap()).read_line(&mut out).unwrap();
+    assert!(listen.wait().unwrap().success(), "listen ends after --count 1");
     let value: serde_json::Value = serde_json::from_str(&out).expect("listen --json line");
     assert_eq!(value, serde_json::json!({"type": "signal", "signal_dbm": -80}));
 }

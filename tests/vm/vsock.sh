@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# vsock end to end, in a throwaway VM booted by wifi-lab (this machine's kernel has no
+# vsock loopback; the lab VM loads vsock_loopback). Inside the VM, `proxy-wifi serve
+# --transport vsock` and `proxy-wifi guest --transport vsock` talk over AF_VSOCK:
+# scan, connect, a ctl-triggered host disconnection reaching `guest listen`, disconnect.
+#
+#   WIFI_LAB=../shared/tools/wifi-lab bash tests/vm/vsock.sh
+#
+# Skips (exit 0 with a notice) when wifi-lab is not there.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+WIFI_LAB=${WIFI_LAB:-$root/../shared/tools/wifi-lab}
+if [ ! -x "$WIFI_LAB" ]; then
+  echo "SKIP vsock VM test: $WIFI_LAB not found"
+  exit 0
+fi
+cd "$root"
+cargo build -q -p proxy-wifi-cli
+bin="$root/target/debug/proxy-wifi"
+started=$(date +%s)
+
+read -r -d '' IN_VM <<'EOF_VM' || true
+set -eu
+fail() { echo "FAIL: $*"; echo "--- serve log"; cat /tmp/serve.log || true; exit 1; }
+# In the lab a listener on any CID is reached at CID 1 and 2; the peer CID the service
+# sees for loopback connections is 1 (VMADDR_CID_LOCAL).
+proxy-wifi -v serve --guest-cid 1 --mode simulated --control-socket /tmp/pw.sock >/tmp/serve.out 2>/tmp/serve.log &
+for i in $(seq 50); do grep -q serving /tmp/serve.out 2>/dev/null && break; sleep 0.1; done
+grep -q "serving simulated" /tmp/serve.out || fail "serve did not start"
+G="proxy-wifi guest --transport vsock --cid 2"
+
+$G scan > /tmp/scan.txt || fail "scan failed"
+cat /tmp/scan.txt
+for n in FakeWpa2Psk FakeOpen Fake6GHz; do grep -q "$n" /tmp/scan.txt || fail "scan misses $n"; done
+echo "PASS scan over vsock (CID 2)"
+
+proxy-wifi guest --transport vsock --cid 1 scan --no-wait --json | grep -q '"FakeOpen"' || fail "scan at CID 1"
+echo "PASS scan over vsock (CID 1)"
+
+$G connect FakeWpa2Psk --passphrase wrongwrong && fail "wrong passphrase accepted"
+echo "PASS wrong passphrase refused"
+
+$G listen --json --count 1 --duration 30 > /tmp/listen.json 2>/tmp/listen.err &
+listen=$!
+for i in $(seq 50); do grep -q listening /tmp/listen.err 2>/dev/null && break; sleep 0.1; done
+out=$($G connect FakeWpa2Psk --passphrase secretsecret --json) || fail "connect failed: $out"
+echo "$out"
+session=$(echo "$out" | sed -n 's/.*"session_id": \([0-9]*\).*/\1/p')
+[ -n "$session" ] || fail "no session id"
+echo "PASS connect (session $session)"
+
+proxy-wifi ctl --socket /tmp/pw.sock host-disconnect || fail "ctl host-disconnect"
+wait $listen || fail "guest listen failed"
+cat /tmp/listen.json
+grep -q "\"type\":\"disconnected\"" /tmp/listen.json || fail "no disconnected notification"
+grep -q "\"session_id\":$session" /tmp/listen.json || fail "wrong session in the notification"
+echo "PASS ctl host-disconnect reached the guest as NOTIF_DISCONNECTED"
+
+out=$($G connect FakeOpen --json) || fail "open connect"
+session=$(echo "$out" | sed -n 's/.*"session_id": \([0-9]*\).*/\1/p')
+$G disconnect "$session" || fail "disconnect"
+proxy-wifi ctl --socket /tmp/pw.sock status | tee /tmp/status.txt
+grep -q "guest: not connected" /tmp/status.txt || fail "still connected after disconnect"
+echo "PASS disconnect"
+grep -q "vsock:1:" /tmp/serve.log && echo "(peer seen as CID 1)"
+kill %1
+echo "VSOCK VM TEST OK"
+EOF_VM
+
+rc=0
+"$WIFI_LAB" --timeout 240 --add "$bin:/usr/local/bin/proxy-wifi" --run "$IN_VM" || rc=$?
+echo "vsock VM test: exit $rc after $(( $(date +%s) - started ))s"
+exit $rc
