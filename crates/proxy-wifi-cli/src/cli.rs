@@ -54,6 +54,8 @@ pub enum TransportKind {
     Vsock,
     /// Hyper-V sockets (Windows hosts): `--vm-id`.
     Hyperv,
+    /// Hybrid vsock over Unix sockets (Firecracker, cloud-hypervisor): `--vmm-socket`.
+    HybridVsock,
 }
 
 /// What honours the guest's operations.
@@ -79,7 +81,7 @@ pub enum BackendArg {
 /// `proxy-wifi serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Transport (default: vsock with --guest-cid, hyperv with --vm-id, else tcp).
+    /// Transport (default: vsock with --guest-cid, hyperv with --vm-id, hybrid-vsock with --vmm-socket, else tcp).
     #[arg(long, value_enum)]
     pub transport: Option<TransportKind>,
     /// Port the service listens on for requests.
@@ -88,12 +90,20 @@ pub struct ServeArgs {
     /// Port of the guest's notification listener.
     #[arg(long, default_value_t = 12346, value_parser = clap::value_parser!(u16).range(1..))]
     pub notification_port: u16,
-    /// The guest's vsock context id (vsock transport).
+    /// The guest's vsock context id (vsock transport); repeat to serve several VMs.
     #[arg(long, value_name = "CID")]
-    pub guest_cid: Option<u32>,
+    pub guest_cid: Vec<u32>,
     /// The guest VM's id, a GUID (hyperv transport; PowerShell: (Get-VM NAME).Id).
     #[arg(long, value_name = "GUID")]
     pub vm_id: Option<uuid::Uuid>,
+    /// The VMM's vsock Unix socket (hybrid-vsock transport: Firecracker `uds_path`,
+    /// cloud-hypervisor `--vsock socket=`); repeat to serve several VMs.
+    #[arg(long, value_name = "PATH")]
+    pub vmm_socket: Vec<PathBuf>,
+    /// Serve every guest that connects: any vsock CID, any Hyper-V VM, or (tcp) every
+    /// source IP, each with its own session; notifications go back to each guest.
+    #[arg(long)]
+    pub any_guest: bool,
     /// IP address to listen on for requests (tcp transport).
     #[arg(long, value_name = "IP", default_value = "127.0.0.1")]
     pub listen: IpAddr,

@@ -95,30 +95,34 @@ fn simulate(simulation: &SimulationControl, command: CtlCommand) -> ControlAnswe
 
 fn describe_status(status: &proxy_wifi::status::ServiceStatus) -> String {
     let b = &status.board;
-    let connection = match &b.connection {
-        Some(c) => format!(
-            "connected to {} ({}, {}, {:?}) on {}, session {}",
-            c.ssid, c.bssid, c.auth, c.kind, c.interface, c.session_id
-        ),
-        None => "not connected".into(),
-    };
+    let mut lines = vec![format!("mode: {}", status.mode), format!("interfaces: {}", b.interfaces)];
+    if b.guests.is_empty() {
+        lines.push("guest: none has made a request yet".into());
+    }
+    for (guest, g) in &b.guests {
+        let connection = match &g.connection {
+            Some(c) => format!(
+                "connected to {} ({}, {}, {:?}) on {}, session {}",
+                c.ssid, c.bssid, c.auth, c.kind, c.interface, c.session_id
+            ),
+            None => "not connected".into(),
+        };
+        lines.push(format!("guest {guest}: {connection}; last session id {}", g.session_id));
+    }
     let t = &status.transport;
-    format!(
-        "mode: {}\nguest: {connection}\nlast session id: {}\ninterfaces: {}\nrequests: {} scan, {} connect, {} disconnect, {} invalid, {} timed out\nnotifications: {} sent, {} dropped before the first request, {} dropped (queue), {} failed, {} queued",
-        status.mode,
-        b.session_id,
-        b.interfaces,
-        b.scan_requests,
-        b.connect_requests,
-        b.disconnect_requests,
-        t.invalid,
-        t.timed_out,
+    lines.push(format!(
+        "requests: {} scan, {} connect, {} disconnect, {} invalid, {} timed out",
+        b.scan_requests, b.connect_requests, b.disconnect_requests, t.invalid, t.timed_out
+    ));
+    lines.push(format!(
+        "notifications: {} sent, {} dropped before a first request, {} dropped (queue), {} failed, {} queued",
         t.notifications_sent,
         t.notifications_gated,
         t.notifications_dropped,
         t.notifications_failed,
         t.notifications_queued
-    )
+    ));
+    lines.join("\n")
 }
 
 /// Serves one control connection: one JSON line in, one JSON line out.

@@ -13,51 +13,111 @@ use crate::{host_backend, networks_file};
 
 /// The transport settings the flags describe, or an error naming the bad flag.
 pub fn transport_settings(args: &ServeArgs) -> Result<(TransportKind, TransportSettings), String> {
-    let kind = args.transport.unwrap_or(if args.guest_cid.is_some() {
+    let kind = args.transport.unwrap_or(if !args.guest_cid.is_empty() {
         TransportKind::Vsock
     } else if args.vm_id.is_some() {
         TransportKind::Hyperv
+    } else if !args.vmm_socket.is_empty() {
+        TransportKind::HybridVsock
     } else {
         TransportKind::Tcp
     });
+    let misplaced = |flag: &str, value: String, transport: &str| {
+        Err(format!("{flag} {value} is for --transport {transport}, not {}", transport_name(kind)))
+    };
+    if kind != TransportKind::Vsock && !args.guest_cid.is_empty() {
+        return misplaced("--guest-cid", args.guest_cid[0].to_string(), "vsock");
+    }
+    if kind != TransportKind::Hyperv && args.vm_id.is_some() {
+        return misplaced("--vm-id", args.vm_id.unwrap_or_default().to_string(), "hyperv");
+    }
+    if kind != TransportKind::HybridVsock && !args.vmm_socket.is_empty() {
+        return misplaced("--vmm-socket", args.vmm_socket[0].display().to_string(), "hybrid-vsock");
+    }
+    let request_port = u32::from(args.request_port);
+    let notification_port = u32::from(args.notification_port);
     let settings = match kind {
+        TransportKind::Tcp if args.any_guest => TransportSettings::TcpMulti {
+            listen: std::net::SocketAddr::new(args.listen, args.request_port),
+            notification_port: args.notification_port,
+        },
         TransportKind::Tcp => {
-            if let Some(cid) = args.guest_cid {
-                return Err(format!("--guest-cid {cid} is for --transport vsock, not tcp"));
-            }
-            if let Some(vm) = args.vm_id {
-                return Err(format!("--vm-id {vm} is for --transport hyperv, not tcp"));
-            }
             TransportSettings::tcp(args.listen, args.request_port, args.guest_address, args.notification_port)
         }
         TransportKind::Vsock => {
-            let cid = args.guest_cid.ok_or(
-                "--transport vsock needs --guest-cid N: the VM's context id (QEMU: -device vhost-vsock-pci,guest-cid=N)",
-            )?;
-            if cid == u32::MAX {
-                return Err(format!("--guest-cid {cid} is VMADDR_CID_ANY; give the VM's own context id (3 or more)"));
+            if args.guest_cid.is_empty() && !args.any_guest {
+                return Err("--transport vsock needs --guest-cid N (the VM's context id; QEMU: -device \
+                            vhost-vsock-pci,guest-cid=N), several --guest-cid, or --any-guest"
+                    .into());
             }
-            if cid <= 2 {
-                tracing::warn!(cid, "guest CID 0-2 is reserved; it only makes sense for local vsock loopback tests");
+            for &cid in &args.guest_cid {
+                if cid == u32::MAX {
+                    return Err(format!("--guest-cid {cid} is VMADDR_CID_ANY; use --any-guest to serve every VM"));
+                }
+                if cid <= 2 {
+                    tracing::warn!(
+                        cid,
+                        "guest CID 0-2 is reserved; it only makes sense for local vsock loopback tests"
+                    );
+                }
             }
-            TransportSettings::Vsock {
-                guest_cid: cid,
-                request_port: args.request_port.into(),
-                notification_port: args.notification_port.into(),
+            match (args.any_guest, args.guest_cid.as_slice()) {
+                (false, [cid]) => TransportSettings::Vsock { guest_cid: *cid, request_port, notification_port },
+                (true, _) => TransportSettings::VsockMulti { guest_cids: Vec::new(), request_port, notification_port },
+                (false, cids) => {
+                    TransportSettings::VsockMulti { guest_cids: cids.to_vec(), request_port, notification_port }
+                }
             }
         }
+        TransportKind::Hyperv if args.any_guest => TransportSettings::HyperVAny { request_port, notification_port },
         TransportKind::Hyperv => {
-            let vm_id = args
-                .vm_id
-                .ok_or("--transport hyperv needs --vm-id GUID: the VM's id (PowerShell: (Get-VM NAME).Id)")?;
-            TransportSettings::HyperV {
-                vm_id,
-                request_port: args.request_port.into(),
-                notification_port: args.notification_port.into(),
+            let vm_id = args.vm_id.ok_or(
+                "--transport hyperv needs --vm-id GUID (the VM's id; PowerShell: (Get-VM NAME).Id) or --any-guest",
+            )?;
+            TransportSettings::HyperV { vm_id, request_port, notification_port }
+        }
+        TransportKind::HybridVsock => {
+            if args.vmm_socket.is_empty() {
+                return Err("--transport hybrid-vsock needs --vmm-socket PATH: the VMM's vsock Unix socket \
+                            (Firecracker uds_path, cloud-hypervisor --vsock socket=)"
+                    .into());
             }
+            TransportSettings::HybridVsock { sockets: args.vmm_socket.clone(), request_port, notification_port }
         }
     };
     Ok((kind, settings))
+}
+
+fn transport_name(kind: TransportKind) -> &'static str {
+    match kind {
+        TransportKind::Tcp => "tcp",
+        TransportKind::Vsock => "vsock",
+        TransportKind::Hyperv => "hyperv",
+        TransportKind::HybridVsock => "hybrid-vsock",
+    }
+}
+
+/// Where notifications go, for the banner.
+fn notification_target(settings: &TransportSettings) -> String {
+    match settings {
+        TransportSettings::Tcp { guest, .. } => format!("tcp:{guest}"),
+        TransportSettings::TcpMulti { notification_port, .. } => format!("each guest's IP, port {notification_port}"),
+        TransportSettings::Vsock { guest_cid, notification_port, .. } => {
+            format!("vsock:{guest_cid}:{notification_port}")
+        }
+        TransportSettings::VsockMulti { guest_cids, notification_port, .. } if guest_cids.is_empty() => {
+            format!("each guest's CID, port {notification_port}")
+        }
+        TransportSettings::VsockMulti { guest_cids, notification_port, .. } => {
+            format!("CIDs {guest_cids:?}, port {notification_port}")
+        }
+        TransportSettings::HybridVsock { sockets, notification_port, .. } => {
+            let paths: Vec<String> = sockets.iter().map(|p| p.display().to_string()).collect();
+            format!("guest port {notification_port} through {}", paths.join(", "))
+        }
+        TransportSettings::HyperV { vm_id, notification_port, .. } => format!("hyperv:{vm_id}:{notification_port}"),
+        TransportSettings::HyperVAny { notification_port, .. } => format!("each VM, service port {notification_port}"),
+    }
 }
 
 fn describe_networks(networks: &[SimulatedNetwork]) -> String {
@@ -119,18 +179,13 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, String> {
         Some((ControlServer::start(path.clone(), service.clone()).await?, path))
     };
 
-    let guest = match &settings {
-        TransportSettings::Tcp { guest, .. } => format!("tcp:{guest}"),
-        TransportSettings::Vsock { guest_cid, notification_port, .. } => {
-            format!("vsock:{guest_cid}:{notification_port}")
-        }
-        TransportSettings::HyperV { vm_id, notification_port, .. } => format!("hyperv:{vm_id}:{notification_port}"),
-    };
+    let guest = notification_target(&settings);
     let what = match mode {
         OperationMode::Simulated => format!("simulated Wi-Fi ({})", describe_networks(&simulated)),
         OperationMode::Host => "the host's Wi-Fi".to_string(),
     };
     let try_it = match kind {
+        TransportKind::Tcp if args.any_guest => String::new(),
         TransportKind::Tcp if args.request_port == 12345 && args.notification_port == 12346 => {
             "; try `proxy-wifi guest scan` in another terminal".to_string()
         }

@@ -116,7 +116,7 @@ fn guest_connect_with_right_and_wrong_passphrase() {
     assert_eq!(value["session_id"], 2);
     let status = server.ctl(&["status", "--json"]);
     let value: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
-    assert_eq!(value["status"]["connection"]["ssid"], "FakeWpa2Psk");
+    assert_eq!(value["status"]["guests"]["tcp:127.0.0.1"]["connection"]["ssid"], "FakeWpa2Psk");
     let bye = guest(ports, &["disconnect", "2"]);
     assert!(bye.status.success());
     assert!(stdout(&bye).contains("disconnected"));

@@ -10,7 +10,7 @@ use std::time::Duration;
 use proxy_wifi::guest::{GuestClient, GuestConfig, GuestTransport, NotificationListener};
 use proxy_wifi::protocol::{Bssid, ConnectRequest, Ssid};
 use proxy_wifi::{
-    Authorization, ConnectRequestArgs, ConnectionArgs, FakeNetwork, Observer, OperationMode, OperationStatus,
+    Authorization, ConnectRequestArgs, ConnectionArgs, FakeNetwork, GuestId, Observer, OperationMode, OperationStatus,
     OperationType, Service, TransportSettings,
 };
 
@@ -20,7 +20,10 @@ struct Policy;
 impl Observer for Policy {
     fn authorize_guest_connection_request(&self, kind: OperationType, request: &ConnectRequestArgs) -> Authorization {
         let verdict = if request.ssid.as_bytes() == b"Fake6GHz" { Authorization::Deny } else { Authorization::Approve };
-        println!("observer: {kind:?} connection to {} ({}) -> {verdict:?}", request.ssid, request.auth);
+        println!(
+            "observer: {} asks a {kind:?} connection to {} ({}) -> {verdict:?}",
+            request.guest, request.ssid, request.auth
+        );
         verdict
     }
 
@@ -28,8 +31,8 @@ impl Observer for Policy {
         println!("observer: {kind:?} connection to {} {status:?}", c.ssid);
     }
 
-    fn on_guest_scan_completion(&self, status: OperationStatus) {
-        println!("observer: guest scan {status:?}");
+    fn on_guest_scan_completion(&self, guest: &GuestId, status: OperationStatus) {
+        println!("observer: scan of {guest} {status:?}");
     }
 }
 
@@ -55,7 +58,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let scan = guest.scan(None).await?;
     for bss in &scan.bss {
-        println!("guest sees {} at {} MHz, {} dBm", bss.ssid().unwrap_or(Ssid::new(b"?")?), bss.frequency_mhz(), bss.rssi_dbm);
+        println!(
+            "guest sees {} at {} MHz, {} dBm",
+            bss.ssid().unwrap_or(Ssid::new(b"?")?),
+            bss.frequency_mhz(),
+            bss.rssi_dbm
+        );
     }
     let denied = guest.connect(ConnectRequest::open(Ssid::new(b"Fake6GHz")?)).await?;
     println!("connect Fake6GHz: result {}", denied.result_code);
@@ -69,7 +77,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     simulation.host_disconnect()?;
     println!("guest notified: {:?}", tokio::time::timeout(Duration::from_secs(2), notifications.next()).await??);
 
-    println!("status: {:?}", service.status().board);
+    println!("guests: {:?}", service.status().board.guests);
     service.shutdown().await;
     Ok(())
 }

@@ -15,6 +15,7 @@
 pub mod guest;
 pub mod handler;
 pub mod host;
+pub mod identity;
 pub mod interface;
 pub mod notify;
 pub mod observer;
@@ -22,6 +23,7 @@ pub mod service;
 pub mod status;
 pub mod transport;
 
+pub use identity::GuestId;
 pub use interface::simulated::{ScanMode, SimulatedNetwork, SimulatedSecurity};
 pub use interface::{AuthAlgorithm, ConnectedNetwork, InterfaceId, WifiInterface};
 pub use observer::{

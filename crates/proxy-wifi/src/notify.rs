@@ -12,8 +12,8 @@
 //! counted. The handler never waits.
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use proxy_wifi_protocol::Message;
@@ -21,6 +21,9 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use tokio_util::task::TaskTracker;
+
+use crate::identity::GuestId;
 use crate::transport::NotificationConnector;
 
 /// Default capacity of the guest notification queue.
@@ -43,6 +46,8 @@ pub struct NotificationCounters {
     pub dropped: AtomicU64,
     /// Could not be delivered (connect or write failed).
     pub failed: AtomicU64,
+    /// Waiting in the queues now.
+    pub queued: AtomicU64,
 }
 
 /// The bounded queue of notifications waiting for delivery to one guest.
@@ -51,21 +56,29 @@ pub struct NotificationQueue {
     items: Mutex<VecDeque<Message>>,
     capacity: usize,
     gate_open: AtomicBool,
+    closed: AtomicBool,
     ready: Notify,
-    /// Delivery counters.
-    pub counters: NotificationCounters,
+    /// Delivery counters (shared by every guest's queue).
+    pub counters: Arc<NotificationCounters>,
 }
 
 impl NotificationQueue {
     /// An empty queue holding at most `capacity` messages, gate closed.
-    pub fn new(capacity: usize) -> Self {
+    pub fn new(capacity: usize, counters: Arc<NotificationCounters>) -> Self {
         Self {
-            items: Mutex::new(VecDeque::with_capacity(capacity.max(1))),
+            items: Mutex::new(VecDeque::with_capacity(capacity.clamp(1, 1024))),
             capacity: capacity.max(1),
             gate_open: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
             ready: Notify::new(),
-            counters: NotificationCounters::default(),
+            counters,
         }
+    }
+
+    /// Ends the queue: its sender delivers what is queued, then stops.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.ready.notify_one();
     }
 
     /// Opens the gate: the guest made its first request, so it is listening.
@@ -86,6 +99,9 @@ impl NotificationQueue {
             return;
         }
         let mut items = self.items.lock().unwrap_or_else(|p| p.into_inner());
+        if self.closed.load(Ordering::Acquire) {
+            return;
+        }
         if let Message::NotifSignalQuality(_) = message {
             if let Some(queued) = items.iter_mut().find(|m| matches!(m, Message::NotifSignalQuality(_))) {
                 *queued = message;
@@ -97,6 +113,7 @@ impl NotificationQueue {
             match items.iter().position(|m| matches!(m, Message::ScanResponse(_))) {
                 Some(oldest_scan) => {
                     items.remove(oldest_scan);
+                    self.counters.queued.fetch_sub(1, Ordering::Relaxed);
                     self.counters.dropped.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!("notification queue full; oldest scan results dropped");
                 }
@@ -108,21 +125,29 @@ impl NotificationQueue {
             }
         }
         items.push_back(message);
+        self.counters.queued.fetch_add(1, Ordering::Relaxed);
         drop(items);
         self.ready.notify_one();
     }
 
     /// Takes the oldest queued notification, if any.
     pub fn try_pop(&self) -> Option<Message> {
-        self.items.lock().unwrap_or_else(|p| p.into_inner()).pop_front()
+        let message = self.items.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
+        if message.is_some() {
+            self.counters.queued.fetch_sub(1, Ordering::Relaxed);
+        }
+        message
     }
 
-    /// Waits for and takes the oldest queued notification.
-    pub async fn pop(&self) -> Message {
+    /// Waits for and takes the oldest queued notification; `None` once closed and empty.
+    pub async fn pop(&self) -> Option<Message> {
         loop {
             let ready = self.ready.notified();
             if let Some(message) = self.try_pop() {
-                return message;
+                return Some(message);
+            }
+            if self.closed.load(Ordering::Acquire) {
+                return None;
             }
             ready.await;
         }
@@ -139,29 +164,86 @@ impl NotificationQueue {
     }
 }
 
-/// Delivers queued notifications until `shutdown`, then flushes what is left.
-pub(crate) async fn run_sender(
-    queue: std::sync::Arc<NotificationQueue>,
-    connector: std::sync::Arc<dyn NotificationConnector>,
-    shutdown: CancellationToken,
-) {
-    loop {
-        let message = tokio::select! {
-            message = queue.pop() => message,
-            _ = shutdown.cancelled() => break,
-        };
-        deliver(&queue, connector.as_ref(), message).await;
+/// Creates each guest's queue and, when delivering for real, its sender task.
+pub(crate) struct NotificationHub {
+    capacity: usize,
+    counters: Arc<NotificationCounters>,
+    delivery: Option<Delivery>,
+}
+
+struct Delivery {
+    connector: Arc<dyn NotificationConnector>,
+    stop: CancellationToken,
+    tracker: TaskTracker,
+}
+
+impl NotificationHub {
+    /// Queues whose messages stay queued (handler tests read them with `try_pop`).
+    #[cfg(test)]
+    pub(crate) fn without_delivery(capacity: usize, counters: Arc<NotificationCounters>) -> Self {
+        Self { capacity, counters, delivery: None }
     }
-    while let Some(message) = queue.try_pop() {
-        deliver(&queue, connector.as_ref(), message).await;
+
+    /// Queues delivered through `connector` by one task per guest, on `tracker`, until `stop`.
+    pub(crate) fn delivering(
+        capacity: usize,
+        counters: Arc<NotificationCounters>,
+        connector: Arc<dyn NotificationConnector>,
+        stop: CancellationToken,
+        tracker: TaskTracker,
+    ) -> Self {
+        Self { capacity, counters, delivery: Some(Delivery { connector, stop, tracker }) }
+    }
+
+    /// Counters shared by every queue.
+    pub(crate) fn counters(&self) -> &Arc<NotificationCounters> {
+        &self.counters
+    }
+
+    /// A new guest's queue, gate open (the guest just made its first request).
+    pub(crate) fn open(&self, guest: &GuestId) -> Arc<NotificationQueue> {
+        let queue = Arc::new(NotificationQueue::new(self.capacity, self.counters.clone()));
+        queue.open_gate();
+        if let Some(delivery) = &self.delivery {
+            delivery.tracker.spawn(run_sender(
+                queue.clone(),
+                delivery.connector.clone(),
+                guest.clone(),
+                delivery.stop.clone(),
+            ));
+        }
+        queue
     }
 }
 
-async fn deliver(queue: &NotificationQueue, connector: &dyn NotificationConnector, message: Message) {
+/// Delivers one guest's notifications until `stop` (then flushes what is left) or until
+/// its queue is closed.
+pub(crate) async fn run_sender(
+    queue: Arc<NotificationQueue>,
+    connector: Arc<dyn NotificationConnector>,
+    guest: GuestId,
+    stop: CancellationToken,
+) {
+    loop {
+        let message = tokio::select! {
+            message = queue.pop() => match message {
+                Some(message) => message,
+                None => return,
+            },
+            _ = stop.cancelled() => break,
+        };
+        deliver(&queue, connector.as_ref(), &guest, message).await;
+    }
+    while let Some(message) = queue.try_pop() {
+        deliver(&queue, connector.as_ref(), &guest, message).await;
+    }
+}
+
+async fn deliver(queue: &NotificationQueue, connector: &dyn NotificationConnector, guest: &GuestId, message: Message) {
     let bytes = message.to_bytes();
     let operation = message.operation();
     let outcome = async {
-        let mut stream = tokio::time::timeout(NOTIFICATION_CONNECT_TIMEOUT, connector.connect())
+        let mut stream = tokio::time::timeout(NOTIFICATION_CONNECT_TIMEOUT, connector.connect(guest))
             .await
             .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))??;
         tokio::time::timeout(NOTIFICATION_WRITE_TIMEOUT, async {
@@ -175,11 +257,11 @@ async fn deliver(queue: &NotificationQueue, connector: &dyn NotificationConnecto
     match outcome {
         Ok(()) => {
             queue.counters.sent.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(%operation, guest = %connector.describe(), "notification sent");
+            tracing::debug!(%operation, %guest, to = %connector.describe(guest), "notification sent");
         }
         Err(error) => {
             queue.counters.failed.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(%operation, guest = %connector.describe(), %error, "notification not delivered");
+            tracing::warn!(%operation, %guest, to = %connector.describe(guest), %error, "notification not delivered");
         }
     }
 }
@@ -203,7 +285,7 @@ mod tests {
 
     #[test]
     fn dropped_until_gate_opens() {
-        let q = NotificationQueue::new(4);
+        let q = NotificationQueue::new(4, Arc::default());
         q.push(signal(-60));
         assert!(q.is_empty());
         assert_eq!(q.counters.gated.load(Ordering::Relaxed), 1);
@@ -214,7 +296,7 @@ mod tests {
 
     #[test]
     fn signal_updates_coalesce_to_latest() {
-        let q = NotificationQueue::new(4);
+        let q = NotificationQueue::new(4, Arc::default());
         q.open_gate();
         q.push(signal(-60));
         q.push(disconnected(1));
@@ -227,7 +309,7 @@ mod tests {
 
     #[test]
     fn full_queue_drops_oldest_scan_results_first_then_new_messages() {
-        let q = NotificationQueue::new(3);
+        let q = NotificationQueue::new(3, Arc::default());
         q.open_gate();
         q.push(scan());
         q.push(disconnected(1));

@@ -13,6 +13,7 @@ use std::thread;
 use proxy_wifi_protocol::{Bssid, Ssid};
 use tokio::sync::oneshot;
 
+use crate::identity::GuestId;
 use crate::interface::{AuthAlgorithm, InterfaceId};
 
 /// Whether a guest connection is made by the host for the guest, or mirrors one the host already has.
@@ -49,6 +50,8 @@ pub enum Authorization {
 /// A guest connection request, as given to [`Observer::authorize_guest_connection_request`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectRequestArgs {
+    /// The guest asking.
+    pub guest: GuestId,
     /// The interface concerned: the mirrored one, or `None` for a guest-directed request
     /// (every interface may be tried).
     pub interface: Option<InterfaceId>,
@@ -61,6 +64,8 @@ pub struct ConnectRequestArgs {
 /// A connection, as given to connection and host callbacks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectionArgs {
+    /// The guest concerned; `None` for host events.
+    pub guest: Option<GuestId>,
     /// The interface that holds (or held) the connection; `None` when no interface was
     /// involved (a denied guest-directed request, or every interface failed).
     pub interface: Option<InterfaceId>,
@@ -75,6 +80,8 @@ pub struct ConnectionArgs {
 /// A guest disconnection, as given to disconnection callbacks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DisconnectRequestArgs {
+    /// The guest disconnecting.
+    pub guest: GuestId,
     /// The interface that backs the guest's connection.
     pub interface: InterfaceId,
     /// The network the guest leaves.
@@ -112,10 +119,10 @@ pub trait Observer: Send + Sync + 'static {
         _request: &DisconnectRequestArgs,
     ) {
     }
-    /// The guest asked for a scan. Awaited before the scan starts.
-    fn on_guest_scan_request(&self) {}
+    /// A guest asked for a scan. Awaited before the scan starts.
+    fn on_guest_scan_request(&self, _guest: &GuestId) {}
     /// A guest scan finished. Awaited before the response is sent.
-    fn on_guest_scan_completion(&self, _status: OperationStatus) {}
+    fn on_guest_scan_completion(&self, _guest: &GuestId, _status: OperationStatus) {}
 }
 
 /// An observer that does nothing and approves everything.
@@ -195,7 +202,7 @@ mod tests {
     struct Recorder(Mutex<Vec<String>>);
 
     impl Observer for Recorder {
-        fn on_guest_scan_request(&self) {
+        fn on_guest_scan_request(&self, _guest: &GuestId) {
             self.0.lock().unwrap().push("scan".into());
         }
         fn on_host_connection(&self, c: &ConnectionArgs) {
@@ -210,7 +217,12 @@ mod tests {
     }
 
     fn args(ssid: &str) -> ConnectRequestArgs {
-        ConnectRequestArgs { interface: None, ssid: Ssid::new(ssid.as_bytes()).unwrap(), auth: AuthAlgorithm::Open }
+        ConnectRequestArgs {
+            guest: GuestId::Vsock(3),
+            interface: None,
+            ssid: Ssid::new(ssid.as_bytes()).unwrap(),
+            auth: AuthAlgorithm::Open,
+        }
     }
 
     #[tokio::test]
@@ -219,13 +231,14 @@ mod tests {
         let (queue, thread) = ObserverQueue::start(recorder.clone());
         queue.notify("on_host_connection", |o| {
             o.on_host_connection(&ConnectionArgs {
+                guest: None,
                 interface: Some(InterfaceId::FAKE_NETWORKS),
                 ssid: Ssid::new(b"a").unwrap(),
                 bssid: Bssid::ZERO,
                 auth: AuthAlgorithm::Open,
             })
         });
-        queue.call("on_guest_scan_request", |o| o.on_guest_scan_request()).await.unwrap();
+        queue.call("on_guest_scan_request", |o| o.on_guest_scan_request(&GuestId::Vsock(3))).await.unwrap();
         assert_eq!(queue.authorize(OperationType::GuestDirected, args("panic")).await, Authorization::Deny);
         assert_eq!(queue.authorize(OperationType::GuestDirected, args("fine")).await, Authorization::Approve);
         assert_eq!(*recorder.0.lock().unwrap(), vec!["host a".to_string(), "scan".to_string()]);

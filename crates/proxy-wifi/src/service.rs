@@ -26,7 +26,7 @@ use crate::host::{HostBackend, InterfaceRegistry};
 use crate::interface::fake::{FakeNetworkProvider, FakeNetworksInterface};
 use crate::interface::simulated::{SimulatedInterface, SimulatedNetwork, SimulationControl};
 use crate::interface::{InterfaceId, SharedInterface};
-use crate::notify::{self, DEFAULT_NOTIFICATION_QUEUE_CAPACITY, NotificationQueue};
+use crate::notify::{DEFAULT_NOTIFICATION_QUEUE_CAPACITY, NotificationCounters, NotificationHub};
 use crate::observer::{NoopObserver, Observer, ObserverQueue};
 use crate::status::{ServiceStatus, StatusBoard, TransportStatus};
 use crate::transport::request_channel::{self, RequestChannelConfig, RequestCounters};
@@ -203,7 +203,7 @@ impl ServiceBuilder {
             }
         }
 
-        let notifications = Arc::new(NotificationQueue::new(self.notification_queue_capacity));
+        let notification_counters = Arc::new(NotificationCounters::default());
         let request_counters = Arc::new(RequestCounters::default());
         let board = Arc::new(Mutex::new(StatusBoard::default()));
         let shutdown = CancellationToken::new();
@@ -225,7 +225,8 @@ impl ServiceBuilder {
             interfaces,
             host_backend,
             observer: observer_queue,
-            notifications: notifications.clone(),
+            notification_counters: notification_counters.clone(),
+            notification_queue_capacity: self.notification_queue_capacity,
             request_counters: request_counters.clone(),
             board: board.clone(),
             shutdown: shutdown.clone(),
@@ -247,7 +248,7 @@ impl ServiceBuilder {
                 shutdown,
                 simulation,
                 mode: self.mode,
-                notifications,
+                notification_counters,
                 request_counters,
                 board,
                 request_address: local,
@@ -274,7 +275,8 @@ struct RunParts {
     interfaces: Vec<SharedInterface>,
     host_backend: Option<Box<dyn HostBackend>>,
     observer: ObserverQueue,
-    notifications: Arc<NotificationQueue>,
+    notification_counters: Arc<NotificationCounters>,
+    notification_queue_capacity: usize,
     request_counters: Arc<RequestCounters>,
     board: Arc<Mutex<StatusBoard>>,
     shutdown: CancellationToken,
@@ -297,15 +299,21 @@ async fn run_service(parts: RunParts, ready: std::sync::mpsc::Sender<std::io::Re
     let local = listener.local_description();
     let local_tcp = listener.local_tcp_addr();
     let (event_sender, event_receiver) = mpsc::unbounded_channel();
-    let mut handler =
-        OperationHandler::new(parts.observer, parts.notifications.clone(), parts.timeouts, event_sender, parts.board);
+    let sender_stop = CancellationToken::new();
+    let senders = TaskTracker::new();
+    let hub = NotificationHub::delivering(
+        parts.notification_queue_capacity,
+        parts.notification_counters,
+        connector,
+        sender_stop.clone(),
+        senders.clone(),
+    );
+    let mut handler = OperationHandler::new(parts.observer, hub, parts.timeouts, event_sender, parts.board);
     for interface in parts.interfaces {
         handler.add_interface(interface);
     }
     let handler_stop = CancellationToken::new();
     let handler_task = tokio::spawn(handler::run(handler, parts.work_receiver, event_receiver, handler_stop.clone()));
-    let sender_stop = CancellationToken::new();
-    let sender_task = tokio::spawn(notify::run_sender(parts.notifications, connector, sender_stop.clone()));
     let backend_stop = CancellationToken::new();
     let backend_task = parts.host_backend.map(|backend| {
         tracing::info!(backend = backend.name(), "starting the host Wi-Fi backend");
@@ -337,7 +345,8 @@ async fn run_service(parts: RunParts, ready: std::sync::mpsc::Sender<std::io::Re
     handler_stop.cancel();
     let _ = handler_task.await;
     sender_stop.cancel();
-    if tokio::time::timeout(Duration::from_secs(2), sender_task).await.is_err() {
+    senders.close();
+    if tokio::time::timeout(Duration::from_secs(2), senders.wait()).await.is_err() {
         tracing::warn!("queued notifications not all delivered before the stop");
     }
     tracing::info!("proxy-wifi service stopped");
@@ -349,7 +358,7 @@ pub struct ServiceHandle {
     shutdown: CancellationToken,
     simulation: Option<SimulationControl>,
     mode: OperationMode,
-    notifications: Arc<NotificationQueue>,
+    notification_counters: Arc<NotificationCounters>,
     request_counters: Arc<RequestCounters>,
     board: Arc<Mutex<StatusBoard>>,
     request_address: String,
@@ -382,11 +391,7 @@ impl ServiceHandle {
                 OperationMode::Simulated => "simulated".into(),
             },
             board: self.board.lock().unwrap_or_else(|p| p.into_inner()).clone(),
-            transport: TransportStatus::read(
-                &self.request_counters,
-                &self.notifications.counters,
-                self.notifications.len(),
-            ),
+            transport: TransportStatus::read(&self.request_counters, &self.notification_counters),
         }
     }
 

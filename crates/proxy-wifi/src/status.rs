@@ -39,13 +39,20 @@ impl From<GuestConnection> for ConnectionStatus {
     }
 }
 
-/// What the handler publishes after each change.
+/// One guest's session as shown to operators.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct StatusBoard {
+pub struct GuestStatus {
     /// Last session id given to the guest (0 before any connect).
     pub session_id: u64,
     /// The guest's connection.
     pub connection: Option<ConnectionStatus>,
+}
+
+/// What the handler publishes after each change.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct StatusBoard {
+    /// Every guest that made a request, by identity (`vsock:7`, `tcp:127.0.0.1`, ...).
+    pub guests: std::collections::BTreeMap<String, GuestStatus>,
     /// Number of interfaces.
     pub interfaces: usize,
     /// Scan requests handled.
@@ -96,7 +103,7 @@ pub struct TransportStatus {
 }
 
 impl TransportStatus {
-    pub(crate) fn read(requests: &RequestCounters, notifications: &NotificationCounters, queued: usize) -> Self {
+    pub(crate) fn read(requests: &RequestCounters, notifications: &NotificationCounters) -> Self {
         let get = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
         Self {
             accepted: get(&requests.accepted),
@@ -110,7 +117,7 @@ impl TransportStatus {
             notifications_gated: get(&notifications.gated),
             notifications_dropped: get(&notifications.dropped),
             notifications_failed: get(&notifications.failed),
-            notifications_queued: queued as u64,
+            notifications_queued: get(&notifications.queued),
         }
     }
 }

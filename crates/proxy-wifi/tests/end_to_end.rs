@@ -52,9 +52,9 @@ async fn connect_with_right_and_wrong_pmk_then_disconnect() {
     assert_eq!(right.result_code, StatusCode::SUCCESS);
     assert_eq!(right.bssid.to_string(), "00:00:00:00:00:01");
     assert_eq!(right.session_id, SessionId(2));
-    assert!(s.service.status().board.connection.is_some());
+    assert!(connection(&s.service).is_some());
     s.guest.disconnect(right.session_id).await.unwrap();
-    assert!(s.service.status().board.connection.is_none());
+    assert!(connection(&s.service).is_none());
     assert_eq!(s.service.simulation().unwrap().host_connection(), None);
 }
 
@@ -74,7 +74,7 @@ async fn signal_and_host_disconnection_reach_the_guest() {
         next_notification(&mut s.listener).await,
         Message::NotifDisconnected(DisconnectedNotification { session_id: open.session_id })
     );
-    assert!(s.service.status().board.connection.is_none());
+    assert!(connection(&s.service).is_none());
 }
 
 #[tokio::test]
@@ -112,16 +112,15 @@ async fn asynchronous_scan_completes_by_notification() {
 
 #[tokio::test]
 async fn fake_networks_come_first_and_are_always_connected() {
-    let s = simulated_with(|b| {
-        b.fake_networks(|| vec![FakeNetwork::new("Corp", "02:aa:00:00:00:01".parse().unwrap())])
-    })
-    .await;
+    let s =
+        simulated_with(|b| b.fake_networks(|| vec![FakeNetwork::new("Corp", "02:aa:00:00:00:01".parse().unwrap())]))
+            .await;
     let response = s.guest.scan(None).await.unwrap();
     assert_eq!(response.bss[0].ssid().unwrap(), ssid("Corp"));
     assert_eq!(response.bss.len(), 4);
     let r = s.guest.connect(psk_request("Corp", "anything-at-all")).await.unwrap();
     assert_eq!(r.result_code, StatusCode::SUCCESS);
-    assert_eq!(s.service.status().board.connection.unwrap().interface, "1b57e649-a1df-482f-85c2-a16063836418");
+    assert_eq!(connection(&s.service).unwrap().interface, "1b57e649-a1df-482f-85c2-a16063836418");
 }
 
 struct DenyDirected(Mutex<Vec<String>>);

@@ -57,7 +57,7 @@ async fn malformed_requests_get_invalid_and_state_survives() {
 
     let status = s.service.status();
     assert_eq!(status.transport.invalid, 7);
-    assert_eq!(status.board.connection.unwrap().session_id, connected.session_id.0, "state intact");
+    assert_eq!(connection(&s.service).unwrap().session_id, connected.session_id.0, "state intact");
     let scan = s.guest.scan(None).await.unwrap();
     assert_eq!(scan.bss.len(), 3);
     s.guest.disconnect(SessionId(connected.session_id.0)).await.unwrap();

@@ -1,9 +1,10 @@
-//! Connect rules (behavior.md "Requests / Connect").
+//! Connect rules (behavior.md "Requests / Connect"), and the multi-guest isolation rule.
 
 use proxy_wifi_protocol::{Bssid, ConnectRequest, ConnectResponse, Message, SessionId, StatusCode};
 
 use super::OperationHandler;
 use super::session::GuestConnection;
+use crate::identity::GuestId;
 use crate::interface::{ConnectParams, ConnectedNetwork, InterfaceError, InterfaceId};
 use crate::observer::{Authorization, ConnectRequestArgs, ConnectionArgs, OperationStatus, OperationType};
 
@@ -12,40 +13,43 @@ fn answer(result_code: StatusCode, bssid: Bssid, session_id: SessionId) -> Messa
 }
 
 impl OperationHandler {
-    /// Handles a connect request.
-    pub(crate) async fn connect(&mut self, request: ConnectRequest) -> Message {
+    /// Handles a connect request of `guest`.
+    pub(crate) async fn connect(&mut self, guest: &GuestId, request: ConnectRequest) -> Message {
         let params = ConnectParams::from(request);
         // Rule 5: every connect response carries a new session id, one greater than the last.
-        let session = self.session.next_session();
+        let session = self.guest(guest).session.next_session();
+        self.publish_guest(guest);
         let ssid = params.ssid;
-        tracing::info!(operation = "connect", %ssid, bssid = %params.bssid, auth = %params.auth_algorithm(), %session,
+        let auth = params.auth_algorithm();
+        tracing::info!(%guest, operation = "connect", %ssid, bssid = %params.bssid, %auth, %session,
             "guest connect request");
 
         // Rule 1: no interface, no connection.
         if self.interfaces.is_empty() {
-            tracing::warn!(%ssid, "connect failed: no Wi-Fi interface");
+            tracing::warn!(%guest, %ssid, "connect failed: no Wi-Fi interface");
             return answer(StatusCode::UNSPECIFIED_FAILURE, Bssid::ZERO, session);
         }
 
-        // The guest has one connection at a time: a new connect request supersedes the
+        // A guest has one connection at a time: a new connect request supersedes the
         // current one (a guest-directed one releases its interface first, so the new
         // request is honoured afresh and the host is not left connected for nobody).
-        if let Some(previous) = self.session.connection {
-            tracing::info!(ssid = %previous.ssid, session = %previous.session, "new connect request ends the guest's current connection");
-            self.end_guest_connection(previous).await;
+        if let Some(previous) = self.guest(guest).session.connection {
+            tracing::info!(%guest, ssid = %previous.ssid, session = %previous.session,
+                "new connect request ends the guest's current connection");
+            self.end_guest_connection(guest, previous).await;
         }
 
-        // Rule 2: mirroring when an interface is already connected to the SSID.
+        // Rule 2: mirroring when an interface is already connected to the SSID (shared
+        // freely between guests).
         if let Some((interface, network)) = self.find_host_connection(&params).await {
-            return self.mirror(interface, network, session).await;
+            return self.mirror(guest, interface, network, session).await;
         }
 
         // Rule 3: a guest-directed connection needs the observer's approval.
-        let auth = params.auth_algorithm();
-        let request_args = ConnectRequestArgs { interface: None, ssid, auth };
+        let request_args = ConnectRequestArgs { guest: guest.clone(), interface: None, ssid, auth };
         if self.observer.authorize(OperationType::GuestDirected, request_args).await == Authorization::Deny {
-            tracing::info!(%ssid, "guest-directed connection denied by the observer");
-            let args = ConnectionArgs { interface: None, ssid, bssid: params.bssid, auth };
+            tracing::info!(%guest, %ssid, "guest-directed connection denied by the observer");
+            let args = ConnectionArgs { guest: Some(guest.clone()), interface: None, ssid, bssid: params.bssid, auth };
             self.observer.notify("on_guest_connection_completion", move |o| {
                 o.on_guest_connection_completion(OperationType::GuestDirected, OperationStatus::Denied, &args)
             });
@@ -56,11 +60,20 @@ impl OperationHandler {
         let mut failure_status = StatusCode::UNSPECIFIED_FAILURE;
         for interface in self.interfaces.clone() {
             let id = interface.id();
+            // Isolation rule: never take an interface away from another guest's connection.
+            if id != InterfaceId::FAKE_NETWORKS {
+                let others = self.other_guests_on(id, guest);
+                if !others.is_empty() {
+                    tracing::info!(%guest, interface = %id, users = ?others.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                        "interface skipped: it backs another guest's connection");
+                    continue;
+                }
+            }
             match tokio::time::timeout(self.timeouts.connect, interface.connect(&params)).await {
                 Ok(Ok(network)) => {
                     // Rule 6: the BSS actually joined; the one the request named, if any.
                     let bssid = if params.bssid.is_zero() { network.bssid } else { params.bssid };
-                    self.session.connection = Some(GuestConnection {
+                    self.guest(guest).session.connection = Some(GuestConnection {
                         kind: OperationType::GuestDirected,
                         interface: id,
                         ssid,
@@ -68,9 +81,15 @@ impl OperationHandler {
                         auth: network.auth,
                         session,
                     });
-                    self.publish_connection();
-                    tracing::info!(interface = %id, %ssid, %bssid, %session, "guest-directed connection succeeded");
-                    let args = ConnectionArgs { interface: Some(id), ssid, bssid, auth: network.auth };
+                    self.publish_guest(guest);
+                    tracing::info!(%guest, interface = %id, %ssid, %bssid, %session, "guest-directed connection succeeded");
+                    let args = ConnectionArgs {
+                        guest: Some(guest.clone()),
+                        interface: Some(id),
+                        ssid,
+                        bssid,
+                        auth: network.auth,
+                    };
                     self.observer.notify("on_guest_connection_completion", move |o| {
                         o.on_guest_connection_completion(
                             OperationType::GuestDirected,
@@ -84,13 +103,13 @@ impl OperationHandler {
                     if let InterfaceError::Rejected { status, .. } = &error {
                         failure_status = *status;
                     }
-                    tracing::info!(interface = %id, %ssid, %error, "interface could not connect");
+                    tracing::info!(%guest, interface = %id, %ssid, %error, "interface could not connect");
                 }
-                Err(_) => tracing::warn!(interface = %id, %ssid, "interface connect missed the 10 s deadline"),
+                Err(_) => tracing::warn!(%guest, interface = %id, %ssid, "interface connect missed the 10 s deadline"),
             }
         }
-        tracing::info!(%ssid, %session, "guest-directed connection failed on every interface");
-        let args = ConnectionArgs { interface: None, ssid, bssid: params.bssid, auth };
+        tracing::info!(%guest, %ssid, %session, "guest-directed connection failed on every interface");
+        let args = ConnectionArgs { guest: Some(guest.clone()), interface: None, ssid, bssid: params.bssid, auth };
         self.observer.notify("on_guest_connection_completion", move |o| {
             o.on_guest_connection_completion(OperationType::GuestDirected, OperationStatus::Failed, &args)
         });
@@ -110,14 +129,30 @@ impl OperationHandler {
 
     /// Rule 2: ask the observer; approved → success with the host's BSSID, recorded as
     /// mirrored; denied → failure. The observer is told the outcome either way.
-    async fn mirror(&mut self, interface: InterfaceId, network: ConnectedNetwork, session: SessionId) -> Message {
-        let request_args = ConnectRequestArgs { interface: Some(interface), ssid: network.ssid, auth: network.auth };
+    async fn mirror(
+        &mut self,
+        guest: &GuestId,
+        interface: InterfaceId,
+        network: ConnectedNetwork,
+        session: SessionId,
+    ) -> Message {
+        let request_args = ConnectRequestArgs {
+            guest: guest.clone(),
+            interface: Some(interface),
+            ssid: network.ssid,
+            auth: network.auth,
+        };
         let verdict = self.observer.authorize(OperationType::HostMirroring, request_args).await;
-        let args =
-            ConnectionArgs { interface: Some(interface), ssid: network.ssid, bssid: network.bssid, auth: network.auth };
+        let args = ConnectionArgs {
+            guest: Some(guest.clone()),
+            interface: Some(interface),
+            ssid: network.ssid,
+            bssid: network.bssid,
+            auth: network.auth,
+        };
         let (status, message) = match verdict {
             Authorization::Approve => {
-                self.session.connection = Some(GuestConnection {
+                self.guest(guest).session.connection = Some(GuestConnection {
                     kind: OperationType::HostMirroring,
                     interface,
                     ssid: network.ssid,
@@ -125,13 +160,13 @@ impl OperationHandler {
                     auth: network.auth,
                     session,
                 });
-                self.publish_connection();
-                tracing::info!(%interface, ssid = %network.ssid, bssid = %network.bssid, %session,
+                self.publish_guest(guest);
+                tracing::info!(%guest, %interface, ssid = %network.ssid, bssid = %network.bssid, %session,
                     "guest mirrors the host connection");
                 (OperationStatus::Succeeded, answer(StatusCode::SUCCESS, network.bssid, session))
             }
             Authorization::Deny => {
-                tracing::info!(%interface, ssid = %network.ssid, "mirroring denied by the observer");
+                tracing::info!(%guest, %interface, ssid = %network.ssid, "mirroring denied by the observer");
                 (OperationStatus::Denied, answer(StatusCode::UNSPECIFIED_FAILURE, Bssid::ZERO, session))
             }
         };

@@ -4,54 +4,68 @@ use proxy_wifi_protocol::{DisconnectRequest, Message};
 
 use super::OperationHandler;
 use super::session::GuestConnection;
+use crate::identity::GuestId;
 use crate::observer::{DisconnectRequestArgs, OperationStatus, OperationType};
 
 impl OperationHandler {
-    /// Handles a disconnect request. Always answered with success.
-    pub(crate) async fn disconnect(&mut self, request: DisconnectRequest) -> Message {
+    /// Handles a disconnect request of `guest`. Always answered with success.
+    pub(crate) async fn disconnect(&mut self, guest: &GuestId, request: DisconnectRequest) -> Message {
         let session = request.session_id;
+        let state = self.guest(guest);
         // Rule 1: a session older than the current one: nothing to do.
-        if self.session.is_stale(session) {
-            tracing::info!(operation = "disconnect", %session, current = %self.session.current_session(),
+        if state.session.is_stale(session) {
+            tracing::info!(%guest, operation = "disconnect", %session, current = %state.session.current_session(),
                 "stale session; nothing to do");
             return Message::DisconnectResponse;
         }
         // Rule 2: no guest connection: nothing to do.
-        let Some(connection) = self.session.connection else {
-            tracing::info!(operation = "disconnect", %session, "guest has no connection; nothing to do");
+        let Some(connection) = state.session.connection else {
+            tracing::info!(%guest, operation = "disconnect", %session, "guest has no connection; nothing to do");
             return Message::DisconnectResponse;
         };
-        self.end_guest_connection(connection).await;
+        self.end_guest_connection(guest, connection).await;
         Message::DisconnectResponse
     }
 
     /// Ends the guest's connection, telling the observer (request, then completion):
     /// rule 3 for a mirrored connection (the host is not touched), rule 4 for a
     /// guest-directed one (the interface is disconnected, 5 s; a failure is logged, not
-    /// fatal). The connection is forgotten either way.
-    pub(crate) async fn end_guest_connection(&mut self, connection: GuestConnection) -> OperationStatus {
+    /// fatal) — unless other guests now mirror that interface's connection, which stays.
+    /// The connection is forgotten either way.
+    pub(crate) async fn end_guest_connection(
+        &mut self,
+        guest: &GuestId,
+        connection: GuestConnection,
+    ) -> OperationStatus {
         let kind = connection.kind;
-        let args = DisconnectRequestArgs { interface: connection.interface, ssid: connection.ssid };
+        let args =
+            DisconnectRequestArgs { guest: guest.clone(), interface: connection.interface, ssid: connection.ssid };
         let request_args = args.clone();
         self.observer
             .notify("on_guest_disconnection_request", move |o| o.on_guest_disconnection_request(kind, &request_args));
         // Forget the connection first, so the interface's own disconnected event is not
         // mistaken for a host disconnection.
-        self.session.connection = None;
-        self.publish_connection();
+        self.guest(guest).session.connection = None;
+        self.publish_guest(guest);
         let status = match kind {
             OperationType::HostMirroring => OperationStatus::Succeeded,
+            OperationType::GuestDirected if !self.other_guests_on(connection.interface, guest).is_empty() => {
+                tracing::info!(%guest, interface = %connection.interface,
+                    "other guests use this connection; the host stays connected");
+                OperationStatus::Succeeded
+            }
             OperationType::GuestDirected => {
                 match self.interfaces.iter().find(|i| i.id() == connection.interface).cloned() {
                     Some(interface) => {
                         match tokio::time::timeout(self.timeouts.disconnect, interface.disconnect()).await {
                             Ok(Ok(())) => OperationStatus::Succeeded,
                             Ok(Err(error)) => {
-                                tracing::warn!(interface = %connection.interface, %error, "interface disconnect failed");
+                                tracing::warn!(%guest, interface = %connection.interface, %error, "interface disconnect failed");
                                 OperationStatus::Failed
                             }
                             Err(_) => {
-                                tracing::warn!(interface = %connection.interface, "interface disconnect missed the 5 s deadline");
+                                tracing::warn!(%guest, interface = %connection.interface,
+                                "interface disconnect missed the 5 s deadline");
                                 OperationStatus::Failed
                             }
                         }
@@ -61,8 +75,8 @@ impl OperationHandler {
                 }
             }
         };
-        tracing::info!(operation = "disconnect", session = %connection.session, ssid = %connection.ssid, ?kind, ?status,
-            "guest connection ended");
+        tracing::info!(%guest, operation = "disconnect", session = %connection.session, ssid = %connection.ssid, ?kind,
+            ?status, "guest connection ended");
         self.observer.notify("on_guest_disconnection_completion", move |o| {
             o.on_guest_disconnection_completion(kind, status, &args)
         });

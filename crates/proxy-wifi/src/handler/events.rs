@@ -1,8 +1,9 @@
-//! Host events (behavior.md "Host events").
+//! Host events (behavior.md "Host events"): each reaches only the guests it concerns.
 
 use proxy_wifi_protocol::{Bssid, Message, SignalQualityNotification};
 
 use super::OperationHandler;
+use crate::identity::GuestId;
 use crate::interface::{InterfaceEvent, InterfaceId};
 use crate::observer::ConnectionArgs;
 
@@ -18,6 +19,7 @@ impl OperationHandler {
             InterfaceEvent::HostConnected(network) => {
                 tracing::info!(interface = %id, ssid = %network.ssid, bssid = %network.bssid, "host connected");
                 let args = ConnectionArgs {
+                    guest: None,
                     interface: Some(id),
                     ssid: network.ssid,
                     bssid: network.bssid,
@@ -25,24 +27,38 @@ impl OperationHandler {
                 };
                 self.observer.notify("on_host_connection", move |o| o.on_host_connection(&args));
             }
-            // Host disconnected: tell the observer; if the interface backed the guest's
-            // connection to that network, the guest is told (never for its own request:
-            // a guest-directed disconnect forgets the connection before this event runs).
+            // Host disconnected: tell the observer; every guest whose connection to that
+            // network this interface backed is told (never for a guest's own request: a
+            // guest-directed disconnect forgets the connection before this event runs).
             InterfaceEvent::HostDisconnected { ssid } => {
                 tracing::info!(interface = %id, %ssid, "host disconnected");
-                let auth = self.session.connection.map_or(crate::interface::AuthAlgorithm::Open, |c| c.auth);
-                let args = ConnectionArgs { interface: Some(id), ssid, bssid: Bssid::ZERO, auth };
+                let args = ConnectionArgs {
+                    guest: None,
+                    interface: Some(id),
+                    ssid,
+                    bssid: Bssid::ZERO,
+                    auth: crate::interface::AuthAlgorithm::Open,
+                };
                 self.observer.notify("on_host_disconnection", move |o| o.on_host_disconnection(&args));
-                if self.session.connection.is_some_and(|c| c.interface == id && c.ssid == ssid) {
-                    self.guest_connection_lost();
+                let affected: Vec<GuestId> = self
+                    .guests
+                    .iter()
+                    .filter(|(_, s)| s.session.connection.is_some_and(|c| c.interface == id && c.ssid == ssid))
+                    .map(|(g, _)| g.clone())
+                    .collect();
+                for guest in affected {
+                    self.guest_connection_lost(&guest);
                 }
             }
-            // Signal quality: forwarded only for the interface backing the guest's connection.
+            // Signal quality: forwarded to the guests whose connection this interface backs.
             InterfaceEvent::SignalQuality { percent } => {
-                if self.session.is_backed_by(id) {
-                    let notification = SignalQualityNotification::from_link_quality(percent);
-                    tracing::debug!(interface = %id, percent, dbm = notification.signal_dbm, "signal quality for the guest");
-                    self.notifications.push(Message::NotifSignalQuality(notification));
+                let notification = SignalQualityNotification::from_link_quality(percent);
+                for (guest, state) in &self.guests {
+                    if state.session.is_backed_by(id) {
+                        tracing::debug!(%guest, interface = %id, percent, dbm = notification.signal_dbm,
+                            "signal quality for the guest");
+                        state.notifications.push(Message::NotifSignalQuality(notification));
+                    }
                 }
             }
             InterfaceEvent::ScanResults(results) => self.on_scan_results(id, results),

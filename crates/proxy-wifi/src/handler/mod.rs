@@ -1,32 +1,42 @@
 //! The operation handler: parses nothing, opens no socket; decides.
 //!
-//! It receives typed requests, dispatches them to the Wi-Fi interfaces, aggregates
-//! their results, keeps the guest's connection state, queues guest notifications and
-//! tells the observer. Requests, interface changes and interface events are processed
-//! by one task, one at a time ([`run`]): that task is the serialized work queue.
+//! It receives typed requests from guests, dispatches them to the Wi-Fi interfaces,
+//! aggregates their results, keeps each guest's connection state, queues guest
+//! notifications and tells the observer. Requests, interface changes and interface
+//! events are processed by one task, one at a time ([`run`]): that task is the
+//! serialized work queue. Requests of different guests are taken in turn
+//! ([`scheduler`]), so a guest that floods requests delays the others by at most one
+//! of its own.
 //!
 //! Each rule of `behavior.md` is a function or a commented block named after it:
-//! [`scan`] (scan rules 1–7), [`connect`] (connect rules 1–6), [`disconnect`]
-//! (disconnect rules 1–4), [`events`] (host events).
+//! [`scan`] (scan rules 1–7), [`connect`] (connect rules 1–6, plus the multi-guest
+//! isolation rule), [`disconnect`] (disconnect rules 1–4), [`events`] (host events).
 
 pub mod connect;
 pub mod disconnect;
 pub mod events;
 pub mod scan;
+pub mod scheduler;
 pub mod session;
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use proxy_wifi_protocol::{ConnectRequest, DisconnectRequest, Message, ScanRequest};
 use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
 
+use crate::identity::GuestId;
 use crate::interface::{EventSink, InterfaceEvent, InterfaceId, SharedInterface};
-use crate::notify::NotificationQueue;
+use crate::notify::{NotificationHub, NotificationQueue};
 use crate::observer::ObserverQueue;
-use crate::status::{ConnectionStatus, StatusBoard};
-use session::GuestSession;
+use crate::status::{GuestStatus, StatusBoard};
+use session::{GuestConnection, GuestSession};
+
+/// Most guests remembered at once; beyond, the least recently active one without a
+/// connection is forgotten.
+pub const MAX_GUESTS: usize = 1024;
 
 /// A request from the guest, typed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,15 +89,22 @@ impl Default for Timeouts {
     }
 }
 
+/// What the handler keeps for one guest.
+pub(crate) struct GuestState {
+    session: GuestSession,
+    notifications: Arc<NotificationQueue>,
+    /// Interfaces whose scan for this guest is still running (more results will come).
+    running_scans: HashSet<InterfaceId>,
+    last_active: Instant,
+}
+
 /// The operation handler's state. Driven by [`run`]; tests drive it directly.
 pub struct OperationHandler {
     /// Interfaces in dispatch order; the fake-networks interface, when present, is first.
     interfaces: Vec<SharedInterface>,
     observer: ObserverQueue,
-    notifications: Arc<NotificationQueue>,
-    session: GuestSession,
-    /// Interfaces whose last scan is still running (more results will come).
-    running_scans: HashSet<InterfaceId>,
+    hub: NotificationHub,
+    guests: BTreeMap<GuestId, GuestState>,
     timeouts: Timeouts,
     events: mpsc::UnboundedSender<(InterfaceId, InterfaceEvent)>,
     status: Arc<Mutex<StatusBoard>>,
@@ -98,37 +115,75 @@ impl OperationHandler {
     /// [`run`] reads interface events from.
     pub(crate) fn new(
         observer: ObserverQueue,
-        notifications: Arc<NotificationQueue>,
+        hub: NotificationHub,
         timeouts: Timeouts,
         events: mpsc::UnboundedSender<(InterfaceId, InterfaceEvent)>,
         status: Arc<Mutex<StatusBoard>>,
     ) -> Self {
-        Self {
-            interfaces: Vec::new(),
-            observer,
-            notifications,
-            session: GuestSession::default(),
-            running_scans: HashSet::new(),
-            timeouts,
-            events,
-            status,
+        Self { interfaces: Vec::new(), observer, hub, guests: BTreeMap::new(), timeouts, events, status }
+    }
+
+    /// Handles one request of `guest` and returns the answer.
+    pub async fn handle_request(&mut self, guest: &GuestId, request: Request) -> Message {
+        // The guest is listening once it has made a request: its notifications may flow.
+        self.touch_guest(guest);
+        let name = request.name();
+        let started = Instant::now();
+        let answer = match request {
+            Request::Scan(r) => self.scan(guest, r).await,
+            Request::Connect(r) => self.connect(guest, r).await,
+            Request::Disconnect(r) => self.disconnect(guest, r).await,
+        };
+        tracing::debug!(%guest, operation = name, duration = ?started.elapsed(), "request handled");
+        self.publish_status(|s| s.count_request(name));
+        answer
+    }
+
+    /// Creates the guest's state on its first request (opening its notification gate)
+    /// and marks it active.
+    fn touch_guest(&mut self, guest: &GuestId) {
+        if let Some(state) = self.guests.get_mut(guest) {
+            state.last_active = Instant::now();
+            return;
+        }
+        if self.guests.len() >= MAX_GUESTS {
+            self.forget_idlest_guest();
+        }
+        tracing::info!(%guest, "new guest");
+        let notifications = self.hub.open(guest);
+        self.guests.insert(
+            guest.clone(),
+            GuestState {
+                session: GuestSession::default(),
+                notifications,
+                running_scans: HashSet::new(),
+                last_active: Instant::now(),
+            },
+        );
+        self.publish_guest(guest);
+    }
+
+    fn forget_idlest_guest(&mut self) {
+        let idlest = self
+            .guests
+            .iter()
+            .min_by_key(|(_, s)| (s.session.connection.is_some(), s.last_active))
+            .map(|(id, _)| id.clone());
+        if let Some(id) = idlest {
+            tracing::warn!(guest = %id, max = MAX_GUESTS, "too many guests; forgetting the least recently active one");
+            if let Some(state) = self.guests.remove(&id) {
+                state.notifications.close();
+            }
+            let key = id.to_string();
+            self.publish_status(|s| {
+                s.guests.remove(&key);
+            });
         }
     }
 
-    /// Handles one guest request and returns the answer.
-    pub async fn handle_request(&mut self, request: Request) -> Message {
-        // The guest is listening once it has made a request: notifications may flow.
-        self.notifications.open_gate();
-        let name = request.name();
-        let started = tokio::time::Instant::now();
-        let answer = match request {
-            Request::Scan(r) => self.scan(r).await,
-            Request::Connect(r) => self.connect(r).await,
-            Request::Disconnect(r) => self.disconnect(r).await,
-        };
-        tracing::debug!(operation = name, duration = ?started.elapsed(), "request handled");
-        self.publish_status(|s| s.count_request(name));
-        answer
+    /// The state of `guest` (created by its first request).
+    fn guest(&mut self, guest: &GuestId) -> &mut GuestState {
+        self.guests.get_mut(guest).expect("guest state exists once it made a request")
     }
 
     /// Interface arrival: adds it (the fake-networks interface stays first).
@@ -145,49 +200,80 @@ impl OperationHandler {
             self.interfaces.push(interface);
         }
         tracing::info!(interface = %id, "interface added");
-        self.publish_status(|s| s.interfaces = self.interfaces.len());
+        let count = self.interfaces.len();
+        self.publish_status(|s| s.interfaces = count);
     }
 
-    /// Interface removal: forgets it; a guest connection it backed is lost (the guest is
-    /// told, as for a host disconnection).
+    /// Interface removal: forgets it; guest connections it backed are lost (the guests
+    /// are told, as for a host disconnection).
     pub fn remove_interface(&mut self, id: InterfaceId) {
         let before = self.interfaces.len();
         self.interfaces.retain(|i| i.id() != id);
         if self.interfaces.len() == before {
             return;
         }
-        self.running_scans.remove(&id);
         tracing::info!(interface = %id, "interface removed");
-        if self.session.is_backed_by(id) {
-            self.guest_connection_lost();
+        let affected: Vec<GuestId> = self
+            .guests
+            .iter_mut()
+            .filter_map(|(guest, state)| {
+                state.running_scans.remove(&id);
+                state.session.is_backed_by(id).then(|| guest.clone())
+            })
+            .collect();
+        for guest in affected {
+            self.guest_connection_lost(&guest);
         }
-        self.publish_status(|s| s.interfaces = self.interfaces.len());
+        let count = self.interfaces.len();
+        self.publish_status(|s| s.interfaces = count);
     }
 
-    /// The guest's connection, if any.
-    pub fn guest_connection(&self) -> Option<session::GuestConnection> {
-        self.session.connection
+    /// The connection of `guest`, if any.
+    pub fn guest_connection(&self, guest: &GuestId) -> Option<GuestConnection> {
+        self.guests.get(guest).and_then(|s| s.session.connection)
+    }
+
+    /// Guests other than `guest` whose connection `interface` backs.
+    fn other_guests_on(&self, interface: InterfaceId, guest: &GuestId) -> Vec<GuestId> {
+        self.guests
+            .iter()
+            .filter(|(id, state)| *id != guest && state.session.is_backed_by(interface))
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
+    /// Queues a notification for `guest`.
+    fn notify_guest(&self, guest: &GuestId, message: Message) {
+        if let Some(state) = self.guests.get(guest) {
+            state.notifications.push(message);
+        }
     }
 
     /// Rule "host disconnected on the interface backing the guest's connection": send
-    /// NOTIF_DISCONNECTED with the current session id and forget the connection.
-    fn guest_connection_lost(&mut self) {
-        if let Some(connection) = self.session.connection.take() {
-            let session_id = self.session.current_session();
-            tracing::info!(ssid = %connection.ssid, interface = %connection.interface, session = %session_id,
+    /// NOTIF_DISCONNECTED with the guest's current session id and forget the connection.
+    fn guest_connection_lost(&mut self, guest: &GuestId) {
+        let state = self.guest(guest);
+        if let Some(connection) = state.session.connection.take() {
+            let session_id = state.session.current_session();
+            tracing::info!(%guest, ssid = %connection.ssid, interface = %connection.interface, session = %session_id,
                 "host lost the connection backing the guest's; notifying the guest");
-            self.notifications
-                .push(Message::NotifDisconnected(proxy_wifi_protocol::DisconnectedNotification { session_id }));
-            self.publish_connection();
+            self.notify_guest(
+                guest,
+                Message::NotifDisconnected(proxy_wifi_protocol::DisconnectedNotification { session_id }),
+            );
+            self.publish_guest(guest);
         }
     }
 
-    fn publish_connection(&self) {
-        let session = self.session.current_session();
-        let connection = self.session.connection.map(ConnectionStatus::from);
+    fn publish_guest(&self, guest: &GuestId) {
+        let Some(state) = self.guests.get(guest) else { return };
+        let status = GuestStatus {
+            session_id: state.session.current_session().0,
+            connection: state.session.connection.map(Into::into),
+        };
+        let key = guest.to_string();
         self.publish_status(|s| {
-            s.session_id = session.0;
-            s.connection = connection;
+            s.guests.insert(key, status);
         });
     }
 
@@ -199,7 +285,7 @@ impl OperationHandler {
 /// One item of the serialized work queue.
 pub(crate) enum Work {
     /// A guest request and where to send its answer.
-    Request(Request, oneshot::Sender<Message>),
+    Request(GuestId, Request, oneshot::Sender<Message>),
     /// An interface appeared.
     AddInterface(SharedInterface),
     /// An interface disappeared.
@@ -217,10 +303,11 @@ impl HandlerHandle {
         Self { work }
     }
 
-    /// Queues a request and waits for its answer; `None` once the service stopped.
-    pub async fn submit(&self, request: Request) -> Option<Message> {
+    /// Queues a request of `guest` and waits for its answer; `None` once the service
+    /// stopped, or when the guest already has too many requests waiting.
+    pub async fn submit(&self, guest: GuestId, request: Request) -> Option<Message> {
         let (reply, answer) = oneshot::channel();
-        self.work.send(Work::Request(request, reply)).await.ok()?;
+        self.work.send(Work::Request(guest, request, reply)).await.ok()?;
         answer.await.ok()
     }
 
@@ -235,42 +322,55 @@ impl HandlerHandle {
     }
 }
 
-impl OperationHandler {
-    async fn perform(&mut self, work: Work) {
-        match work {
-            Work::Request(request, reply) => {
-                let answer = self.handle_request(request).await;
-                let _ = reply.send(answer);
-            }
-            Work::AddInterface(interface) => self.add_interface(interface),
-            Work::RemoveInterface(id) => self.remove_interface(id),
-        }
-    }
-}
-
 /// The serialized work queue: runs until `stop` (or until every [`HandlerHandle`] is
-/// dropped), then drains what was already queued.
+/// dropped), then drains what was already queued. Interface changes are applied as
+/// they arrive; requests wait in per-guest queues and are taken one guest at a time.
 pub(crate) async fn run(
     mut handler: OperationHandler,
     mut work: mpsc::Receiver<Work>,
     mut events: mpsc::UnboundedReceiver<(InterfaceId, InterfaceEvent)>,
     stop: tokio_util::sync::CancellationToken,
 ) {
+    let mut requests = scheduler::FairQueue::new(scheduler::MAX_PENDING_PER_GUEST);
+    let mut open = true;
     loop {
+        // Take in everything already waiting, without blocking.
+        while let Ok(item) = work.try_recv() {
+            accept_work(&mut handler, &mut requests, item);
+        }
+        while let Ok((id, event)) = events.try_recv() {
+            handler.on_interface_event(id, event);
+        }
+        if let Some((guest, request, reply)) = requests.pop() {
+            let answer = handler.handle_request(&guest, request).await;
+            let _ = reply.send(answer);
+            continue;
+        }
+        if !open {
+            break;
+        }
         tokio::select! {
             item = work.recv() => match item {
-                Some(item) => handler.perform(item).await,
-                None => break,
+                Some(item) => accept_work(&mut handler, &mut requests, item),
+                None => open = false,
             },
             Some((id, event)) = events.recv() => handler.on_interface_event(id, event),
-            _ = stop.cancelled() => break,
+            _ = stop.cancelled() => open = false,
         }
     }
-    while let Ok(item) = work.try_recv() {
-        handler.perform(item).await;
-    }
-    while let Ok((id, event)) = events.try_recv() {
-        handler.on_interface_event(id, event);
+}
+
+fn accept_work(handler: &mut OperationHandler, requests: &mut scheduler::FairQueue, item: Work) {
+    match item {
+        Work::Request(guest, request, reply) => {
+            if let Err((guest, _, _)) = requests.push(guest, request, reply) {
+                // The reply is dropped: the connection is closed without an answer.
+                tracing::warn!(%guest, max = scheduler::MAX_PENDING_PER_GUEST,
+                    "guest has too many requests waiting; request dropped");
+            }
+        }
+        Work::AddInterface(interface) => handler.add_interface(interface),
+        Work::RemoveInterface(id) => handler.remove_interface(id),
     }
 }
 

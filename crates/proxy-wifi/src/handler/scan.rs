@@ -10,7 +10,8 @@ use proxy_wifi_protocol::{
 use tokio::time::{Instant, timeout_at};
 
 use super::OperationHandler;
-use crate::interface::ScanStatus;
+use crate::identity::GuestId;
+use crate::interface::{InterfaceId, ScanResults, ScanStatus};
 use crate::observer::OperationStatus;
 
 /// Merges BSS lists in order: the first occurrence of a BSSID wins (rule 4), and the
@@ -37,9 +38,10 @@ pub(crate) fn merge_bss(lists: impl IntoIterator<Item = Vec<BssEntry>>) -> Vec<B
 
 impl OperationHandler {
     /// Handles a scan request.
-    pub(crate) async fn scan(&mut self, request: ScanRequest) -> Message {
+    pub(crate) async fn scan(&mut self, guest: &GuestId, request: ScanRequest) -> Message {
         // Rule 1: tell the observer; the scan waits for the callback.
-        self.observer.call("on_guest_scan_request", |o| o.on_guest_scan_request()).await;
+        let who = guest.clone();
+        self.observer.call("on_guest_scan_request", move |o| o.on_guest_scan_request(&who)).await;
 
         // Rule 2: all interfaces concurrently, targeted when an SSID is named, until a
         // shared deadline; a late or failing interface contributes nothing.
@@ -55,39 +57,39 @@ impl OperationHandler {
         // (the interface list keeps them first).
         let mut lists = Vec::with_capacity(outcomes.len());
         let mut answered = 0usize;
+        let no_interface = self.interfaces.is_empty();
+        let running = &mut self.guest(guest).running_scans;
         for (id, outcome) in outcomes {
             match outcome {
                 Ok(Ok(results)) => {
                     answered += 1;
                     match results.status {
-                        ScanStatus::Running => self.running_scans.insert(id),
-                        ScanStatus::Completed => self.running_scans.remove(&id),
+                        ScanStatus::Running => running.insert(id),
+                        ScanStatus::Completed => running.remove(&id),
                     };
                     lists.push(results.bss);
                 }
                 Ok(Err(error)) => {
-                    self.running_scans.remove(&id);
+                    running.remove(&id);
                     tracing::warn!(interface = %id, %error, "interface scan failed; it contributes nothing");
                 }
                 Err(_) => {
-                    self.running_scans.remove(&id);
+                    running.remove(&id);
                     tracing::warn!(interface = %id, "interface scan missed the 10 s deadline; it contributes nothing");
                 }
             }
         }
+        // Rule 6 (below): complete only if no interface is still running for this guest.
+        let scan_complete = running.is_empty();
         let bss = merge_bss(lists);
 
         // Rule 5: tell the observer the scan completed; the response waits for it.
-        let status = if answered > 0 || self.interfaces.is_empty() {
-            OperationStatus::Succeeded
-        } else {
-            OperationStatus::Failed
-        };
-        self.observer.call("on_guest_scan_completion", move |o| o.on_guest_scan_completion(status)).await;
+        let status = if answered > 0 || no_interface { OperationStatus::Succeeded } else { OperationStatus::Failed };
+        let who = guest.clone();
+        self.observer.call("on_guest_scan_completion", move |o| o.on_guest_scan_completion(&who, status)).await;
 
-        // Rule 6: complete only if no interface is still running.
-        let scan_complete = self.running_scans.is_empty();
         tracing::info!(
+            %guest,
             operation = "scan",
             ssid = ssid.map(|s| s.to_string()).unwrap_or_default(),
             networks = bss.len(),
@@ -97,20 +99,28 @@ impl OperationHandler {
         Message::ScanResponse(ScanResponse { scan_complete, bss })
     }
 
-    /// Rule 7: later results of an interface go to the guest as a scan-results
-    /// notification, complete once no interface is still running.
-    pub(crate) fn on_scan_results(
-        &mut self,
-        id: crate::interface::InterfaceId,
-        results: crate::interface::ScanResults,
-    ) {
-        match results.status {
-            ScanStatus::Running => self.running_scans.insert(id),
-            ScanStatus::Completed => self.running_scans.remove(&id),
-        };
-        let scan_complete = self.running_scans.is_empty();
+    /// Rule 7: later results of an interface go as a scan-results notification to the
+    /// guests with a scan pending on it, each marked complete once no interface is still
+    /// running for that guest. Results nobody waits for (a host scan finished on its
+    /// own) go to every guest: they spare the guests a scan.
+    pub(crate) fn on_scan_results(&mut self, id: InterfaceId, results: ScanResults) {
+        if self.guests.is_empty() {
+            self.hub.counters().gated.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tracing::debug!(interface = %id, "no guest has made a request yet; scan results dropped");
+            return;
+        }
+        let pending: Vec<GuestId> =
+            self.guests.iter().filter(|(_, s)| s.running_scans.contains(&id)).map(|(g, _)| g.clone()).collect();
+        let recipients = if pending.is_empty() { self.guests.keys().cloned().collect() } else { pending };
         let bss = merge_bss([results.bss]);
-        tracing::debug!(interface = %id, networks = bss.len(), scan_complete, "scan results for the guest");
-        self.notifications.push(Message::ScanResponse(ScanResponse { scan_complete, bss }));
+        for guest in recipients {
+            let state = self.guest(&guest);
+            if results.status == ScanStatus::Completed {
+                state.running_scans.remove(&id);
+            }
+            let scan_complete = state.running_scans.is_empty();
+            tracing::debug!(%guest, interface = %id, networks = bss.len(), scan_complete, "scan results for the guest");
+            state.notifications.push(Message::ScanResponse(ScanResponse { scan_complete, bss: bss.clone() }));
+        }
     }
 }

@@ -164,19 +164,22 @@ impl Observer for Recorder {
     ) {
         self.push(format!("disconnect-done {kind:?} {status:?} {}", r.ssid));
     }
-    fn on_guest_scan_request(&self) {
+    fn on_guest_scan_request(&self, _guest: &GuestId) {
         self.push("scan".into());
     }
-    fn on_guest_scan_completion(&self, status: OperationStatus) {
+    fn on_guest_scan_completion(&self, _guest: &GuestId, status: OperationStatus) {
         self.push(format!("scan-done {status:?}"));
     }
 }
 
 // ---- harness ----------------------------------------------------------------------------
 
+/// The guest of the single-guest tests.
+const G: GuestId = GuestId::Vsock(3);
+
 struct Harness {
     handler: OperationHandler,
-    notifications: Arc<NotificationQueue>,
+    counters: Arc<crate::notify::NotificationCounters>,
     events: mpsc::UnboundedReceiver<(InterfaceId, InterfaceEvent)>,
     recorder: Arc<Recorder>,
 }
@@ -185,11 +188,12 @@ impl Harness {
     fn new(interfaces: Vec<SharedInterface>) -> Self {
         let recorder = Arc::new(Recorder::default());
         let (observer, _thread) = ObserverQueue::start(recorder.clone());
-        let notifications = Arc::new(NotificationQueue::new(16));
+        let counters = Arc::new(crate::notify::NotificationCounters::default());
+        let hub = crate::notify::NotificationHub::without_delivery(16, counters.clone());
         let (sender, events) = mpsc::unbounded_channel();
         let mut handler = OperationHandler::new(
             observer,
-            notifications.clone(),
+            hub,
             Timeouts::default(),
             sender,
             Arc::new(Mutex::new(crate::status::StatusBoard::default())),
@@ -197,11 +201,15 @@ impl Harness {
         for i in interfaces {
             handler.add_interface(i);
         }
-        Self { handler, notifications, events, recorder }
+        Self { handler, counters, events, recorder }
     }
 
     async fn request(&mut self, request: Request) -> Message {
-        self.handler.handle_request(request).await
+        self.handler.handle_request(&G, request).await
+    }
+
+    async fn request_as(&mut self, guest: &GuestId, request: Request) -> Message {
+        self.handler.handle_request(guest, request).await
     }
 
     async fn scan(&mut self, ssid: Option<&str>) -> ScanResponse {
@@ -237,7 +245,18 @@ impl Harness {
     }
 
     fn notifications(&self) -> Vec<Message> {
-        std::iter::from_fn(|| self.notifications.try_pop()).collect()
+        self.notifications_of(&G)
+    }
+
+    fn notifications_of(&self, guest: &GuestId) -> Vec<Message> {
+        match self.handler.guests.get(guest) {
+            Some(state) => std::iter::from_fn(|| state.notifications.try_pop()).collect(),
+            None => Vec::new(),
+        }
+    }
+
+    fn connection(&self) -> Option<session::GuestConnection> {
+        self.handler.guest_connection(&G)
     }
 }
 
@@ -376,7 +395,7 @@ async fn connect_rule_2_mirrors_a_host_connection_without_touching_the_host() {
     assert_eq!(r.result_code, StatusCode::SUCCESS);
     assert_eq!(r.bssid, bssid(7));
     assert!(a.calls().is_empty(), "no connect on the host: {:?}", a.calls());
-    assert_eq!(h.handler.guest_connection().unwrap().kind, OperationType::HostMirroring);
+    assert_eq!(h.connection().unwrap().kind, OperationType::HostMirroring);
     assert_eq!(
         h.observer_log().await,
         vec!["authorize HostMirroring Office", "connect-done HostMirroring Succeeded Office"]
@@ -389,7 +408,7 @@ async fn connect_rule_2_fake_networks_are_mirrored() {
     let mut h = Harness::new(vec![fake]);
     let r = h.connect(psk_request("Corp", "whatever")).await;
     assert_eq!((r.result_code, r.bssid), (StatusCode::SUCCESS, bssid(9)));
-    assert_eq!(h.handler.guest_connection().unwrap().interface, InterfaceId::FAKE_NETWORKS);
+    assert_eq!(h.connection().unwrap().interface, InterfaceId::FAKE_NETWORKS);
 }
 
 #[tokio::test(start_paused = true)]
@@ -400,7 +419,7 @@ async fn connect_rule_2_mirroring_denied() {
     *h.recorder.deny.lock().unwrap() = Some(OperationType::HostMirroring);
     let r = h.connect(ConnectRequest::open(ssid_of("Office"))).await;
     assert_eq!(r.result_code, StatusCode::UNSPECIFIED_FAILURE);
-    assert_eq!(h.handler.guest_connection(), None);
+    assert_eq!(h.connection(), None);
     assert_eq!(h.observer_log().await[1], "connect-done HostMirroring Denied Office");
 }
 
@@ -440,7 +459,7 @@ async fn connect_rule_4_interfaces_in_order_10s_each() {
     let r = h.connect(ConnectRequest::open(ssid_of("Net"))).await;
     assert_eq!(started.elapsed(), Duration::from_secs(13));
     assert_eq!((r.result_code, r.bssid), (StatusCode::SUCCESS, bssid(3)));
-    let connection = h.handler.guest_connection().unwrap();
+    let connection = h.connection().unwrap();
     assert_eq!((connection.kind, connection.interface), (OperationType::GuestDirected, c.id));
     assert_eq!(h.observer_log().await.last().unwrap(), "connect-done GuestDirected Succeeded Net");
 }
@@ -453,7 +472,7 @@ async fn connect_rule_4_all_failed_answers_status_1() {
     let mut h = Harness::new(vec![a.clone(), b.clone()]);
     let r = h.connect(ConnectRequest::open(ssid_of("Net"))).await;
     assert_eq!((r.result_code, r.bssid), (StatusCode::UNSPECIFIED_FAILURE, Bssid::ZERO));
-    assert_eq!(h.handler.guest_connection(), None);
+    assert_eq!(h.connection(), None);
     assert_eq!(h.observer_log().await.last().unwrap(), "connect-done GuestDirected Failed Net");
 }
 
@@ -501,7 +520,7 @@ async fn disconnect_rule_1_stale_session_does_nothing() {
     let before = disconnects();
     h.disconnect(current - 1).await;
     assert_eq!(disconnects(), before, "the interface was not touched");
-    assert!(h.handler.guest_connection().is_some());
+    assert!(h.connection().is_some());
 }
 
 #[tokio::test(start_paused = true)]
@@ -520,7 +539,7 @@ async fn disconnect_rule_3_mirrored_leaves_the_host_alone() {
     let session = h.connect(ConnectRequest::open(ssid_of("Office"))).await.session_id.0;
     h.disconnect(session).await;
     assert!(a.calls().is_empty(), "{:?}", a.calls());
-    assert_eq!(h.handler.guest_connection(), None);
+    assert_eq!(h.connection(), None);
     let log = h.observer_log().await;
     assert_eq!(&log[2..], ["disconnect HostMirroring Office", "disconnect-done HostMirroring Succeeded Office"]);
 }
@@ -534,7 +553,7 @@ async fn disconnect_rule_4_guest_directed_disconnects_with_5s_deadline() {
     let started = Instant::now();
     h.disconnect(session).await;
     assert_eq!(started.elapsed(), Duration::from_secs(5));
-    assert_eq!(h.handler.guest_connection(), None, "forgotten even when the interface hangs");
+    assert_eq!(h.connection(), None, "forgotten even when the interface hangs");
     assert_eq!(h.observer_log().await.last().unwrap(), "disconnect-done GuestDirected Failed Net");
 
     let session = guest_directed_connection(&mut h, &a).await;
@@ -561,7 +580,7 @@ async fn host_disconnection_backing_the_guest_notifies_it_with_the_current_sessi
         h.notifications(),
         vec![Message::NotifDisconnected(DisconnectedNotification { session_id: SessionId(session) })]
     );
-    assert_eq!(h.handler.guest_connection(), None);
+    assert_eq!(h.connection(), None);
     assert!(h.observer_log().await.contains(&"host-disconnected Net".to_string()));
 }
 
@@ -595,6 +614,7 @@ async fn notifications_dropped_until_the_first_request() {
     a.emit(InterfaceEvent::ScanResults(results(vec![entry("A", 1)], ScanStatus::Completed)));
     h.pump_events();
     assert!(h.notifications().is_empty());
+    assert_eq!(h.counters.gated.load(std::sync::atomic::Ordering::Relaxed), 1);
     h.disconnect(0).await;
     a.emit(InterfaceEvent::ScanResults(results(vec![entry("A", 1)], ScanStatus::Completed)));
     h.pump_events();
@@ -655,4 +675,129 @@ async fn a_new_connect_supersedes_a_guest_directed_connection() {
     assert_eq!(control.host_connection(), None, "the interface was released");
     let log = h.observer_log().await;
     assert!(log.contains(&"disconnect-done GuestDirected Succeeded FakeWpa2Psk".to_string()), "{log:?}");
+}
+
+// ---- Many guests ----------------------------------------------------------------------
+
+const A: GuestId = GuestId::Vsock(10);
+const B: GuestId = GuestId::Vsock(11);
+const C: GuestId = GuestId::Vsock(12);
+
+async fn connect_as(h: &mut Harness, guest: &GuestId, ssid: &str) -> ConnectResponse {
+    match h.request_as(guest, Request::Connect(ConnectRequest::open(ssid_of(ssid)))).await {
+        Message::ConnectResponse(r) => r,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn each_guest_has_its_own_session_ids() {
+    let x = TestInterface::new(1);
+    x.on_connect(Behaviour::Fail);
+    let mut h = Harness::new(vec![x.clone()]);
+    assert_eq!(connect_as(&mut h, &A, "N").await.session_id, SessionId(1));
+    assert_eq!(connect_as(&mut h, &A, "N").await.session_id, SessionId(2));
+    assert_eq!(connect_as(&mut h, &B, "N").await.session_id, SessionId(1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn isolation_a_directed_connect_never_takes_an_interface_from_another_guest() {
+    let x = TestInterface::new(1);
+    x.on_connect(Behaviour::Answer(bssid(1)));
+    let mut h = Harness::new(vec![x.clone()]);
+    assert_eq!(connect_as(&mut h, &A, "N1").await.result_code, StatusCode::SUCCESS);
+    let b = connect_as(&mut h, &B, "N2").await;
+    assert_eq!(b.result_code, StatusCode::UNSPECIFIED_FAILURE, "X backs A's connection");
+    assert_eq!(x.calls(), vec!["connect N1"], "X was not asked to switch networks");
+    assert_eq!(h.handler.guest_connection(&A).unwrap().ssid, ssid_of("N1"), "A undisturbed");
+    assert!(h.notifications_of(&A).is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn mirroring_is_shared_and_a_shared_connection_outlives_its_first_guest() {
+    let x = TestInterface::new(1);
+    x.on_connect(Behaviour::Answer(bssid(1)));
+    let mut h = Harness::new(vec![x.clone()]);
+    let a = connect_as(&mut h, &A, "N1").await;
+    x.host_connected_to("N1", bssid(1));
+    let b = connect_as(&mut h, &B, "N1").await;
+    assert_eq!((b.result_code, b.bssid), (StatusCode::SUCCESS, bssid(1)));
+    assert_eq!(h.handler.guest_connection(&B).unwrap().kind, OperationType::HostMirroring);
+    // A leaves: B still mirrors the connection, so the host stays connected.
+    h.request_as(&A, Request::Disconnect(DisconnectRequest { session_id: a.session_id })).await;
+    assert!(!x.calls().contains(&"disconnect".to_string()), "{:?}", x.calls());
+    // The host then loses it: only B, still using it, is told.
+    x.emit(InterfaceEvent::HostDisconnected { ssid: ssid_of("N1") });
+    h.pump_events();
+    assert!(h.notifications_of(&A).is_empty());
+    assert_eq!(
+        h.notifications_of(&B),
+        vec![Message::NotifDisconnected(DisconnectedNotification { session_id: b.session_id })]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn host_events_reach_only_the_guests_they_concern() {
+    let (x, y) = (TestInterface::new(1), TestInterface::new(2));
+    x.on_connect(Behaviour::Answer(bssid(1)));
+    let mut h = Harness::new(vec![x.clone(), y.clone()]);
+    connect_as(&mut h, &A, "N1").await;
+    h.request_as(&C, Request::Scan(ScanRequest::default())).await;
+    x.emit(InterfaceEvent::SignalQuality { percent: 60 });
+    y.emit(InterfaceEvent::SignalQuality { percent: 20 });
+    h.pump_events();
+    assert_eq!(
+        h.notifications_of(&A),
+        vec![Message::NotifSignalQuality(SignalQualityNotification { signal_dbm: -70 })]
+    );
+    assert!(h.notifications_of(&C).is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn scan_results_go_to_the_guests_with_a_scan_pending_else_to_all() {
+    let x = TestInterface::new(1);
+    x.on_scan(Behaviour::Answer(results(vec![entry("N", 1)], ScanStatus::Running)));
+    let mut h = Harness::new(vec![x.clone()]);
+    let a = h.request_as(&A, Request::Scan(ScanRequest::default())).await;
+    assert!(matches!(a, Message::ScanResponse(r) if !r.scan_complete));
+    x.on_scan(Behaviour::Answer(results(vec![entry("N", 1)], ScanStatus::Completed)));
+    h.request_as(&B, Request::Scan(ScanRequest::default())).await;
+    x.emit(InterfaceEvent::ScanResults(results(vec![entry("N", 1), entry("M", 2)], ScanStatus::Completed)));
+    h.pump_events();
+    assert!(matches!(&h.notifications_of(&A)[..], [Message::ScanResponse(r)] if r.scan_complete && r.bss.len() == 2));
+    assert!(h.notifications_of(&B).is_empty(), "B had no scan pending");
+    // Nobody waits now: a host scan's results go to every guest.
+    x.emit(InterfaceEvent::ScanResults(results(vec![entry("N", 1)], ScanStatus::Completed)));
+    h.pump_events();
+    assert_eq!(h.notifications_of(&A).len(), 1);
+    assert_eq!(h.notifications_of(&B).len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn observer_arguments_carry_the_guest() {
+    struct Who(Mutex<Vec<String>>);
+    impl Observer for Who {
+        fn authorize_guest_connection_request(&self, _: OperationType, r: &ConnectRequestArgs) -> Authorization {
+            self.0.lock().unwrap().push(format!("authorize {}", r.guest));
+            Authorization::Approve
+        }
+        fn on_guest_scan_request(&self, guest: &GuestId) {
+            self.0.lock().unwrap().push(format!("scan {guest}"));
+        }
+        fn on_guest_connection_completion(&self, _: OperationType, _: OperationStatus, c: &ConnectionArgs) {
+            self.0.lock().unwrap().push(format!("done {}", c.guest.as_ref().unwrap()));
+        }
+    }
+    let who = Arc::new(Who(Mutex::new(Vec::new())));
+    let (observer, _thread) = ObserverQueue::start(who.clone());
+    let hub = crate::notify::NotificationHub::without_delivery(4, Arc::default());
+    let (sender, _events) = mpsc::unbounded_channel();
+    let mut handler = OperationHandler::new(observer, hub, Timeouts::default(), sender, Arc::default());
+    let x = TestInterface::new(1);
+    x.on_connect(Behaviour::Answer(bssid(1)));
+    handler.add_interface(x);
+    handler.handle_request(&B, Request::Scan(ScanRequest::default())).await;
+    handler.handle_request(&B, Request::Connect(ConnectRequest::open(ssid_of("N")))).await;
+    handler.observer.call("barrier", |_| ()).await;
+    assert_eq!(*who.0.lock().unwrap(), ["scan vsock:11", "authorize vsock:11", "done vsock:11"]);
 }

@@ -7,18 +7,21 @@
 //! listener. The request channel loop ([`request_channel`]) and the notification sender
 //! (`crate::notify`) are written once on top of them.
 
+#[cfg(unix)]
+pub mod hybrid_vsock;
 pub mod request_channel;
 pub mod tcp;
 #[cfg(target_os = "linux")]
 pub mod vsock;
 
-use std::fmt;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use tokio::io::{AsyncRead, AsyncWrite};
+
+pub use crate::identity::GuestId;
 
 /// Default request port (the guest connects to it).
 pub const DEFAULT_REQUEST_PORT: u16 = 12345;
@@ -34,41 +37,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Stream for T {}
 /// A boxed [`Stream`].
 pub type BoxedStream = Box<dyn Stream>;
 
-/// The address of the peer of an accepted request connection.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum PeerAddress {
-    /// A TCP peer.
-    Tcp(SocketAddr),
-    /// A vsock peer.
-    Vsock {
-        /// The peer's context id.
-        cid: u32,
-        /// The peer's port.
-        port: u32,
-    },
-    /// A Hyper-V socket peer.
-    HyperV {
-        /// The peer VM's id.
-        vm_id: uuid::Uuid,
-    },
-}
-
-impl fmt::Display for PeerAddress {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PeerAddress::Tcp(addr) => write!(f, "tcp:{addr}"),
-            PeerAddress::Vsock { cid, port } => write!(f, "vsock:{cid}:{port}"),
-            PeerAddress::HyperV { vm_id } => write!(f, "hyperv:{vm_id}"),
-        }
-    }
-}
-
-/// Accepts request connections from the guest.
+/// Accepts request connections from the guests the transport serves.
 #[async_trait]
 pub trait RequestListener: Send + 'static {
-    /// Waits for the next connection from the configured guest. Connections from other
-    /// peers are closed and logged inside, never returned.
-    async fn accept(&mut self) -> io::Result<(BoxedStream, PeerAddress)>;
+    /// Waits for the next connection from an accepted guest and says which guest it is.
+    /// Connections from other peers are closed and logged inside, never returned.
+    async fn accept(&mut self) -> io::Result<(BoxedStream, GuestId)>;
 
     /// Where the listener is bound, for logs (e.g. `tcp:127.0.0.1:12345`).
     fn local_description(&self) -> String;
@@ -79,27 +53,38 @@ pub trait RequestListener: Send + 'static {
     }
 }
 
-/// Opens connections to the guest's notification listener.
+/// Opens connections to a guest's notification listener.
 #[async_trait]
 pub trait NotificationConnector: Send + Sync + 'static {
-    /// Connects to the guest's notification listener.
-    async fn connect(&self) -> io::Result<BoxedStream>;
+    /// Connects to the notification listener of `guest`.
+    async fn connect(&self, guest: &GuestId) -> io::Result<BoxedStream>;
 
-    /// The guest's notification address, for logs.
-    fn describe(&self) -> String;
+    /// Where notifications for `guest` go, for logs.
+    fn describe(&self, guest: &GuestId) -> String;
 }
 
-/// Where and how the service meets its guest.
+/// Where and how the service meets its guests.
+///
+/// The `…Multi`/`…Any` variants serve many VMs from one service: each accepted
+/// connection is keyed by the guest's identity ([`GuestId`]), and each guest gets its own
+/// session, connection state and notification queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TransportSettings {
-    /// TCP, for tests: listen for requests on `listen`; notifications go to `guest`.
+    /// TCP, one guest (tests): listen for requests on `listen`; notifications go to `guest`.
     Tcp {
         /// Request listener address (IP + request port).
         listen: SocketAddr,
         /// The guest's notification listener (IP + notification port).
         guest: SocketAddr,
     },
-    /// vsock (Linux hosts: QEMU/KVM vhost-vsock): accept only `guest_cid`.
+    /// TCP, many guests keyed by source IP: notifications go to that IP at `notification_port`.
+    TcpMulti {
+        /// Request listener address (IP + request port).
+        listen: SocketAddr,
+        /// Port of every guest's notification listener.
+        notification_port: u16,
+    },
+    /// vsock (Linux hosts: QEMU/KVM vhost-vsock), one guest: accept only `guest_cid`.
     Vsock {
         /// The guest's context id.
         guest_cid: u32,
@@ -108,10 +93,38 @@ pub enum TransportSettings {
         /// Port of the guest's notification listener.
         notification_port: u32,
     },
-    /// Hyper-V sockets (Windows hosts): accept only the VM `vm_id`.
+    /// vsock, many guests: accept the CIDs listed (any CID when the list is empty).
+    VsockMulti {
+        /// Accepted context ids; empty accepts every guest.
+        guest_cids: Vec<u32>,
+        /// Port the service listens on for requests.
+        request_port: u32,
+        /// Port of the guests' notification listeners.
+        notification_port: u32,
+    },
+    /// Hybrid vsock over Unix sockets (Firecracker, cloud-hypervisor): one guest per VMM
+    /// socket path. Requests arrive on the Unix listener `<path>_<request_port>` that the
+    /// service creates; notifications connect to `<path>` and ask for
+    /// `CONNECT <notification_port>`.
+    HybridVsock {
+        /// The VMMs' vsock Unix socket paths (Firecracker `uds_path`, cloud-hypervisor `socket=`).
+        sockets: Vec<std::path::PathBuf>,
+        /// Guest port of the request channel.
+        request_port: u32,
+        /// Guest port of the notification listener.
+        notification_port: u32,
+    },
+    /// Hyper-V sockets (Windows hosts), one guest: accept only the VM `vm_id`.
     HyperV {
         /// The guest VM's id.
         vm_id: uuid::Uuid,
+        /// Request service port (Data1 of the service id).
+        request_port: u32,
+        /// Notification service port.
+        notification_port: u32,
+    },
+    /// Hyper-V sockets, any VM (wildcard VM id; the peer's VM id comes from the accepted address).
+    HyperVAny {
         /// Request service port (Data1 of the service id).
         request_port: u32,
         /// Notification service port.
@@ -160,30 +173,55 @@ impl TransportSettings {
             notification_port: DEFAULT_NOTIFICATION_PORT.into(),
         }
     }
+
+    /// Whether these settings serve one guest only.
+    pub fn is_single_guest(&self) -> bool {
+        matches!(
+            self,
+            TransportSettings::Tcp { .. } | TransportSettings::Vsock { .. } | TransportSettings::HyperV { .. }
+        ) || matches!(self, TransportSettings::HybridVsock { sockets, .. } if sockets.len() == 1)
+    }
 }
 
 /// A bound transport: the request listener and the notification connector.
 pub(crate) type BoundTransport = (Box<dyn RequestListener>, Arc<dyn NotificationConnector>);
 
+fn unsupported(what: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::Unsupported, format!("the {what} transport is not available on this platform"))
+}
+
 /// Binds the request listener (must be called inside a tokio runtime).
 pub(crate) async fn bind(settings: &TransportSettings) -> io::Result<BoundTransport> {
     match settings {
         TransportSettings::Tcp { listen, guest } => {
-            let listener = tcp::TcpRequestListener::bind(*listen).await?;
-            Ok((Box::new(listener), Arc::new(tcp::TcpNotificationConnector::new(*guest))))
+            let listener = tcp::TcpRequestListener::bind(*listen, tcp::TcpGuests::One(guest.ip())).await?;
+            Ok((Box::new(listener), Arc::new(tcp::TcpNotificationConnector::fixed(*guest))))
+        }
+        TransportSettings::TcpMulti { listen, notification_port } => {
+            let listener = tcp::TcpRequestListener::bind(*listen, tcp::TcpGuests::BySourceIp).await?;
+            Ok((Box::new(listener), Arc::new(tcp::TcpNotificationConnector::by_guest_ip(*notification_port))))
         }
         #[cfg(target_os = "linux")]
         TransportSettings::Vsock { guest_cid, request_port, notification_port } => {
-            let listener = vsock::VsockRequestListener::bind(*guest_cid, *request_port)?;
-            Ok((Box::new(listener), Arc::new(vsock::VsockNotificationConnector::new(*guest_cid, *notification_port))))
+            let listener = vsock::VsockRequestListener::bind(vsock::CidFilter::One(*guest_cid), *request_port)?;
+            Ok((Box::new(listener), Arc::new(vsock::VsockNotificationConnector::new(*notification_port))))
+        }
+        #[cfg(target_os = "linux")]
+        TransportSettings::VsockMulti { guest_cids, request_port, notification_port } => {
+            let filter =
+                if guest_cids.is_empty() { vsock::CidFilter::Any } else { vsock::CidFilter::List(guest_cids.clone()) };
+            let listener = vsock::VsockRequestListener::bind(filter, *request_port)?;
+            Ok((Box::new(listener), Arc::new(vsock::VsockNotificationConnector::new(*notification_port))))
         }
         #[cfg(not(target_os = "linux"))]
-        TransportSettings::Vsock { .. } => {
-            Err(io::Error::new(io::ErrorKind::Unsupported, "the vsock transport is available on Linux hosts only"))
+        TransportSettings::Vsock { .. } | TransportSettings::VsockMulti { .. } => Err(unsupported("vsock")),
+        #[cfg(unix)]
+        TransportSettings::HybridVsock { sockets, request_port, notification_port } => {
+            let listener = hybrid_vsock::HybridVsockListener::bind(sockets, *request_port).await?;
+            Ok((Box::new(listener), Arc::new(hybrid_vsock::HybridVsockConnector::new(*notification_port))))
         }
-        TransportSettings::HyperV { .. } => Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            "the Hyper-V socket transport is available on Windows hosts only",
-        )),
+        #[cfg(not(unix))]
+        TransportSettings::HybridVsock { .. } => Err(unsupported("hybrid vsock")),
+        TransportSettings::HyperV { .. } | TransportSettings::HyperVAny { .. } => Err(unsupported("Hyper-V socket")),
     }
 }

@@ -25,7 +25,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::{BoxedStream, PeerAddress, RequestListener};
+use super::{BoxedStream, GuestId, RequestListener};
 use crate::handler::{HandlerHandle, Request};
 
 /// Limits of the request channel.
@@ -102,7 +102,7 @@ pub(crate) async fn serve(
             accepted = listener.accept() => accepted,
             _ = shutdown.cancelled() => break,
         };
-        let (stream, peer) = match accepted {
+        let (stream, guest) = match accepted {
             Ok(accepted) => accepted,
             Err(error) => {
                 // EMFILE and friends: back off a little instead of spinning.
@@ -114,7 +114,7 @@ pub(crate) async fn serve(
         counters.accepted.fetch_add(1, Ordering::Relaxed);
         let Ok(slot) = slots.clone().try_acquire_owned() else {
             counters.refused_busy.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(%peer, max = config.max_connections, "too many open request connections; closed");
+            tracing::warn!(%guest, max = config.max_connections, "too many open request connections; closed");
             continue;
         };
         let handler = handler.clone();
@@ -122,7 +122,7 @@ pub(crate) async fn serve(
         let shutdown = shutdown.clone();
         tracker.spawn(async move {
             counters.open.fetch_add(1, Ordering::Relaxed);
-            serve_connection(stream, peer, handler, config, &counters, shutdown).await;
+            serve_connection(stream, guest, handler, config, &counters, shutdown).await;
             counters.open.fetch_sub(1, Ordering::Relaxed);
             drop(slot);
         });
@@ -132,7 +132,7 @@ pub(crate) async fn serve(
 
 async fn serve_connection(
     mut stream: BoxedStream,
-    peer: PeerAddress,
+    guest: GuestId,
     handler: HandlerHandle,
     config: RequestChannelConfig,
     counters: &RequestCounters,
@@ -146,26 +146,26 @@ async fn serve_connection(
     let answer = match read {
         Err(_) => {
             counters.timed_out.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(%peer, deadline = ?config.read_deadline, "no whole request within the read deadline; closed");
+            tracing::debug!(%guest, deadline = ?config.read_deadline, "no whole request within the read deadline; closed");
             return;
         }
         Ok(Err(ReadError::Io(error))) => {
             counters.closed_early.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(%peer, %error, "request connection closed before a whole request");
+            tracing::debug!(%guest, %error, "request connection closed before a whole request");
             return;
         }
         Ok(Err(ReadError::Malformed(error))) => {
             counters.invalid.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(%peer, %error, "malformed request; answering INVALID");
+            tracing::warn!(%guest, %error, "malformed request; answering INVALID");
             Message::Invalid
         }
-        Ok(Ok(request)) => match handler.submit(request).await {
+        Ok(Ok(request)) => match handler.submit(guest.clone(), request).await {
             Some(answer) => {
                 counters.answered.fetch_add(1, Ordering::Relaxed);
                 answer
             }
             None => {
-                tracing::debug!(%peer, "service stopping; request dropped");
+                tracing::debug!(%guest, "service stopping; request dropped");
                 return;
             }
         },
@@ -177,8 +177,8 @@ async fn serve_connection(
     })
     .await;
     match written {
-        Ok(Ok(())) => tracing::trace!(%peer, elapsed = ?started.elapsed(), "answer written"),
-        Ok(Err(error)) => tracing::debug!(%peer, %error, "writing the answer failed"),
-        Err(_) => tracing::debug!(%peer, "writing the answer timed out"),
+        Ok(Ok(())) => tracing::trace!(%guest, elapsed = ?started.elapsed(), "answer written"),
+        Ok(Err(error)) => tracing::debug!(%guest, %error, "writing the answer failed"),
+        Err(_) => tracing::debug!(%guest, "writing the answer timed out"),
     }
 }

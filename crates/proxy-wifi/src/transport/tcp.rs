@@ -1,23 +1,43 @@
-//! TCP transport (testing, and guests reached over a network namespace).
+//! TCP transport (tests, and guests reached over a network).
 
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use async_trait::async_trait;
 use tokio::net::{TcpListener, TcpStream};
 
-use super::{BoxedStream, NotificationConnector, PeerAddress, RequestListener};
+use super::{BoxedStream, GuestId, NotificationConnector, RequestListener};
+
+/// Which peers a TCP listener serves, and as which guest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TcpGuests {
+    /// One guest: every connection is that guest, whatever its source address.
+    One(IpAddr),
+    /// Many guests, each keyed by the connection's source IP.
+    BySourceIp,
+}
+
+impl TcpGuests {
+    /// The guest a connection from `peer` belongs to.
+    pub fn guest_of(&self, peer: SocketAddr) -> GuestId {
+        match self {
+            TcpGuests::One(ip) => GuestId::Tcp(*ip),
+            TcpGuests::BySourceIp => GuestId::Tcp(peer.ip()),
+        }
+    }
+}
 
 /// Listens for request connections on a TCP address.
 #[derive(Debug)]
 pub struct TcpRequestListener {
     listener: TcpListener,
     local: SocketAddr,
+    guests: TcpGuests,
 }
 
 impl TcpRequestListener {
     /// Binds `addr` (SO_REUSEADDR set, so a restarted service can bind again at once).
-    pub async fn bind(addr: SocketAddr) -> io::Result<Self> {
+    pub async fn bind(addr: SocketAddr, guests: TcpGuests) -> io::Result<Self> {
         let socket = match addr {
             SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
             SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
@@ -26,7 +46,7 @@ impl TcpRequestListener {
         socket.bind(addr).map_err(|e| io::Error::new(e.kind(), format!("cannot listen on tcp:{addr}: {e}")))?;
         let listener = socket.listen(1024)?;
         let local = listener.local_addr()?;
-        Ok(Self { listener, local })
+        Ok(Self { listener, local, guests })
     }
 
     /// The bound address (useful with port 0).
@@ -37,10 +57,10 @@ impl TcpRequestListener {
 
 #[async_trait]
 impl RequestListener for TcpRequestListener {
-    async fn accept(&mut self) -> io::Result<(BoxedStream, PeerAddress)> {
+    async fn accept(&mut self) -> io::Result<(BoxedStream, GuestId)> {
         let (stream, peer) = self.listener.accept().await?;
         let _ = stream.set_nodelay(true);
-        Ok((Box::new(stream), PeerAddress::Tcp(peer)))
+        Ok((Box::new(stream), self.guests.guest_of(peer)))
     }
 
     fn local_description(&self) -> String {
@@ -52,28 +72,65 @@ impl RequestListener for TcpRequestListener {
     }
 }
 
-/// Connects to the guest's TCP notification listener.
+/// Connects to a guest's TCP notification listener.
 #[derive(Debug, Clone)]
-pub struct TcpNotificationConnector {
-    guest: SocketAddr,
+pub enum TcpNotificationConnector {
+    /// Always this address (one guest).
+    Fixed(SocketAddr),
+    /// The guest's IP at this port (guests keyed by source IP).
+    GuestIp(u16),
 }
 
 impl TcpNotificationConnector {
-    /// Notifications go to `guest`.
-    pub fn new(guest: SocketAddr) -> Self {
-        Self { guest }
+    /// Notifications always go to `guest`.
+    pub fn fixed(guest: SocketAddr) -> Self {
+        Self::Fixed(guest)
+    }
+
+    /// Notifications go to each guest's IP at `port`.
+    pub fn by_guest_ip(port: u16) -> Self {
+        Self::GuestIp(port)
+    }
+
+    fn target(&self, guest: &GuestId) -> io::Result<SocketAddr> {
+        match (self, guest) {
+            (Self::Fixed(addr), _) => Ok(*addr),
+            (Self::GuestIp(port), GuestId::Tcp(ip)) => Ok(SocketAddr::new(*ip, *port)),
+            (Self::GuestIp(_), other) => {
+                Err(io::Error::new(io::ErrorKind::InvalidInput, format!("{other} is not a TCP guest")))
+            }
+        }
     }
 }
 
 #[async_trait]
 impl NotificationConnector for TcpNotificationConnector {
-    async fn connect(&self) -> io::Result<BoxedStream> {
-        let stream = TcpStream::connect(self.guest).await?;
+    async fn connect(&self, guest: &GuestId) -> io::Result<BoxedStream> {
+        let stream = TcpStream::connect(self.target(guest)?).await?;
         let _ = stream.set_nodelay(true);
         Ok(Box::new(stream))
     }
 
-    fn describe(&self) -> String {
-        format!("tcp:{}", self.guest)
+    fn describe(&self, guest: &GuestId) -> String {
+        match self.target(guest) {
+            Ok(addr) => format!("tcp:{addr}"),
+            Err(_) => format!("{guest} (unreachable over TCP)"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guests_are_keyed_by_source_ip_or_fixed() {
+        let peer: SocketAddr = "127.0.0.7:40000".parse().unwrap();
+        assert_eq!(TcpGuests::BySourceIp.guest_of(peer), GuestId::Tcp("127.0.0.7".parse().unwrap()));
+        let one: IpAddr = "10.0.0.2".parse().unwrap();
+        assert_eq!(TcpGuests::One(one).guest_of(peer), GuestId::Tcp(one));
+        let by_ip = TcpNotificationConnector::by_guest_ip(12346);
+        assert_eq!(by_ip.describe(&GuestId::Tcp("127.0.0.7".parse().unwrap())), "tcp:127.0.0.7:12346");
+        assert!(by_ip.describe(&GuestId::Vsock(3)).contains("unreachable"));
     }
 }

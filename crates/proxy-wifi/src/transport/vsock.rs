@@ -1,7 +1,7 @@
 //! vsock transport (Linux hosts: QEMU/KVM `vhost-vsock`).
 //!
 //! The service listens on (any CID, request port) and accepts only the configured guest
-//! CID; any other peer is closed at once and logged. Notifications go to
+//! CIDs; any other peer is closed at once and logged. Notifications go to
 //! (guest CID, notification port).
 
 use std::io;
@@ -9,74 +9,96 @@ use std::io;
 use async_trait::async_trait;
 use tokio_vsock::{VMADDR_CID_ANY, VsockAddr, VsockListener, VsockStream};
 
-use super::{BoxedStream, NotificationConnector, PeerAddress, RequestListener};
+use super::{BoxedStream, GuestId, NotificationConnector, RequestListener};
 
-/// Whether a connection from `peer_cid` may be served when the guest is `guest_cid`.
-pub fn accepts_peer(guest_cid: u32, peer_cid: u32) -> bool {
-    peer_cid == guest_cid
+/// Which guest CIDs a vsock listener serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CidFilter {
+    /// Exactly one guest.
+    One(u32),
+    /// Any of these guests.
+    List(Vec<u32>),
+    /// Every guest.
+    Any,
 }
 
-/// Listens for the guest's request connections on vsock.
+impl CidFilter {
+    /// Whether a connection from `peer_cid` may be served.
+    pub fn accepts(&self, peer_cid: u32) -> bool {
+        match self {
+            CidFilter::One(cid) => *cid == peer_cid,
+            CidFilter::List(cids) => cids.contains(&peer_cid),
+            CidFilter::Any => peer_cid != VMADDR_CID_ANY,
+        }
+    }
+}
+
+/// Listens for the guests' request connections on vsock.
 pub struct VsockRequestListener {
     listener: VsockListener,
-    guest_cid: u32,
+    filter: CidFilter,
     port: u32,
 }
 
 impl VsockRequestListener {
-    /// Binds (any CID, `port`) and serves only `guest_cid`.
-    pub fn bind(guest_cid: u32, port: u32) -> io::Result<Self> {
+    /// Binds (any CID, `port`) and serves the guests `filter` accepts.
+    pub fn bind(filter: CidFilter, port: u32) -> io::Result<Self> {
         let listener = VsockListener::bind(VsockAddr::new(VMADDR_CID_ANY, port))
             .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on vsock port {port}: {e}")))?;
-        Ok(Self { listener, guest_cid, port })
+        Ok(Self { listener, filter, port })
     }
 }
 
 #[async_trait]
 impl RequestListener for VsockRequestListener {
-    async fn accept(&mut self) -> io::Result<(BoxedStream, PeerAddress)> {
+    async fn accept(&mut self) -> io::Result<(BoxedStream, GuestId)> {
         loop {
             let (stream, peer) = self.listener.accept().await?;
-            if accepts_peer(self.guest_cid, peer.cid()) {
-                return Ok((Box::new(stream), PeerAddress::Vsock { cid: peer.cid(), port: peer.port() }));
+            if self.filter.accepts(peer.cid()) {
+                return Ok((Box::new(stream), GuestId::Vsock(peer.cid())));
             }
-            tracing::warn!(
-                peer_cid = peer.cid(),
-                expected_cid = self.guest_cid,
-                "request connection from another CID refused"
-            );
+            tracing::warn!(peer_cid = peer.cid(), accepted = ?self.filter, "request connection from another CID refused");
             drop(stream);
         }
     }
 
     fn local_description(&self) -> String {
-        format!("vsock:any:{} (guest CID {})", self.port, self.guest_cid)
+        format!("vsock:any:{} (guests {:?})", self.port, self.filter)
     }
 }
 
-/// Connects to the guest's vsock notification listener.
+/// Connects to a guest's vsock notification listener.
 #[derive(Debug, Clone)]
 pub struct VsockNotificationConnector {
-    cid: u32,
     port: u32,
 }
 
 impl VsockNotificationConnector {
-    /// Notifications go to (`cid`, `port`).
-    pub fn new(cid: u32, port: u32) -> Self {
-        Self { cid, port }
+    /// Notifications go to (guest CID, `port`).
+    pub fn new(port: u32) -> Self {
+        Self { port }
+    }
+
+    fn cid(guest: &GuestId) -> io::Result<u32> {
+        match guest {
+            GuestId::Vsock(cid) => Ok(*cid),
+            other => Err(io::Error::new(io::ErrorKind::InvalidInput, format!("{other} is not a vsock guest"))),
+        }
     }
 }
 
 #[async_trait]
 impl NotificationConnector for VsockNotificationConnector {
-    async fn connect(&self) -> io::Result<BoxedStream> {
-        let stream = VsockStream::connect(VsockAddr::new(self.cid, self.port)).await?;
+    async fn connect(&self, guest: &GuestId) -> io::Result<BoxedStream> {
+        let stream = VsockStream::connect(VsockAddr::new(Self::cid(guest)?, self.port)).await?;
         Ok(Box::new(stream))
     }
 
-    fn describe(&self) -> String {
-        format!("vsock:{}:{}", self.cid, self.port)
+    fn describe(&self, guest: &GuestId) -> String {
+        match Self::cid(guest) {
+            Ok(cid) => format!("vsock:{cid}:{}", self.port),
+            Err(_) => format!("{guest} (unreachable over vsock)"),
+        }
     }
 }
 
@@ -85,15 +107,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_the_configured_cid_is_accepted() {
-        assert!(accepts_peer(3, 3));
-        assert!(!accepts_peer(3, 4));
-        assert!(!accepts_peer(3, 2));
-        assert!(!accepts_peer(3, VMADDR_CID_ANY));
+    fn only_the_configured_cids_are_accepted() {
+        assert!(CidFilter::One(3).accepts(3));
+        assert!(!CidFilter::One(3).accepts(4));
+        assert!(!CidFilter::One(3).accepts(2));
+        let list = CidFilter::List(vec![3, 9]);
+        assert!(list.accepts(9) && !list.accepts(4));
+        assert!(CidFilter::Any.accepts(1234) && !CidFilter::Any.accepts(VMADDR_CID_ANY));
     }
 
     #[test]
-    fn connector_describes_its_target() {
-        assert_eq!(VsockNotificationConnector::new(5, 12346).describe(), "vsock:5:12346");
+    fn connector_addresses_the_guest_cid() {
+        let c = VsockNotificationConnector::new(12346);
+        assert_eq!(c.describe(&GuestId::Vsock(5)), "vsock:5:12346");
+        assert!(c.describe(&GuestId::Tcp("127.0.0.1".parse().unwrap())).contains("unreachable"));
     }
 }

@@ -61,3 +61,10 @@ pub async fn next_notification(listener: &mut NotificationListener) -> proxy_wif
 pub async fn no_notification(listener: &mut NotificationListener, wait: Duration) -> bool {
     tokio::time::timeout(wait, listener.next()).await.is_err()
 }
+
+/// The connection of the only guest, as the service reports it.
+pub fn connection(service: &ServiceHandle) -> Option<proxy_wifi::status::ConnectionStatus> {
+    let status = service.status();
+    assert!(status.board.guests.len() <= 1, "one guest expected: {:?}", status.board.guests);
+    status.board.guests.values().next().and_then(|g| g.connection.clone())
+}

@@ -1,0 +1,237 @@
+//! Many guests on one service: TCP guests keyed by source IP (127.0.0.2, 127.0.0.3, …),
+//! and hybrid vsock (Firecracker / cloud-hypervisor) through a test muxer that follows
+//! the VMM's documented handshake, failure answers included.
+
+mod common;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use proxy_wifi::guest::{GuestConfig, GuestTransport, NotificationListener};
+use proxy_wifi::protocol::{
+    ConnectRequest, Decoded, Direction, DisconnectedNotification, Message, ScanRequest, SessionId,
+    SignalQualityNotification, Ssid, StatusCode, decode_frame,
+};
+use proxy_wifi::{OperationMode, Service, TransportSettings};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpSocket, UnixListener, UnixStream};
+use tokio::sync::mpsc;
+
+/// Reads one whole message from a stream that the peer closes after writing.
+async fn read_message<S: AsyncReadExt + Unpin>(stream: &mut S) -> Message {
+    let mut bytes = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut bytes)).await.unwrap().unwrap();
+    match decode_frame(&bytes, Direction::HostToGuest).unwrap() {
+        Decoded::Complete { message, .. } => message,
+        other => panic!("incomplete answer: {other:?}"),
+    }
+}
+
+/// One request from a guest whose source address is `source`.
+async fn request_from(source: IpAddr, service: SocketAddr, message: &Message) -> Message {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.bind(SocketAddr::new(source, 0)).unwrap();
+    let mut stream = socket.connect(service).await.unwrap();
+    stream.write_all(&message.to_bytes()).await.unwrap();
+    read_message(&mut stream).await
+}
+
+fn open(ssid: &str) -> Message {
+    Message::ConnectRequest(ConnectRequest::open(Ssid::new(ssid.as_bytes()).unwrap()))
+}
+
+fn connect_answer(message: Message) -> (StatusCode, SessionId) {
+    match message {
+        Message::ConnectResponse(r) => (r.result_code, r.session_id),
+        other => panic!("{other:?}"),
+    }
+}
+
+async fn listener_on(ip: IpAddr, port: u16) -> NotificationListener {
+    let mut config = GuestConfig::with_transport(GuestTransport::Tcp { host: ip });
+    config.notification_port = port;
+    NotificationListener::bind(&config).await.unwrap()
+}
+
+#[tokio::test]
+async fn tcp_guests_keyed_by_source_ip_are_isolated_and_notified_separately() {
+    let a_ip: IpAddr = "127.0.0.2".parse().unwrap();
+    let b_ip: IpAddr = "127.0.0.3".parse().unwrap();
+    let mut a_listener = listener_on(a_ip, 0).await;
+    let port = a_listener.local_port();
+    let mut b_listener = listener_on(b_ip, port).await;
+    let service = Service::builder(TransportSettings::TcpMulti {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        notification_port: port,
+    })
+    .mode(OperationMode::Simulated)
+    .start()
+    .unwrap();
+    let addr = service.request_tcp_addr().unwrap();
+
+    // A joins FakeOpen: the simulated interface now backs A's connection.
+    let (code, a_session) = connect_answer(request_from(a_ip, addr, &open("FakeOpen")).await);
+    assert_eq!((code, a_session), (StatusCode::SUCCESS, SessionId(1)));
+    // Isolation: B cannot take the interface to another network…
+    let (code, b_session) = connect_answer(request_from(b_ip, addr, &open("Fake6GHz")).await);
+    assert_eq!((code, b_session), (StatusCode::UNSPECIFIED_FAILURE, SessionId(1)), "B has its own session ids");
+    // …but may mirror the connection A made.
+    let (code, b_session) = connect_answer(request_from(b_ip, addr, &open("FakeOpen")).await);
+    assert_eq!((code, b_session), (StatusCode::SUCCESS, SessionId(2)));
+    let guests = service.status().board.guests;
+    assert_eq!(guests["tcp:127.0.0.2"].connection.as_ref().unwrap().ssid, "FakeOpen");
+    assert_eq!(guests["tcp:127.0.0.3"].connection.as_ref().unwrap().kind, proxy_wifi::OperationType::HostMirroring);
+
+    // A signal change reaches both (both use that interface), each at its own address.
+    let sim = service.simulation().unwrap();
+    sim.set_signal_quality(40);
+    let expected = Message::NotifSignalQuality(SignalQualityNotification { signal_dbm: -80 });
+    assert_eq!(common::next_notification(&mut a_listener).await, expected);
+    assert_eq!(common::next_notification(&mut b_listener).await, expected);
+
+    // The host loses the link: each guest gets its own session id.
+    sim.host_disconnect().unwrap();
+    assert_eq!(
+        common::next_notification(&mut a_listener).await,
+        Message::NotifDisconnected(DisconnectedNotification { session_id: a_session })
+    );
+    assert_eq!(
+        common::next_notification(&mut b_listener).await,
+        Message::NotifDisconnected(DisconnectedNotification { session_id: b_session })
+    );
+    service.stop();
+}
+
+// ---- hybrid vsock -------------------------------------------------------------------------
+
+/// How the test VMM answers `CONNECT <port>`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum VmmAnswer {
+    /// `OK <n>` when a guest listens on the port, else close (Firecracker's behaviour).
+    Normal,
+    /// A malformed answer line.
+    Garbage,
+}
+
+/// A stand-in for Firecracker's vsock muxer on the host side of `path`.
+struct TestVmm {
+    guest_listeners: Arc<Mutex<HashMap<u32, mpsc::Sender<UnixStream>>>>,
+    answer: Arc<Mutex<VmmAnswer>>,
+    path: PathBuf,
+}
+
+impl TestVmm {
+    fn start(path: &Path) -> TestVmm {
+        let listener = UnixListener::bind(path).unwrap();
+        let guest_listeners: Arc<Mutex<HashMap<u32, mpsc::Sender<UnixStream>>>> = Arc::default();
+        let answer = Arc::new(Mutex::new(VmmAnswer::Normal));
+        let (listeners, mode) = (guest_listeners.clone(), answer.clone());
+        tokio::spawn(async move {
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                let (listeners, mode) = (listeners.clone(), mode.clone());
+                tokio::spawn(async move {
+                    let mut reader = BufReader::new(stream);
+                    let mut line = String::new();
+                    reader.read_line(&mut line).await.unwrap();
+                    let port: u32 = line.trim().strip_prefix("CONNECT ").expect("CONNECT line").parse().unwrap();
+                    let mut stream = reader.into_inner();
+                    let mode = *mode.lock().unwrap();
+                    let target = listeners.lock().unwrap().get(&port).cloned();
+                    match (mode, target) {
+                        (VmmAnswer::Garbage, _) => stream.write_all(b"WHAT\n").await.unwrap(),
+                        (VmmAnswer::Normal, Some(guest)) => {
+                            stream.write_all(b"OK 1073741824\n").await.unwrap();
+                            let _ = guest.send(stream).await;
+                        }
+                        // No guest listener: the VMM just closes the connection.
+                        (VmmAnswer::Normal, None) => drop(stream),
+                    }
+                });
+            }
+        });
+        TestVmm { guest_listeners, answer, path: path.to_owned() }
+    }
+
+    /// The guest starts listening on `port`.
+    fn guest_listen(&self, port: u32) -> mpsc::Receiver<UnixStream> {
+        let (sender, receiver) = mpsc::channel(8);
+        self.guest_listeners.lock().unwrap().insert(port, sender);
+        receiver
+    }
+
+    fn guest_stops_listening(&self, port: u32) {
+        self.guest_listeners.lock().unwrap().remove(&port);
+    }
+
+    /// A guest request to host port `port`: the VMM connects to `<path>_<port>`.
+    async fn guest_request(&self, port: u32, message: &Message) -> Message {
+        let mut name = self.path.as_os_str().to_owned();
+        name.push(format!("_{port}"));
+        let mut stream = UnixStream::connect(PathBuf::from(name)).await.unwrap();
+        stream.write_all(&message.to_bytes()).await.unwrap();
+        read_message(&mut stream).await
+    }
+}
+
+#[tokio::test]
+async fn hybrid_vsock_end_to_end_through_a_vmm_muxer() {
+    let dir = tempfile_dir();
+    let socket = dir.join("fc-vsock.sock");
+    let vmm = TestVmm::start(&socket);
+    let service = Service::builder(TransportSettings::HybridVsock {
+        sockets: vec![socket.clone()],
+        request_port: 12345,
+        notification_port: 12346,
+    })
+    .mode(OperationMode::Simulated)
+    .start()
+    .unwrap();
+    assert!(dir.join("fc-vsock.sock_12345").exists(), "the service listens on <path>_<port>");
+
+    let scan = vmm.guest_request(12345, &Message::ScanRequest(ScanRequest::default())).await;
+    assert!(matches!(scan, Message::ScanResponse(r) if r.bss.len() == 3));
+    let (code, _) = connect_answer(vmm.guest_request(12345, &open("FakeOpen")).await);
+    assert_eq!(code, StatusCode::SUCCESS);
+    let guest_key = format!("hybrid-vsock:{}", socket.display());
+    assert!(service.status().board.guests.contains_key(&guest_key));
+
+    // Host → guest: CONNECT 12346, OK, then the message.
+    let mut notifications = vmm.guest_listen(12346);
+    service.simulation().unwrap().set_signal_quality(40);
+    let mut stream = tokio::time::timeout(Duration::from_secs(5), notifications.recv()).await.unwrap().unwrap();
+    assert_eq!(read_message(&mut stream).await, Message::NotifSignalQuality(SignalQualityNotification { signal_dbm: -80 }));
+
+    // Failure answers: nobody listening (the VMM closes), then a malformed answer.
+    vmm.guest_stops_listening(12346);
+    service.simulation().unwrap().set_signal_quality(60);
+    wait_for(|| service.status().transport.notifications_failed == 1).await;
+    *vmm.answer.lock().unwrap() = VmmAnswer::Garbage;
+    service.simulation().unwrap().set_signal_quality(70);
+    wait_for(|| service.status().transport.notifications_failed == 2).await;
+    // The service keeps serving.
+    let scan = vmm.guest_request(12345, &Message::ScanRequest(ScanRequest::default())).await;
+    assert!(matches!(scan, Message::ScanResponse(_)));
+    service.stop();
+    assert!(!dir.join("fc-vsock.sock_12345").exists(), "listener socket removed at stop");
+}
+
+fn tempfile_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("proxy-wifi-test-{}-{}", std::process::id(), line!()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn wait_for(mut condition: impl FnMut() -> bool) {
+    for _ in 0..250 {
+        if condition() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("condition not met within 5 s");
+}
