@@ -9,7 +9,7 @@
 //!
 //! Layers: [`transport`] moves whole messages; [`handler`] decides (one serialized
 //! work queue); [`interface`] honours operations with Wi-Fi interfaces.
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod guest;

@@ -5,6 +5,8 @@
 //! an [`InterfaceRegistry`]. If the host's Wi-Fi service cannot be opened, the backend
 //! logs why and returns: the service keeps serving the fake networks.
 
+pub mod windows;
+
 use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 

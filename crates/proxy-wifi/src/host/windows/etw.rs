@@ -1,0 +1,35 @@
+//! ETW output for the service's logs (feature `etw`, Windows only).
+//!
+//! [`layer`] gives a `tracing` layer that writes every event as a TraceLogging ETW event
+//! of the provider **`proxy-wifi`**. TraceLogging derives the provider GUID from the name,
+//! so collectors can name it directly, e.g.
+//!
+//! ```text
+//! wpr -start <profile with provider "*proxy-wifi">      (or)
+//! tracelog -start proxywifi -f proxywifi.etl -guid *proxy-wifi
+//! ```
+//!
+//! ```no_run
+//! use tracing_subscriber::prelude::*;
+//!
+//! let etw = proxy_wifi::host::windows::etw::layer().expect("ETW provider");
+//! tracing_subscriber::registry().with(etw).init();
+//! ```
+
+use tracing::Subscriber;
+use tracing_subscriber::Layer;
+use tracing_subscriber::registry::LookupSpan;
+
+/// The ETW provider name of the service.
+pub const PROVIDER_NAME: &str = "proxy-wifi";
+
+/// Why the ETW layer could not be built.
+pub type EtwError = tracing_etw::error::EtwError;
+
+/// A `tracing` layer writing events to the ETW provider [`PROVIDER_NAME`].
+pub fn layer<S>() -> Result<impl Layer<S> + Send + Sync + 'static, EtwError>
+where
+    S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync + 'static,
+{
+    tracing_etw::LayerBuilder::new(PROVIDER_NAME).build()
+}
