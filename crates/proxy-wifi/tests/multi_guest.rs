@@ -203,7 +203,10 @@ async fn hybrid_vsock_end_to_end_through_a_vmm_muxer() {
     let mut notifications = vmm.guest_listen(12346);
     service.simulation().unwrap().set_signal_quality(40);
     let mut stream = tokio::time::timeout(Duration::from_secs(5), notifications.recv()).await.unwrap().unwrap();
-    assert_eq!(read_message(&mut stream).await, Message::NotifSignalQuality(SignalQualityNotification { signal_dbm: -80 }));
+    assert_eq!(
+        read_message(&mut stream).await,
+        Message::NotifSignalQuality(SignalQualityNotification { signal_dbm: -80 })
+    );
 
     // Failure answers: nobody listening (the VMM closes), then a malformed answer.
     vmm.guest_stops_listening(12346);
