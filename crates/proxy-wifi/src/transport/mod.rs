@@ -9,6 +9,7 @@
 
 #[cfg(unix)]
 pub mod hybrid_vsock;
+pub mod hyperv;
 pub mod request_channel;
 pub mod tcp;
 #[cfg(target_os = "linux")]
@@ -222,6 +223,17 @@ pub(crate) async fn bind(settings: &TransportSettings) -> io::Result<BoundTransp
         }
         #[cfg(not(unix))]
         TransportSettings::HybridVsock { .. } => Err(unsupported("hybrid vsock")),
+        #[cfg(windows)]
+        TransportSettings::HyperV { vm_id, request_port, notification_port } => {
+            let listener = hyperv::HyperVRequestListener::bind(hyperv::VmFilter::One(*vm_id), *request_port)?;
+            Ok((Box::new(listener), Arc::new(hyperv::HyperVNotificationConnector::new(*notification_port))))
+        }
+        #[cfg(windows)]
+        TransportSettings::HyperVAny { request_port, notification_port } => {
+            let listener = hyperv::HyperVRequestListener::bind(hyperv::VmFilter::Any, *request_port)?;
+            Ok((Box::new(listener), Arc::new(hyperv::HyperVNotificationConnector::new(*notification_port))))
+        }
+        #[cfg(not(windows))]
         TransportSettings::HyperV { .. } | TransportSettings::HyperVAny { .. } => Err(unsupported("Hyper-V socket")),
     }
 }

@@ -1,0 +1,483 @@
+//! Hyper-V socket transport (Windows hosts).
+//!
+//! A Hyper-V socket address is `SOCKADDR_HV { Family = AF_HYPERV (34), Reserved, VmId,
+//! ServiceId }`; the Linux guest's vsock ports map to service ids made from the vsock
+//! template GUID `00000000-facb-11e6-bd58-64006a7986d3` with its first field (`Data1`)
+//! replaced by the port. The service listens on (VM id, request service id) and connects to
+//! (VM id, notification service id); `HVSOCKET_CONNECTED_SUSPEND` is set on its sockets so
+//! that connections survive a suspend of the VM.
+//!
+//! The address arithmetic below is plain Rust, tested everywhere; only the socket calls
+//! (module `sys`) are Windows code.
+//!
+//! # Async strategy (Windows)
+//!
+//! Hyper-V sockets are not registered with tokio's reactor: tokio's Windows I/O driver
+//! polls sockets through the AFD driver and only offers TCP/UDP types, and whether an
+//! `AF_HYPERV` socket behaves under AFD polling is not documented. Instead every socket
+//! stays **blocking** and lives on dedicated threads, bridged to tokio:
+//!
+//! * the listener's thread waits for connections with `WSAPoll` (250 ms slices, so that it
+//!   notices the listener being dropped), accepts, checks the peer's VM id and hands the
+//!   socket over a channel;
+//! * notifications connect on a blocking-pool thread (`spawn_blocking`, with a connect
+//!   timeout);
+//! * each connected socket is exposed as one end of an in-memory [`tokio::io::duplex`]
+//!   pipe; two threads copy bytes between the socket and the pipe's other end (the reader
+//!   also waits with `WSAPoll` slices). When the service drops its end, the socket's
+//!   sending side is shut down and both threads end; when the guest closes, the service
+//!   reads end-of-file.
+//!
+//! Both channels carry one short message each way per connection and the guest sends one
+//! request at a time, so a few threads per connection cost nothing that matters, and no
+//! `unsafe` code touches tokio's internals.
+
+use uuid::Uuid;
+
+/// `AF_HYPERV`.
+pub const AF_HYPERV: u16 = 34;
+/// `HV_PROTOCOL_RAW`, also the socket-option level of Hyper-V options.
+pub const HV_PROTOCOL_RAW: i32 = 1;
+/// `HVSOCKET_CONNECTED_SUSPEND` (option of level [`HV_PROTOCOL_RAW`]; value 1 enables it).
+pub const HVSOCKET_CONNECTED_SUSPEND: i32 = 4;
+/// The value that enables [`HVSOCKET_CONNECTED_SUSPEND`] (a `ULONG`).
+pub const CONNECTED_SUSPEND_ENABLED: u32 = 1;
+/// `sizeof(SOCKADDR_HV)`.
+pub const SOCKADDR_HV_LEN: usize = 36;
+/// `HV_GUID_VSOCK_TEMPLATE`: service ids of vsock ports are this GUID with `Data1` = port.
+pub const VSOCK_TEMPLATE: Uuid = Uuid::from_u128(0x0000_0000_facb_11e6_bd58_6400_6a79_86d3);
+/// `HV_GUID_WILDCARD` (all zeros): a listener bound to it accepts every partition.
+pub const HV_GUID_WILDCARD: Uuid = Uuid::nil();
+
+/// The service id of a vsock `port`: the template with `Data1` = `port`.
+pub fn service_id(port: u32) -> Uuid {
+    let (_, data2, data3, data4) = VSOCK_TEMPLATE.as_fields();
+    Uuid::from_fields(port, data2, data3, data4)
+}
+
+/// The vsock port of a service id made from the template, if it is one.
+pub fn port_of(service: Uuid) -> Option<u32> {
+    let (port, data2, data3, data4) = service.as_fields();
+    (service_id(port) == Uuid::from_fields(port, data2, data3, data4)).then_some(port)
+}
+
+/// A GUID as Windows stores it: `Data1`, `Data2`, `Data3` little-endian, then `Data4`.
+pub fn guid_to_bytes(guid: Uuid) -> [u8; 16] {
+    guid.to_bytes_le()
+}
+
+/// The GUID stored in `bytes` (Windows layout).
+pub fn guid_from_bytes(bytes: [u8; 16]) -> Uuid {
+    Uuid::from_bytes_le(bytes)
+}
+
+/// A `SOCKADDR_HV`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SockaddrHv {
+    /// `AF_HYPERV`.
+    pub family: u16,
+    /// Zero.
+    pub reserved: u16,
+    /// The partition: a VM id, or [`HV_GUID_WILDCARD`] to listen for every VM.
+    pub vm_id: Uuid,
+    /// The service.
+    pub service_id: Uuid,
+}
+
+impl SockaddrHv {
+    /// The address of `service_id` in `vm_id`.
+    pub fn new(vm_id: Uuid, service_id: Uuid) -> Self {
+        Self { family: AF_HYPERV, reserved: 0, vm_id, service_id }
+    }
+
+    /// The address of the vsock `port` of `vm_id`.
+    pub fn vsock_port(vm_id: Uuid, port: u32) -> Self {
+        Self::new(vm_id, service_id(port))
+    }
+
+    /// The address as the 36 bytes of a `SOCKADDR_HV`.
+    pub fn to_bytes(&self) -> [u8; SOCKADDR_HV_LEN] {
+        let mut out = [0u8; SOCKADDR_HV_LEN];
+        out[0..2].copy_from_slice(&self.family.to_le_bytes());
+        out[2..4].copy_from_slice(&self.reserved.to_le_bytes());
+        out[4..20].copy_from_slice(&guid_to_bytes(self.vm_id));
+        out[20..36].copy_from_slice(&guid_to_bytes(self.service_id));
+        out
+    }
+
+    /// Reads a `SOCKADDR_HV` (e.g. the peer address of an accepted connection); `None` if
+    /// `bytes` is too short or not of the `AF_HYPERV` family.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        let bytes: &[u8; SOCKADDR_HV_LEN] = bytes.get(..SOCKADDR_HV_LEN)?.try_into().ok()?;
+        let family = u16::from_le_bytes([bytes[0], bytes[1]]);
+        if family != AF_HYPERV {
+            return None;
+        }
+        let guid = |at: usize| guid_from_bytes(bytes[at..at + 16].try_into().expect("16 bytes"));
+        Some(Self { family, reserved: u16::from_le_bytes([bytes[2], bytes[3]]), vm_id: guid(4), service_id: guid(20) })
+    }
+}
+
+/// Which VMs a Hyper-V listener serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VmFilter {
+    /// One VM: the listener is bound to its id.
+    One(Uuid),
+    /// Every VM: the listener is bound to the wildcard id.
+    Any,
+}
+
+impl VmFilter {
+    /// The VM id to bind the listener to.
+    pub fn bind_vm_id(&self) -> Uuid {
+        match self {
+            VmFilter::One(vm) => *vm,
+            VmFilter::Any => HV_GUID_WILDCARD,
+        }
+    }
+
+    /// Whether a connection from the VM `peer` may be served.
+    pub fn accepts(&self, peer: Uuid) -> bool {
+        match self {
+            VmFilter::One(vm) => *vm == peer,
+            VmFilter::Any => peer != HV_GUID_WILDCARD,
+        }
+    }
+}
+
+#[cfg(windows)]
+pub use sys::{HyperVNotificationConnector, HyperVRequestListener};
+
+#[cfg(windows)]
+mod sys {
+    #![allow(unsafe_code)]
+
+    use std::io::{self, Read, Write};
+    use std::net::Shutdown;
+    use std::os::windows::io::AsRawSocket;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::thread;
+    use std::time::Duration;
+
+    use async_trait::async_trait;
+    use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
+    use tokio::sync::mpsc;
+    use uuid::Uuid;
+    use windows_sys::Win32::Networking::WinSock::{
+        POLLERR, POLLHUP, POLLNVAL, POLLRDNORM, SOCKET, SOCKET_ERROR, WSAPOLLFD, WSAPoll, setsockopt,
+    };
+
+    use super::{
+        AF_HYPERV, CONNECTED_SUSPEND_ENABLED, HV_PROTOCOL_RAW, HVSOCKET_CONNECTED_SUSPEND, SOCKADDR_HV_LEN, SockaddrHv,
+        VmFilter, service_id,
+    };
+    use crate::transport::{BoxedStream, GuestId, NotificationConnector, RequestListener};
+
+    // The constants above are those of the Windows SDK.
+    const _: () = {
+        assert!(AF_HYPERV == windows_sys::Win32::Networking::WinSock::AF_HYPERV);
+        assert!(HV_PROTOCOL_RAW as u32 == windows_sys::Win32::System::Hypervisor::HV_PROTOCOL_RAW);
+        assert!(
+            HVSOCKET_CONNECTED_SUSPEND as u32 == windows_sys::Win32::System::Hypervisor::HVSOCKET_CONNECTED_SUSPEND
+        );
+        assert!(SOCKADDR_HV_LEN == size_of::<windows_sys::Win32::System::Hypervisor::SOCKADDR_HV>());
+    };
+
+    /// How long a blocked thread waits before checking whether it should stop.
+    const POLL_SLICE: Duration = Duration::from_millis(250);
+    /// Connect timeout of notification connections (the service also bounds it).
+    const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+    /// `sizeof(SOCKADDR_STORAGE)`.
+    const SOCKADDR_STORAGE_LEN: usize = size_of::<windows_sys::Win32::Networking::WinSock::SOCKADDR_STORAGE>();
+    /// Buffer of each copying thread and of the in-memory pipe.
+    const BUFFER: usize = 16 * 1024;
+
+    fn new_socket() -> io::Result<Socket> {
+        let socket =
+            Socket::new(Domain::from(i32::from(AF_HYPERV)), Type::STREAM, Some(Protocol::from(HV_PROTOCOL_RAW)))?;
+        Ok(socket)
+    }
+
+    fn raw(socket: &Socket) -> SOCKET {
+        socket.as_raw_socket() as SOCKET
+    }
+
+    /// Sets `HVSOCKET_CONNECTED_SUSPEND` = 1: the connection survives a VM suspend.
+    fn set_connected_suspend(socket: &Socket) -> io::Result<()> {
+        let value = CONNECTED_SUSPEND_ENABLED.to_le_bytes();
+        // SAFETY: a valid socket; the option value is a ULONG of 4 bytes alive for the call.
+        let result = unsafe {
+            setsockopt(raw(socket), HV_PROTOCOL_RAW, HVSOCKET_CONNECTED_SUSPEND, value.as_ptr(), value.len() as i32)
+        };
+        if result == SOCKET_ERROR { Err(io::Error::last_os_error()) } else { Ok(()) }
+    }
+
+    /// The socket address of `address`.
+    fn sock_addr(address: &SockaddrHv) -> io::Result<SockAddr> {
+        let bytes = address.to_bytes();
+        // SAFETY: `try_init` hands zeroed storage of `sockaddr_storage` size (128 bytes),
+        // which receives the 36 bytes of a complete `SOCKADDR_HV`; the length is set to them.
+        let ((), address) = unsafe {
+            SockAddr::try_init(|storage, len| {
+                std::ptr::copy_nonoverlapping(bytes.as_ptr(), storage.cast::<u8>(), bytes.len());
+                *len = bytes.len() as _;
+                Ok(())
+            })
+        }?;
+        Ok(address)
+    }
+
+    /// The `SOCKADDR_HV` of an accepted peer.
+    fn peer_of(address: &SockAddr) -> Option<SockaddrHv> {
+        let len = (address.len() as usize).min(SOCKADDR_STORAGE_LEN);
+        // SAFETY: `as_ptr` points to the address storage (a `SOCKADDR_STORAGE`, zeroed then
+        // filled by `accept`), of which the first `len` bytes lie within the storage.
+        let bytes = unsafe { std::slice::from_raw_parts(address.as_ptr().cast::<u8>(), len) };
+        SockaddrHv::from_bytes(bytes)
+    }
+
+    /// Waits up to `timeout` for `socket` to be readable (or to have failed).
+    fn wait_readable(socket: &Socket, timeout: Duration) -> io::Result<bool> {
+        let mut fd = WSAPOLLFD { fd: raw(socket), events: POLLRDNORM, revents: 0 };
+        // SAFETY: one valid poll entry, alive for the call.
+        let ready = unsafe { WSAPoll(&mut fd, 1, timeout.as_millis() as i32) };
+        if ready == SOCKET_ERROR {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(ready > 0 && fd.revents & (POLLRDNORM | POLLERR | POLLHUP | POLLNVAL) != 0)
+    }
+
+    /// Exposes a connected blocking socket as an async stream (see the module docs).
+    fn bridge(socket: Socket) -> io::Result<DuplexStream> {
+        let (service_end, pipe_end) = tokio::io::duplex(BUFFER);
+        let (mut from_service, mut to_service) = tokio::io::split(pipe_end);
+        let socket = Arc::new(socket);
+        let finished = Arc::new(AtomicBool::new(false));
+        thread::Builder::new().name("hvsocket-recv".into()).spawn({
+            let socket = socket.clone();
+            let finished = finished.clone();
+            move || {
+                let mut buffer = vec![0u8; BUFFER];
+                while !finished.load(Ordering::Acquire) {
+                    match wait_readable(&socket, POLL_SLICE) {
+                        Ok(false) => continue,
+                        Ok(true) => {}
+                        Err(_) => break,
+                    }
+                    match (&*socket).read(&mut buffer) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            if futures::executor::block_on(to_service.write_all(&buffer[..n])).is_err() {
+                                break;
+                            }
+                        }
+                    }
+                }
+                // Dropping the pipe's writing half gives the service end-of-file.
+            }
+        })?;
+        thread::Builder::new().name("hvsocket-send".into()).spawn(move || {
+            let mut buffer = vec![0u8; BUFFER];
+            loop {
+                match futures::executor::block_on(from_service.read(&mut buffer)) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        if (&*socket).write_all(&buffer[..n]).is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+            let _ = socket.shutdown(Shutdown::Write);
+            finished.store(true, Ordering::Release);
+        })?;
+        Ok(service_end)
+    }
+
+    /// Listens for request connections on Hyper-V sockets.
+    pub struct HyperVRequestListener {
+        incoming: mpsc::Receiver<io::Result<(Socket, Uuid)>>,
+        stop: Arc<AtomicBool>,
+        description: String,
+    }
+
+    impl HyperVRequestListener {
+        /// Binds (VM id of `filter`, service id of `port`) and serves the VMs `filter`
+        /// accepts; connections from other VMs are logged and closed.
+        pub fn bind(filter: VmFilter, port: u32) -> io::Result<Self> {
+            let address = SockaddrHv::vsock_port(filter.bind_vm_id(), port);
+            let description = format!("hyperv:{}:{} (port {port})", address.vm_id, address.service_id);
+            let socket = new_socket()?;
+            set_connected_suspend(&socket)?;
+            socket
+                .bind(&sock_addr(&address)?)
+                .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {description}: {e}")))?;
+            socket.listen(16)?;
+            let (sender, incoming) = mpsc::channel(16);
+            let stop = Arc::new(AtomicBool::new(false));
+            let stopping = stop.clone();
+            thread::Builder::new().name("hvsocket-accept".into()).spawn(move || {
+                while !stopping.load(Ordering::Acquire) {
+                    match wait_readable(&socket, POLL_SLICE) {
+                        Ok(false) => continue,
+                        Ok(true) => {}
+                        Err(error) => {
+                            let _ = sender.blocking_send(Err(error));
+                            return;
+                        }
+                    }
+                    let (connection, peer) = match socket.accept() {
+                        Ok(accepted) => accepted,
+                        Err(error) => {
+                            tracing::debug!(%error, "Hyper-V accept failed");
+                            continue;
+                        }
+                    };
+                    let Some(peer) = peer_of(&peer) else {
+                        tracing::warn!("Hyper-V connection with an unreadable peer address refused");
+                        continue;
+                    };
+                    if !filter.accepts(peer.vm_id) {
+                        tracing::warn!(peer_vm = %peer.vm_id, accepted = ?filter, "request connection from another VM refused");
+                        continue;
+                    }
+                    if let Err(error) = set_connected_suspend(&connection) {
+                        tracing::debug!(%error, "HVSOCKET_CONNECTED_SUSPEND not set on an accepted connection");
+                    }
+                    if sender.blocking_send(Ok((connection, peer.vm_id))).is_err() {
+                        return;
+                    }
+                }
+            })?;
+            Ok(Self { incoming, stop, description })
+        }
+    }
+
+    impl Drop for HyperVRequestListener {
+        fn drop(&mut self) {
+            self.stop.store(true, Ordering::Release);
+        }
+    }
+
+    #[async_trait]
+    impl RequestListener for HyperVRequestListener {
+        async fn accept(&mut self) -> io::Result<(BoxedStream, GuestId)> {
+            match self.incoming.recv().await {
+                Some(Ok((socket, vm_id))) => Ok((Box::new(bridge(socket)?), GuestId::HyperV(vm_id))),
+                Some(Err(error)) => Err(error),
+                None => Err(io::Error::other("the Hyper-V listener thread ended")),
+            }
+        }
+
+        fn local_description(&self) -> String {
+            self.description.clone()
+        }
+    }
+
+    /// Connects to a guest's notification listener over Hyper-V sockets.
+    #[derive(Debug, Clone)]
+    pub struct HyperVNotificationConnector {
+        port: u32,
+    }
+
+    impl HyperVNotificationConnector {
+        /// Notifications go to (guest VM id, service id of `port`).
+        pub fn new(port: u32) -> Self {
+            Self { port }
+        }
+    }
+
+    #[async_trait]
+    impl NotificationConnector for HyperVNotificationConnector {
+        async fn connect(&self, guest: &GuestId) -> io::Result<BoxedStream> {
+            let GuestId::HyperV(vm_id) = guest else {
+                return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("{guest} is not a Hyper-V guest")));
+            };
+            let address = SockaddrHv::vsock_port(*vm_id, self.port);
+            let socket = tokio::task::spawn_blocking(move || -> io::Result<Socket> {
+                let socket = new_socket()?;
+                set_connected_suspend(&socket)?;
+                socket.connect_timeout(&sock_addr(&address)?, CONNECT_TIMEOUT)?;
+                Ok(socket)
+            })
+            .await
+            .map_err(io::Error::other)??;
+            Ok(Box::new(bridge(socket)?))
+        }
+
+        fn describe(&self, guest: &GuestId) -> String {
+            match guest {
+                GuestId::HyperV(vm_id) => format!("hyperv:{vm_id}:{}", service_id(self.port)),
+                other => format!("{other} (not a Hyper-V guest)"),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_id_is_the_template_with_the_port_as_data1() {
+        assert_eq!(service_id(12345).to_string(), "00003039-facb-11e6-bd58-64006a7986d3");
+        assert_eq!(service_id(12346).to_string(), "0000303a-facb-11e6-bd58-64006a7986d3");
+        assert_eq!(service_id(0), VSOCK_TEMPLATE);
+        assert_eq!(service_id(u32::MAX).to_string(), "ffffffff-facb-11e6-bd58-64006a7986d3");
+        assert_eq!(port_of(service_id(12345)), Some(12345));
+        assert_eq!(port_of(Uuid::from_u128(0x0000_3039_0000_0000_0000_0000_0000_0000)), None);
+    }
+
+    #[test]
+    fn guid_bytes_are_mixed_endian() {
+        let guid = Uuid::parse_str("00003039-facb-11e6-bd58-64006a7986d3").unwrap();
+        assert_eq!(
+            guid_to_bytes(guid),
+            [0x39, 0x30, 0x00, 0x00, 0xcb, 0xfa, 0xe6, 0x11, 0xbd, 0x58, 0x64, 0x00, 0x6a, 0x79, 0x86, 0xd3]
+        );
+        assert_eq!(guid_from_bytes(guid_to_bytes(guid)), guid);
+        let vm = Uuid::parse_str("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0").unwrap();
+        assert_eq!(&guid_to_bytes(vm)[..8], &[0x3c, 0x2d, 0x1e, 0x0f, 0x5a, 0x4b, 0x78, 0x69]);
+        assert_eq!(&guid_to_bytes(vm)[8..], &[0x87, 0x96, 0xa5, 0xb4, 0xc3, 0xd2, 0xe1, 0xf0]);
+    }
+
+    #[test]
+    fn sockaddr_hv_layout() {
+        let vm = Uuid::parse_str("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0").unwrap();
+        let address = SockaddrHv::vsock_port(vm, 12345);
+        let bytes = address.to_bytes();
+        assert_eq!(bytes.len(), 36);
+        assert_eq!(&bytes[0..4], &[34, 0, 0, 0], "family AF_HYPERV, reserved 0");
+        assert_eq!(&bytes[4..20], &guid_to_bytes(vm));
+        assert_eq!(&bytes[20..24], &[0x39, 0x30, 0x00, 0x00], "Data1 = 12345, little-endian");
+        assert_eq!(&bytes[24..36], &[0xcb, 0xfa, 0xe6, 0x11, 0xbd, 0x58, 0x64, 0x00, 0x6a, 0x79, 0x86, 0xd3]);
+        assert_eq!(SockaddrHv::from_bytes(&bytes), Some(address));
+        let mut longer = bytes.to_vec();
+        longer.extend_from_slice(&[0; 92]);
+        assert_eq!(SockaddrHv::from_bytes(&longer), Some(address), "a sockaddr_storage holding it");
+        assert_eq!(SockaddrHv::from_bytes(&bytes[..35]), None);
+        let mut inet = bytes;
+        inet[0] = 2;
+        assert_eq!(SockaddrHv::from_bytes(&inet), None, "not AF_HYPERV");
+    }
+
+    #[test]
+    fn connected_suspend_option() {
+        assert_eq!((HV_PROTOCOL_RAW, HVSOCKET_CONNECTED_SUSPEND, CONNECTED_SUSPEND_ENABLED), (1, 4, 1));
+        assert_eq!(CONNECTED_SUSPEND_ENABLED.to_le_bytes(), [1, 0, 0, 0]);
+    }
+
+    #[test]
+    fn vm_filter() {
+        let vm = Uuid::from_u128(0x1234);
+        let other = Uuid::from_u128(0x5678);
+        assert_eq!(VmFilter::One(vm).bind_vm_id(), vm);
+        assert!(VmFilter::One(vm).accepts(vm));
+        assert!(!VmFilter::One(vm).accepts(other));
+        assert_eq!(VmFilter::Any.bind_vm_id(), HV_GUID_WILDCARD);
+        assert!(VmFilter::Any.accepts(other));
+        assert!(!VmFilter::Any.accepts(HV_GUID_WILDCARD));
+    }
+}
