@@ -340,6 +340,8 @@ pub struct WlanBss {
     pub ssid: Ssid,
     /// Its address.
     pub bssid: Bssid,
+    /// `DOT11_PHY_TYPE` of the BSS (7 HT, 8 VHT, 10 HE, ...).
+    pub phy_type: u32,
     /// Received signal strength, dBm.
     pub rssi_dbm: i32,
     /// Link quality, 0–100.

@@ -189,6 +189,7 @@ impl FakeBss {
         WlanBss {
             ssid: self.ssid,
             bssid: self.bssid,
+            phy_type: 8,
             rssi_dbm: self.rssi_dbm,
             link_quality: self.link_quality,
             frequency_khz: self.frequency_khz,

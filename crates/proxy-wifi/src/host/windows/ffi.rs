@@ -49,6 +49,7 @@ const _: () = {
     assert!(offset_of!(WLAN_BSS_ENTRY, dot11Ssid) == bss_entry::SSID);
     assert!(offset_of!(WLAN_BSS_ENTRY, dot11Bssid) == bss_entry::BSSID);
     assert!(offset_of!(WLAN_BSS_ENTRY, dot11BssType) == bss_entry::BSS_TYPE);
+    assert!(offset_of!(WLAN_BSS_ENTRY, dot11BssPhyType) == bss_entry::PHY_TYPE);
     assert!(offset_of!(WLAN_BSS_ENTRY, lRssi) == bss_entry::RSSI);
     assert!(offset_of!(WLAN_BSS_ENTRY, uLinkQuality) == bss_entry::LINK_QUALITY);
     assert!(offset_of!(WLAN_BSS_ENTRY, usBeaconPeriod) == bss_entry::BEACON_PERIOD);

@@ -55,6 +55,8 @@ pub mod bss_entry {
     pub const BSSID: usize = 40;
     /// `dot11BssType`.
     pub const BSS_TYPE: usize = 48;
+    /// `dot11BssPhyType`.
+    pub const PHY_TYPE: usize = 52;
     /// `lRssi`.
     pub const RSSI: usize = 56;
     /// `uLinkQuality`.
@@ -194,13 +196,12 @@ pub fn decode_bss_list(block: &[u8]) -> Vec<WlanBss> {
     let Some(count) = u32_at(block, 4) else { return Vec::new() };
     let mut out = Vec::new();
     for index in 0..count as usize {
-        let Some(start) = index.checked_mul(bss_entry::SIZE).and_then(|o| o.checked_add(bss_entry::LIST_HEADER)) else {
-            break;
-        };
         let Some(e) = entry(block, bss_entry::LIST_HEADER, bss_entry::SIZE, index) else {
             tracing::warn!(index, count, "WLAN BSS list shorter than its item count");
             break;
         };
+        // Cannot overflow: the entry lies within the block.
+        let start = bss_entry::LIST_HEADER + index * bss_entry::SIZE;
         match decode_bss_entry(block, start, e) {
             Some(bss) => out.push(bss),
             None => tracing::debug!(index, "WLAN BSS entry skipped (not infrastructure, or IEs out of bounds)"),
@@ -221,6 +222,7 @@ fn decode_bss_entry(block: &[u8], start: usize, e: &[u8]) -> Option<WlanBss> {
     Some(WlanBss {
         ssid: ssid_at(e, o::SSID)?,
         bssid: bssid_at(e, o::BSSID)?,
+        phy_type: u32_at(e, o::PHY_TYPE)?,
         rssi_dbm: i32_at(e, o::RSSI)?,
         link_quality: u32_at(e, o::LINK_QUALITY)?,
         frequency_khz: u32_at(e, o::CENTER_FREQUENCY)?,
@@ -350,6 +352,7 @@ mod tests {
             put_ssid(e, bss_entry::SSID, ssid);
             put(e, bss_entry::BSSID, bssid);
             put(e, bss_entry::BSS_TYPE, &bss_type.to_le_bytes());
+            put(e, bss_entry::PHY_TYPE, &8u32.to_le_bytes());
             put(e, bss_entry::RSSI, &rssi.to_le_bytes());
             put(e, bss_entry::LINK_QUALITY, &77u32.to_le_bytes());
             put(e, bss_entry::BEACON_PERIOD, &100u16.to_le_bytes());
@@ -380,6 +383,7 @@ mod tests {
         assert_eq!(home.bssid, Bssid([2, 0, 0, 0, 0, 1]));
         assert_eq!(home.rssi_dbm, -48);
         assert_eq!(home.link_quality, 77);
+        assert_eq!(home.phy_type, 8);
         assert_eq!(home.frequency_khz, 5_180_000);
         assert_eq!(home.capabilities, 0x0411);
         assert_eq!(home.beacon_period, 100);

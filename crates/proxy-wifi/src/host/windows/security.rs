@@ -131,6 +131,7 @@ mod tests {
         WlanBss {
             ssid: ssid(name),
             bssid: Bssid([2, 0, 0, 0, 0, 1]),
+            phy_type: 8,
             rssi_dbm: -61,
             link_quality: 78,
             frequency_khz: 5_745_000,
