@@ -42,5 +42,11 @@ fn etw_layer() -> Option<BoxedLayer> {
 
 #[cfg(all(windows, feature = "etw"))]
 fn etw_layer() -> Option<BoxedLayer> {
-    proxy_wifi::host::windows::etw::layer()
+    match proxy_wifi::host::windows::etw::layer::<Registry>() {
+        Ok(layer) => Some(layer.boxed()),
+        Err(error) => {
+            eprintln!("warning: cannot register the ETW provider: {error}");
+            None
+        }
+    }
 }

@@ -1,3 +1,4 @@
+#![cfg(unix)]
 //! Many guests on one service: TCP guests keyed by source IP (127.0.0.2, 127.0.0.3, …),
 //! and hybrid vsock (Firecracker / cloud-hypervisor) through a test muxer that follows
 //! the VMM's documented handshake, failure answers included.
