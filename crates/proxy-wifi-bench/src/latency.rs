@@ -1,0 +1,108 @@
+//! Notification latency: from an event-API call (`set_signal_quality`) to the last byte
+//! of the notification received by a listening test guest.
+//!
+//! The guest first scans (the service drops notifications until the guest's first
+//! request) and connects to an open network (signal updates go only to a guest whose
+//! connection the interface backs). Events are paced: each one is sent once the
+//! previous notification arrived, so the queue is empty and no update is coalesced.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use proxy_wifi::protocol::SignalQualityNotification;
+use proxy_wifi::{OperationMode, Service, TransportSettings};
+use serde::Serialize;
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpListener;
+
+use crate::Conditions;
+use crate::stats::Percentiles;
+use crate::wire::{self, OP_NOTIF_SIGNAL_QUALITY};
+
+/// Result of the latency benchmark.
+#[derive(Debug, Clone, Serialize)]
+pub struct LatencyReport {
+    /// Machine and load.
+    pub conditions: Conditions,
+    /// Events asked for.
+    pub events: usize,
+    /// Notifications received with the expected bytes.
+    pub delivered: usize,
+    /// Events whose notification did not arrive within 1 s, or arrived wrong.
+    pub missed: usize,
+    /// First problem seen, if any.
+    pub first_error: Option<String>,
+    /// Latency from the event call to the last notification byte.
+    pub latency: Percentiles,
+    /// Whether p99 < 1 ms and nothing was missed.
+    pub target_met: bool,
+}
+
+const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+/// Runs `events` paced signal-quality events against an in-process simulated service.
+pub async fn run(events: usize) -> Result<LatencyReport, String> {
+    let conditions = Conditions::now();
+    let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+        .await
+        .map_err(|e| format!("cannot listen for notifications: {e}"))?;
+    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+    let service = Service::builder(TransportSettings::tcp(LOOPBACK, 0, None, port))
+        .mode(OperationMode::Simulated)
+        .start()
+        .map_err(|e| format!("cannot start the service: {e}"))?;
+    let addr = service.request_tcp_addr().ok_or("the service has no TCP address")?;
+    let simulation = service.simulation().ok_or("the service is not simulated")?.clone();
+    let timeout = Duration::from_secs(5);
+    wire::exchange(addr, &wire::scan_request(), timeout).await.map_err(|e| format!("first scan: {e}"))?;
+    let (answer, _) =
+        wire::exchange(addr, &wire::open_connect_request("FakeOpen"), timeout).await.map_err(|e| e.to_string())?;
+    if !wire::connect_response_succeeded(&answer) {
+        return Err(format!("the open connect failed: {answer:?}"));
+    }
+
+    let mut samples = Vec::with_capacity(events);
+    let mut missed = 0usize;
+    let mut first_error = None;
+    let mut buf = [0u8; 8];
+    for i in 0..events {
+        // Alternate two values so that every event is a change.
+        let percent = if i % 2 == 0 { 30 } else { 70 } + (i % 7) as u32;
+        let dbm = SignalQualityNotification::from_link_quality(percent).signal_dbm;
+        let expected = [OP_NOTIF_SIGNAL_QUALITY, 1, 0, 0, 0, 1, 0, dbm as u8];
+        let started = Instant::now();
+        simulation.set_signal_quality(percent);
+        let received = tokio::time::timeout(Duration::from_secs(1), async {
+            let (mut stream, _) = listener.accept().await?;
+            stream.read_exact(&mut buf).await?;
+            Ok::<_, std::io::Error>(started.elapsed())
+        })
+        .await;
+        match received {
+            Ok(Ok(latency)) if buf == expected => samples.push(latency),
+            Ok(Ok(_)) => {
+                missed += 1;
+                first_error.get_or_insert(format!("event {i}: got {buf:?}, expected {expected:?}"));
+            }
+            Ok(Err(error)) => {
+                missed += 1;
+                first_error.get_or_insert(format!("event {i}: {error}"));
+            }
+            Err(_) => {
+                missed += 1;
+                first_error.get_or_insert(format!("event {i}: no notification within 1 s"));
+            }
+        }
+    }
+    service.shutdown().await;
+    let latency = Percentiles::of(&mut samples);
+    Ok(LatencyReport {
+        conditions: conditions.until_now(),
+        events,
+        delivered: samples.len(),
+        missed,
+        first_error,
+        target_met: missed == 0 && latency.p99_us < 1000.0,
+        latency,
+    })
+}

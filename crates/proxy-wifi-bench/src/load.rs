@@ -1,0 +1,478 @@
+//! The load benchmark: the real service (simulated mode) against the bare server, in the
+//! same process, interleaved in rounds.
+//!
+//! Workloads: a wildcard scan of the 3 default networks, a scan of 200 generated
+//! networks, and connect + disconnect pairs on an open network; each with one client at
+//! a time (serialized, like the real guest) and with 16 concurrent clients. Every request
+//! opens its own connection, as the driver does. The bare server answers the very bytes
+//! the service answers (captured from the service before the rounds).
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use proxy_wifi::protocol::{Bssid, Ssid};
+use proxy_wifi::{OperationMode, Service, ServiceHandle, SimulatedNetwork, SimulatedSecurity, TransportSettings};
+use serde::Serialize;
+
+use crate::bare::{Answers, BareServer};
+use crate::stats::{Percentiles, median, ratio};
+use crate::wire::{self, OP_CONNECT_RESPONSE, OP_DISCONNECT_RESPONSE, OP_SCAN_RESPONSE};
+use crate::{Conditions, DrainListener};
+
+const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+/// Settings of a load run.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadOptions {
+    /// Rounds per workload (each round: bare, then service).
+    pub rounds: usize,
+    /// Length of one side of a round, in milliseconds.
+    pub duration_ms: u64,
+    /// Unrecorded warm-up per side and workload, in milliseconds.
+    pub warmup_ms: u64,
+    /// Worker threads of the bare server's runtime (the service's default: 2).
+    pub server_threads: usize,
+    /// Worker threads of the clients' runtime.
+    pub client_threads: usize,
+    /// Concurrent clients of the concurrent workloads.
+    pub concurrency: usize,
+    /// Networks of the large scan workload.
+    pub large_scan_networks: usize,
+    /// The workloads to run (all when empty).
+    pub workloads: Vec<Kind>,
+    /// Measure only one server (for profiling); ratios are then 0.
+    pub only: Option<Server>,
+}
+
+/// One of the two servers compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Server {
+    /// The bare server.
+    Bare,
+    /// The real service.
+    Service,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        Self {
+            rounds: 7,
+            duration_ms: 1000,
+            warmup_ms: 300,
+            server_threads: 2,
+            client_threads: 2,
+            concurrency: 16,
+            large_scan_networks: 200,
+            workloads: Vec::new(),
+            only: None,
+        }
+    }
+}
+
+/// What a workload sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// Wildcard scan, 3 networks.
+    Scan,
+    /// Wildcard scan, 200 networks.
+    ScanLarge,
+    /// Connect to an open network, then disconnect that session.
+    ConnectDisconnect,
+}
+
+impl Kind {
+    fn name(self, large: usize) -> String {
+        match self {
+            Kind::Scan => "scan (3 networks)".into(),
+            Kind::ScanLarge => format!("scan ({large} networks)"),
+            Kind::ConnectDisconnect => "connect+disconnect".into(),
+        }
+    }
+}
+
+/// Figures of one side (bare or service) in one round.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct RoundFigures {
+    /// Requests completed per second (each connect and each disconnect counts).
+    pub requests_per_s: f64,
+    /// Latency percentiles of the round (connect start to last answer byte).
+    pub latency: Percentiles,
+    /// Requests completed.
+    pub requests: u64,
+    /// Failed requests (error, timeout or wrong answer).
+    pub errors: u64,
+    /// Wall time of the round, in seconds.
+    pub elapsed_s: f64,
+}
+
+/// Medians over the rounds of one side.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SideFigures {
+    /// Median requests per second.
+    pub requests_per_s: f64,
+    /// Median of the rounds' p50 latencies (µs).
+    pub p50_us: f64,
+    /// Median of the rounds' p99 latencies (µs).
+    pub p99_us: f64,
+    /// Median of the rounds' maximum latencies (µs).
+    pub max_us: f64,
+    /// Failed requests over all rounds.
+    pub errors: u64,
+    /// First error seen, if any.
+    pub first_error: Option<String>,
+    /// Every round.
+    pub rounds: Vec<RoundFigures>,
+}
+
+impl SideFigures {
+    fn from_rounds(rounds: Vec<RoundFigures>, first_error: Option<String>) -> Self {
+        let pick = |f: fn(&RoundFigures) -> f64| median(&rounds.iter().map(f).collect::<Vec<_>>());
+        Self {
+            requests_per_s: pick(|r| r.requests_per_s),
+            p50_us: pick(|r| r.latency.p50_us),
+            p99_us: pick(|r| r.latency.p99_us),
+            max_us: pick(|r| r.latency.max_us),
+            errors: rounds.iter().map(|r| r.errors).sum(),
+            first_error,
+            rounds,
+        }
+    }
+}
+
+/// Result of one workload.
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkloadReport {
+    /// Name, e.g. `scan (3 networks)`.
+    pub name: String,
+    /// Workload kind.
+    pub kind: Kind,
+    /// Concurrent clients.
+    pub clients: usize,
+    /// Answer size in bytes (header included) of the main request.
+    pub answer_bytes: usize,
+    /// The bare server.
+    pub bare: SideFigures,
+    /// The service.
+    pub service: SideFigures,
+    /// Service requests/s over bare requests/s (medians).
+    pub throughput_ratio: f64,
+    /// Service p50 over bare p50 (medians).
+    pub p50_ratio: f64,
+    /// Service p99 over bare p99 (medians).
+    pub p99_ratio: f64,
+    /// Service max over bare max (medians).
+    pub max_ratio: f64,
+    /// Median over the rounds of the per-round throughput ratio (paired).
+    pub paired_throughput_ratio: f64,
+    /// Median over the rounds of the per-round p99 ratio (paired).
+    pub paired_p99_ratio: f64,
+}
+
+/// The whole load run.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadReport {
+    /// Machine and load when it ran.
+    pub conditions: Conditions,
+    /// Settings.
+    pub options: LoadOptions,
+    /// One entry per workload and client count.
+    pub workloads: Vec<WorkloadReport>,
+    /// Scan (3 networks) with the concurrent clients: throughput ratio.
+    pub throughput_ratio: f64,
+    /// Scan (3 networks) with the concurrent clients: p99 ratio.
+    pub p99_ratio: f64,
+    /// Whether both targets (≥ 0.9, ≤ 1.2) are met.
+    pub targets_met: bool,
+}
+
+/// `count` generated simulated networks: every third WPA2-PSK, the others open or
+/// WPA3-SAE, spread over the 2.4, 5 and 6 GHz channels the guest knows.
+pub fn generated_networks(count: usize) -> Vec<SimulatedNetwork> {
+    const FREQUENCIES: [u32; 12] = [2412, 2437, 2462, 5180, 5240, 5320, 5500, 5745, 5825, 5955, 6115, 6415];
+    (0..count)
+        .map(|i| {
+            let security = match i % 3 {
+                0 => SimulatedSecurity::Wpa2Psk { passphrase: format!("passphrase-{i:03}") },
+                1 => SimulatedSecurity::Open,
+                _ => SimulatedSecurity::Wpa3Sae { password: format!("password-{i:03}") },
+            };
+            SimulatedNetwork {
+                ssid: Ssid::new(format!("Bench-{i:03}").as_bytes()).expect("short SSID"),
+                bssid: Bssid([0x02, 0xbe, 0x4c, 0, (i >> 8) as u8, i as u8]),
+                security,
+                frequency_mhz: FREQUENCIES[i % FREQUENCIES.len()],
+                rssi_dbm: -30 - (i % 60) as i32,
+            }
+        })
+        .collect()
+}
+
+/// One server under test: where it listens and what it answers.
+#[derive(Debug, Clone, Copy)]
+struct Side {
+    addr: SocketAddr,
+}
+
+/// The expected answer shapes of a workload.
+#[derive(Debug, Clone)]
+struct Plan {
+    kind: Kind,
+    request: Vec<u8>,
+    /// Scan workloads: expected answer length.
+    answer_len: usize,
+}
+
+#[derive(Debug, Default)]
+struct Tally {
+    latencies: Vec<Duration>,
+    requests: u64,
+    errors: u64,
+    first_error: Option<String>,
+}
+
+impl Tally {
+    fn fail(&mut self, error: String) {
+        self.errors += 1;
+        self.first_error.get_or_insert(error);
+    }
+}
+
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// One client: requests one after the other until `end`.
+async fn client(addr: SocketAddr, plan: std::sync::Arc<Plan>, end: Instant) -> Tally {
+    let mut tally = Tally { latencies: Vec::with_capacity(16 * 1024), ..Tally::default() };
+    let mut answer = Vec::with_capacity(plan.answer_len.max(64));
+    while Instant::now() < end {
+        match plan.kind {
+            Kind::Scan | Kind::ScanLarge => {
+                match wire::exchange_into(addr, &plan.request, &mut answer, REQUEST_TIMEOUT).await {
+                    Ok(latency) if answer.len() == plan.answer_len && answer[0] == OP_SCAN_RESPONSE => {
+                        tally.latencies.push(latency);
+                        tally.requests += 1;
+                    }
+                    Ok(_) => tally.fail(format!("unexpected scan answer of {} bytes", answer.len())),
+                    Err(error) => tally.fail(error.to_string()),
+                }
+            }
+            Kind::ConnectDisconnect => {
+                let session = match wire::exchange_into(addr, &plan.request, &mut answer, REQUEST_TIMEOUT).await {
+                    Ok(latency) if answer[0] == OP_CONNECT_RESPONSE && wire::connect_response_succeeded(&answer) => {
+                        tally.latencies.push(latency);
+                        tally.requests += 1;
+                        wire::connect_response_session(&answer).unwrap_or(0)
+                    }
+                    Ok(_) => {
+                        tally.fail(format!("unexpected connect answer {:?}", &answer[..answer.len().min(23)]));
+                        continue;
+                    }
+                    Err(error) => {
+                        tally.fail(error.to_string());
+                        continue;
+                    }
+                };
+                let disconnect = wire::disconnect_request(session);
+                match wire::exchange_into(addr, &disconnect, &mut answer, REQUEST_TIMEOUT).await {
+                    Ok(latency) if answer.len() == 7 && answer[0] == OP_DISCONNECT_RESPONSE => {
+                        tally.latencies.push(latency);
+                        tally.requests += 1;
+                    }
+                    Ok(_) => tally.fail(format!("unexpected disconnect answer of {} bytes", answer.len())),
+                    Err(error) => tally.fail(error.to_string()),
+                }
+            }
+        }
+    }
+    tally
+}
+
+/// Runs `clients` clients against `side` for `duration`.
+async fn run_side(
+    side: Side,
+    plan: &std::sync::Arc<Plan>,
+    clients: usize,
+    duration: Duration,
+) -> (RoundFigures, Option<String>) {
+    let started = Instant::now();
+    let end = started + duration;
+    let tasks: Vec<_> = (0..clients).map(|_| tokio::spawn(client(side.addr, plan.clone(), end))).collect();
+    let mut all = Tally::default();
+    for task in tasks {
+        match task.await {
+            Ok(t) => {
+                all.latencies.extend(t.latencies);
+                all.requests += t.requests;
+                all.errors += t.errors;
+                if all.first_error.is_none() {
+                    all.first_error = t.first_error;
+                }
+            }
+            Err(error) => all.fail(format!("client task failed: {error}")),
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let figures = RoundFigures {
+        requests_per_s: all.requests as f64 / elapsed,
+        latency: Percentiles::of(&mut all.latencies),
+        requests: all.requests,
+        errors: all.errors,
+        elapsed_s: elapsed,
+    };
+    (figures, all.first_error)
+}
+
+fn start_service(drain_port: u16, networks: Option<Vec<SimulatedNetwork>>) -> Result<ServiceHandle, String> {
+    let mut builder =
+        Service::builder(TransportSettings::tcp(LOOPBACK, 0, None, drain_port)).mode(OperationMode::Simulated);
+    if let Some(networks) = networks {
+        builder = builder.simulated_networks(networks);
+    }
+    builder.start().map_err(|e| format!("cannot start the service: {e}"))
+}
+
+/// Runs the whole load benchmark; `progress` gets a line per finished workload.
+pub async fn run(options: &LoadOptions, mut progress: impl FnMut(&WorkloadReport)) -> Result<LoadReport, String> {
+    let before = Conditions::now();
+    let drain = DrainListener::start().await.map_err(|e| format!("cannot start the notification drain: {e}"))?;
+    let default_service = start_service(drain.port(), None)?;
+    let large_service = start_service(drain.port(), Some(generated_networks(options.large_scan_networks)))?;
+    let default_addr = default_service.request_tcp_addr().ok_or("the service has no TCP address")?;
+    let large_addr = large_service.request_tcp_addr().ok_or("the service has no TCP address")?;
+
+    // The bare server answers the service's own bytes.
+    let capture = |addr, request: Vec<u8>| async move {
+        wire::exchange(addr, &request, REQUEST_TIMEOUT).await.map(|(a, _)| a).map_err(|e| e.to_string())
+    };
+    let scan_answer = capture(default_addr, wire::scan_request()).await?;
+    let large_scan_answer = capture(large_addr, wire::scan_request()).await?;
+    let connect_answer = capture(default_addr, wire::open_connect_request("FakeOpen")).await?;
+    if !wire::connect_response_succeeded(&connect_answer) {
+        return Err(format!("the service refused the open connect: {connect_answer:?}"));
+    }
+    let session = wire::connect_response_session(&connect_answer).unwrap_or(0);
+    let disconnect_answer = capture(default_addr, wire::disconnect_request(session)).await?;
+    let bare_default = BareServer::start(
+        Answers { scan: scan_answer.clone(), connect: connect_answer.clone(), disconnect: disconnect_answer.clone() },
+        options.server_threads,
+    )
+    .map_err(|e| format!("cannot start the bare server: {e}"))?;
+    let bare_large = BareServer::start(
+        Answers { scan: large_scan_answer.clone(), connect: connect_answer.clone(), disconnect: disconnect_answer },
+        options.server_threads,
+    )
+    .map_err(|e| format!("cannot start the bare server: {e}"))?;
+
+    let duration = Duration::from_millis(options.duration_ms);
+    let warmup = Duration::from_millis(options.warmup_ms);
+    let mut workloads = Vec::new();
+    for kind in [Kind::Scan, Kind::ScanLarge, Kind::ConnectDisconnect] {
+        if !options.workloads.is_empty() && !options.workloads.contains(&kind) {
+            continue;
+        }
+        let (bare, service, request, answer_len) = match kind {
+            Kind::Scan => (bare_default.addr(), default_addr, wire::scan_request(), scan_answer.len()),
+            Kind::ScanLarge => (bare_large.addr(), large_addr, wire::scan_request(), large_scan_answer.len()),
+            Kind::ConnectDisconnect => {
+                (bare_default.addr(), default_addr, wire::open_connect_request("FakeOpen"), connect_answer.len())
+            }
+        };
+        let plan = std::sync::Arc::new(Plan { kind, request, answer_len });
+        for clients in [1, options.concurrency] {
+            let (bare, service) = (Side { addr: bare }, Side { addr: service });
+            let (run_bare, run_service) = (options.only != Some(Server::Service), options.only != Some(Server::Bare));
+            if run_bare {
+                run_side(bare, &plan, clients, warmup).await;
+            }
+            if run_service {
+                run_side(service, &plan, clients, warmup).await;
+            }
+            let mut bare_rounds = Vec::new();
+            let mut service_rounds = Vec::new();
+            let (mut bare_error, mut service_error) = (None, None);
+            for _ in 0..options.rounds.max(1) {
+                if run_bare {
+                    let (figures, error) = run_side(bare, &plan, clients, duration).await;
+                    bare_rounds.push(figures);
+                    bare_error = bare_error.or(error);
+                }
+                if run_service {
+                    let (figures, error) = run_side(service, &plan, clients, duration).await;
+                    service_rounds.push(figures);
+                    service_error = service_error.or(error);
+                }
+            }
+            let paired_throughput: Vec<f64> = bare_rounds
+                .iter()
+                .zip(&service_rounds)
+                .map(|(b, s)| ratio(s.requests_per_s, b.requests_per_s))
+                .collect();
+            let paired_p99: Vec<f64> = bare_rounds
+                .iter()
+                .zip(&service_rounds)
+                .map(|(b, s)| ratio(s.latency.p99_us, b.latency.p99_us))
+                .collect();
+            let bare = SideFigures::from_rounds(bare_rounds, bare_error);
+            let service = SideFigures::from_rounds(service_rounds, service_error);
+            let report = WorkloadReport {
+                name: kind.name(options.large_scan_networks),
+                kind,
+                clients,
+                answer_bytes: answer_len,
+                throughput_ratio: ratio(service.requests_per_s, bare.requests_per_s),
+                p50_ratio: ratio(service.p50_us, bare.p50_us),
+                p99_ratio: ratio(service.p99_us, bare.p99_us),
+                max_ratio: ratio(service.max_us, bare.max_us),
+                paired_throughput_ratio: median(&paired_throughput),
+                paired_p99_ratio: median(&paired_p99),
+                bare,
+                service,
+            };
+            progress(&report);
+            workloads.push(report);
+        }
+    }
+    drop(bare_default);
+    drop(bare_large);
+    default_service.shutdown().await;
+    large_service.shutdown().await;
+    drain.stop();
+
+    let headline = workloads
+        .iter()
+        .find(|w| w.kind == Kind::Scan && w.clients == options.concurrency)
+        .map(|w| (w.throughput_ratio, w.p99_ratio))
+        .unwrap_or_default();
+    Ok(LoadReport {
+        conditions: before.until_now(),
+        options: options.clone(),
+        workloads,
+        throughput_ratio: headline.0,
+        p99_ratio: headline.1,
+        targets_met: headline.0 >= 0.9 && headline.1 <= 1.2,
+    })
+}
+
+/// The table header printed before the workload lines.
+pub const TABLE_HEADER: &str =
+    "workload                 clients  server      req/s    p50 µs    p99 µs    max µs  errors";
+
+/// The lines of one workload: bare, service, ratios.
+pub fn format_workload(w: &WorkloadReport) -> String {
+    let line = |server: &str, s: &SideFigures| {
+        format!(
+            "{:<24} {:>7}  {:<7} {:>10.0} {:>9.1} {:>9.1} {:>9.1} {:>7}",
+            w.name, w.clients, server, s.requests_per_s, s.p50_us, s.p99_us, s.max_us, s.errors
+        )
+    };
+    let mut out = format!("{}\n{}\n", line("bare", &w.bare), line("service", &w.service));
+    out.push_str(&format!(
+        "{:<24} {:>7}  ratios  throughput {:.3}  p50 {:.3}  p99 {:.3}  max {:.3}  (paired: throughput {:.3}, p99 {:.3})",
+        "", "", w.throughput_ratio, w.p50_ratio, w.p99_ratio, w.max_ratio, w.paired_throughput_ratio, w.paired_p99_ratio
+    ));
+    if let Some(error) = w.service.first_error.as_ref().or(w.bare.first_error.as_ref()) {
+        out.push_str(&format!("\n{:<24} first error: {error}", ""));
+    }
+    out
+}

@@ -1,0 +1,293 @@
+//! `proxy-wifi-bench`: load, notification latency, memory and hostile-guest figures of proxy-wifi.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use proxy_wifi_bench::hostile::{self, SuiteConfig, Verdict};
+use proxy_wifi_bench::{latency, load, memory, raise_open_files_limit};
+use serde::Serialize;
+
+/// Measures proxy-wifi over loopback TCP.
+#[derive(Debug, Parser)]
+#[command(name = "proxy-wifi-bench", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// The service against a bare server (same runtime), interleaved in rounds.
+    Load {
+        /// Rounds per workload (bare, service, bare, service, ...).
+        #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u64).range(1..=1000))]
+        rounds: u64,
+        /// Length of each side of a round, in ms.
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(50..=60_000))]
+        duration_ms: u64,
+        /// Unrecorded warm-up per side and workload, in ms.
+        #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(0..=60_000))]
+        warmup_ms: u64,
+        /// Worker threads of the clients' runtime.
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=64))]
+        client_threads: u64,
+        /// Concurrent clients of the concurrent workloads.
+        #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(2..=256))]
+        concurrency: u64,
+        /// Run only these workloads (repeatable; default: all).
+        #[arg(long = "workload", value_enum)]
+        workloads: Vec<load::Kind>,
+        /// Measure only one server, e.g. under a profiler (no ratios then).
+        #[arg(long, value_enum)]
+        only: Option<load::Server>,
+        /// Write every figure as JSON to this file.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
+    /// Notification latency: event-API call to the bytes at a listening guest.
+    Latency {
+        /// Events (each waits for the previous notification).
+        #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+        events: u64,
+        /// Write the figures as JSON to this file.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
+    /// RSS of a `proxy-wifi serve` process before/after mixed requests, and with idle connections.
+    Memory {
+        /// The proxy-wifi binary.
+        #[arg(long, value_name = "PATH", default_value = "target/release/proxy-wifi")]
+        binary: PathBuf,
+        /// Mixed requests measured.
+        #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+        requests: u64,
+        /// Idle connections opened.
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(0..=1000))]
+        idle: u64,
+        /// The server's read deadline (`serve --read-deadline-ms`).
+        #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(10..=600_000))]
+        read_deadline_ms: u64,
+        /// Write the figures as JSON to this file.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
+    /// The hostile-guest suite against a running `proxy-wifi serve` (loopback only).
+    Hostile {
+        /// The service's request address, e.g. 127.0.0.1:12345.
+        #[arg(long, value_name = "HOST:PORT")]
+        addr: SocketAddr,
+        /// The port the service sends notifications to on 127.0.0.1 (nothing else may
+        /// listen there); without it the notification cases are skipped.
+        #[arg(long, value_name = "PORT")]
+        notification_port: Option<u16>,
+        /// The service's read deadline (`serve --read-deadline-ms`, default 5000).
+        #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(10..=600_000))]
+        read_deadline_ms: u64,
+        /// The service's control socket: read its counters and trigger events with
+        /// `proxy-wifi ctl` (then counters, session and leaks are checked too).
+        #[arg(long, value_name = "PATH", requires = "ctl_binary")]
+        ctl_socket: Option<PathBuf>,
+        /// The proxy-wifi binary used for `ctl`.
+        #[arg(long, value_name = "PATH", requires = "ctl_socket")]
+        ctl_binary: Option<PathBuf>,
+        /// Silent connections.
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=1000))]
+        silent: u64,
+        /// Time between two bytes of a slow sender, in ms.
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+        slow_interval_ms: u64,
+        /// Random-bytes cases.
+        #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+        random_cases: u64,
+        /// Seed of the random bytes.
+        #[arg(long, default_value_t = 0x5eed_0ff1)]
+        seed: u64,
+        /// Budget of the well-formed request after each case, in ms.
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+        probe_budget_ms: u64,
+        /// Write the results as JSON to this file.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
+}
+
+fn write_json(path: &Option<PathBuf>, value: &impl Serialize) -> Result<(), String> {
+    if let Some(path) = path {
+        let text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
+        std::fs::write(path, text + "\n").map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        eprintln!("figures written to {}", path.display());
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let client_threads = match &cli.command {
+        Command::Load { client_threads, .. } => *client_threads as usize,
+        _ => 2,
+    };
+    raise_open_files_limit(8192);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(client_threads)
+        .thread_name("bench-client")
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> Result<ExitCode, String> {
+    match command {
+        Command::Load { rounds, duration_ms, warmup_ms, client_threads, concurrency, workloads, only, json } => {
+            let options = load::LoadOptions {
+                rounds: rounds as usize,
+                duration_ms,
+                warmup_ms,
+                client_threads: client_threads as usize,
+                concurrency: concurrency as usize,
+                workloads,
+                only,
+                ..load::LoadOptions::default()
+            };
+            println!(
+                "load: {} rounds of {} ms per side (bare, service, ...), warm-up {} ms; server runtimes: multi-thread, {} workers; clients: {} workers",
+                options.rounds, options.duration_ms, options.warmup_ms, options.server_threads, options.client_threads
+            );
+            println!("{}", load::TABLE_HEADER);
+            let report = load::run(&options, |w| println!("{}", load::format_workload(w))).await?;
+            println!("{}", report.conditions.describe());
+            println!(
+                "targets (scan, {} clients): throughput ratio >= 0.9, p99 ratio <= 1.2: {}",
+                options.concurrency,
+                if report.targets_met { "met" } else { "NOT met" }
+            );
+            write_json(&json, &report)?;
+            println!("throughput_ratio={:.3} p99_ratio={:.3}", report.throughput_ratio, report.p99_ratio);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Latency { events, json } => {
+            let report = latency::run(events as usize).await?;
+            let l = &report.latency;
+            println!(
+                "notification latency over {} events ({} delivered, {} missed): p50 {:.1} µs, p99 {:.1} µs, p99.9 {:.1} µs, max {:.1} µs, mean {:.1} µs",
+                report.events, report.delivered, report.missed, l.p50_us, l.p99_us, l.p999_us, l.max_us, l.mean_us
+            );
+            if let Some(error) = &report.first_error {
+                println!("first problem: {error}");
+            }
+            println!("{}", report.conditions.describe());
+            println!("target p99 < 1 ms: {}", if report.target_met { "met" } else { "NOT met" });
+            write_json(&json, &report)?;
+            Ok(if report.missed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Command::Memory { binary, requests, idle, read_deadline_ms, json } => {
+            let options = memory::MemoryOptions {
+                binary,
+                requests: requests as usize,
+                idle_connections: idle as usize,
+                read_deadline_ms,
+                ..memory::MemoryOptions::default()
+            };
+            let r = memory::run(&options).await?;
+            println!("proxy-wifi serve (pid {}), RSS in KiB:", r.pid);
+            println!("  after start (1 scan)             {:>8}", r.rss_start.rss_kib);
+            println!(
+                "  after {:>6} warm-up requests     {:>8}   (before)",
+                options.warmup_requests, r.rss_before.rss_kib
+            );
+            for (done, kib) in &r.rss_series {
+                println!("  after {done:>6} more requests       {kib:>8}");
+            }
+            println!(
+                "  growth over {} mixed requests: {} KiB ({} KiB since start); peak (VmHWM) {} KiB; {} ok, {} failed, {:.0} req/s",
+                options.requests,
+                r.growth_kib,
+                r.growth_from_start_kib,
+                r.rss_after.hwm_kib,
+                r.requests_ok,
+                r.requests_failed,
+                r.requests_per_s
+            );
+            println!(
+                "  {} idle connections: RSS {} KiB while open, {} KiB after; {} closed by the read deadline ({} ms) {:.0}–{:.0} ms after opening, {} not closed",
+                r.idle.opened,
+                r.idle.rss_open.rss_kib,
+                r.idle.rss_after_close.rss_kib,
+                r.idle.closed_by_server,
+                options.read_deadline_ms,
+                r.idle.first_close_ms,
+                r.idle.last_close_ms,
+                r.idle.not_closed
+            );
+            println!("{}", r.conditions.describe());
+            println!(
+                "target growth <= 1 MiB, idle connections closed: {}",
+                if r.target_met { "met" } else { "NOT met" }
+            );
+            write_json(&json, &r)?;
+            Ok(if r.target_met { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Command::Hostile {
+            addr,
+            notification_port,
+            read_deadline_ms,
+            ctl_socket,
+            ctl_binary,
+            silent,
+            slow_interval_ms,
+            random_cases,
+            seed,
+            probe_budget_ms,
+            json,
+        } => {
+            if !addr.ip().is_loopback() {
+                return Err(format!("{addr} is not a loopback address: the suite only targets this machine"));
+            }
+            let ctl = ctl_binary.zip(ctl_socket);
+            let target = hostile::binary_target(addr, notification_port, Duration::from_millis(read_deadline_ms), ctl);
+            let config = SuiteConfig {
+                silent_connections: silent as usize,
+                slow_interval: Duration::from_millis(slow_interval_ms),
+                random_cases: random_cases as usize,
+                seed,
+                probe_budget: Duration::from_millis(probe_budget_ms),
+                ..SuiteConfig::default()
+            };
+            let report = hostile::run_suite(&target, &config, |case| {
+                let verdict = match case.verdict {
+                    Verdict::Pass => "PASS",
+                    Verdict::Fail => "FAIL",
+                    Verdict::Skip => "SKIP",
+                };
+                let worst = case.probe_ms.iter().copied().fold(0.0, f64::max);
+                println!(
+                    "{verdict} {} ({:.1} s; {} probes, slowest {worst:.1} ms): {}",
+                    case.name,
+                    case.elapsed_s,
+                    case.probe_ms.len(),
+                    case.detail
+                );
+            })
+            .await;
+            write_json(&json, &report)?;
+            let failed = report.cases.iter().filter(|c| c.verdict == Verdict::Fail).count();
+            println!("{} cases, {failed} failed", report.cases.len());
+            Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+    }
+}
