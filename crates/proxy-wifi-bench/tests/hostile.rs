@@ -1,0 +1,73 @@
+//! The hostile-guest suite (the same code as `proxy-wifi-bench hostile`) against an
+//! in-process service, with its counters and event API: after every case the next
+//! well-formed request is answered within 100 ms, the guest's connection survives, no
+//! request connection is left open and the counters add up; at the end no socket of the
+//! service is left behind.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use proxy_wifi::transport::request_channel::RequestChannelConfig;
+use proxy_wifi::{OperationMode, Service, TransportSettings};
+use proxy_wifi_bench::hostile::{Counters, SuiteConfig, Target, Verdict, run_suite};
+use proxy_wifi_bench::{raise_open_files_limit, wire};
+
+/// Short, so that the silent and slow connections are cut quickly.
+const READ_DEADLINE: Duration = Duration::from_millis(500);
+
+/// Open file descriptors of this process (Linux), or `None`.
+fn open_fds() -> Option<usize> {
+    std::fs::read_dir("/proc/self/fd").ok().map(|dir| dir.count())
+}
+
+#[test]
+fn hostile_guests_do_not_hurt_the_service() {
+    raise_open_files_limit(8192);
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let notification_port = wire::free_port().unwrap();
+    let service = Arc::new(
+        Service::builder(TransportSettings::tcp(IpAddr::V4(Ipv4Addr::LOCALHOST), 0, None, notification_port))
+            .mode(OperationMode::Simulated)
+            .request_channel(RequestChannelConfig { read_deadline: READ_DEADLINE, ..Default::default() })
+            .start()
+            .expect("service starts"),
+    );
+    let simulation = service.simulation().expect("simulated").clone();
+    let status_of = service.clone();
+    let target = Target {
+        request_addr: service.request_tcp_addr().unwrap(),
+        notification_port: Some(notification_port),
+        read_deadline: READ_DEADLINE,
+        counters: Some(Box::new(move || Ok(Counters::from(&status_of.status())))),
+        trigger_signal: Some(Box::new(move |percent| {
+            simulation.set_signal_quality(percent);
+            Ok(())
+        })),
+    };
+    let config = SuiteConfig {
+        // One byte per 50 ms instead of per second: cut at the 500 ms deadline all the same.
+        slow_interval: Duration::from_millis(50),
+        ..SuiteConfig::default()
+    };
+    let fds_before = open_fds();
+
+    let report = runtime.block_on(run_suite(&target, &config, |case| {
+        eprintln!("{:?} {} ({:.1} s): {}", case.verdict, case.name, case.elapsed_s, case.detail);
+    }));
+
+    let failed: Vec<_> = report.cases.iter().filter(|c| c.verdict == Verdict::Fail).collect();
+    assert!(failed.is_empty(), "failed cases: {failed:#?}");
+    assert!(report.cases.iter().all(|c| c.verdict == Verdict::Pass), "nothing skipped in-process: {report:#?}");
+    let after = Counters::from(&service.status());
+    assert_eq!(after.open, 0, "no request connection left open: {after:?}");
+    assert!(after.consistent(), "every accepted connection accounted for: {after:?}");
+    assert_eq!(after.notifications_queued, 0);
+    let before = report.counters_before.expect("counters");
+    assert!(after.timed_out - before.timed_out >= config.silent_connections as u64);
+    assert!(after.invalid - before.invalid > 3 + 40, "malformed inputs answered INVALID: {after:?}");
+    if let (Some(before), Some(now)) = (fds_before, open_fds()) {
+        assert!(now <= before + 2, "file descriptors leaked: {before} before the suite, {now} after");
+    }
+    runtime.block_on(service.shutdown());
+}
