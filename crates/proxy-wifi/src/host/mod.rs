@@ -5,6 +5,9 @@
 //! an [`InterfaceRegistry`]. If the host's Wi-Fi service cannot be opened, the backend
 //! logs why and returns: the service keeps serving the fake networks.
 
+#[cfg(target_os = "linux")]
+pub mod linux;
+
 pub mod windows;
 
 use async_trait::async_trait;

@@ -1,0 +1,426 @@
+//! Pure parts of the NetworkManager backend: access point properties → scan entries,
+//! the volatile connection's settings, and the progress of an activation.
+
+use std::collections::HashMap;
+
+use proxy_wifi_protocol::{AkmSuite, BssEntry, Bssid, Ssid};
+use zbus::zvariant::OwnedValue;
+use zeroize::Zeroizing;
+
+use crate::host::linux::security::{SynthesizedSecurity, percent_to_dbm, synthesize_bss_entry};
+use crate::interface::{AuthAlgorithm, ConnectParams, ConnectedNetwork, InterfaceError};
+
+/// `NM_DEVICE_TYPE_WIFI`.
+pub const DEVICE_TYPE_WIFI: u32 = 2;
+
+/// `NMDeviceState` values used here.
+pub mod device_state {
+    /// Not managed by NetworkManager.
+    pub const UNMANAGED: u32 = 10;
+    /// Managed but not usable.
+    pub const UNAVAILABLE: u32 = 20;
+    /// Ready, no connection.
+    pub const DISCONNECTED: u32 = 30;
+    /// Activation started.
+    pub const PREPARE: u32 = 40;
+    /// Associating.
+    pub const CONFIG: u32 = 50;
+    /// Secrets needed (a wrong key, for a connection that has one).
+    pub const NEED_AUTH: u32 = 60;
+    /// Link up, getting addresses.
+    pub const IP_CONFIG: u32 = 70;
+    /// Connected.
+    pub const ACTIVATED: u32 = 100;
+    /// Disconnecting.
+    pub const DEACTIVATING: u32 = 110;
+    /// Activation failed.
+    pub const FAILED: u32 = 120;
+}
+
+/// `NM80211ApFlags`: privacy.
+const AP_FLAGS_PRIVACY: u32 = 0x1;
+/// `NM80211ApSecurityFlags` bits.
+mod sec {
+    pub const PAIR_CCMP: u32 = 0x8;
+    pub const KEY_MGMT_PSK: u32 = 0x100;
+    pub const KEY_MGMT_SAE: u32 = 0x400;
+}
+
+/// How the guest sees an access point with these `Flags`, `WpaFlags` and `RsnFlags`.
+pub fn ap_security(flags: u32, wpa_flags: u32, rsn_flags: u32) -> SynthesizedSecurity {
+    if flags & AP_FLAGS_PRIVACY == 0 && wpa_flags == 0 && rsn_flags == 0 {
+        return SynthesizedSecurity::Open;
+    }
+    if rsn_flags & sec::PAIR_CCMP == 0 {
+        return SynthesizedSecurity::Masked;
+    }
+    match (rsn_flags & sec::KEY_MGMT_PSK != 0, rsn_flags & sec::KEY_MGMT_SAE != 0) {
+        (true, true) => SynthesizedSecurity::Wpa2Wpa3,
+        (true, false) => SynthesizedSecurity::Wpa2Psk,
+        (false, true) => SynthesizedSecurity::Wpa3Sae,
+        (false, false) => SynthesizedSecurity::Masked,
+    }
+}
+
+/// The properties of an `org.freedesktop.NetworkManager.AccessPoint`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessPoint {
+    /// SSID bytes.
+    pub ssid: Vec<u8>,
+    /// BSSID (`HwAddress`).
+    pub bssid: Option<Bssid>,
+    /// Frequency in MHz.
+    pub frequency_mhz: u32,
+    /// Signal quality in percent.
+    pub strength: u8,
+    /// `NM80211ApFlags`.
+    pub flags: u32,
+    /// `NM80211ApSecurityFlags` of the WPA element.
+    pub wpa_flags: u32,
+    /// `NM80211ApSecurityFlags` of the RSN element.
+    pub rsn_flags: u32,
+}
+
+impl AccessPoint {
+    /// Reads the properties of a `GetAll` answer; missing or mistyped ones get defaults.
+    pub fn from_properties(properties: &HashMap<String, OwnedValue>) -> AccessPoint {
+        let u32_of = |name: &str| properties.get(name).and_then(|v| u32::try_from(v).ok()).unwrap_or(0);
+        AccessPoint {
+            ssid: properties
+                .get("Ssid")
+                .and_then(|v| v.try_clone().ok())
+                .and_then(|v| Vec::<u8>::try_from(v).ok())
+                .unwrap_or_default(),
+            bssid: properties.get("HwAddress").and_then(|v| <&str>::try_from(v).ok()).and_then(|s| s.parse().ok()),
+            frequency_mhz: u32_of("Frequency"),
+            strength: properties.get("Strength").and_then(|v| u8::try_from(v).ok()).unwrap_or(0),
+            flags: u32_of("Flags"),
+            wpa_flags: u32_of("WpaFlags"),
+            rsn_flags: u32_of("RsnFlags"),
+        }
+    }
+
+    /// How the guest sees it.
+    pub fn security(&self) -> SynthesizedSecurity {
+        ap_security(self.flags, self.wpa_flags, self.rsn_flags)
+    }
+
+    /// The scan entry for the guest (synthesized SSID and RSN elements; RSSI from the
+    /// strength as `q/2 - 100`), if the SSID and BSSID are usable.
+    pub fn to_bss_entry(&self) -> Option<BssEntry> {
+        let ssid = Ssid::new(&self.ssid).ok()?;
+        Some(synthesize_bss_entry(
+            &ssid,
+            self.bssid?,
+            self.security(),
+            self.frequency_mhz,
+            percent_to_dbm(u32::from(self.strength)),
+        ))
+    }
+
+    /// The connection to it, as mirroring reports it.
+    pub fn connected_network(&self) -> Option<ConnectedNetwork> {
+        Some(ConnectedNetwork {
+            ssid: Ssid::new(&self.ssid).ok()?,
+            bssid: self.bssid?,
+            auth: self.security().guest_auth(),
+        })
+    }
+}
+
+/// A value of a connection setting.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SettingValue {
+    /// A string (`s`).
+    Text(Zeroizing<String>),
+    /// Bytes (`ay`).
+    Bytes(Vec<u8>),
+    /// A boolean (`b`).
+    Bool(bool),
+    /// A signed integer (`i`).
+    Int(i32),
+}
+
+impl std::fmt::Debug for SettingValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SettingValue::Text(t) => write!(f, "{:?}", t.as_str()),
+            SettingValue::Bytes(b) => write!(f, "{b:02x?}"),
+            SettingValue::Bool(b) => write!(f, "{b}"),
+            SettingValue::Int(i) => write!(f, "{i}"),
+        }
+    }
+}
+
+/// The settings of a connection: (setting name, [(key, value)]).
+pub type ConnectionSettings = Vec<(&'static str, Vec<(&'static str, SettingValue)>)>;
+
+fn text(value: impl Into<String>) -> SettingValue {
+    SettingValue::Text(Zeroizing::new(value.into()))
+}
+
+/// The settings of the volatile connection for a guest's connect request. Open
+/// networks get no `802-11-wireless-security` setting (its `key-mgmt none` means WEP);
+/// WPA2-PSK gets `wpa-psk` with the PMK as 64 hex digits; SAE gets `sae` with the
+/// password and PMF required.
+pub fn connection_settings(params: &ConnectParams) -> Result<ConnectionSettings, InterfaceError> {
+    let unsupported = |reason: String| InterfaceError::UnsupportedSecurity { ssid: params.ssid, reason };
+    let mut wireless = vec![
+        ("ssid", SettingValue::Bytes(params.ssid.as_bytes().to_vec())),
+        ("mode", text("infrastructure")),
+        // The guest may be looking for a hidden network.
+        ("hidden", SettingValue::Bool(true)),
+    ];
+    if !params.bssid.is_zero() {
+        wireless.push(("bssid", SettingValue::Bytes(params.bssid.0.to_vec())));
+    }
+    let security = match params.auth_algorithm() {
+        AuthAlgorithm::Open => None,
+        AuthAlgorithm::Wpa2Psk => {
+            let pmk = params.key.to_pmk().ok_or_else(|| {
+                unsupported(format!("WPA2-PSK needs a 32-byte PMK, the guest sent {} bytes", params.key.len()))
+            })?;
+            if params.akm_suites.iter().any(|a| !matches!(a, AkmSuite::Psk | AkmSuite::PskSha256 | AkmSuite::FtPsk)) {
+                return Err(unsupported(format!("AKM suites {:?} are not WPA2-PSK", params.akm_suites)));
+            }
+            Some(vec![
+                ("key-mgmt", text("wpa-psk")),
+                ("psk", SettingValue::Text(Zeroizing::new(pmk.to_hex().to_string()))),
+            ])
+        }
+        AuthAlgorithm::Wpa3Sae => {
+            let password = std::str::from_utf8(params.key.expose_secret())
+                .map_err(|_| unsupported("the SAE password is not UTF-8".into()))?;
+            if password.is_empty() {
+                return Err(unsupported("SAE needs a password".into()));
+            }
+            // pmf 3: required.
+            Some(vec![("key-mgmt", text("sae")), ("psk", text(password)), ("pmf", SettingValue::Int(3))])
+        }
+    };
+    let name = format!("proxy-wifi {}", params.ssid);
+    let mut settings: ConnectionSettings = vec![
+        (
+            "connection",
+            vec![("id", text(name)), ("type", text("802-11-wireless")), ("autoconnect", SettingValue::Bool(false))],
+        ),
+        ("802-11-wireless", wireless),
+    ];
+    if let Some(security) = security {
+        settings.push(("802-11-wireless-security", security));
+    }
+    Ok(settings)
+}
+
+/// Where an activation stands after a device state change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    /// Still on its way.
+    Pending,
+    /// Associated and authenticated (the link is up; addresses may still be coming).
+    Connected,
+    /// Failed, with NetworkManager's reason code.
+    Failed {
+        /// The state reached.
+        state: u32,
+        /// `NMDeviceStateReason`.
+        reason: u32,
+    },
+}
+
+/// Follows an activation through the device's `StateChanged` signals. The device may
+/// first leave the host's current connection (deactivating, disconnected): only states
+/// after `PREPARE` belong to the guest's connection.
+#[derive(Debug, Clone, Default)]
+pub struct ActivationTracker {
+    started: bool,
+}
+
+impl ActivationTracker {
+    /// Takes the next state change.
+    pub fn on_state(&mut self, new_state: u32, reason: u32) -> Progress {
+        use device_state::*;
+        match new_state {
+            PREPARE | CONFIG => {
+                self.started = true;
+                Progress::Pending
+            }
+            IP_CONFIG..=ACTIVATED if self.started => Progress::Connected,
+            // NetworkManager passes through NEED_AUTH (reason 0) while it checks the
+            // secrets of every new activation; with a reason (8, the supplicant
+            // disconnected during the handshake) the key was refused.
+            NEED_AUTH if self.started && reason != 0 => Progress::Failed { state: new_state, reason },
+            FAILED => Progress::Failed { state: new_state, reason },
+            UNMANAGED | UNAVAILABLE => Progress::Failed { state: new_state, reason },
+            DISCONNECTED if self.started => Progress::Failed { state: new_state, reason },
+            _ => Progress::Pending,
+        }
+    }
+}
+
+/// Human text for the `NMDeviceStateReason` values seen when a connection fails.
+pub fn reason_text(reason: u32) -> &'static str {
+    match reason {
+        7 => "no secrets (wrong key?)",
+        8 => "supplicant disconnected (wrong key?)",
+        9 => "supplicant configuration failed",
+        10 => "supplicant failed",
+        11 => "supplicant timed out",
+        53 => "network not found",
+        _ => "connection failed",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proxy_wifi_protocol::{AuthType, CipherSuite, Key, Pmk, Security, SecurityKind, WpaVersions};
+    use zbus::zvariant::Value;
+
+    fn owned(value: Value<'_>) -> OwnedValue {
+        value.try_to_owned().unwrap()
+    }
+
+    /// The `GetAll` answers recorded in the lab VM (NetworkManager 1.42, dbus-send
+    /// output), one property map per access point.
+    fn recorded_access_points() -> Vec<HashMap<String, OwnedValue>> {
+        let text =
+            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/networkmanager/ap_properties_getall.txt"));
+        let mut maps = Vec::new();
+        let mut name: Option<String> = None;
+        for line in text.lines().map(str::trim) {
+            if line.starts_with("method return") {
+                maps.push(HashMap::new());
+            } else if let Some(rest) = line.strip_prefix("string \"") {
+                name = Some(rest.trim_end_matches('"').to_owned());
+            } else if let (Some(rest), Some(key)) = (line.strip_prefix("variant"), name.take()) {
+                let rest = rest.trim();
+                let quoted = |r: &str| r.split_once('"').map(|(_, v)| v.trim_end_matches('"').to_owned()).unwrap();
+                let value = if let Some(v) = rest.strip_prefix("uint32 ") {
+                    owned(Value::from(v.parse::<u32>().unwrap()))
+                } else if let Some(v) = rest.strip_prefix("int32 ") {
+                    owned(Value::from(v.parse::<i32>().unwrap()))
+                } else if let Some(v) = rest.strip_prefix("byte ") {
+                    owned(Value::from(v.parse::<u8>().unwrap()))
+                } else if rest.starts_with("array of bytes") {
+                    owned(Value::from(quoted(rest).into_bytes()))
+                } else {
+                    owned(Value::from(quoted(rest)))
+                };
+                maps.last_mut().unwrap().insert(key, value);
+            }
+        }
+        maps
+    }
+
+    fn lab_wpa2_properties() -> HashMap<String, OwnedValue> {
+        recorded_access_points().into_iter().find(|m| AccessPoint::from_properties(m).ssid == b"lab-wpa2").unwrap()
+    }
+
+    #[test]
+    fn recorded_open_network() {
+        let aps: Vec<AccessPoint> = recorded_access_points().iter().map(AccessPoint::from_properties).collect();
+        assert_eq!(aps.len(), 2);
+        let open = aps.iter().find(|a| a.ssid == b"lab-open").unwrap();
+        assert_eq!(
+            (open.bssid, open.frequency_mhz, open.security()),
+            (Some(Bssid([2, 0, 0, 0, 0, 0])), 2412, SynthesizedSecurity::Open)
+        );
+        let entry = open.to_bss_entry().unwrap();
+        assert_eq!(Security::from_bss(entry.capabilities, &entry.ies).kind, SecurityKind::Open);
+    }
+
+    #[test]
+    fn access_point_to_scan_entry() {
+        let ap = AccessPoint::from_properties(&lab_wpa2_properties());
+        assert_eq!(ap.bssid, Some(Bssid([2, 0, 0, 0, 1, 0])));
+        assert_eq!(ap.security(), SynthesizedSecurity::Wpa2Psk);
+        let entry = ap.to_bss_entry().unwrap();
+        assert_eq!((entry.frequency_khz, entry.rssi_dbm), (2_437_000, -50));
+        assert_eq!(entry.ssid().unwrap().as_bytes(), b"lab-wpa2");
+        let security = Security::from_bss(entry.capabilities, &entry.ies);
+        assert_eq!(security.kind, SecurityKind::Wpa2Psk);
+        assert_eq!(security.rsn.unwrap().pairwise_ciphers, vec![CipherSuite::Ccmp]);
+        assert_eq!(ap.connected_network().unwrap().auth, AuthAlgorithm::Wpa2Psk);
+    }
+
+    #[test]
+    fn security_flags() {
+        assert_eq!(ap_security(0, 0, 0), SynthesizedSecurity::Open);
+        assert_eq!(ap_security(1, 0, 0x188), SynthesizedSecurity::Wpa2Psk);
+        assert_eq!(ap_security(1, 0, 0x488), SynthesizedSecurity::Wpa3Sae);
+        assert_eq!(ap_security(1, 0, 0x588), SynthesizedSecurity::Wpa2Wpa3);
+        // Enterprise, WEP, WPA1-only TKIP, OWE: masked.
+        assert_eq!(ap_security(1, 0, 0x288), SynthesizedSecurity::Masked);
+        assert_eq!(ap_security(1, 0, 0), SynthesizedSecurity::Masked);
+        assert_eq!(ap_security(1, 0x144, 0), SynthesizedSecurity::Masked);
+        assert_eq!(ap_security(0, 0, 0x888), SynthesizedSecurity::Masked);
+        assert_eq!(SynthesizedSecurity::Masked.guest_auth(), AuthAlgorithm::Wpa2Psk);
+    }
+
+    fn params(akm: Vec<AkmSuite>, key: Key) -> ConnectParams {
+        ConnectParams {
+            ssid: Ssid::new(b"lab-wpa2").unwrap(),
+            bssid: Bssid::ZERO,
+            auth_type: AuthType::OpenSystem,
+            wpa_versions: WpaVersions::WPA2,
+            akm_suites: akm,
+            pairwise_cipher_suites: vec![CipherSuite::Ccmp],
+            group_cipher_suite: CipherSuite::Ccmp,
+            key,
+        }
+    }
+
+    fn find<'a>(settings: &'a ConnectionSettings, setting: &str, key: &str) -> Option<&'a SettingValue> {
+        settings.iter().find(|(s, _)| *s == setting)?.1.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    #[test]
+    fn volatile_connection_settings() {
+        let ssid = Ssid::new(b"lab-wpa2").unwrap();
+        let mut psk = params(vec![AkmSuite::Psk], Key::from(Pmk::derive(b"labpassword", &ssid)));
+        psk.bssid = Bssid([2, 0, 0, 0, 1, 0]);
+        let settings = connection_settings(&psk).unwrap();
+        assert_eq!(find(&settings, "802-11-wireless", "ssid"), Some(&SettingValue::Bytes(b"lab-wpa2".to_vec())));
+        assert_eq!(find(&settings, "802-11-wireless", "bssid"), Some(&SettingValue::Bytes(vec![2, 0, 0, 0, 1, 0])));
+        assert_eq!(find(&settings, "802-11-wireless-security", "key-mgmt"), Some(&text("wpa-psk")));
+        assert_eq!(
+            find(&settings, "802-11-wireless-security", "psk"),
+            Some(&text("51ce1e2ee1508a129f42d337038ecd33d5bfdb7265cc93e4c7252e1696c24144"))
+        );
+        let open = connection_settings(&ConnectParams::from(proxy_wifi_protocol::ConnectRequest::open(ssid))).unwrap();
+        assert!(open.iter().all(|(s, _)| *s != "802-11-wireless-security"), "no WEP for open networks");
+        let sae = connection_settings(&params(vec![AkmSuite::Sae], Key::new(b"pw").unwrap())).unwrap();
+        assert_eq!(find(&sae, "802-11-wireless-security", "key-mgmt"), Some(&text("sae")));
+        assert_eq!(find(&sae, "802-11-wireless-security", "pmf"), Some(&SettingValue::Int(3)));
+        assert!(connection_settings(&params(vec![AkmSuite::Psk], Key::new(b"short").unwrap())).is_err());
+    }
+
+    #[test]
+    fn activation_progress() {
+        use device_state::*;
+        // From a host connection: deactivating and disconnected belong to the old one.
+        let mut t = ActivationTracker::default();
+        assert_eq!(t.on_state(DEACTIVATING, 39), Progress::Pending);
+        assert_eq!(t.on_state(DISCONNECTED, 39), Progress::Pending);
+        assert_eq!(t.on_state(PREPARE, 0), Progress::Pending);
+        assert_eq!(t.on_state(CONFIG, 0), Progress::Pending);
+        assert_eq!(t.on_state(IP_CONFIG, 0), Progress::Connected);
+        // As recorded in the lab (NetworkManager 1.42, right key): the secrets check
+        // passes through NEED_AUTH with reason 0.
+        let mut t = ActivationTracker::default();
+        for (state, reason) in [(40, 0), (50, 0), (60, 0), (40, 0), (50, 0)] {
+            assert_eq!(t.on_state(state, reason), Progress::Pending);
+        }
+        assert_eq!(t.on_state(70, 0), Progress::Connected);
+        // Wrong key, as recorded in the lab: the supplicant disconnects during the
+        // handshake (NEED_AUTH, reason 8), then NO_SECRETS (FAILED, reason 7).
+        let mut t = ActivationTracker::default();
+        for (state, reason) in [(40, 0), (50, 0), (60, 0), (40, 0), (50, 0)] {
+            assert_eq!(t.on_state(state, reason), Progress::Pending);
+        }
+        assert_eq!(t.on_state(NEED_AUTH, 8), Progress::Failed { state: NEED_AUTH, reason: 8 });
+        assert_eq!(ActivationTracker::default().on_state(FAILED, 53), Progress::Failed { state: FAILED, reason: 53 });
+        assert_eq!(reason_text(7), "no secrets (wrong key?)");
+    }
+}

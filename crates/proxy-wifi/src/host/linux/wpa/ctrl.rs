@@ -1,0 +1,206 @@
+//! A small async client of wpa_supplicant's control interface (`wpa_ctrl` protocol):
+//! Unix datagram sockets, one command per datagram, one reply per command.
+//!
+//! The client binds its own datagram socket at a temporary path (wpa_supplicant answers
+//! to that address), connects it to the interface's socket, and sends commands. A
+//! socket that sent `ATTACH` also receives unsolicited `<level>CTRL-EVENT-...` messages;
+//! this module uses one socket for requests and another one, attached, for events.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use tokio::net::UnixDatagram;
+
+/// How long a command may take (wpa_cli waits 10 s; commands answer in milliseconds).
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Largest reply read (wpa_supplicant's own replies stay below 4 KiB; some reach 16 KiB).
+const RECEIVE_BUFFER: usize = 64 * 1024;
+
+/// Why a command got no reply.
+#[derive(Debug, thiserror::Error)]
+pub enum CtrlError {
+    /// Binding, connecting, sending or receiving failed.
+    #[error("wpa_supplicant control socket {path}: {source}")]
+    Io {
+        /// The interface's control socket.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+    /// No reply in time.
+    #[error("wpa_supplicant control socket {path}: no reply to '{command}' within {timeout:?}")]
+    Timeout {
+        /// The interface's control socket.
+        path: PathBuf,
+        /// The command's first word.
+        command: String,
+        /// The limit.
+        timeout: Duration,
+    },
+    /// The reply was `FAIL` (or another refusal).
+    #[error("wpa_supplicant refused '{command}': {reply}")]
+    Refused {
+        /// The command's first word(s), without secrets.
+        command: String,
+        /// The reply.
+        reply: String,
+    },
+}
+
+/// A client socket connected to one control socket of wpa_supplicant. Its own socket
+/// file is removed when it is dropped.
+#[derive(Debug)]
+pub struct CtrlSocket {
+    socket: UnixDatagram,
+    local: PathBuf,
+    remote: PathBuf,
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+impl CtrlSocket {
+    /// Binds a socket at a fresh temporary path and connects it to `remote`.
+    pub fn open(remote: &Path) -> Result<CtrlSocket, CtrlError> {
+        let io_error = |source| CtrlError::Io { path: remote.to_owned(), source };
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let local = std::env::temp_dir().join(format!("proxy-wifi-wpa-{}-{n}", std::process::id()));
+        // A stale file from an earlier process with the same pid would make bind fail.
+        let _ = std::fs::remove_file(&local);
+        let socket = UnixDatagram::bind(&local).map_err(io_error)?;
+        let client = CtrlSocket { socket, local, remote: remote.to_owned() };
+        client.socket.connect(remote).map_err(io_error)?;
+        Ok(client)
+    }
+
+    /// The interface's control socket.
+    pub fn remote(&self) -> &Path {
+        &self.remote
+    }
+
+    /// Sends `command` and returns the reply (trailing newline kept as sent). Stale
+    /// datagrams (replies to commands that timed out) are discarded first. `shown` is
+    /// what errors name the command as, so secrets stay out of logs.
+    pub async fn request_shown(&self, command: &str, shown: &str, timeout: Duration) -> Result<String, CtrlError> {
+        let io_error = |source| CtrlError::Io { path: self.remote.clone(), source };
+        let mut buffer = vec![0u8; RECEIVE_BUFFER];
+        while self.socket.try_recv(&mut buffer).is_ok() {}
+        self.socket.send(command.as_bytes()).await.map_err(io_error)?;
+        let receive = async {
+            loop {
+                let n = self.socket.recv(&mut buffer).await?;
+                // Unsolicited messages start with '<'; replies never do.
+                if buffer.first() != Some(&b'<') || n == 0 {
+                    return Ok::<_, io::Error>(String::from_utf8_lossy(&buffer[..n]).into_owned());
+                }
+            }
+        };
+        match tokio::time::timeout(timeout, receive).await {
+            Ok(reply) => reply.map_err(io_error),
+            Err(_) => Err(CtrlError::Timeout { path: self.remote.clone(), command: shown.to_owned(), timeout }),
+        }
+    }
+
+    /// [`CtrlSocket::request_shown`] naming the command by its first word.
+    pub async fn request(&self, command: &str, timeout: Duration) -> Result<String, CtrlError> {
+        let shown = command.split_whitespace().next().unwrap_or_default();
+        self.request_shown(command, shown, timeout).await
+    }
+
+    /// Sends `command` and expects `OK`.
+    pub async fn request_ok(&self, command: &str, shown: &str, timeout: Duration) -> Result<(), CtrlError> {
+        let reply = self.request_shown(command, shown, timeout).await?;
+        if reply.trim_end() == "OK" {
+            Ok(())
+        } else {
+            Err(CtrlError::Refused { command: shown.to_owned(), reply: reply.trim_end().to_owned() })
+        }
+    }
+
+    /// Subscribes this socket to unsolicited messages (`ATTACH`).
+    pub async fn attach(&self, timeout: Duration) -> Result<(), CtrlError> {
+        self.request_ok("ATTACH", "ATTACH", timeout).await
+    }
+
+    /// Waits for the next datagram (an event on an attached socket).
+    pub async fn recv(&self) -> Result<String, CtrlError> {
+        let mut buffer = vec![0u8; RECEIVE_BUFFER];
+        let n = self
+            .socket
+            .recv(&mut buffer)
+            .await
+            .map_err(|source| CtrlError::Io { path: self.remote.clone(), source })?;
+        Ok(String::from_utf8_lossy(&buffer[..n]).into_owned())
+    }
+}
+
+impl Drop for CtrlSocket {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.local);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stand-in for wpa_supplicant: answers each datagram with a canned reply.
+    async fn fake_server(dir: &Path, replies: Vec<(&'static str, &'static str)>) -> PathBuf {
+        let path = dir.join("wlan9");
+        let server = UnixDatagram::bind(&path).unwrap();
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 4096];
+            loop {
+                let Ok((n, from)) = server.recv_from(&mut buf).await else { return };
+                let command = String::from_utf8_lossy(&buf[..n]).into_owned();
+                let reply = replies.iter().find(|(c, _)| *c == command).map_or("UNKNOWN COMMAND\n", |(_, r)| *r);
+                if command == "SLOW" {
+                    continue;
+                }
+                if let Some(path) = from.as_pathname() {
+                    if command == "ATTACH" {
+                        let _ = server.send_to(b"<3>CTRL-EVENT-SCAN-STARTED ", path).await;
+                    }
+                    let _ = server.send_to(reply.as_bytes(), path).await;
+                }
+            }
+        });
+        path
+    }
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("proxy-wifi-ctrl-test-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[tokio::test]
+    async fn request_reply_timeout_and_cleanup() {
+        let dir = temp_dir("req");
+        let path =
+            fake_server(&dir, vec![("PING", "PONG\n"), ("ATTACH", "OK\n"), ("REMOVE_NETWORK 9", "FAIL\n")]).await;
+        let client = CtrlSocket::open(&path).unwrap();
+        assert_eq!(client.request("PING", DEFAULT_REQUEST_TIMEOUT).await.unwrap(), "PONG\n");
+        let refused = client.request_ok("REMOVE_NETWORK 9", "REMOVE_NETWORK", DEFAULT_REQUEST_TIMEOUT).await;
+        assert!(matches!(refused, Err(CtrlError::Refused { .. })));
+        let slow = client.request("SLOW", Duration::from_millis(50)).await;
+        assert!(matches!(slow, Err(CtrlError::Timeout { .. })), "{slow:?}");
+        // An event sent before the ATTACH reply is skipped by request() but kept for recv().
+        let monitor = CtrlSocket::open(&path).unwrap();
+        monitor.attach(DEFAULT_REQUEST_TIMEOUT).await.unwrap();
+        let local = client.local.clone();
+        drop(client);
+        assert!(!local.exists(), "the client's socket file is removed");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn missing_socket_is_an_io_error() {
+        let dir = temp_dir("missing");
+        assert!(matches!(CtrlSocket::open(&dir.join("nothing")), Err(CtrlError::Io { .. })));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,509 @@
+//! One wpa_supplicant-controlled station interface as a [`WifiInterface`].
+
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use proxy_wifi_protocol::{BssEntry, Bssid, Ssid, StatusCode};
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+use super::ctrl::{CtrlError, CtrlSocket, DEFAULT_REQUEST_TIMEOUT};
+use super::parse::{
+    Event, Status, bss_range_command, network_settings, parse_bss_page, parse_event, parse_list_networks,
+    parse_signal_poll, parse_status, scan_command,
+};
+use crate::host::linux::security::dbm_to_percent;
+use crate::interface::{
+    ConnectParams, ConnectedNetwork, EventSink, InterfaceError, InterfaceEvent, InterfaceId, ScanResults, ScanStatus,
+    WifiInterface,
+};
+
+/// Our own limit on a guest connection, under the handler's 10 s so that the temporary
+/// network is always cleaned up by us.
+pub const CONNECT_DEADLINE: Duration = Duration::from_millis(9_500);
+/// How long a guest disconnect waits for `CTRL-EVENT-DISCONNECTED` (the handler gives 5 s).
+pub const DISCONNECT_WAIT: Duration = Duration::from_secs(4);
+/// How often the signal of the host's connection is polled (`SIGNAL_POLL`).
+pub const SIGNAL_POLL_PERIOD: Duration = Duration::from_secs(3);
+/// Delay before the temporary network of a connection the host lost is removed.
+const HOST_LOSS_CLEANUP_DELAY: Duration = Duration::from_millis(500);
+/// A connect fails after this many scans in a row that did not find the network.
+const NOT_FOUND_LIMIT: u32 = 3;
+/// Pages of the BSS table read at most per listing (each is at most a reply buffer).
+const MAX_BSS_PAGES: usize = 256;
+
+/// The temporary network made for the guest, and what to restore when it goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct TemporaryNetwork {
+    id: u32,
+    /// Networks that were enabled before `SELECT_NETWORK` disabled them.
+    restore: Vec<u32>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// What the interface is connected to now (from `STATUS` / events).
+    host: Option<ConnectedNetwork>,
+    /// The wpa_supplicant network id of that connection.
+    host_network: Option<u32>,
+    temporary: Option<TemporaryNetwork>,
+    /// A guest disconnect is under way: its `CTRL-EVENT-DISCONNECTED` is not a host event.
+    own_disconnect: bool,
+    /// The last link quality sent, so that only changes are sent.
+    last_percent: Option<u32>,
+}
+
+pub(crate) struct Inner {
+    id: InterfaceId,
+    name: String,
+    ctrl: tokio::sync::Mutex<CtrlSocket>,
+    sink: OnceLock<EventSink>,
+    state: Mutex<State>,
+    events: broadcast::Sender<Event>,
+    /// Connects and disconnects, one at a time.
+    operation: tokio::sync::Mutex<()>,
+}
+
+/// A station interface driven through wpa_supplicant's control socket.
+///
+/// Scans trigger `SCAN` and answer at once from the BSS table (real IEs); connects use a
+/// temporary network that is removed, with the host's other networks re-enabled, when
+/// the guest disconnects or the connect fails.
+pub struct WpaInterface {
+    inner: Arc<Inner>,
+}
+
+fn ctrl_error(error: CtrlError) -> InterfaceError {
+    match error {
+        CtrlError::Io { .. } => InterfaceError::Unavailable(error.to_string()),
+        other => InterfaceError::Backend(other.to_string()),
+    }
+}
+
+impl WpaInterface {
+    /// Opens the interface behind the control socket `ctrl` (requests) and `monitor`
+    /// (attached for events; driven by [`WpaInterface::run_monitor`]).
+    pub(crate) async fn open(id: InterfaceId, name: String, ctrl: CtrlSocket) -> Result<WpaInterface, InterfaceError> {
+        let reply = ctrl.request("PING", DEFAULT_REQUEST_TIMEOUT).await.map_err(ctrl_error)?;
+        if reply.trim_end() != "PONG" {
+            return Err(InterfaceError::Unavailable(format!("{} answered PING with '{}'", name, reply.trim_end())));
+        }
+        let status = parse_status(&ctrl.request("STATUS", DEFAULT_REQUEST_TIMEOUT).await.map_err(ctrl_error)?);
+        let (events, _) = broadcast::channel(64);
+        let inner = Inner {
+            id,
+            name,
+            ctrl: tokio::sync::Mutex::new(ctrl),
+            sink: OnceLock::new(),
+            state: Mutex::new(State {
+                host: status.connected_network(),
+                host_network: status.network_id,
+                ..State::default()
+            }),
+            events,
+            operation: tokio::sync::Mutex::new(()),
+        };
+        Ok(WpaInterface { inner: Arc::new(inner) })
+    }
+
+    /// The network interface name (`wlan0`).
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// Follows the events of `monitor` (an attached control socket) and polls the
+    /// signal while connected, until `stop`; then removes a temporary network left over.
+    pub(crate) async fn run_monitor(&self, monitor: CtrlSocket, stop: CancellationToken) {
+        let inner = self.inner.clone();
+        let mut poll = tokio::time::interval(SIGNAL_POLL_PERIOD);
+        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => {
+                    let _ = monitor.request("DETACH", Duration::from_millis(500)).await;
+                    inner.remove_temporary_network().await;
+                    break;
+                }
+                message = monitor.recv() => match message {
+                    Ok(message) => inner.on_event(parse_event(&message)).await,
+                    Err(error) => {
+                        tracing::warn!(interface = %inner.name, %error, "wpa_supplicant event socket failed");
+                        stop.cancelled().await;
+                    }
+                },
+                _ = poll.tick() => inner.poll_signal().await,
+            }
+        }
+    }
+}
+
+impl Inner {
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn emit(&self, event: InterfaceEvent) {
+        if let Some(sink) = self.sink.get() {
+            sink.send(event);
+        }
+    }
+
+    async fn command_shown(&self, command: &str, shown: &str) -> Result<String, InterfaceError> {
+        let ctrl = self.ctrl.lock().await;
+        ctrl.request_shown(command, shown, DEFAULT_REQUEST_TIMEOUT).await.map_err(ctrl_error)
+    }
+
+    async fn command(&self, command: &str) -> Result<String, InterfaceError> {
+        self.command_shown(command, command).await
+    }
+
+    async fn command_ok(&self, command: &str, shown: &str) -> Result<(), InterfaceError> {
+        let reply = self.command_shown(command, shown).await?;
+        if reply.trim_end() == "OK" {
+            Ok(())
+        } else {
+            Err(InterfaceError::Backend(format!(
+                "wpa_supplicant refused '{shown}' on {}: {}",
+                self.name,
+                reply.trim_end()
+            )))
+        }
+    }
+
+    async fn status(&self) -> Result<Status, InterfaceError> {
+        Ok(parse_status(&self.command("STATUS").await?))
+    }
+
+    /// The whole BSS table, page by page.
+    async fn bss_table(&self) -> Result<Vec<BssEntry>, InterfaceError> {
+        let mut entries = Vec::new();
+        let mut first = 0u32;
+        for _ in 0..MAX_BSS_PAGES {
+            let page = parse_bss_page(&self.command(&bss_range_command(first)).await?);
+            let last = page.records.last().map(|r| r.id);
+            entries.extend(page.records.iter().map(|r| r.to_bss_entry()));
+            match last {
+                Some(last) if !page.complete => first = last + 1,
+                _ => break,
+            }
+        }
+        Ok(entries)
+    }
+
+    async fn on_event(self: &Arc<Self>, event: Event) {
+        match &event {
+            Event::Connected { bssid, network_id } => {
+                let (network, status_id) = match self.status().await {
+                    Ok(status) => (status.connected_network(), status.network_id),
+                    Err(error) => {
+                        tracing::warn!(interface = %self.name, %error, "STATUS after CTRL-EVENT-CONNECTED failed");
+                        (None, None)
+                    }
+                };
+                tracing::info!(interface = %self.name, bssid = ?bssid, ssid = ?network.map(|n| n.ssid), "wpa_supplicant connected");
+                {
+                    let mut state = self.state();
+                    state.host = network;
+                    state.host_network = network_id.or(status_id);
+                    state.last_percent = None;
+                }
+                if let Some(network) = network {
+                    self.emit(InterfaceEvent::HostConnected(network));
+                }
+            }
+            Event::Disconnected { bssid, reason, locally_generated } => {
+                let (left, left_network, own) = {
+                    let mut state = self.state();
+                    state.last_percent = None;
+                    (state.host.take(), state.host_network.take(), state.own_disconnect)
+                };
+                tracing::info!(interface = %self.name, bssid = ?bssid, reason = ?reason, locally_generated, own,
+                    "wpa_supplicant disconnected");
+                if let (Some(network), false) = (left, own) {
+                    self.emit(InterfaceEvent::HostDisconnected { ssid: network.ssid });
+                    // The handler forgets a guest connection the host lost, and will not
+                    // ask for a disconnect: the temporary network goes now.
+                    let ours = {
+                        let state = self.state();
+                        state.temporary.as_ref().is_some_and(|t| Some(t.id) == left_network)
+                    };
+                    if ours {
+                        // A moment later, so that the guest hears of the loss first.
+                        let inner = self.clone();
+                        tokio::spawn(async move {
+                            let _operation = inner.operation.lock().await;
+                            tokio::time::sleep(HOST_LOSS_CLEANUP_DELAY).await;
+                            tracing::info!(interface = %inner.name,
+                                "the host lost the guest's connection; removing the temporary network");
+                            inner.remove_temporary_network().await;
+                        });
+                    }
+                }
+            }
+            Event::ScanResults | Event::ScanFailed => match self.bss_table().await {
+                Ok(bss) => {
+                    tracing::debug!(interface = %self.name, networks = bss.len(), "host scan results");
+                    self.emit(InterfaceEvent::ScanResults(ScanResults { bss, status: ScanStatus::Completed }));
+                }
+                Err(error) => tracing::warn!(interface = %self.name, %error, "reading the BSS table failed"),
+            },
+            Event::SignalChange { signal: Some(dbm) } => self.signal(*dbm),
+            Event::Terminating => tracing::info!(interface = %self.name, "wpa_supplicant is terminating"),
+            Event::Other(text) => tracing::trace!(interface = %self.name, event = %text, "wpa_supplicant event"),
+            _ => {}
+        }
+        let _ = self.events.send(event);
+    }
+
+    fn signal(&self, dbm: i32) {
+        let percent = dbm_to_percent(dbm);
+        let changed = {
+            let mut state = self.state();
+            let changed = state.host.is_some() && state.last_percent != Some(percent);
+            if changed {
+                state.last_percent = Some(percent);
+            }
+            changed
+        };
+        if changed {
+            tracing::debug!(interface = %self.name, dbm, percent, "signal quality");
+            self.emit(InterfaceEvent::SignalQuality { percent });
+        }
+    }
+
+    async fn poll_signal(&self) {
+        if self.state().host.is_none() {
+            return;
+        }
+        match self.command("SIGNAL_POLL").await {
+            Ok(reply) => {
+                if let Some(dbm) = parse_signal_poll(&reply) {
+                    self.signal(dbm);
+                }
+            }
+            Err(error) => tracing::debug!(interface = %self.name, %error, "SIGNAL_POLL failed"),
+        }
+    }
+
+    /// Ids of the networks enabled now.
+    async fn enabled_networks(&self) -> Result<Vec<u32>, InterfaceError> {
+        let reply = self.command("LIST_NETWORKS").await?;
+        Ok(parse_list_networks(&reply).into_iter().filter(|n| n.enabled()).map(|n| n.id).collect())
+    }
+
+    /// Removes network `id` and enables the networks in `restore` again.
+    async fn remove_and_restore(&self, id: u32, restore: &[u32]) {
+        let remove = format!("REMOVE_NETWORK {id}");
+        if let Err(error) = self.command_ok(&remove, &remove).await {
+            tracing::warn!(interface = %self.name, network = id, %error, "removing the temporary network failed");
+        }
+        self.restore_networks(restore).await;
+        tracing::debug!(interface = %self.name, network = id, restored = ?restore, "temporary network removed");
+    }
+
+    /// Enables again the networks `SELECT_NETWORK` disabled.
+    async fn restore_networks(&self, restore: &[u32]) {
+        for network in restore {
+            let enable = format!("ENABLE_NETWORK {network}");
+            if let Err(error) = self.command_ok(&enable, &enable).await {
+                tracing::warn!(interface = %self.name, network, %error, "re-enabling a host network failed");
+            }
+        }
+    }
+
+    async fn remove_temporary_network(&self) {
+        let temporary = self.state().temporary.take();
+        if let Some(temporary) = temporary {
+            self.remove_and_restore(temporary.id, &temporary.restore).await;
+        }
+    }
+
+    async fn scan(&self, ssid: Option<Ssid>) -> Result<ScanResults, InterfaceError> {
+        let reply = self.command(&scan_command(ssid.as_ref())).await?;
+        let triggered = match reply.trim_end() {
+            "OK" => true,
+            // A scan is already running: its results will come as an event.
+            "FAIL-BUSY" => true,
+            other => {
+                tracing::debug!(interface = %self.name, reply = other, "SCAN refused; answering from the BSS table");
+                false
+            }
+        };
+        let bss = self.bss_table().await?;
+        // Nothing known yet: tell the guest more is coming rather than "nothing here".
+        let status = if bss.is_empty() && triggered { ScanStatus::Running } else { ScanStatus::Completed };
+        tracing::debug!(interface = %self.name, networks = bss.len(), ?status, "scan answered from the BSS table");
+        Ok(ScanResults { bss, status })
+    }
+
+    async fn connect(self: Arc<Self>, params: ConnectParams) -> Result<ConnectedNetwork, InterfaceError> {
+        let _operation = self.operation.lock().await;
+        let settings = network_settings(&params)?;
+        // A temporary network of an earlier guest connection goes first; what it was to
+        // restore still holds.
+        let previous = self.state().temporary.take();
+        let restore = match previous {
+            Some(previous) => {
+                self.command_ok(&format!("REMOVE_NETWORK {}", previous.id), "REMOVE_NETWORK").await.ok();
+                previous.restore
+            }
+            None => self.enabled_networks().await?,
+        };
+        let reply = self.command("ADD_NETWORK").await?;
+        let id: u32 = reply.trim().parse().map_err(|_| {
+            InterfaceError::Backend(format!("ADD_NETWORK on {} answered '{}'", self.name, reply.trim_end()))
+        })?;
+        let outcome = async {
+            for setting in &settings {
+                let shown = format!("SET_NETWORK {id} {}", setting.name);
+                let command = zeroize::Zeroizing::new(format!("{shown} {}", setting.value.as_str()));
+                let shown = if setting.secret { shown } else { command.to_string() };
+                self.command_ok(&command, &shown).await?;
+            }
+            let mut events = self.events.subscribe();
+            self.command_ok(&format!("SELECT_NETWORK {id}"), "SELECT_NETWORK").await?;
+            match tokio::time::timeout(CONNECT_DEADLINE, self.wait_connected(&mut events, id, &params)).await {
+                Ok(result) => result,
+                Err(_) => Err(InterfaceError::Backend(format!(
+                    "no connection to '{}' within {CONNECT_DEADLINE:?}",
+                    params.ssid
+                ))),
+            }
+        }
+        .await;
+        match outcome {
+            Ok(bssid) => {
+                self.state().temporary = Some(TemporaryNetwork { id, restore });
+                let network = ConnectedNetwork { ssid: params.ssid, bssid, auth: params.auth_algorithm() };
+                tracing::info!(interface = %self.name, ssid = %params.ssid, %bssid, network = id, "connected for the guest");
+                Ok(network)
+            }
+            Err(error) => {
+                tracing::info!(interface = %self.name, ssid = %params.ssid, %error, "guest connection failed; cleaning up");
+                self.remove_and_restore(id, &restore).await;
+                Err(error)
+            }
+        }
+    }
+
+    async fn wait_connected(
+        &self,
+        events: &mut broadcast::Receiver<Event>,
+        id: u32,
+        params: &ConnectParams,
+    ) -> Result<Bssid, InterfaceError> {
+        let mut not_found = 0;
+        let rejected = |status: Option<u16>, reason: String| InterfaceError::Rejected {
+            status: match status {
+                Some(code) if code != 0 => StatusCode(code),
+                _ => StatusCode::UNSPECIFIED_FAILURE,
+            },
+            reason,
+        };
+        loop {
+            let event = match events.recv().await {
+                Ok(event) => event,
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => {
+                    return Err(InterfaceError::Unavailable(format!("{} went away", self.name)));
+                }
+            };
+            match event {
+                Event::Connected { bssid, network_id } if network_id.is_none_or(|n| n == id) => {
+                    let known = self.state().host.map(|h| h.bssid);
+                    return Ok(bssid.or(known).unwrap_or(params.bssid));
+                }
+                Event::TempDisabled { network_id, reason } if network_id.is_none_or(|n| n == id) => {
+                    return Err(rejected(None, format!("'{}' temporarily disabled: {reason}", params.ssid)));
+                }
+                Event::AssocReject { status_code } => {
+                    return Err(rejected(status_code, format!("association with '{}' rejected", params.ssid)));
+                }
+                Event::AuthReject { status_code } => {
+                    return Err(rejected(status_code, format!("authentication with '{}' rejected", params.ssid)));
+                }
+                Event::NetworkNotFound => {
+                    not_found += 1;
+                    if not_found >= NOT_FOUND_LIMIT {
+                        return Err(InterfaceError::NetworkNotFound(params.ssid));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    async fn disconnect(&self) -> Result<(), InterfaceError> {
+        let _operation = self.operation.lock().await;
+        let Some(temporary) = self.state().temporary.take() else {
+            return Ok(());
+        };
+        let status = self.status().await.unwrap_or_default();
+        let connected = status.network_id == Some(temporary.id) && status.wpa_state != "DISCONNECTED";
+        self.state().own_disconnect = true;
+        let mut events = self.events.subscribe();
+        let remove = format!("REMOVE_NETWORK {}", temporary.id);
+        let removed = self.command_ok(&remove, &remove).await;
+        if removed.is_ok() && connected {
+            let wait = async {
+                loop {
+                    match events.recv().await {
+                        Ok(Event::Disconnected { .. }) | Err(broadcast::error::RecvError::Closed) => break,
+                        _ => {}
+                    }
+                }
+            };
+            if tokio::time::timeout(DISCONNECT_WAIT, wait).await.is_err() {
+                tracing::warn!(interface = %self.name, "no CTRL-EVENT-DISCONNECTED after removing the temporary network");
+            }
+        }
+        self.state().own_disconnect = false;
+        // Restore even if the removal failed (the network may already be gone).
+        self.restore_networks(&temporary.restore).await;
+        tracing::info!(interface = %self.name, network = temporary.id, "guest connection ended");
+        removed
+    }
+}
+
+#[async_trait]
+impl WifiInterface for WpaInterface {
+    fn id(&self) -> InterfaceId {
+        self.inner.id
+    }
+
+    fn attach(&self, events: EventSink) {
+        if self.inner.sink.set(events).is_ok() {
+            let connected = self.inner.state().host;
+            if let Some(network) = connected {
+                self.inner.emit(InterfaceEvent::HostConnected(network));
+            }
+        }
+    }
+
+    async fn connection_to(&self, ssid: &Ssid) -> Option<ConnectedNetwork> {
+        match self.inner.status().await {
+            Ok(status) => status.connected_network().filter(|n| n.ssid == *ssid),
+            Err(error) => {
+                tracing::debug!(interface = %self.inner.name, %error, "STATUS failed");
+                None
+            }
+        }
+    }
+
+    async fn scan(&self, ssid: Option<Ssid>) -> Result<ScanResults, InterfaceError> {
+        self.inner.scan(ssid).await
+    }
+
+    async fn connect(&self, params: &ConnectParams) -> Result<ConnectedNetwork, InterfaceError> {
+        // On its own task: if the handler gives up waiting, the cleanup still happens.
+        let task = tokio::spawn(self.inner.clone().connect(params.clone()));
+        task.await.map_err(|e| InterfaceError::Backend(format!("connect task failed: {e}")))?
+    }
+
+    async fn disconnect(&self) -> Result<(), InterfaceError> {
+        let inner = self.inner.clone();
+        let task = tokio::spawn(async move { inner.disconnect().await });
+        task.await.map_err(|e| InterfaceError::Backend(format!("disconnect task failed: {e}")))?
+    }
+}

@@ -1,0 +1,317 @@
+//! State logic of the wpa_supplicant backend against a stand-in supplicant that answers
+//! with replies recorded from a real one (tests/data/wpa_supplicant/).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use proxy_wifi_protocol::{AkmSuite, AuthType, Bssid, CipherSuite, Key, Pmk, Ssid, WpaVersions};
+use tokio::net::UnixDatagram;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::*;
+use crate::handler::{HandlerHandle, Work};
+use crate::interface::{ConnectParams, EventSink, InterfaceError, InterfaceEvent, ScanStatus, WifiInterface};
+
+macro_rules! recorded {
+    ($name:literal) => {
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/wpa_supplicant/", $name))
+    };
+}
+
+const LAB_WPA2: Bssid = Bssid([2, 0, 0, 0, 1, 0]);
+
+#[derive(Default)]
+struct FakeState {
+    /// (id, ssid, enabled)
+    networks: Vec<(u32, String, bool)>,
+    next_id: u32,
+    /// Network id the station is connected with (status reply from the recording).
+    connected: Option<u32>,
+    /// Events sent after SELECT_NETWORK: "connect" or "wrong-key".
+    on_select: &'static str,
+    commands: Vec<String>,
+}
+
+/// A stand-in wpa_supplicant on a datagram socket.
+struct FakeSupplicant {
+    path: PathBuf,
+    state: Arc<Mutex<FakeState>>,
+    events: mpsc::UnboundedSender<String>,
+}
+
+impl FakeSupplicant {
+    fn start(dir: &Path, name: &str, state: FakeState) -> FakeSupplicant {
+        let path = dir.join(name);
+        let socket = UnixDatagram::bind(&path).unwrap();
+        let state = Arc::new(Mutex::new(state));
+        let (events, mut pending) = mpsc::unbounded_channel::<String>();
+        let shared = state.clone();
+        let to_self = events.clone();
+        tokio::spawn(async move {
+            let mut attached: Vec<PathBuf> = Vec::new();
+            let mut buffer = vec![0u8; 4096];
+            loop {
+                tokio::select! {
+                    received = socket.recv_from(&mut buffer) => {
+                        let Ok((n, from)) = received else { return };
+                        let Some(from) = from.as_pathname().map(Path::to_path_buf) else { continue };
+                        let command = String::from_utf8_lossy(&buffer[..n]).into_owned();
+                        if command == "ATTACH" {
+                            attached.push(from.clone());
+                        }
+                        let (reply, later) = answer(&shared, &command);
+                        let _ = socket.send_to(reply.as_bytes(), &from).await;
+                        for event in later {
+                            let _ = to_self.send(event);
+                        }
+                    }
+                    Some(event) = pending.recv() => {
+                        for client in &attached {
+                            let _ = socket.send_to(event.as_bytes(), client).await;
+                        }
+                    }
+                }
+            }
+        });
+        FakeSupplicant { path, state, events }
+    }
+
+    fn commands(&self) -> Vec<String> {
+        self.state.lock().unwrap().commands.clone()
+    }
+}
+
+/// The reply to `command` and the events it causes.
+fn answer(state: &Mutex<FakeState>, command: &str) -> (String, Vec<String>) {
+    let mut s = state.lock().unwrap();
+    s.commands.push(command.to_owned());
+    let words: Vec<&str> = command.split_whitespace().collect();
+    let id = || words.get(1).and_then(|w| w.parse::<u32>().ok());
+    let ok = || "OK\n".to_owned();
+    match words.first().copied().unwrap_or_default() {
+        "PING" => ("PONG\n".into(), vec![]),
+        "ATTACH" | "DETACH" | "SET_NETWORK" | "SCAN" => (ok(), vec![]),
+        "STATUS" => match s.connected {
+            Some(id) => (recorded!("status_connected_wpa2.txt").replace("id=0", &format!("id={id}")), vec![]),
+            None => (recorded!("status_disconnected.txt").into(), vec![]),
+        },
+        "LIST_NETWORKS" => {
+            let mut out = String::from("network id / ssid / bssid / flags\n");
+            for (id, ssid, enabled) in &s.networks {
+                out += &format!("{id}\t{ssid}\tany\t{}\n", if *enabled { "" } else { "[DISABLED]" });
+            }
+            (out, vec![])
+        }
+        "ADD_NETWORK" => {
+            let id = s.next_id;
+            s.next_id += 1;
+            s.networks.push((id, String::new(), false));
+            (format!("{id}\n"), vec![])
+        }
+        "SELECT_NETWORK" => {
+            let id = id().unwrap();
+            for network in &mut s.networks {
+                network.2 = network.0 == id;
+            }
+            let events = match s.on_select {
+                "connect" => {
+                    s.connected = Some(id);
+                    vec![format!(
+                        "<3>CTRL-EVENT-CONNECTED - Connection to 02:00:00:00:01:00 completed [id={id} id_str=]"
+                    )]
+                }
+                "wrong-key" => vec![
+                    "<3>CTRL-EVENT-DISCONNECTED bssid=02:00:00:00:01:00 reason=15".to_owned(),
+                    format!(
+                        "<3>CTRL-EVENT-SSID-TEMP-DISABLED id={id} ssid=\"lab-wpa2\" auth_failures=1 duration=10 reason=WRONG_KEY"
+                    ),
+                ],
+                _ => vec![],
+            };
+            (ok(), events)
+        }
+        "ENABLE_NETWORK" => {
+            let id = id().unwrap();
+            match s.networks.iter_mut().find(|n| n.0 == id) {
+                Some(network) => {
+                    network.2 = true;
+                    (ok(), vec![])
+                }
+                None => ("FAIL\n".into(), vec![]),
+            }
+        }
+        "REMOVE_NETWORK" => {
+            let id = id().unwrap();
+            s.networks.retain(|n| n.0 != id);
+            if s.connected == Some(id) {
+                s.connected = None;
+                (ok(), vec!["<3>CTRL-EVENT-DISCONNECTED bssid=02:00:00:00:01:00 reason=3 locally_generated=1".into()])
+            } else {
+                (ok(), vec![])
+            }
+        }
+        "BSS" if command.starts_with("BSS RANGE=0-") => (recorded!("bss_range_all.txt").into(), vec![]),
+        "BSS" => (String::new(), vec![]),
+        "SIGNAL_POLL" => (recorded!("signal_poll.txt").into(), vec![]),
+        _ => ("UNKNOWN COMMAND\n".into(), vec![]),
+    }
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("proxy-wifi-wpa-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Opens the interface behind the fake and runs its monitor.
+async fn open(
+    dir: &Path,
+    name: &str,
+) -> (Arc<WpaInterface>, mpsc::UnboundedReceiver<(InterfaceId, InterfaceEvent)>, CancellationToken) {
+    let (interface, monitor) = open_interface(dir, name).await.unwrap();
+    let (sink, events) = EventSink::channel(interface.id());
+    interface.attach(sink);
+    let stop = CancellationToken::new();
+    let running = interface.clone();
+    let token = stop.clone();
+    tokio::spawn(async move { running.run_monitor(monitor, token).await });
+    (interface, events, stop)
+}
+
+async fn next_event(events: &mut mpsc::UnboundedReceiver<(InterfaceId, InterfaceEvent)>) -> InterfaceEvent {
+    tokio::time::timeout(Duration::from_secs(5), events.recv()).await.expect("an event in time").unwrap().1
+}
+
+fn psk_params(passphrase: &str) -> ConnectParams {
+    let ssid = Ssid::new(b"lab-wpa2").unwrap();
+    ConnectParams {
+        ssid,
+        bssid: Bssid::ZERO,
+        auth_type: AuthType::OpenSystem,
+        wpa_versions: WpaVersions::WPA2,
+        akm_suites: vec![AkmSuite::Psk],
+        pairwise_cipher_suites: vec![CipherSuite::Ccmp],
+        group_cipher_suite: CipherSuite::Ccmp,
+        key: Key::from(Pmk::derive(passphrase.as_bytes(), &ssid)),
+    }
+}
+
+fn host_networks() -> FakeState {
+    FakeState {
+        networks: vec![(0, "home".into(), true), (1, "office".into(), false)],
+        next_id: 2,
+        ..FakeState::default()
+    }
+}
+
+#[tokio::test]
+async fn connect_then_guest_disconnect_restores_the_host_networks() {
+    let dir = temp_dir("connect");
+    let fake = FakeSupplicant::start(&dir, "wlan9", FakeState { on_select: "connect", ..host_networks() });
+    let (interface, mut events, stop) = open(&dir, "wlan9").await;
+
+    let network = interface.connect(&psk_params("labpassword")).await.unwrap();
+    assert_eq!(network.bssid, LAB_WPA2);
+    match next_event(&mut events).await {
+        InterfaceEvent::HostConnected(host) => assert_eq!(host.ssid.as_bytes(), b"lab-wpa2"),
+        other => panic!("{other:?}"),
+    }
+    let commands = fake.commands();
+    assert!(commands.contains(&"SET_NETWORK 2 ssid 6c61622d77706132".to_owned()), "{commands:?}");
+    assert!(commands.contains(&"SET_NETWORK 2 key_mgmt WPA-PSK".to_owned()));
+    assert!(
+        commands
+            .contains(&format!("SET_NETWORK 2 psk {}", Pmk::derive(b"labpassword", &network.ssid).to_hex().as_str()))
+    );
+    assert!(commands.contains(&"SELECT_NETWORK 2".to_owned()));
+    assert!(interface.connection_to(&network.ssid).await.is_some(), "mirroring sees the connection");
+
+    interface.disconnect().await.unwrap();
+    let commands = fake.commands();
+    let tail: Vec<&str> = commands.iter().map(String::as_str).filter(|c| c.contains("_NETWORK")).collect();
+    assert!(tail.ends_with(&["REMOVE_NETWORK 2", "ENABLE_NETWORK 0"]), "{tail:?}");
+    assert!(!commands.contains(&"ENABLE_NETWORK 1".to_owned()), "a network disabled before stays disabled");
+    let networks = fake.state.lock().unwrap().networks.clone();
+    assert_eq!(networks, vec![(0, "home".into(), true), (1, "office".into(), false)]);
+    // Our own disconnection is not reported as a host disconnection.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    while let Ok((_, event)) = events.try_recv() {
+        assert!(matches!(event, InterfaceEvent::SignalQuality { .. }), "unexpected {event:?}");
+    }
+    stop.cancel();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn wrong_key_fails_and_cleans_up() {
+    let dir = temp_dir("wrongkey");
+    let fake = FakeSupplicant::start(&dir, "wlan9", FakeState { on_select: "wrong-key", ..host_networks() });
+    let (interface, _events, stop) = open(&dir, "wlan9").await;
+    let error = interface.connect(&psk_params("wrong password")).await.unwrap_err();
+    assert!(matches!(&error, InterfaceError::Rejected { reason, .. } if reason.contains("WRONG_KEY")), "{error}");
+    let commands = fake.commands();
+    let tail: Vec<&str> = commands.iter().map(String::as_str).filter(|c| c.contains("_NETWORK")).collect();
+    assert!(tail.ends_with(&["SELECT_NETWORK 2", "REMOVE_NETWORK 2", "ENABLE_NETWORK 0"]), "{tail:?}");
+    // Nothing to undo on a later guest disconnect.
+    interface.disconnect().await.unwrap();
+    assert_eq!(fake.commands().len(), commands.len());
+    stop.cancel();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn host_events_reach_the_handler() {
+    let dir = temp_dir("host");
+    let fake = FakeSupplicant::start(&dir, "wlan9", FakeState { connected: Some(0), ..host_networks() });
+    let (interface, mut events, stop) = open(&dir, "wlan9").await;
+    // Already connected when added: reported once attached.
+    let InterfaceEvent::HostConnected(host) = next_event(&mut events).await else { panic!("no HostConnected") };
+    assert_eq!((host.ssid.as_bytes(), host.bssid), (&b"lab-wpa2"[..], LAB_WPA2));
+
+    // Signal polled while connected: -30 dBm is 100 %.
+    assert_eq!(next_event(&mut events).await, InterfaceEvent::SignalQuality { percent: 100 });
+
+    // A scan answers from the BSS table at once; the supplicant's results come later.
+    let results = interface.scan(Some(Ssid::new(b"lab-wpa2").unwrap())).await.unwrap();
+    assert_eq!(results.status, ScanStatus::Completed);
+    assert_eq!(results.bss.iter().map(|b| b.bssid).collect::<Vec<_>>(), vec![LAB_WPA2, Bssid([2, 0, 0, 0, 0, 0])]);
+    assert!(fake.commands().contains(&"SCAN ssid 6c61622d77706132".to_owned()));
+    fake.events.send("<3>CTRL-EVENT-SCAN-RESULTS ".into()).unwrap();
+    let InterfaceEvent::ScanResults(pushed) = next_event(&mut events).await else { panic!("no ScanResults") };
+    assert_eq!(pushed.bss.len(), 2);
+
+    // The AP drops the station: the handler hears of it.
+    fake.state.lock().unwrap().connected = None;
+    fake.events.send("<3>CTRL-EVENT-DISCONNECTED bssid=02:00:00:00:01:00 reason=2".into()).unwrap();
+    assert_eq!(next_event(&mut events).await, InterfaceEvent::HostDisconnected { ssid: host.ssid });
+    stop.cancel();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn backend_follows_sockets_as_they_come_and_go() {
+    let dir = temp_dir("follow");
+    let (work, mut queue) = mpsc::channel(16);
+    let registry = InterfaceRegistry::new(HandlerHandle::new(work));
+    let backend = Box::new(WpaSupplicantBackend::new(&dir).wireless_only(false));
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn(backend.run(registry, shutdown.clone()));
+
+    let fake = FakeSupplicant::start(&dir, "wlan9", host_networks());
+    // Not a control socket of ours to use: a plain file is ignored.
+    std::fs::write(dir.join("not-a-socket"), b"").unwrap();
+    let added = tokio::time::timeout(Duration::from_secs(5), queue.recv()).await.unwrap().unwrap();
+    let Work::AddInterface(interface) = added else { panic!("expected an arrival") };
+    assert_eq!(interface.id(), WpaSupplicantBackend::interface_id("wlan9"));
+
+    std::fs::remove_file(&fake.path).unwrap();
+    let removed = tokio::time::timeout(Duration::from_secs(5), queue.recv()).await.unwrap().unwrap();
+    assert!(matches!(removed, Work::RemoveInterface(id) if id == interface.id()));
+
+    shutdown.cancel();
+    running.await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
