@@ -31,7 +31,7 @@ target=${CARGO_TARGET_DIR:-$root/target}
 if grep -q "select_backend" crates/proxy-wifi-cli/src/host_backend.rs 2>/dev/null; then
   cargo build -q -p proxy-wifi-cli
   serve_bin="$target/debug/proxy-wifi"
-  serve_args="serve --transport vsock --mode host"
+  serve_args="-v serve --transport vsock --mode host"
 else
   cargo build -q -p proxy-wifi-cli -p proxy-wifi --example linux_host
   serve_bin="$target/debug/examples/linux_host"
