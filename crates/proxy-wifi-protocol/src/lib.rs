@@ -53,6 +53,8 @@ pub use ie::{ElementId, InformationElements, RsnElement, Security, SecurityKind,
 pub use key::{Key, MAX_KEY_LEN, Pmk};
 pub use message::Message;
 pub use notification::{DisconnectedNotification, SignalQualityNotification};
-pub use scan::{BSS_ENTRY_LEN, BssEntry, Capabilities, SCAN_RESPONSE_FIXED_LEN, ScanRequest, ScanResponse};
+pub use scan::{
+    BSS_ENTRY_LEN, BssEntry, Capabilities, SCAN_RESPONSE_FIXED_LEN, ScanRequest, ScanResponse, ScanResponseBuilder,
+};
 pub use suites::{AkmSuite, CipherSuite};
 pub use types::{AuthType, Bssid, MAX_SSID_LEN, SessionId, Ssid, WpaVersions};

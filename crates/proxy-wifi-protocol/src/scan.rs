@@ -105,6 +105,19 @@ pub struct BssEntry {
 }
 
 impl BssEntry {
+    /// The 26 wire bytes of the entry, with its `ie_offset`.
+    fn fixed_part(&self, ie_offset: u32) -> [u8; BSS_ENTRY_LEN] {
+        let mut fixed = [0u8; BSS_ENTRY_LEN];
+        fixed[0..6].copy_from_slice(&self.bssid.0);
+        fixed[6..8].copy_from_slice(&self.capabilities.0.to_le_bytes());
+        fixed[8..12].copy_from_slice(&self.rssi_dbm.to_le_bytes());
+        fixed[12..14].copy_from_slice(&self.beacon_interval.to_le_bytes());
+        fixed[14..18].copy_from_slice(&self.frequency_khz.to_le_bytes());
+        fixed[18..22].copy_from_slice(&(self.ies.len() as u32).to_le_bytes());
+        fixed[22..26].copy_from_slice(&ie_offset.to_le_bytes());
+        fixed
+    }
+
     /// The channel centre frequency in MHz.
     pub fn frequency_mhz(&self) -> u32 {
         self.frequency_khz / 1000
@@ -136,33 +149,30 @@ impl ScanResponse {
     /// Writes the body: the fixed part, all entries, then every entry's IEs in order,
     /// each `ie_offset` measured from the start of its own entry.
     ///
+    /// The body is sized once and filled in place (no per-field growth checks).
+    ///
     /// # Panics
     /// If the body would exceed [`MAX_SCAN_RESPONSE_BODY_LEN`] (a host bug: a guest could
     /// not read it).
     pub(crate) fn encode(&self, out: &mut Vec<u8>) {
         let total = self.encoded_len();
         assert!(total <= MAX_SCAN_RESPONSE_BODY_LEN as usize, "scan response of {total} bytes exceeds the 16 MiB cap");
-        out.reserve(total);
-        out.push(u8::from(self.scan_complete));
-        out.extend_from_slice(&(self.bss.len() as u32).to_le_bytes());
-        out.extend_from_slice(&(total as u32).to_le_bytes());
-        let entries_end = SCAN_RESPONSE_FIXED_LEN + BSS_ENTRY_LEN * self.bss.len();
-        let mut ie_position = entries_end;
-        for (index, entry) in self.bss.iter().enumerate() {
-            let entry_start = SCAN_RESPONSE_FIXED_LEN + BSS_ENTRY_LEN * index;
-            let mut fixed = [0u8; BSS_ENTRY_LEN];
-            fixed[0..6].copy_from_slice(&entry.bssid.0);
-            fixed[6..8].copy_from_slice(&entry.capabilities.0.to_le_bytes());
-            fixed[8..12].copy_from_slice(&entry.rssi_dbm.to_le_bytes());
-            fixed[12..14].copy_from_slice(&entry.beacon_interval.to_le_bytes());
-            fixed[14..18].copy_from_slice(&entry.frequency_khz.to_le_bytes());
-            fixed[18..22].copy_from_slice(&(entry.ies.len() as u32).to_le_bytes());
-            fixed[22..26].copy_from_slice(&((ie_position - entry_start) as u32).to_le_bytes());
-            out.extend_from_slice(&fixed);
-            ie_position += entry.ies.len();
-        }
-        for entry in &self.bss {
-            out.extend_from_slice(&entry.ies);
+        let start = out.len();
+        out.resize(start + total, 0);
+        let body = &mut out[start..];
+        body[0] = u8::from(self.scan_complete);
+        body[1..5].copy_from_slice(&(self.bss.len() as u32).to_le_bytes());
+        body[5..9].copy_from_slice(&(total as u32).to_le_bytes());
+        let (entries, mut ies_area) = body[SCAN_RESPONSE_FIXED_LEN..].split_at_mut(BSS_ENTRY_LEN * self.bss.len());
+        // Distance from an entry to its IEs: the entries after it, then the IEs before its own.
+        let mut ie_offset = BSS_ENTRY_LEN * self.bss.len();
+        for (entry, slot) in self.bss.iter().zip(entries.chunks_exact_mut(BSS_ENTRY_LEN)) {
+            let ie_len = entry.ies.len();
+            slot.copy_from_slice(&entry.fixed_part(ie_offset as u32));
+            let (dst, rest) = ies_area.split_at_mut(ie_len);
+            dst.copy_from_slice(&entry.ies);
+            ies_area = rest;
+            ie_offset = ie_offset + ie_len - BSS_ENTRY_LEN;
         }
     }
 
@@ -214,5 +224,108 @@ impl ScanResponse {
             bss.push(BssEntry { bssid, capabilities, rssi_dbm, beacon_interval, frequency_khz, ies });
         }
         Ok(ScanResponse { scan_complete, bss })
+    }
+}
+
+/// Lays a scan response out as it is built: entry records in one buffer, every IE in
+/// another, so encoding is two block copies and one offset per entry.
+///
+/// ```
+/// use proxy_wifi_protocol::{Bssid, Capabilities, Direction, RsnElement, ScanResponseBuilder, Ssid,
+///     decode_frame, push_rsn_element, push_ssid_element};
+///
+/// let mut builder = ScanResponseBuilder::new();
+/// let ssid = Ssid::new(b"Home").unwrap();
+/// builder.push_with(Bssid([2, 0, 0, 0, 0, 1]), Capabilities::ESS | Capabilities::PRIVACY, -40, 100, 2_437_000, |ies| {
+///     push_ssid_element(ies, &ssid);
+///     push_rsn_element(ies, &RsnElement::wpa2_psk());
+/// });
+/// let mut bytes = Vec::new();
+/// builder.encode(true, &mut bytes);
+/// assert!(decode_frame(&bytes, Direction::HostToGuest).is_ok());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScanResponseBuilder {
+    /// Entry records; bytes 22..26 hold the IE start within `ies` until encoding.
+    entries: Vec<[u8; BSS_ENTRY_LEN]>,
+    ies: Vec<u8>,
+}
+
+impl ScanResponseBuilder {
+    /// An empty builder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An empty builder with room for `entries` entries and `ie_bytes` bytes of IEs.
+    pub fn with_capacity(entries: usize, ie_bytes: usize) -> Self {
+        Self { entries: Vec::with_capacity(entries), ies: Vec::with_capacity(ie_bytes) }
+    }
+
+    /// Adds an entry whose IEs `write_ies` appends to the buffer it is given.
+    pub fn push_with(
+        &mut self,
+        bssid: Bssid,
+        capabilities: Capabilities,
+        rssi_dbm: i32,
+        beacon_interval: u16,
+        frequency_khz: u32,
+        write_ies: impl FnOnce(&mut Vec<u8>),
+    ) {
+        let ie_start = self.ies.len();
+        write_ies(&mut self.ies);
+        let entry = BssEntry { bssid, capabilities, rssi_dbm, beacon_interval, frequency_khz, ies: Vec::new() };
+        let mut record = entry.fixed_part(ie_start as u32);
+        record[18..22].copy_from_slice(&((self.ies.len() - ie_start) as u32).to_le_bytes());
+        self.entries.push(record);
+    }
+
+    /// Adds a copy of `entry`.
+    pub fn push(&mut self, entry: &BssEntry) {
+        let mut record = entry.fixed_part(self.ies.len() as u32);
+        record[18..22].copy_from_slice(&(entry.ies.len() as u32).to_le_bytes());
+        self.entries.push(record);
+        self.ies.extend_from_slice(&entry.ies);
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether no entry was added.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The body length of the response.
+    pub fn body_len(&self) -> usize {
+        SCAN_RESPONSE_FIXED_LEN + BSS_ENTRY_LEN * self.entries.len() + self.ies.len()
+    }
+
+    /// Appends the whole message (header and body) to `out`.
+    ///
+    /// # Panics
+    /// If the body would exceed [`MAX_SCAN_RESPONSE_BODY_LEN`].
+    pub fn encode(&self, scan_complete: bool, out: &mut Vec<u8>) {
+        let total = self.body_len();
+        assert!(total <= MAX_SCAN_RESPONSE_BODY_LEN as usize, "scan response of {total} bytes exceeds the 16 MiB cap");
+        let header = crate::header::Header { operation: Operation::ScanResponse, size: total as u32 }.encode();
+        let start = out.len();
+        out.resize(start + header.len() + total, 0);
+        let (head, body) = out[start..].split_at_mut(header.len());
+        head.copy_from_slice(&header);
+        body[0] = u8::from(scan_complete);
+        body[1..5].copy_from_slice(&(self.entries.len() as u32).to_le_bytes());
+        body[5..9].copy_from_slice(&(total as u32).to_le_bytes());
+        let count = self.entries.len();
+        let (entries, ies) = body[SCAN_RESPONSE_FIXED_LEN..].split_at_mut(BSS_ENTRY_LEN * count);
+        for (index, (record, slot)) in self.entries.iter().zip(entries.chunks_exact_mut(BSS_ENTRY_LEN)).enumerate() {
+            let ie_start = u32::from_le_bytes([record[22], record[23], record[24], record[25]]);
+            let ie_offset = (BSS_ENTRY_LEN * (count - index)) as u32 + ie_start;
+            slot[..22].copy_from_slice(&record[..22]);
+            slot[22..].copy_from_slice(&ie_offset.to_le_bytes());
+        }
+        ies.copy_from_slice(&self.ies);
     }
 }

@@ -101,6 +101,22 @@ proptest! {
     }
 
     #[test]
+    fn builder_lays_out_the_same_bytes_as_the_message(complete in any::<bool>(), entries in proptest::collection::vec(bss_entry(), 0..12)) {
+        let mut builder = proxy_wifi_protocol::ScanResponseBuilder::new();
+        for (i, entry) in entries.iter().enumerate() {
+            if i % 2 == 0 {
+                builder.push(entry);
+            } else {
+                builder.push_with(entry.bssid, entry.capabilities, entry.rssi_dbm, entry.beacon_interval, entry.frequency_khz, |ies| ies.extend_from_slice(&entry.ies));
+            }
+        }
+        let mut built = Vec::new();
+        builder.encode(complete, &mut built);
+        prop_assert_eq!(builder.body_len() + 7, built.len());
+        prop_assert_eq!(built, Message::ScanResponse(ScanResponse { scan_complete: complete, bss: entries }).to_bytes());
+    }
+
+    #[test]
     fn trailing_bytes_after_a_message_are_left_unread(m in message(), extra in proptest::collection::vec(any::<u8>(), 1..16)) {
         let mut bytes = m.to_bytes();
         let len = bytes.len();
