@@ -17,8 +17,17 @@ pub fn create(_args: &ServeArgs) -> Result<Box<dyn HostBackend>, String> {
     Ok(Box::new(proxy_wifi::host::windows::WlanBackend::open()))
 }
 
-/// The backend for this platform and the flags, or why there is none.
+/// NetworkManager or wpa_supplicant, as `--backend` asks (auto: NetworkManager when its
+/// D-Bus name is present, otherwise wpa_supplicant's control sockets).
 #[cfg(target_os = "linux")]
-pub fn create(_args: &ServeArgs) -> Result<Box<dyn HostBackend>, String> {
-    Err("the host Wi-Fi backend is not wired yet".into())
+pub fn create(args: &ServeArgs) -> Result<Box<dyn HostBackend>, String> {
+    use proxy_wifi::host::linux::{BackendChoice, select_backend};
+
+    use crate::cli::BackendArg;
+    let choice = match args.backend {
+        BackendArg::Auto => BackendChoice::Auto,
+        BackendArg::WpaSupplicant => BackendChoice::WpaSupplicant { ctrl_dir: args.wpa_ctrl_dir.clone() },
+        BackendArg::Networkmanager => BackendChoice::NetworkManager,
+    };
+    select_backend(choice).map_err(|e| e.to_string())
 }

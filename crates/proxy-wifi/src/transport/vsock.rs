@@ -22,6 +22,19 @@ pub enum CidFilter {
     Any,
 }
 
+impl std::fmt::Display for CidFilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CidFilter::One(cid) => write!(f, "guest CID {cid}"),
+            CidFilter::List(cids) => {
+                let list: Vec<String> = cids.iter().map(u32::to_string).collect();
+                write!(f, "guest CIDs {}", list.join(", "))
+            }
+            CidFilter::Any => f.write_str("any guest CID"),
+        }
+    }
+}
+
 impl CidFilter {
     /// Whether a connection from `peer_cid` may be served.
     pub fn accepts(&self, peer_cid: u32) -> bool {
@@ -57,13 +70,13 @@ impl RequestListener for VsockRequestListener {
             if self.filter.accepts(peer.cid()) {
                 return Ok((Box::new(stream), GuestId::Vsock(peer.cid())));
             }
-            tracing::warn!(peer_cid = peer.cid(), accepted = ?self.filter, "request connection from another CID refused");
+            tracing::warn!(peer_cid = peer.cid(), accepted = %self.filter, "request connection from another CID refused");
             drop(stream);
         }
     }
 
     fn local_description(&self) -> String {
-        format!("vsock:any:{} (guests {:?})", self.port, self.filter)
+        format!("vsock:any:{} ({})", self.port, self.filter)
     }
 }
 
