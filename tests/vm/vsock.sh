@@ -24,7 +24,11 @@ set -eu
 fail() { echo "FAIL: $*"; echo "--- serve log"; cat /tmp/serve.log || true; exit 1; }
 # In the lab a listener on any CID is reached at CID 1 and 2; the peer CID the service
 # sees for loopback connections is 1 (VMADDR_CID_LOCAL).
-proxy-wifi -v serve --guest-cid 1 --mode simulated --control-socket /tmp/pw.sock >/tmp/serve.out 2>/tmp/serve.log &
+# The guest side reads each notification with the driver's 10 ms timeout; under TCG
+# with one vCPU a descheduled process can miss it, so both sides run at a higher
+# priority (the host's `nice`, copied in), and a lost notification is retried once.
+HI=""; nice -n -10 true 2>/dev/null && HI="nice -n -10"
+$HI proxy-wifi -v serve --guest-cid 1 --mode simulated --control-socket /tmp/pw.sock >/tmp/serve.out 2>/tmp/serve.log &
 for i in $(seq 50); do grep -q serving /tmp/serve.out 2>/dev/null && break; sleep 0.1; done
 grep -q "serving simulated" /tmp/serve.out || fail "serve did not start"
 G="proxy-wifi guest --transport vsock --cid 2"
@@ -40,20 +44,25 @@ echo "PASS scan over vsock (CID 1)"
 $G connect FakeWpa2Psk --passphrase wrongwrong && fail "wrong passphrase accepted"
 echo "PASS wrong passphrase refused"
 
-$G listen --json --count 1 --duration 30 > /tmp/listen.json 2>/tmp/listen.err &
-listen=$!
-for i in $(seq 50); do grep -q listening /tmp/listen.err 2>/dev/null && break; sleep 0.1; done
-out=$($G connect FakeWpa2Psk --passphrase secretsecret --json) || fail "connect failed: $out"
-echo "$out"
-session=$(echo "$out" | sed -n 's/.*"session_id": \([0-9]*\).*/\1/p')
-[ -n "$session" ] || fail "no session id"
-echo "PASS connect (session $session)"
-
-proxy-wifi ctl --socket /tmp/pw.sock host-disconnect || fail "ctl host-disconnect"
-wait $listen || fail "guest listen failed"
-cat /tmp/listen.json
-grep -q "\"type\":\"disconnected\"" /tmp/listen.json || fail "no disconnected notification"
-grep -q "\"session_id\":$session" /tmp/listen.json || fail "wrong session in the notification"
+host_disconnect_reaches_guest() {
+  $HI $G listen --json --count 1 --duration 10 > /tmp/listen.json 2>/tmp/listen.err &
+  listen=$!
+  for i in $(seq 50); do grep -q listening /tmp/listen.err 2>/dev/null && break; sleep 0.1; done
+  out=$($G connect FakeWpa2Psk --passphrase secretsecret --json) || fail "connect failed: $out"
+  echo "$out"
+  session=$(echo "$out" | sed -n 's/.*"session_id": \([0-9]*\).*/\1/p')
+  [ -n "$session" ] || fail "no session id"
+  echo "PASS connect (session $session)"
+  proxy-wifi ctl --socket /tmp/pw.sock host-disconnect || fail "ctl host-disconnect"
+  wait $listen || fail "guest listen failed"
+  cat /tmp/listen.json
+  grep -q "\"type\":\"disconnected\"" /tmp/listen.json && grep -q "\"session_id\":$session" /tmp/listen.json
+}
+if ! host_disconnect_reaches_guest; then
+  echo "RETRY: the notification was not seen (listener log below); trying once more"
+  cat /tmp/listen.err
+  host_disconnect_reaches_guest || fail "no disconnected notification with the session id"
+fi
 echo "PASS ctl host-disconnect reached the guest as NOTIF_DISCONNECTED"
 
 out=$($G connect FakeOpen --json) || fail "open connect"
@@ -67,7 +76,8 @@ kill %1
 echo "VSOCK VM TEST OK"
 EOF_VM
 
+nice_add=(); nice_bin=$(command -v nice || true); [ -n "$nice_bin" ] && nice_add=(--add "$nice_bin:/usr/local/bin/nice")
 rc=0
-"$WIFI_LAB" --timeout 240 --add "$bin:/usr/local/bin/proxy-wifi" --run "$IN_VM" || rc=$?
+"$WIFI_LAB" --timeout 240 --add "$bin:/usr/local/bin/proxy-wifi" "${nice_add[@]}" --run "$IN_VM" || rc=$?
 echo "vsock VM test: exit $rc after $(( $(date +%s) - started ))s"
 exit $rc
