@@ -97,7 +97,8 @@ fn busy_processes() -> Vec<String> {
             let mut fields = line.split_whitespace();
             let (pid, cpu, comm) = (fields.next()?, fields.next()?, fields.next()?);
             let cpu: f64 = cpu.parse().ok()?;
-            (cpu > 10.0 && pid != me).then(|| format!("{comm} (pid {pid}, {cpu:.0}% CPU avg)"))
+            // `ps` itself shows up with a high average over its short life.
+            (cpu > 10.0 && pid != me && comm != "ps").then(|| format!("{comm} (pid {pid}, {cpu:.0}% CPU avg)"))
         })
         .take(5)
         .collect()

@@ -223,17 +223,20 @@ async fn run(command: Command) -> Result<ExitCode, String> {
                 r.requests_failed,
                 r.requests_per_s
             );
-            println!(
-                "  {} idle connections: RSS {} KiB while open, {} KiB after; {} closed by the read deadline ({} ms) {:.0}–{:.0} ms after opening, {} not closed",
-                r.idle.opened,
-                r.idle.rss_open.rss_kib,
-                r.idle.rss_after_close.rss_kib,
-                r.idle.closed_by_server,
-                options.read_deadline_ms,
-                r.idle.first_close_ms,
-                r.idle.last_close_ms,
-                r.idle.not_closed
-            );
+            for (round, idle) in r.idle.iter().enumerate() {
+                println!(
+                    "  idle round {}: {} idle connections: RSS {} KiB while open, {} KiB after; {} closed by the read deadline ({} ms) {:.0}–{:.0} ms after opening, {} not closed",
+                    round + 1,
+                    idle.opened,
+                    idle.rss_open.rss_kib,
+                    idle.rss_after_close.rss_kib,
+                    idle.closed_by_server,
+                    options.read_deadline_ms,
+                    idle.first_close_ms,
+                    idle.last_close_ms,
+                    idle.not_closed
+                );
+            }
             println!("{}", r.conditions.describe());
             println!(
                 "target growth <= 1 MiB, idle connections closed: {}",

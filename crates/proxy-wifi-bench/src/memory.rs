@@ -27,8 +27,10 @@ pub struct MemoryOptions {
     pub warmup_requests: usize,
     /// Concurrent clients sending them.
     pub concurrency: usize,
-    /// Idle connections opened.
+    /// Idle connections opened per idle round.
     pub idle_connections: usize,
+    /// Idle rounds (the second one shows whether memory of the first is reused).
+    pub idle_rounds: usize,
     /// `serve --read-deadline-ms`.
     pub read_deadline_ms: u64,
 }
@@ -41,6 +43,7 @@ impl Default for MemoryOptions {
             warmup_requests: 1_000,
             concurrency: 4,
             idle_connections: 1_000,
+            idle_rounds: 2,
             read_deadline_ms: 2_000,
         }
     }
@@ -101,8 +104,8 @@ pub struct MemoryReport {
     pub requests_failed: u64,
     /// Requests per second during the measured part.
     pub requests_per_s: f64,
-    /// The idle-connections part.
-    pub idle: IdleFigures,
+    /// The idle-connections part, one entry per round.
+    pub idle: Vec<IdleFigures>,
     /// Whether growth ≤ 1 MiB, no request failed, and every idle connection was closed.
     pub target_met: bool,
 }
@@ -274,7 +277,10 @@ pub async fn run(options: &MemoryOptions) -> Result<MemoryReport, String> {
     tokio::time::sleep(Duration::from_millis(200)).await;
     let rss_after = rss()?;
 
-    let idle = idle_connections(addr, options, &rss).await?;
+    let mut idle = Vec::new();
+    for _ in 0..options.idle_rounds {
+        idle.push(idle_connections(addr, options, &rss).await?);
+    }
     // Still serving afterwards.
     let still = wire::exchange(addr, &wire::scan_request(), Duration::from_secs(2)).await;
     if still.is_err() {
@@ -297,7 +303,7 @@ pub async fn run(options: &MemoryOptions) -> Result<MemoryReport, String> {
         requests_ok: ok,
         requests_failed: failed,
         requests_per_s,
-        target_met: growth_kib <= 1024 && failed == 0 && idle.not_closed == 0,
+        target_met: growth_kib <= 1024 && failed == 0 && idle.iter().all(|i| i.not_closed == 0),
         idle,
     })
 }
