@@ -136,7 +136,9 @@ type Job = Box<dyn FnOnce(&dyn Observer) + Send>;
 /// The serialized observer queue: one thread runs the callbacks in order.
 #[derive(Clone)]
 pub(crate) struct ObserverQueue {
-    jobs: std_mpsc::Sender<Job>,
+    /// `None`: the application gave no observer; callbacks are the no-op defaults, run
+    /// inline instead of through the observer thread.
+    jobs: Option<std_mpsc::Sender<Job>>,
 }
 
 impl ObserverQueue {
@@ -151,17 +153,23 @@ impl ObserverQueue {
                 }
             })
             .expect("spawning the observer thread");
-        (ObserverQueue { jobs }, handle)
+        (ObserverQueue { jobs: Some(jobs) }, handle)
+    }
+
+    /// No observer: no thread; every callback is [`NoopObserver`]'s, run inline.
+    pub(crate) fn none() -> ObserverQueue {
+        ObserverQueue { jobs: None }
     }
 
     /// Queues a callback; not awaited. A panic in it is logged.
     pub(crate) fn notify(&self, name: &'static str, callback: impl FnOnce(&dyn Observer) + Send + 'static) {
+        let Some(jobs) = &self.jobs else { return };
         let job: Job = Box::new(move |observer| {
             if catch_unwind(AssertUnwindSafe(|| callback(observer))).is_err() {
                 tracing::error!(callback = name, "observer callback panicked; the service keeps running");
             }
         });
-        if self.jobs.send(job).is_err() {
+        if jobs.send(job).is_err() {
             tracing::debug!(callback = name, "observer thread stopped; callback dropped");
         }
     }
@@ -172,6 +180,9 @@ impl ObserverQueue {
         name: &'static str,
         callback: impl FnOnce(&dyn Observer) -> T + Send + 'static,
     ) -> Option<T> {
+        let Some(jobs) = &self.jobs else {
+            return Some(callback(&NoopObserver));
+        };
         let (reply, result) = oneshot::channel();
         let job: Job = Box::new(move |observer| {
             let outcome = catch_unwind(AssertUnwindSafe(|| callback(observer)));
@@ -180,7 +191,7 @@ impl ObserverQueue {
             }
             let _ = reply.send(outcome.ok());
         });
-        if self.jobs.send(job).is_err() {
+        if jobs.send(job).is_err() {
             return None;
         }
         result.await.ok().flatten()

@@ -27,7 +27,7 @@ use crate::interface::fake::{FakeNetworkProvider, FakeNetworksInterface};
 use crate::interface::simulated::{SimulatedInterface, SimulatedNetwork, SimulationControl};
 use crate::interface::{InterfaceId, SharedInterface};
 use crate::notify::{DEFAULT_NOTIFICATION_QUEUE_CAPACITY, NotificationCounters, NotificationHub};
-use crate::observer::{NoopObserver, Observer, ObserverQueue};
+use crate::observer::{Observer, ObserverQueue};
 use crate::status::{ServiceStatus, StatusBoard, TransportStatus};
 use crate::transport::request_channel::{self, RequestChannelConfig, RequestCounters};
 use crate::transport::{self, TransportSettings};
@@ -181,8 +181,15 @@ impl ServiceBuilder {
             OperationMode::Host => self.host_backend.take(),
             OperationMode::Simulated => None,
         };
-        let observer = self.observer.clone().unwrap_or_else(|| Arc::new(NoopObserver));
-        let (observer_queue, observer_thread) = ObserverQueue::start(observer);
+        // Without an application observer every callback is a no-op: run them inline
+        // rather than through the observer thread (two thread hand-offs per awaited call).
+        let (observer_queue, observer_thread) = match self.observer.clone() {
+            Some(observer) => {
+                let (queue, thread) = ObserverQueue::start(observer);
+                (queue, Some(thread))
+            }
+            None => (ObserverQueue::none(), None),
+        };
         let mut interfaces: Vec<SharedInterface> = Vec::new();
         if let Some(provider) = self.fake_networks.clone() {
             interfaces.push(Arc::new(FakeNetworksInterface::new(provider)));
@@ -238,7 +245,9 @@ impl ServiceBuilder {
             .spawn(move || {
                 runtime.block_on(run_service(parts, ready_sender));
                 runtime.shutdown_timeout(Duration::from_secs(1));
-                let _ = observer_thread.join();
+                if let Some(thread) = observer_thread {
+                    let _ = thread.join();
+                }
             })
             .map_err(ServiceError::Runtime)?;
 

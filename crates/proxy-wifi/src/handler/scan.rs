@@ -1,6 +1,22 @@
 //! Scan rules (behavior.md "Requests / Scan").
 
 use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// FxHash-style hasher for the 6 bytes of a BSSID.
+#[derive(Default)]
+pub(crate) struct BssidHasher(u64);
+
+impl Hasher for BssidHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
 
 use futures::future::join_all;
 use proxy_wifi_protocol::{
@@ -17,8 +33,12 @@ use crate::observer::OperationStatus;
 /// Merges BSS lists in order: the first occurrence of a BSSID wins (rule 4), and the
 /// result never exceeds what a guest can read (16 MiB body).
 pub(crate) fn merge_bss(lists: impl IntoIterator<Item = Vec<BssEntry>>) -> Vec<BssEntry> {
-    let mut seen: HashSet<Bssid> = HashSet::new();
-    let mut merged = Vec::new();
+    let lists: Vec<Vec<BssEntry>> = lists.into_iter().collect();
+    let total = lists.iter().map(Vec::len).sum();
+    // BSSIDs come from the host's scans, never from the guest: a cheap hash is enough.
+    let mut seen: HashSet<Bssid, BuildHasherDefault<BssidHasher>> =
+        HashSet::with_capacity_and_hasher(total, BuildHasherDefault::default());
+    let mut merged = Vec::with_capacity(total);
     let mut size = SCAN_RESPONSE_FIXED_LEN;
     for list in lists {
         for entry in list {

@@ -143,6 +143,8 @@ struct Network {
     description: SimulatedNetwork,
     /// Precomputed PMK for WPA2-PSK networks.
     pmk: Option<Pmk>,
+    /// Its scan entry, built once.
+    entry: proxy_wifi_protocol::BssEntry,
 }
 
 struct State {
@@ -169,7 +171,9 @@ impl SimulatedInterface {
                     }
                     _ => None,
                 };
-                Network { description, pmk }
+                let d = &description;
+                let entry = build_bss_entry(&d.ssid, d.bssid, d.security.auth(), d.frequency_mhz, d.rssi_dbm);
+                Network { description, pmk, entry }
             })
             .collect();
         Arc::new(Self {
@@ -194,14 +198,7 @@ impl SimulatedInterface {
     }
 
     fn all_results(&self) -> Vec<proxy_wifi_protocol::BssEntry> {
-        self.state()
-            .networks
-            .iter()
-            .map(|n| {
-                let d = &n.description;
-                build_bss_entry(&d.ssid, d.bssid, d.security.auth(), d.frequency_mhz, d.rssi_dbm)
-            })
-            .collect()
+        self.state().networks.iter().map(|n| n.entry.clone()).collect()
     }
 
     /// Checks the guest's key against the network; `Err` names what is wrong.

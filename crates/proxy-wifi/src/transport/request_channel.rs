@@ -172,8 +172,8 @@ async fn serve_connection(
     };
     let bytes = answer.to_bytes();
     let written = tokio::time::timeout(config.write_deadline, async {
-        stream.write_all(&bytes).await?;
-        stream.shutdown().await
+        // Closing the stream (on drop, right after) sends the FIN: no separate shutdown(2).
+        stream.write_all(&bytes).await
     })
     .await;
     match written {
