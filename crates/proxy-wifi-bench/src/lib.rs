@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod bare;
+pub mod fairness;
 pub mod hostile;
 pub mod latency;
 pub mod load;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use proxy_wifi_bench::hostile::{self, SuiteConfig, Verdict};
-use proxy_wifi_bench::{latency, load, memory, raise_open_files_limit};
+use proxy_wifi_bench::{fairness, latency, load, memory, raise_open_files_limit};
 use serde::Serialize;
 
 /// Measures proxy-wifi over loopback TCP.
@@ -44,6 +44,24 @@ enum Command {
         #[arg(long, value_enum)]
         only: Option<load::Server>,
         /// Write every figure as JSON to this file.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
+    /// Fairness: 50 TCP guests (127.0.0.2-51); polite guests' p99 without and with a flooding guest.
+    Fairness {
+        /// Guests in all; the first floods in the second phase.
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(2..=200))]
+        guests: u64,
+        /// Length of each phase, in ms.
+        #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(100..=600_000))]
+        duration_ms: u64,
+        /// Pause of a polite guest between two scans, in ms.
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(0..=10_000))]
+        think_ms: u64,
+        /// Connections the flooding guest keeps busy at once.
+        #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=256))]
+        flood_connections: u64,
+        /// Write the figures as JSON to this file.
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
     },
@@ -178,6 +196,44 @@ async fn run(command: Command) -> Result<ExitCode, String> {
             );
             write_json(&json, &report)?;
             println!("throughput_ratio={:.3} p99_ratio={:.3}", report.throughput_ratio, report.p99_ratio);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Fairness { guests, duration_ms, think_ms, flood_connections, json } => {
+            let options = fairness::FairnessOptions {
+                guests: guests as usize,
+                duration: Duration::from_millis(duration_ms),
+                think: Duration::from_millis(think_ms),
+                flood_connections: flood_connections as usize,
+            };
+            println!(
+                "fairness: {} TCP guests on 127.0.0.2-127.0.0.{}, polite guests scan every {} ms; phases of {} ms; flood: guest 127.0.0.2 on {} connections",
+                options.guests,
+                options.guests + 1,
+                think_ms,
+                duration_ms,
+                options.flood_connections
+            );
+            let r = fairness::run(&options).await?;
+            for (name, phase) in [("alone", &r.quiet), ("flooded", &r.flooded)] {
+                let p = &phase.polite;
+                println!(
+                    "  polite guests {name:<8} {:>6} scans  p50 {:>7.1} µs  p99 {:>7.1} µs  max {:>8.1} µs  errors {}   flood: {} answered, {} refused",
+                    p.count,
+                    p.p50_us,
+                    p.p99_us,
+                    p.max_us,
+                    phase.polite_errors,
+                    phase.flood_answered,
+                    phase.flood_refused
+                );
+            }
+            println!("{}", r.conditions.describe());
+            println!(
+                "target: polite p99 with the flood at most 2x without: {}",
+                if r.target_met { "met" } else { "NOT met" }
+            );
+            write_json(&json, &r)?;
+            println!("fairness_p99_ratio={:.3}", r.p99_ratio);
             Ok(ExitCode::SUCCESS)
         }
         Command::Latency { events, json } => {
