@@ -5,7 +5,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use proxy_wifi::protocol::{AkmSuite, AuthType, Bssid, CipherSuite, Direction, Key, WpaVersions};
+use proxy_wifi::protocol::{AuthType, Bssid, Direction};
 use proxy_wifi::protocol::{
     ConnectRequest, DisconnectRequest, HEADER_LEN, MAX_SCAN_RESPONSE_BODY_LEN, Message, Pmk, ScanRequest, SessionId,
     Ssid, decode_frame,
@@ -60,16 +60,7 @@ pub fn open_connect_request(ssid: &str) -> Vec<u8> {
 /// A WPA2-PSK connect request as wpa_supplicant makes the driver send it (the PMK).
 pub fn wpa2_connect_request(ssid: &str, bssid: Bssid, passphrase: &str) -> Vec<u8> {
     let ssid = Ssid::new(ssid.as_bytes()).expect("SSID of at most 32 bytes");
-    let request = ConnectRequest {
-        ssid,
-        bssid,
-        auth_type: AuthType::OpenSystem,
-        wpa_versions: WpaVersions::WPA2,
-        akm_suites: vec![AkmSuite::Psk],
-        pairwise_cipher_suites: vec![CipherSuite::Ccmp],
-        group_cipher_suite: CipherSuite::Ccmp,
-        key: Key::from(Pmk::derive(passphrase.as_bytes(), &ssid)),
-    };
+    let request = ConnectRequest { bssid, ..ConnectRequest::wpa2_psk(ssid, Pmk::derive(passphrase.as_bytes(), &ssid)) };
     Message::ConnectRequest(request).to_bytes()
 }
 

@@ -6,9 +6,7 @@ use std::time::Duration;
 use proxy_wifi::guest::{
     DEFAULT_SCAN_WAIT, GuestClient, GuestConfig, GuestTransport, NotificationListener, scan_until_complete,
 };
-use proxy_wifi::protocol::{
-    AkmSuite, AuthType, Bssid, CipherSuite, ConnectRequest, Key, Pmk, SessionId, Ssid, WpaVersions,
-};
+use proxy_wifi::protocol::{AuthType, Bssid, ConnectRequest, Pmk, SessionId, Ssid};
 use serde_json::json;
 
 use crate::cli::{GuestArgs, GuestCommand, GuestTransportKind};
@@ -41,17 +39,7 @@ pub fn connect_request(
     sae_password: Option<&str>,
     bssid: Option<Bssid>,
 ) -> Result<ConnectRequest, String> {
-    let mut request = ConnectRequest::open(ssid);
-    request.bssid = bssid.unwrap_or(Bssid::ZERO);
-    let wpa2 = |request: &mut ConnectRequest, pmk: Pmk| {
-        request.auth_type = AuthType::OpenSystem;
-        request.wpa_versions = WpaVersions::WPA2;
-        request.akm_suites = vec![AkmSuite::Psk];
-        request.pairwise_cipher_suites = vec![CipherSuite::Ccmp];
-        request.group_cipher_suite = CipherSuite::Ccmp;
-        request.key = Key::from(pmk);
-    };
-    match (passphrase, psk, sae_password) {
+    let request = match (passphrase, psk, sae_password) {
         (Some(passphrase), None, None) => {
             if !(8..=63).contains(&passphrase.len()) {
                 return Err(format!(
@@ -59,25 +47,18 @@ pub fn connect_request(
                     passphrase.len()
                 ));
             }
-            wpa2(&mut request, Pmk::derive(passphrase.as_bytes(), &ssid));
+            ConnectRequest::wpa2_psk(ssid, Pmk::derive(passphrase.as_bytes(), &ssid))
         }
-        (None, Some(hex), None) => wpa2(&mut request, Pmk::from_hex(hex).map_err(|e| format!("--psk: {e}"))?),
-        (None, None, Some(password)) => {
-            request.auth_type = AuthType::Sae;
-            request.wpa_versions = WpaVersions::WPA3;
-            request.akm_suites = vec![AkmSuite::Sae];
-            request.pairwise_cipher_suites = vec![CipherSuite::Ccmp];
-            request.group_cipher_suite = CipherSuite::Ccmp;
-            request.key = Key::new(password.as_bytes())
-                .map_err(|_| format!("--sae-password is {} bytes long; at most 255", password.len()))?;
+        (None, Some(hex), None) => {
+            ConnectRequest::wpa2_psk(ssid, Pmk::from_hex(hex).map_err(|e| format!("--psk: {e}"))?)
         }
-        (None, None, None) => {
-            // What `iw connect` sends for an open network.
-            request.auth_type = AuthType::Automatic;
-        }
+        (None, None, Some(password)) => ConnectRequest::wpa3_sae(ssid, password.as_bytes())
+            .map_err(|_| format!("--sae-password is {} bytes long; at most 255", password.len()))?,
+        // What `iw connect` sends for an open network.
+        (None, None, None) => ConnectRequest { auth_type: AuthType::Automatic, ..ConnectRequest::open(ssid) },
         _ => return Err("give at most one of --passphrase, --psk, --sae-password".into()),
-    }
-    Ok(request)
+    };
+    Ok(ConnectRequest { bssid: bssid.unwrap_or(Bssid::ZERO), ..request })
 }
 
 /// Runs a guest subcommand.

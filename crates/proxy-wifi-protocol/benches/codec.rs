@@ -9,9 +9,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
 use proxy_wifi_protocol::{
-    AkmSuite, AuthType, BssEntry, Bssid, Capabilities, CipherSuite, ConnectRequest, Direction, Key, Message, Pmk,
-    RsnElement, ScanResponse, ScanResponseBuilder, Ssid, WpaVersions, decode_frame, push_rsn_element,
-    push_ssid_element,
+    BssEntry, Bssid, Capabilities, ConnectRequest, Direction, Message, Pmk, RsnElement, ScanResponse,
+    ScanResponseBuilder, Ssid, decode_frame, push_rsn_element, push_ssid_element,
 };
 
 fn scan_response(count: usize) -> Message {
@@ -37,17 +36,7 @@ fn scan_response(count: usize) -> Message {
 
 fn connect_request() -> Vec<u8> {
     let ssid = Ssid::new(b"FakeWpa2Psk").unwrap();
-    Message::ConnectRequest(ConnectRequest {
-        ssid,
-        bssid: Bssid::ZERO,
-        auth_type: AuthType::OpenSystem,
-        wpa_versions: WpaVersions::WPA2,
-        akm_suites: vec![AkmSuite::Psk],
-        pairwise_cipher_suites: vec![CipherSuite::Ccmp],
-        group_cipher_suite: CipherSuite::Ccmp,
-        key: Key::from(Pmk::derive(b"secretsecret", &ssid)),
-    })
-    .to_bytes()
+    Message::ConnectRequest(ConnectRequest::wpa2_psk(ssid, Pmk::derive(b"secretsecret", &ssid))).to_bytes()
 }
 
 /// Median time per call of `f` over 31 batches of `iterations` calls.

@@ -4,7 +4,7 @@ use std::fmt;
 
 use crate::error::DecodeError;
 use crate::header::Operation;
-use crate::key::Key;
+use crate::key::{Key, KeyTooLong, Pmk};
 use crate::reader::Reader;
 use crate::suites::{AkmSuite, CipherSuite};
 use crate::types::{AuthType, Bssid, MAX_SSID_LEN, SessionId, Ssid, WpaVersions};
@@ -52,6 +52,34 @@ impl ConnectRequest {
             group_cipher_suite: CipherSuite::Other(0),
             key: Key::empty(),
         }
+    }
+
+    /// A WPA2-PSK request as wpa_supplicant makes the driver send it: auth type open
+    /// system, WPA2, AKM PSK, CCMP pairwise and group, the PMK as key, any BSS.
+    pub fn wpa2_psk(ssid: Ssid, pmk: Pmk) -> ConnectRequest {
+        ConnectRequest {
+            auth_type: AuthType::OpenSystem,
+            wpa_versions: WpaVersions::WPA2,
+            akm_suites: vec![AkmSuite::Psk],
+            pairwise_cipher_suites: vec![CipherSuite::Ccmp],
+            group_cipher_suite: CipherSuite::Ccmp,
+            key: Key::from(pmk),
+            ..ConnectRequest::open(ssid)
+        }
+    }
+
+    /// A WPA3-SAE request: auth type SAE, WPA3, AKM SAE, CCMP pairwise and group, the
+    /// password as key, any BSS. Fails if the password is longer than 255 bytes.
+    pub fn wpa3_sae(ssid: Ssid, password: &[u8]) -> Result<ConnectRequest, KeyTooLong> {
+        Ok(ConnectRequest {
+            auth_type: AuthType::Sae,
+            wpa_versions: WpaVersions::WPA3,
+            akm_suites: vec![AkmSuite::Sae],
+            pairwise_cipher_suites: vec![CipherSuite::Ccmp],
+            group_cipher_suite: CipherSuite::Ccmp,
+            key: Key::new(password)?,
+            ..ConnectRequest::open(ssid)
+        })
     }
 
     pub(crate) fn encoded_len(&self) -> usize {

@@ -50,11 +50,11 @@ pub use header::{
     Direction, HEADER_LEN, Header, MAX_REQUEST_BODY_LEN, MAX_SCAN_RESPONSE_BODY_LEN, Operation, PROTOCOL_VERSION,
 };
 pub use ie::{ElementId, InformationElements, RsnElement, Security, SecurityKind, push_rsn_element, push_ssid_element};
-pub use key::{Key, MAX_KEY_LEN, Pmk};
+pub use key::{InvalidPmkHex, Key, KeyTooLong, MAX_KEY_LEN, Pmk};
 pub use message::Message;
 pub use notification::{DisconnectedNotification, SignalQualityNotification};
 pub use scan::{
     BSS_ENTRY_LEN, BssEntry, Capabilities, SCAN_RESPONSE_FIXED_LEN, ScanRequest, ScanResponse, ScanResponseBuilder,
 };
 pub use suites::{AkmSuite, CipherSuite};
-pub use types::{AuthType, Bssid, MAX_SSID_LEN, SessionId, Ssid, WpaVersions};
+pub use types::{AuthType, Bssid, InvalidBssid, MAX_SSID_LEN, SessionId, Ssid, SsidTooLong, WpaVersions};

@@ -189,3 +189,16 @@ fn bss_entry_ssid_helper_reads_the_ssid_element() {
     assert_eq!(response.bss[0].ssid(), Some(ssid("FakeWpa2Psk")));
     assert_eq!(response.bss[1].frequency_mhz(), 5240);
 }
+
+#[test]
+fn wpa2_psk_constructor_gives_the_request_of_the_vector() {
+    let name = ssid("FakeWpa2Psk");
+    let request = ConnectRequest::wpa2_psk(name, Pmk::derive(b"secretsecret", &name));
+    assert_eq!(Message::ConnectRequest(request).to_bytes(), vector("connect_request_wpa2psk"));
+    let sae = ConnectRequest::wpa3_sae(ssid("HomeWpa3"), b"correct horse").unwrap();
+    assert_eq!(
+        (sae.auth_type, sae.wpa_versions, sae.akm_suites.as_slice()),
+        (AuthType::Sae, WpaVersions::WPA3, &[AkmSuite::Sae][..])
+    );
+    assert!(ConnectRequest::wpa3_sae(ssid("X"), &[b'p'; 256]).is_err());
+}

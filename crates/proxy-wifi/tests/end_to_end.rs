@@ -11,7 +11,7 @@ use common::*;
 use proxy_wifi::guest::{DEFAULT_SCAN_WAIT, scan_until_complete};
 use proxy_wifi::interface::simulated::HostNetworkKind;
 use proxy_wifi::protocol::{
-    AkmSuite, ConnectRequest, DisconnectedNotification, Key, Message, Pmk, Security, SecurityKind, SessionId,
+    ConnectRequest, DisconnectedNotification, Message, Pmk, Security, SecurityKind, SessionId,
     SignalQualityNotification, Ssid, StatusCode,
 };
 use proxy_wifi::{Authorization, ConnectRequestArgs, FakeNetwork, Observer, OperationType, ScanMode};
@@ -22,11 +22,7 @@ fn ssid(s: &str) -> Ssid {
 
 fn psk_request(name: &str, passphrase: &str) -> ConnectRequest {
     let ssid = ssid(name);
-    let mut r = ConnectRequest::open(ssid);
-    r.wpa_versions = proxy_wifi::protocol::WpaVersions::WPA2;
-    r.akm_suites = vec![AkmSuite::Psk];
-    r.key = Key::from(Pmk::derive(passphrase.as_bytes(), &ssid));
-    r
+    ConnectRequest::wpa2_psk(ssid, Pmk::derive(passphrase.as_bytes(), &ssid))
 }
 
 #[tokio::test]

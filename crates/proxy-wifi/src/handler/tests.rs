@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use proxy_wifi_protocol::{
-    AkmSuite, BssEntry, Bssid, ConnectRequest, ConnectResponse, DisconnectRequest, DisconnectedNotification, Key,
-    Message, Pmk, ScanRequest, ScanResponse, SessionId, SignalQualityNotification, Ssid, StatusCode,
+    BssEntry, Bssid, ConnectRequest, ConnectResponse, DisconnectRequest, DisconnectedNotification, Message, Pmk,
+    ScanRequest, ScanResponse, SessionId, SignalQualityNotification, Ssid, StatusCode,
 };
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -278,10 +278,7 @@ fn results(entries: Vec<BssEntry>, status: ScanStatus) -> ScanResults {
 
 fn psk_request(ssid: &str, passphrase: &str) -> ConnectRequest {
     let ssid = ssid_of(ssid);
-    let mut r = ConnectRequest::open(ssid);
-    r.akm_suites = vec![AkmSuite::Psk];
-    r.key = Key::from(Pmk::derive(passphrase.as_bytes(), &ssid));
-    r
+    ConnectRequest::wpa2_psk(ssid, Pmk::derive(passphrase.as_bytes(), &ssid))
 }
 
 // ---- Scan -----------------------------------------------------------------------------

@@ -374,20 +374,11 @@ impl SimulationControl {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proxy_wifi_protocol::{AkmSuite, AuthType, CipherSuite, Key, WpaVersions};
+    use proxy_wifi_protocol::{AkmSuite, ConnectRequest, Key};
 
     fn psk_params(ssid: &str, passphrase: &str) -> ConnectParams {
         let ssid = Ssid::new(ssid.as_bytes()).unwrap();
-        ConnectParams {
-            ssid,
-            bssid: Bssid::ZERO,
-            auth_type: AuthType::OpenSystem,
-            wpa_versions: WpaVersions::WPA2,
-            akm_suites: vec![AkmSuite::Psk],
-            pairwise_cipher_suites: vec![CipherSuite::Ccmp],
-            group_cipher_suite: CipherSuite::Ccmp,
-            key: Key::from(Pmk::derive(passphrase.as_bytes(), &ssid)),
-        }
+        ConnectParams::from(ConnectRequest::wpa2_psk(ssid, Pmk::derive(passphrase.as_bytes(), &ssid)))
     }
 
     #[tokio::test]

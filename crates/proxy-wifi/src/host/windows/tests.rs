@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use proxy_wifi_protocol::{
-    AkmSuite, AuthType, Bssid, CipherSuite, ConnectRequest, DisconnectedNotification, Key, Message, Pmk, RsnElement,
-    Security, SecurityKind, SessionId, SignalQualityNotification, Ssid, StatusCode, WpaVersions,
+    AuthType, Bssid, CipherSuite, ConnectRequest, DisconnectedNotification, Message, Pmk, RsnElement, Security,
+    SecurityKind, SessionId, SignalQualityNotification, Ssid, StatusCode,
 };
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -76,13 +76,7 @@ fn open_params(name: &str) -> ConnectParams {
 
 fn psk_request(name: &str, passphrase: &str) -> ConnectRequest {
     let ssid = ssid(name);
-    let mut request = ConnectRequest::open(ssid);
-    request.wpa_versions = WpaVersions::WPA2;
-    request.akm_suites = vec![AkmSuite::Psk];
-    request.pairwise_cipher_suites = vec![CipherSuite::Ccmp];
-    request.group_cipher_suite = CipherSuite::Ccmp;
-    request.key = Key::from(Pmk::derive(passphrase.as_bytes(), &ssid));
-    request
+    ConnectRequest::wpa2_psk(ssid, Pmk::derive(passphrase.as_bytes(), &ssid))
 }
 
 fn psk_params(name: &str, passphrase: &str) -> ConnectParams {
@@ -90,13 +84,7 @@ fn psk_params(name: &str, passphrase: &str) -> ConnectParams {
 }
 
 fn sae_params(name: &str, password: &str) -> ConnectParams {
-    ConnectParams {
-        auth_type: AuthType::Sae,
-        wpa_versions: WpaVersions::WPA3,
-        akm_suites: vec![AkmSuite::Sae],
-        key: Key::new(password.as_bytes()).unwrap(),
-        ..psk_params(name, "unused passphrase")
-    }
+    ConnectParams::from(ConnectRequest::wpa3_sae(ssid(name), password.as_bytes()).unwrap())
 }
 
 fn names(results: &ScanResults) -> Vec<String> {

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use proxy_wifi_protocol::{AkmSuite, AuthType, Bssid, CipherSuite, Key, Pmk, Ssid, WpaVersions};
+use proxy_wifi_protocol::{Bssid, ConnectRequest, Pmk, Ssid};
 use tokio::net::UnixDatagram;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -187,16 +187,7 @@ async fn next_event(events: &mut mpsc::UnboundedReceiver<(InterfaceId, Interface
 
 fn psk_params(passphrase: &str) -> ConnectParams {
     let ssid = Ssid::new(b"lab-wpa2").unwrap();
-    ConnectParams {
-        ssid,
-        bssid: Bssid::ZERO,
-        auth_type: AuthType::OpenSystem,
-        wpa_versions: WpaVersions::WPA2,
-        akm_suites: vec![AkmSuite::Psk],
-        pairwise_cipher_suites: vec![CipherSuite::Ccmp],
-        group_cipher_suite: CipherSuite::Ccmp,
-        key: Key::from(Pmk::derive(passphrase.as_bytes(), &ssid)),
-    }
+    ConnectParams::from(ConnectRequest::wpa2_psk(ssid, Pmk::derive(passphrase.as_bytes(), &ssid)))
 }
 
 fn host_networks() -> FakeState {
