@@ -5,6 +5,7 @@ use proxy_wifi_protocol::{Bssid, ConnectRequest, ConnectResponse, Message, Sessi
 use super::OperationHandler;
 use super::session::GuestConnection;
 use crate::identity::GuestId;
+use crate::interface::RequestedAuth;
 use crate::interface::{ConnectParams, ConnectedNetwork, InterfaceError, InterfaceId};
 use crate::observer::{Authorization, ConnectRequestArgs, ConnectionArgs, OperationStatus, OperationType};
 

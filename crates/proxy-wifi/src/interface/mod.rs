@@ -12,9 +12,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use proxy_wifi_protocol::{
-    AkmSuite, AuthType, BssEntry, Bssid, CipherSuite, ConnectRequest, Key, Ssid, StatusCode, WpaVersions,
-};
+use proxy_wifi_protocol::{AkmSuite, AuthType, BssEntry, Bssid, ConnectRequest, Ssid, StatusCode};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
@@ -87,30 +85,18 @@ pub struct ScanResults {
     pub status: ScanStatus,
 }
 
-/// What a guest asks an interface to join: the security parameters of its request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConnectParams {
-    /// Network to join.
-    pub ssid: Ssid,
-    /// Specific BSS, or zero for any.
-    pub bssid: Bssid,
-    /// nl80211 authentication type.
-    pub auth_type: AuthType,
-    /// Allowed WPA versions.
-    pub wpa_versions: WpaVersions,
-    /// AKM suites.
-    pub akm_suites: Vec<AkmSuite>,
-    /// Pairwise ciphers.
-    pub pairwise_cipher_suites: Vec<CipherSuite>,
-    /// Group cipher.
-    pub group_cipher_suite: CipherSuite,
-    /// PMK (WPA2-PSK) or password (SAE); zeroized on drop.
-    pub key: Key,
+/// What a guest asks an interface to join: its connect request, with the security
+/// parameters (auth type, WPA versions, AKM and cipher suites, key) as the guest sent them.
+pub type ConnectParams = ConnectRequest;
+
+/// The authentication a connect request asks for, as the guest sees it.
+pub trait RequestedAuth {
+    /// SAE when it names SAE, PSK when it names another AKM or carries a key, open otherwise.
+    fn auth_algorithm(&self) -> AuthAlgorithm;
 }
 
-impl ConnectParams {
-    /// The authentication the guest asks for: SAE, PSK, or open when it names no AKM.
-    pub fn auth_algorithm(&self) -> AuthAlgorithm {
+impl RequestedAuth for ConnectRequest {
+    fn auth_algorithm(&self) -> AuthAlgorithm {
         if self.akm_suites.iter().any(|a| matches!(a, AkmSuite::Sae | AkmSuite::FtSae))
             || self.auth_type == AuthType::Sae
         {
@@ -119,21 +105,6 @@ impl ConnectParams {
             AuthAlgorithm::Wpa2Psk
         } else {
             AuthAlgorithm::Open
-        }
-    }
-}
-
-impl From<ConnectRequest> for ConnectParams {
-    fn from(r: ConnectRequest) -> Self {
-        ConnectParams {
-            ssid: r.ssid,
-            bssid: r.bssid,
-            auth_type: r.auth_type,
-            wpa_versions: r.wpa_versions,
-            akm_suites: r.akm_suites,
-            pairwise_cipher_suites: r.pairwise_cipher_suites,
-            group_cipher_suite: r.group_cipher_suite,
-            key: r.key,
         }
     }
 }

@@ -15,6 +15,7 @@ use super::{
     AuthAlgorithm, ConnectParams, ConnectedNetwork, EventSink, InterfaceError, InterfaceEvent, InterfaceId,
     ScanResults, ScanStatus, WifiInterface,
 };
+use crate::interface::RequestedAuth;
 
 /// The id of the simulated interface.
 pub const SIMULATED_INTERFACE_ID: InterfaceId = InterfaceId(Uuid::from_u128(0x5a1e_0001_0000_4000_8000_0000_0000_0001));

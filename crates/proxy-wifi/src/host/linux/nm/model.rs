@@ -8,6 +8,7 @@ use zbus::zvariant::OwnedValue;
 use zeroize::Zeroizing;
 
 use crate::host::linux::security::{SynthesizedSecurity, percent_to_dbm, synthesize_bss_entry};
+use crate::interface::RequestedAuth;
 use crate::interface::{AuthAlgorithm, ConnectParams, ConnectedNetwork, InterfaceError};
 
 /// `NM_DEVICE_TYPE_WIFI`.

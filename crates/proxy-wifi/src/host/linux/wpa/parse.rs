@@ -6,6 +6,7 @@ use proxy_wifi_protocol::{AkmSuite, AuthType, BssEntry, Bssid, Capabilities, Ssi
 use zeroize::Zeroizing;
 
 use crate::host::linux::security::guest_view;
+use crate::interface::RequestedAuth;
 use crate::interface::bss::BEACON_INTERVAL;
 use crate::interface::{AuthAlgorithm, ConnectParams, ConnectedNetwork, InterfaceError};
 
