@@ -16,61 +16,15 @@
 # Prints PASS/FAIL lines with timings; exits non-zero on failure. Skips (exit 0 with a
 # notice) when wifi-lab is not there.
 set -euo pipefail
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-WIFI_LAB=${WIFI_LAB:-$root/../shared/tools/wifi-lab}
-if [ ! -x "$WIFI_LAB" ]; then
-  echo "SKIP NetworkManager VM test: $WIFI_LAB not found"
-  exit 0
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+vm_test_setup NetworkManager
 if ! "$WIFI_LAB" --help 2>/dev/null | grep -q -- --with-nm; then
   echo "SKIP NetworkManager VM test: this wifi-lab has no --with-nm"
   exit 0
 fi
-cd "$root"
-started=$(date +%s)
-target=${CARGO_TARGET_DIR:-$root/target}
-
-# The service side: the CLI once its host backend is wired to select_backend, else the
-# library's example (same flags).
-if grep -q "select_backend" crates/proxy-wifi-cli/src/host_backend.rs 2>/dev/null; then
-  cargo build -q -p proxy-wifi-cli
-  serve_bin="$target/debug/proxy-wifi"
-  serve_args="-v serve --transport vsock --mode host"
-else
-  cargo build -q -p proxy-wifi-cli -p proxy-wifi --example linux_host
-  serve_bin="$target/debug/examples/linux_host"
-  serve_args=""
-fi
-echo "built in $(( $(date +%s) - started ))s; service: $(basename "$serve_bin")"
-
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-for pair in "$target/debug/proxy-wifi:proxy-wifi" "$serve_bin:pw-serve"; do
-  src=${pair%%:*}; dst=$work/${pair##*:}
-  objcopy --strip-debug "$src" "$dst" 2>/dev/null || cp "$src" "$dst"
-done
 
 read -r -d '' IN_VM <<'EOF_VM' || true
-set -u
-now() { awk '{print $1}' /proc/uptime; }
-T0=$(now)
-t() { awk -v a="$1" -v b="$(now)" 'BEGIN{printf "%.1f", b-a}'; }
-passed=0; failed=0
-pass() { passed=$((passed+1)); echo "PASS [$(t "$T0")s] $*"; }
-fail() { failed=$((failed+1)); echo "FAIL [$(t "$T0")s] $*"; }
-wait_for() { # seconds command...
-  local limit=$1; shift
-  local end; end=$(awk -v a="$(now)" -v l="$limit" 'BEGIN{print a+l}')
-  while ! "$@" >/dev/null 2>&1; do
-    awk -v a="$(now)" -v e="$end" 'BEGIN{exit !(a>e)}' && return 1
-    sleep 0.2
-  done
-}
 STA=$WIFI_LAB_STA
-# Higher priority for the service and the guest side (see below); nice is the host's,
-# added to the VM.
-HI=""; nice -n -10 bash -c : 2>/dev/null && HI="nice -n -10"
-echo "service and guest run with: ${HI:-normal priority}"
 nmcli device status
 # The host has a saved connection of its own (not in range).
 nmcli connection add type wifi ifname "$STA" con-name home-saved ssid home-saved \
@@ -83,7 +37,7 @@ wait_for 20 both_seen \
 ours_gone() { ! nmcli -t -f NAME connection show | grep -q '^proxy-wifi '; }
 saved_kept() { nmcli -t -f NAME connection show | grep -qx home-saved; }
 
-$HI pw-serve $PW_SERVE_ARGS --guest-cid 1 --backend networkmanager >/tmp/serve.out 2>/tmp/serve.log &
+$HI proxy-wifi -v serve --transport vsock --mode host --guest-cid 1 --backend networkmanager >/tmp/serve.out 2>/tmp/serve.log &
 serve=$!
 wait_for 10 grep -q serving /tmp/serve.out || { echo "FAIL service did not start"; cat /tmp/serve.log; exit 1; }
 wait_for 10 grep -q "Wi-Fi device added" /tmp/serve.log && pass "NetworkManager backend found $STA" \
@@ -179,11 +133,10 @@ echo "NetworkManager backend: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
 EOF_VM
 
-nice_add=""; nice_bin=$(command -v nice || true); [ -n "$nice_bin" ] && nice_add="--add $nice_bin:/usr/local/bin/nice"
 rc=0
 "$WIFI_LAB" --with-nm --timeout 170 --add "$work/proxy-wifi:/usr/local/bin/proxy-wifi" \
-  --add "$work/pw-serve:/usr/local/bin/pw-serve" \
-  $nice_add \
-  --run "export PW_SERVE_ARGS='$serve_args' RUST_LOG='info,proxy_wifi::host::linux=debug'; $IN_VM" || rc=$?
+  "${nice_add[@]}" \
+  --run "export RUST_LOG='info,proxy_wifi::host::linux=debug'; $IN_VM_PRELUDE
+$IN_VM" || rc=$?
 echo "NetworkManager VM test: exit $rc after $(( $(date +%s) - started ))s"
 exit $rc

@@ -8,16 +8,8 @@
 #
 # Skips (exit 0 with a notice) when wifi-lab is not there.
 set -euo pipefail
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-WIFI_LAB=${WIFI_LAB:-$root/../shared/tools/wifi-lab}
-if [ ! -x "$WIFI_LAB" ]; then
-  echo "SKIP vsock VM test: $WIFI_LAB not found"
-  exit 0
-fi
-cd "$root"
-cargo build -q -p proxy-wifi-cli
-bin="$root/target/debug/proxy-wifi"
-started=$(date +%s)
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+vm_test_setup vsock
 
 read -r -d '' IN_VM <<'EOF_VM' || true
 set -eu
@@ -76,8 +68,7 @@ kill %1
 echo "VSOCK VM TEST OK"
 EOF_VM
 
-nice_add=(); nice_bin=$(command -v nice || true); [ -n "$nice_bin" ] && nice_add=(--add "$nice_bin:/usr/local/bin/nice")
 rc=0
-"$WIFI_LAB" --timeout 240 --add "$bin:/usr/local/bin/proxy-wifi" "${nice_add[@]}" --run "$IN_VM" || rc=$?
+"$WIFI_LAB" --timeout 240 --add "$work/proxy-wifi:/usr/local/bin/proxy-wifi" "${nice_add[@]}" --run "$IN_VM" || rc=$?
 echo "vsock VM test: exit $rc after $(( $(date +%s) - started ))s"
 exit $rc
