@@ -909,7 +909,7 @@ async fn slow_send(addr: SocketAddr, request: &[u8], interval: Duration) -> Resu
 }
 
 /// Waits for the service to close each stream; the time from its opening, or `None`.
-async fn wait_closed(streams: Vec<(TcpStream, Instant)>, wait: Duration) -> Vec<Option<Duration>> {
+pub(crate) async fn wait_closed(streams: Vec<(TcpStream, Instant)>, wait: Duration) -> Vec<Option<Duration>> {
     let tasks: Vec<_> = streams
         .into_iter()
         .map(|(mut stream, opened)| {

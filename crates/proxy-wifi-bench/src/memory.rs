@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use proxy_wifi::protocol::Bssid;
 use serde::Serialize;
-use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 
 use crate::wire::{self, OP_CONNECT_RESPONSE, OP_DISCONNECT_RESPONSE, OP_SCAN_RESPONSE};
@@ -322,25 +321,7 @@ async fn idle_connections(
     tokio::time::sleep(Duration::from_millis(200)).await;
     let rss_open = rss()?;
     let wait = Duration::from_millis(options.read_deadline_ms) + Duration::from_secs(3);
-    let tasks: Vec<_> = streams
-        .into_iter()
-        .map(|(mut stream, opened)| {
-            tokio::spawn(async move {
-                let mut buf = [0u8; 16];
-                match tokio::time::timeout(wait, stream.read(&mut buf)).await {
-                    Ok(Ok(0)) => Some(opened.elapsed()),
-                    Ok(Err(e)) if wire::is_reset(&e) => Some(opened.elapsed()),
-                    _ => None,
-                }
-            })
-        })
-        .collect();
-    let mut closes = Vec::new();
-    for task in tasks {
-        if let Ok(Some(after)) = task.await {
-            closes.push(after);
-        }
-    }
+    let mut closes: Vec<Duration> = crate::hostile::wait_closed(streams, wait).await.into_iter().flatten().collect();
     tokio::time::sleep(Duration::from_millis(200)).await;
     let rss_after_close = rss()?;
     let ms = |d: Option<&Duration>| d.map_or(0.0, |d| d.as_secs_f64() * 1e3);
