@@ -2,7 +2,7 @@
 //! and the sender task that delivers each message on a fresh connection.
 //!
 //! Rules (behavior.md, "Transport"): notifications are dropped until the guest's first
-//! request (the *gate*); each message is encoded before connecting, written whole right
+//! request (the *gate*: a guest has no queue before then, see `NotificationHub::open`); each message is encoded before connecting, written whole right
 //! after the connection is made (the guest gives it 10 ms), then the connection is
 //! closed; delivery is fire and forget.
 //!
@@ -55,7 +55,6 @@ pub struct NotificationCounters {
 pub struct NotificationQueue {
     items: Mutex<VecDeque<Message>>,
     capacity: usize,
-    gate_open: AtomicBool,
     closed: AtomicBool,
     ready: Notify,
     /// Delivery counters (shared by every guest's queue).
@@ -63,12 +62,11 @@ pub struct NotificationQueue {
 }
 
 impl NotificationQueue {
-    /// An empty queue holding at most `capacity` messages, gate closed.
+    /// An empty queue holding at most `capacity` messages.
     pub fn new(capacity: usize, counters: Arc<NotificationCounters>) -> Self {
         Self {
             items: Mutex::new(VecDeque::with_capacity(capacity.clamp(1, 1024))),
             capacity: capacity.max(1),
-            gate_open: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             ready: Notify::new(),
             counters,
@@ -81,23 +79,8 @@ impl NotificationQueue {
         self.ready.notify_one();
     }
 
-    /// Opens the gate: the guest made its first request, so it is listening.
-    pub fn open_gate(&self) {
-        self.gate_open.store(true, Ordering::Release);
-    }
-
-    /// Whether notifications are accepted yet.
-    pub fn is_gate_open(&self) -> bool {
-        self.gate_open.load(Ordering::Acquire)
-    }
-
     /// Queues a notification for the guest; never blocks.
     pub fn push(&self, message: Message) {
-        if !self.is_gate_open() {
-            self.counters.gated.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(operation = %message.operation(), "guest has made no request yet; notification dropped");
-            return;
-        }
         let mut items = self.items.lock().unwrap_or_else(|p| p.into_inner());
         if self.closed.load(Ordering::Acquire) {
             return;
@@ -200,10 +183,10 @@ impl NotificationHub {
         &self.counters
     }
 
-    /// A new guest's queue, gate open (the guest just made its first request).
+    /// A new guest's queue, made on its first request: until then the guest has no queue,
+    /// which is the gate (nothing is queued for a guest that may not be listening yet).
     pub(crate) fn open(&self, guest: &GuestId) -> Arc<NotificationQueue> {
         let queue = Arc::new(NotificationQueue::new(self.capacity, self.counters.clone()));
-        queue.open_gate();
         if let Some(delivery) = &self.delivery {
             delivery.tracker.spawn(run_sender(
                 queue.clone(),
@@ -284,20 +267,8 @@ mod tests {
     }
 
     #[test]
-    fn dropped_until_gate_opens() {
-        let q = NotificationQueue::new(4, Arc::default());
-        q.push(signal(-60));
-        assert!(q.is_empty());
-        assert_eq!(q.counters.gated.load(Ordering::Relaxed), 1);
-        q.open_gate();
-        q.push(signal(-60));
-        assert_eq!(q.try_pop(), Some(signal(-60)));
-    }
-
-    #[test]
     fn signal_updates_coalesce_to_latest() {
         let q = NotificationQueue::new(4, Arc::default());
-        q.open_gate();
         q.push(signal(-60));
         q.push(disconnected(1));
         q.push(signal(-70));
@@ -310,7 +281,6 @@ mod tests {
     #[test]
     fn full_queue_drops_oldest_scan_results_first_then_new_messages() {
         let q = NotificationQueue::new(3, Arc::default());
-        q.open_gate();
         q.push(scan());
         q.push(disconnected(1));
         q.push(disconnected(2));

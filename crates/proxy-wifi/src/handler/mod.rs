@@ -3,7 +3,7 @@
 //! It receives typed requests from guests, dispatches them to the Wi-Fi interfaces,
 //! aggregates their results, keeps each guest's connection state, queues guest
 //! notifications and tells the observer. Requests, interface changes and interface
-//! events are processed by one task, one at a time ([`run`]): that task is the
+//! events are processed by one task, one at a time (`run`): that task is the
 //! serialized work queue. Requests of different guests are taken in turn
 //! ([`scheduler`]), so a guest that floods requests delays the others by at most one
 //! of its own.
@@ -98,7 +98,7 @@ pub(crate) struct GuestState {
     last_active: Instant,
 }
 
-/// The operation handler's state. Driven by [`run`]; tests drive it directly.
+/// The operation handler's state. Driven by the work-queue task (`run`); tests drive it directly.
 pub struct OperationHandler {
     /// Interfaces in dispatch order; the fake-networks interface, when present, is first.
     interfaces: Vec<SharedInterface>,
