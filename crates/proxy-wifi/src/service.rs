@@ -21,7 +21,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::handler::{self, HandlerHandle, OperationHandler, Timeouts};
+use crate::handler::{self, HandlerHandle, OperationHandler, Timeouts, Work};
 use crate::host::{HostBackend, InterfaceRegistry};
 use crate::interface::fake::{FakeNetworkProvider, FakeNetworksInterface};
 use crate::interface::simulated::{SimulatedInterface, SimulatedNetwork, SimulationControl};
@@ -292,8 +292,6 @@ struct RunParts {
     work_sender: mpsc::Sender<Work>,
     work_receiver: mpsc::Receiver<Work>,
 }
-
-use crate::handler::Work;
 
 /// Binds, serves until shutdown, then stops in order: listener, in-flight connections,
 /// work queue, notification flush.

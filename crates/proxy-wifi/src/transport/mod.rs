@@ -174,14 +174,6 @@ impl TransportSettings {
             notification_port: DEFAULT_NOTIFICATION_PORT.into(),
         }
     }
-
-    /// Whether these settings serve one guest only.
-    pub fn is_single_guest(&self) -> bool {
-        matches!(
-            self,
-            TransportSettings::Tcp { .. } | TransportSettings::Vsock { .. } | TransportSettings::HyperV { .. }
-        ) || matches!(self, TransportSettings::HybridVsock { sockets, .. } if sockets.len() == 1)
-    }
 }
 
 /// A bound transport: the request listener and the notification connector.
