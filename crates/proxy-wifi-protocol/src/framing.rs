@@ -1,5 +1,6 @@
 //! Sans-I/O framing: turns the bytes read so far from a stream into a message.
 
+use crate::abi::GuestAbi;
 use crate::error::DecodeError;
 use crate::header::{Direction, HEADER_LEN, Header};
 use crate::message::Message;
@@ -27,14 +28,20 @@ pub enum Decoded {
 /// Returns an error ("this stream is bad") as soon as the header is complete and
 /// invalid, before its body is awaited; the caller answers INVALID and closes.
 pub fn decode_frame(buf: &[u8], direction: Direction) -> Result<Decoded, DecodeError> {
+    decode_frame_as(buf, direction, GuestAbi::Current)
+}
+
+/// Decodes the first message of `buf`, read in `direction`, in the layout `abi` (a guest
+/// driver of the legacy generation reads scan responses without `scan_complete`).
+pub fn decode_frame_as(buf: &[u8], direction: Direction, abi: GuestAbi) -> Result<Decoded, DecodeError> {
     let Some(header_bytes) = buf.first_chunk::<HEADER_LEN>() else {
         return Ok(Decoded::Incomplete { needed: HEADER_LEN - buf.len() });
     };
-    let header = Header::decode(header_bytes, direction)?;
+    let header = Header::decode_as(header_bytes, direction, abi)?;
     let total = HEADER_LEN + header.body_len();
     if buf.len() < total {
         return Ok(Decoded::Incomplete { needed: total - buf.len() });
     }
-    let message = Message::decode_body(header, &buf[HEADER_LEN..total])?;
+    let message = Message::decode_body_as(header, &buf[HEADER_LEN..total], abi)?;
     Ok(Decoded::Complete { message, consumed: total })
 }

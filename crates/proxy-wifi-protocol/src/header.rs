@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use crate::abi::GuestAbi;
 use crate::error::{DecodeError, SizeRule};
 
 /// Length of the header: operation (1), size (4), version (2).
@@ -73,10 +74,18 @@ impl Operation {
 
     /// The body sizes valid for this operation (the upper bound is the allocation cap).
     pub fn body_size_rule(self) -> SizeRule {
+        self.body_size_rule_as(GuestAbi::Current)
+    }
+
+    /// The body sizes valid for this operation in the layout `abi` (a legacy scan
+    /// response may be one byte shorter: it has no `scan_complete`).
+    pub fn body_size_rule_as(self, abi: GuestAbi) -> SizeRule {
         match self {
+            Operation::ScanResponse => {
+                SizeRule::Between { min: abi.scan_response_fixed_len() as u32, max: MAX_SCAN_RESPONSE_BODY_LEN }
+            }
             Operation::Invalid | Operation::DisconnectResponse => SizeRule::Exactly(0),
             Operation::ScanRequest => SizeRule::Exactly(33),
-            Operation::ScanResponse => SizeRule::Between { min: 9, max: MAX_SCAN_RESPONSE_BODY_LEN },
             Operation::ConnectRequest => SizeRule::Between { min: 76, max: MAX_REQUEST_BODY_LEN },
             Operation::ConnectResponse => SizeRule::Exactly(16),
             Operation::DisconnectRequest | Operation::NotifDisconnected => SizeRule::Exactly(8),
@@ -138,6 +147,12 @@ pub struct Header {
 impl Header {
     /// Checks the 7 header bytes read in `direction`.
     pub fn decode(bytes: &[u8; HEADER_LEN], direction: Direction) -> Result<Header, DecodeError> {
+        Self::decode_as(bytes, direction, GuestAbi::Current)
+    }
+
+    /// Checks the 7 header bytes read in `direction`, with the size rules of the layout
+    /// `abi`.
+    pub fn decode_as(bytes: &[u8; HEADER_LEN], direction: Direction, abi: GuestAbi) -> Result<Header, DecodeError> {
         let code = bytes[0];
         let size = u32::from_le_bytes([bytes[1], bytes[2], bytes[3], bytes[4]]);
         let version = u16::from_le_bytes([bytes[5], bytes[6]]);
@@ -148,7 +163,7 @@ impl Header {
         if operation.direction() != direction {
             return Err(DecodeError::WrongDirection { operation, direction });
         }
-        let rule = operation.body_size_rule();
+        let rule = operation.body_size_rule_as(abi);
         let valid = match rule {
             SizeRule::Exactly(n) => size == n,
             SizeRule::Between { min, max } => (min..=max).contains(&size),

@@ -26,6 +26,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod abi;
 mod channel;
 mod connect;
 mod disconnect;
@@ -41,11 +42,12 @@ mod scan;
 mod suites;
 mod types;
 
+pub use abi::{GuestAbi, UnknownGuestAbi};
 pub use channel::{channel_from_frequency_mhz, is_frequency_supported_by_guest};
 pub use connect::{ConnectRequest, ConnectResponse, MAX_AKM_SUITES, MAX_PAIRWISE_CIPHER_SUITES, StatusCode};
 pub use disconnect::DisconnectRequest;
 pub use error::DecodeError;
-pub use framing::{Decoded, decode_frame};
+pub use framing::{Decoded, decode_frame, decode_frame_as};
 pub use header::{
     Direction, HEADER_LEN, Header, MAX_REQUEST_BODY_LEN, MAX_SCAN_RESPONSE_BODY_LEN, Operation, PROTOCOL_VERSION,
 };
@@ -54,7 +56,8 @@ pub use key::{InvalidPmkHex, Key, KeyTooLong, MAX_KEY_LEN, Pmk};
 pub use message::Message;
 pub use notification::{DisconnectedNotification, SignalQualityNotification};
 pub use scan::{
-    BSS_ENTRY_LEN, BssEntry, Capabilities, SCAN_RESPONSE_FIXED_LEN, ScanRequest, ScanResponse, ScanResponseBuilder,
+    BSS_ENTRY_LEN, BssEntry, Capabilities, LEGACY_SCAN_RESPONSE_FIXED_LEN, SCAN_RESPONSE_FIXED_LEN, ScanRequest,
+    ScanResponse, ScanResponseBuilder,
 };
 pub use suites::{AkmSuite, CipherSuite};
 pub use types::{AuthType, Bssid, InvalidBssid, MAX_SSID_LEN, SessionId, Ssid, SsidTooLong, WpaVersions};

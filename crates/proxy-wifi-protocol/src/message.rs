@@ -1,5 +1,6 @@
 //! The message enum: one variant per operation.
 
+use crate::abi::GuestAbi;
 use crate::connect::{ConnectRequest, ConnectResponse};
 use crate::disconnect::DisconnectRequest;
 use crate::error::DecodeError;
@@ -48,10 +49,15 @@ impl Message {
 
     /// The length of the body this message encodes to.
     pub fn body_len(&self) -> usize {
+        self.body_len_as(GuestAbi::Current)
+    }
+
+    /// The length of the body this message encodes to in the layout `abi`.
+    pub fn body_len_as(&self, abi: GuestAbi) -> usize {
         match self {
             Message::Invalid | Message::DisconnectResponse => 0,
             Message::ScanRequest(m) => m.encoded_len(),
-            Message::ScanResponse(m) => m.encoded_len(),
+            Message::ScanResponse(m) => m.encoded_len_as(abi),
             Message::ConnectRequest(m) => m.encoded_len(),
             Message::ConnectResponse(_) => crate::connect::CONNECT_RESPONSE_LEN,
             Message::DisconnectRequest(_) | Message::NotifDisconnected(_) => 8,
@@ -61,17 +67,27 @@ impl Message {
 
     /// The header of this message.
     pub fn header(&self) -> Header {
-        Header { operation: self.operation(), size: self.body_len() as u32 }
+        self.header_as(GuestAbi::Current)
+    }
+
+    /// The header of this message in the layout `abi`.
+    pub fn header_as(&self, abi: GuestAbi) -> Header {
+        Header { operation: self.operation(), size: self.body_len_as(abi) as u32 }
     }
 
     /// Appends header and body to `out`.
     pub fn encode(&self, out: &mut Vec<u8>) {
-        out.reserve(HEADER_LEN + self.body_len());
-        out.extend_from_slice(&self.header().encode());
+        self.encode_as(GuestAbi::Current, out);
+    }
+
+    /// Appends header and body in the layout `abi` to `out` (only scan responses differ).
+    pub fn encode_as(&self, abi: GuestAbi, out: &mut Vec<u8>) {
+        out.reserve(HEADER_LEN + self.body_len_as(abi));
+        out.extend_from_slice(&self.header_as(abi).encode());
         match self {
             Message::Invalid | Message::DisconnectResponse => {}
             Message::ScanRequest(m) => m.encode(out),
-            Message::ScanResponse(m) => m.encode(out),
+            Message::ScanResponse(m) => m.encode_as(abi, out),
             Message::ConnectRequest(m) => m.encode(out),
             Message::ConnectResponse(m) => m.encode(out),
             Message::DisconnectRequest(m) => m.encode(out),
@@ -82,8 +98,13 @@ impl Message {
 
     /// Header and body as a new buffer.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(HEADER_LEN + self.body_len());
-        self.encode(&mut out);
+        self.to_bytes_as(GuestAbi::Current)
+    }
+
+    /// Header and body in the layout `abi` as a new buffer.
+    pub fn to_bytes_as(&self, abi: GuestAbi) -> Vec<u8> {
+        let mut out = Vec::with_capacity(HEADER_LEN + self.body_len_as(abi));
+        self.encode_as(abi, &mut out);
         out
     }
 
@@ -91,6 +112,14 @@ impl Message {
     ///
     /// `body` must be exactly `header.size` bytes long.
     pub fn decode_body(header: Header, body: &[u8]) -> Result<Message, DecodeError> {
+        Self::decode_body_as(header, body, GuestAbi::Current)
+    }
+
+    /// Decodes the body of a message in the layout `abi`, whose header was validated by
+    /// [`Header::decode_as`] with the same `abi`.
+    ///
+    /// `body` must be exactly `header.size` bytes long.
+    pub fn decode_body_as(header: Header, body: &[u8], abi: GuestAbi) -> Result<Message, DecodeError> {
         if body.len() != header.body_len() {
             return Err(DecodeError::FieldMismatch {
                 operation: header.operation,
@@ -102,7 +131,7 @@ impl Message {
         Ok(match header.operation {
             Operation::Invalid => Message::Invalid,
             Operation::ScanRequest => Message::ScanRequest(ScanRequest::decode(body)?),
-            Operation::ScanResponse => Message::ScanResponse(ScanResponse::decode(body)?),
+            Operation::ScanResponse => Message::ScanResponse(ScanResponse::decode_as(body, abi)?),
             Operation::ConnectRequest => Message::ConnectRequest(ConnectRequest::decode(body)?),
             Operation::ConnectResponse => Message::ConnectResponse(ConnectResponse::decode(body)?),
             Operation::DisconnectRequest => Message::DisconnectRequest(DisconnectRequest::decode(body)?),

@@ -1,5 +1,6 @@
 //! Scan request and scan response (also the scan-results notification).
 
+use crate::abi::GuestAbi;
 use crate::error::DecodeError;
 use crate::header::{MAX_SCAN_RESPONSE_BODY_LEN, Operation};
 use crate::reader::Reader;
@@ -9,6 +10,8 @@ use crate::types::{Bssid, MAX_SSID_LEN, Ssid};
 pub const SCAN_REQUEST_LEN: usize = 1 + MAX_SSID_LEN;
 /// Length of the fixed part of a scan response (scan_complete, num_bss, total_size).
 pub const SCAN_RESPONSE_FIXED_LEN: usize = 9;
+/// Length of the fixed part of a legacy scan response (num_bss, total_size): no `scan_complete`.
+pub const LEGACY_SCAN_RESPONSE_FIXED_LEN: usize = 8;
 /// Length of one BSS entry in a scan response.
 pub const BSS_ENTRY_LEN: usize = 26;
 
@@ -143,27 +146,31 @@ pub struct ScanResponse {
 impl ScanResponse {
     /// The body length this response encodes to.
     pub fn encoded_len(&self) -> usize {
-        SCAN_RESPONSE_FIXED_LEN + self.bss.iter().map(|b| BSS_ENTRY_LEN + b.ies.len()).sum::<usize>()
+        self.encoded_len_as(GuestAbi::Current)
     }
 
-    /// Writes the body: the fixed part, all entries, then every entry's IEs in order,
-    /// each `ie_offset` measured from the start of its own entry.
+    /// The body length this response encodes to in the layout `abi`.
+    pub fn encoded_len_as(&self, abi: GuestAbi) -> usize {
+        abi.scan_response_fixed_len() + self.bss.iter().map(|b| BSS_ENTRY_LEN + b.ies.len()).sum::<usize>()
+    }
+
+    /// Writes the body in the layout `abi`: the fixed part, all entries, then every
+    /// entry's IEs in order, each `ie_offset` measured from the start of its own entry.
+    /// The legacy layout has no `scan_complete` byte, so that field is not written.
     ///
     /// The body is sized once and filled in place (no per-field growth checks).
     ///
     /// # Panics
     /// If the body would exceed [`MAX_SCAN_RESPONSE_BODY_LEN`] (a host bug: a guest could
     /// not read it).
-    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
-        let total = self.encoded_len();
+    pub(crate) fn encode_as(&self, abi: GuestAbi, out: &mut Vec<u8>) {
+        let total = self.encoded_len_as(abi);
         assert!(total <= MAX_SCAN_RESPONSE_BODY_LEN as usize, "scan response of {total} bytes exceeds the 16 MiB cap");
         let start = out.len();
         out.resize(start + total, 0);
         let body = &mut out[start..];
-        body[0] = u8::from(self.scan_complete);
-        body[1..5].copy_from_slice(&(self.bss.len() as u32).to_le_bytes());
-        body[5..9].copy_from_slice(&(total as u32).to_le_bytes());
-        let (entries, mut ies_area) = body[SCAN_RESPONSE_FIXED_LEN..].split_at_mut(BSS_ENTRY_LEN * self.bss.len());
+        let counts = write_fixed_part(body, abi, self.scan_complete, self.bss.len(), total);
+        let (entries, mut ies_area) = body[counts..].split_at_mut(BSS_ENTRY_LEN * self.bss.len());
         // Distance from an entry to its IEs: the entries after it, then the IEs before its own.
         let mut ie_offset = BSS_ENTRY_LEN * self.bss.len();
         for (entry, slot) in self.bss.iter().zip(entries.chunks_exact_mut(BSS_ENTRY_LEN)) {
@@ -176,21 +183,27 @@ impl ScanResponse {
         }
     }
 
-    pub(crate) fn decode(body: &[u8]) -> Result<ScanResponse, DecodeError> {
+    /// Decodes a body in the layout `abi`. A legacy response has no `scan_complete`
+    /// byte: it is always complete (its guest takes no later results).
+    pub(crate) fn decode_as(body: &[u8], abi: GuestAbi) -> Result<ScanResponse, DecodeError> {
         let operation = Operation::ScanResponse;
         let mut r = Reader::new(operation, body);
-        let scan_complete = match r.u8("scan_complete")? {
-            0 => false,
-            1 => true,
-            other => {
-                return Err(DecodeError::FieldTooLarge {
-                    operation,
-                    field: "scan_complete",
-                    value: other.into(),
-                    max: 1,
-                });
-            }
+        let scan_complete = match abi {
+            GuestAbi::Legacy => true,
+            GuestAbi::Current => match r.u8("scan_complete")? {
+                0 => false,
+                1 => true,
+                other => {
+                    return Err(DecodeError::FieldTooLarge {
+                        operation,
+                        field: "scan_complete",
+                        value: other.into(),
+                        max: 1,
+                    });
+                }
+            },
         };
+        let fixed_len = abi.scan_response_fixed_len();
         let num_bss = r.u32("num_bss")?;
         let total_size = r.u32("total_size")?;
         if total_size as usize != body.len() {
@@ -201,13 +214,13 @@ impl ScanResponse {
                 expected: body.len() as u64,
             });
         }
-        let max_entries = (body.len() - SCAN_RESPONSE_FIXED_LEN) / BSS_ENTRY_LEN;
+        let max_entries = (body.len() - fixed_len) / BSS_ENTRY_LEN;
         if num_bss as usize > max_entries {
             return Err(r.too_large("num_bss", num_bss.into(), max_entries as u64));
         }
         let mut bss = Vec::with_capacity(num_bss as usize);
         for index in 0..num_bss {
-            let entry_start = SCAN_RESPONSE_FIXED_LEN + BSS_ENTRY_LEN * index as usize;
+            let entry_start = fixed_len + BSS_ENTRY_LEN * index as usize;
             let bssid = Bssid(r.array("bssid")?);
             let capabilities = Capabilities(r.u16("capabilities")?);
             let rssi_dbm = r.i32("rssi")?;
@@ -300,7 +313,12 @@ impl ScanResponseBuilder {
 
     /// The body length of the response.
     pub fn body_len(&self) -> usize {
-        SCAN_RESPONSE_FIXED_LEN + BSS_ENTRY_LEN * self.entries.len() + self.ies.len()
+        self.body_len_as(GuestAbi::Current)
+    }
+
+    /// The body length of the response in the layout `abi`.
+    pub fn body_len_as(&self, abi: GuestAbi) -> usize {
+        abi.scan_response_fixed_len() + BSS_ENTRY_LEN * self.entries.len() + self.ies.len()
     }
 
     /// Appends the whole message (header and body) to `out`.
@@ -308,18 +326,25 @@ impl ScanResponseBuilder {
     /// # Panics
     /// If the body would exceed [`MAX_SCAN_RESPONSE_BODY_LEN`].
     pub fn encode(&self, scan_complete: bool, out: &mut Vec<u8>) {
-        let total = self.body_len();
+        self.encode_as(GuestAbi::Current, scan_complete, out);
+    }
+
+    /// Appends the whole message in the layout `abi` to `out` (`scan_complete` is not
+    /// written in the legacy layout).
+    ///
+    /// # Panics
+    /// If the body would exceed [`MAX_SCAN_RESPONSE_BODY_LEN`].
+    pub fn encode_as(&self, abi: GuestAbi, scan_complete: bool, out: &mut Vec<u8>) {
+        let total = self.body_len_as(abi);
         assert!(total <= MAX_SCAN_RESPONSE_BODY_LEN as usize, "scan response of {total} bytes exceeds the 16 MiB cap");
         let header = crate::header::Header { operation: Operation::ScanResponse, size: total as u32 }.encode();
         let start = out.len();
         out.resize(start + header.len() + total, 0);
         let (head, body) = out[start..].split_at_mut(header.len());
         head.copy_from_slice(&header);
-        body[0] = u8::from(scan_complete);
-        body[1..5].copy_from_slice(&(self.entries.len() as u32).to_le_bytes());
-        body[5..9].copy_from_slice(&(total as u32).to_le_bytes());
         let count = self.entries.len();
-        let (entries, ies) = body[SCAN_RESPONSE_FIXED_LEN..].split_at_mut(BSS_ENTRY_LEN * count);
+        let fixed_len = write_fixed_part(body, abi, scan_complete, count, total);
+        let (entries, ies) = body[fixed_len..].split_at_mut(BSS_ENTRY_LEN * count);
         for (index, (record, slot)) in self.entries.iter().zip(entries.chunks_exact_mut(BSS_ENTRY_LEN)).enumerate() {
             let ie_start = u32::from_le_bytes([record[22], record[23], record[24], record[25]]);
             let ie_offset = (BSS_ENTRY_LEN * (count - index)) as u32 + ie_start;
@@ -328,4 +353,18 @@ impl ScanResponseBuilder {
         }
         ies.copy_from_slice(&self.ies);
     }
+}
+
+/// Writes the fixed part of a scan-response body in the layout `abi` and returns its length.
+fn write_fixed_part(body: &mut [u8], abi: GuestAbi, scan_complete: bool, num_bss: usize, total: usize) -> usize {
+    let counts = match abi {
+        GuestAbi::Current => {
+            body[0] = u8::from(scan_complete);
+            1
+        }
+        GuestAbi::Legacy => 0,
+    };
+    body[counts..counts + 4].copy_from_slice(&(num_bss as u32).to_le_bytes());
+    body[counts + 4..counts + 8].copy_from_slice(&(total as u32).to_le_bytes());
+    counts + 8
 }

@@ -3,8 +3,8 @@
 use proptest::prelude::*;
 use proxy_wifi_protocol::{
     AkmSuite, AuthType, BssEntry, Bssid, Capabilities, CipherSuite, ConnectRequest, ConnectResponse, DecodeError,
-    Decoded, Direction, DisconnectRequest, DisconnectedNotification, Key, Message, Operation, ScanRequest,
-    ScanResponse, SessionId, SignalQualityNotification, Ssid, StatusCode, WpaVersions, decode_frame,
+    Decoded, Direction, DisconnectRequest, DisconnectedNotification, GuestAbi, Key, Message, Operation, ScanRequest,
+    ScanResponse, SessionId, SignalQualityNotification, Ssid, StatusCode, WpaVersions, decode_frame, decode_frame_as,
 };
 
 fn ssid() -> impl Strategy<Value = Ssid> {
@@ -114,6 +114,61 @@ proptest! {
         builder.encode(complete, &mut built);
         prop_assert_eq!(builder.body_len() + 7, built.len());
         prop_assert_eq!(built, Message::ScanResponse(ScanResponse { scan_complete: complete, bss: entries }).to_bytes());
+    }
+
+    #[test]
+    fn legacy_layout_round_trips_and_is_one_byte_shorter(entries in proptest::collection::vec(bss_entry(), 0..12)) {
+        let message = Message::ScanResponse(ScanResponse { scan_complete: true, bss: entries });
+        let legacy = message.to_bytes_as(GuestAbi::Legacy);
+        prop_assert_eq!(legacy.len() + 1, message.to_bytes().len());
+        prop_assert_eq!(
+            decode_frame_as(&legacy, Direction::HostToGuest, GuestAbi::Legacy).unwrap(),
+            Decoded::Complete { message, consumed: legacy.len() }
+        );
+        for cut in 0..legacy.len() {
+            let result = decode_frame_as(&legacy[..cut], Direction::HostToGuest, GuestAbi::Legacy).unwrap();
+            prop_assert_eq!(result, Decoded::Incomplete { needed: if cut < 7 { 7 - cut } else { legacy.len() - cut } });
+        }
+    }
+
+    #[test]
+    fn builder_lays_out_the_legacy_bytes_of_the_message(entries in proptest::collection::vec(bss_entry(), 0..12)) {
+        let mut builder = proxy_wifi_protocol::ScanResponseBuilder::new();
+        for entry in &entries {
+            builder.push(entry);
+        }
+        let mut built = Vec::new();
+        builder.encode_as(GuestAbi::Legacy, true, &mut built);
+        prop_assert_eq!(builder.body_len_as(GuestAbi::Legacy) + 7, built.len());
+        let message = Message::ScanResponse(ScanResponse { scan_complete: true, bss: entries });
+        prop_assert_eq!(built, message.to_bytes_as(GuestAbi::Legacy));
+    }
+
+    #[test]
+    fn legacy_scan_response_counts_out_of_range(entries in proptest::collection::vec(bss_entry(), 0..4), extra in 1u32..) {
+        let good = Message::ScanResponse(ScanResponse { scan_complete: true, bss: entries.clone() }).to_bytes_as(GuestAbi::Legacy);
+        let body_len = good.len() - 7;
+        let legacy = |bytes: &[u8]| decode_frame_as(bytes, Direction::HostToGuest, GuestAbi::Legacy);
+
+        let mut bytes = good.clone();
+        let claimed = (((body_len - 8) / 26) as u32).saturating_add(extra);
+        bytes[7..11].copy_from_slice(&claimed.to_le_bytes());
+        let num_bss_error = matches!(legacy(&bytes), Err(DecodeError::FieldTooLarge { field: "num_bss", .. }));
+        prop_assert!(num_bss_error);
+
+        let mut bytes = good.clone();
+        bytes[11..15].copy_from_slice(&(body_len as u32).wrapping_add(extra).to_le_bytes());
+        let total_error = matches!(legacy(&bytes), Err(DecodeError::FieldMismatch { field: "total_size", .. }));
+        prop_assert!(total_error);
+
+        if !entries.is_empty() {
+            let mut bytes = good.clone();
+            let at = 7 + 8 + 22;
+            let offset = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+            bytes[at..at + 4].copy_from_slice(&offset.saturating_add(body_len as u32).to_le_bytes());
+            let ie_error = matches!(legacy(&bytes), Err(DecodeError::IesOutOfBounds { index: 0, .. }));
+            prop_assert!(ie_error);
+        }
     }
 
     #[test]

@@ -2,9 +2,9 @@
 
 use proxy_wifi_protocol::{
     AkmSuite, AuthType, BssEntry, Bssid, Capabilities, CipherSuite, ConnectRequest, ConnectResponse, Decoded,
-    Direction, DisconnectRequest, DisconnectedNotification, Key, Message, Operation, Pmk, RsnElement, ScanRequest,
-    ScanResponse, SessionId, SignalQualityNotification, Ssid, StatusCode, WpaVersions, decode_frame, push_rsn_element,
-    push_ssid_element,
+    Direction, DisconnectRequest, DisconnectedNotification, GuestAbi, Key, Message, Operation, Pmk, RsnElement,
+    ScanRequest, ScanResponse, SessionId, SignalQualityNotification, Ssid, StatusCode, WpaVersions, decode_frame,
+    decode_frame_as, push_rsn_element, push_ssid_element,
 };
 
 fn vector(name: &str) -> Vec<u8> {
@@ -29,6 +29,26 @@ fn check(name: &str, expected: Message) {
     };
     assert_eq!(decoded, expected, "{name}: decoded value");
     assert_eq!(hex::encode(expected.to_bytes()), hex::encode(&bytes), "{name}: re-encoding");
+}
+
+/// Decodes the legacy-layout vector, checks it equals `expected` (legacy responses are
+/// always complete), that it re-encodes to the same bytes, and that today's layout refuses
+/// or misreads it (the two layouts cannot be told apart, only configured).
+fn check_legacy(name: &str, expected: ScanResponse) {
+    let bytes = vector(name);
+    let message = Message::ScanResponse(expected);
+    match decode_frame_as(&bytes, Direction::HostToGuest, GuestAbi::Legacy).unwrap() {
+        Decoded::Complete { message: decoded, consumed } => {
+            assert_eq!(consumed, bytes.len(), "{name}: consumed");
+            assert_eq!(decoded, message, "{name}: decoded value");
+        }
+        other => panic!("{name}: {other:?}"),
+    }
+    assert_eq!(hex::encode(message.to_bytes_as(GuestAbi::Legacy)), hex::encode(&bytes), "{name}: re-encoding");
+    assert_ne!(
+        decode_frame(&bytes, Direction::HostToGuest).ok(),
+        Some(Decoded::Complete { message, consumed: bytes.len() })
+    );
 }
 
 fn ssid(s: &str) -> Ssid {
@@ -56,8 +76,7 @@ fn scan_response_empty() {
     assert_eq!(vector("scan_response_empty").len(), 7 + 9);
 }
 
-#[test]
-fn scan_response_two() {
+fn two_networks() -> ScanResponse {
     let rsn = RsnElement {
         version: 1,
         group_cipher: CipherSuite::Ccmp,
@@ -65,48 +84,79 @@ fn scan_response_two() {
         akm_suites: vec![AkmSuite::Psk],
         capabilities: 0,
     };
-    check(
-        "scan_response_two",
-        Message::ScanResponse(ScanResponse {
-            scan_complete: true,
-            bss: vec![
-                BssEntry {
-                    bssid: Bssid([0, 0, 0, 0, 0, 1]),
-                    capabilities: Capabilities(0x0011),
-                    rssi_dbm: -50,
-                    beacon_interval: 100,
-                    frequency_khz: 2_432_000,
-                    ies: ies("FakeWpa2Psk", Some(rsn)),
-                },
-                BssEntry {
-                    bssid: Bssid([0, 0, 0, 0, 0, 2]),
-                    capabilities: Capabilities(0x0001),
-                    rssi_dbm: -67,
-                    beacon_interval: 100,
-                    frequency_khz: 5_240_000,
-                    ies: ies("FakeOpen", None),
-                },
-            ],
-        }),
-    );
+    ScanResponse {
+        scan_complete: true,
+        bss: vec![
+            BssEntry {
+                bssid: Bssid([0, 0, 0, 0, 0, 1]),
+                capabilities: Capabilities(0x0011),
+                rssi_dbm: -50,
+                beacon_interval: 100,
+                frequency_khz: 2_432_000,
+                ies: ies("FakeWpa2Psk", Some(rsn)),
+            },
+            BssEntry {
+                bssid: Bssid([0, 0, 0, 0, 0, 2]),
+                capabilities: Capabilities(0x0001),
+                rssi_dbm: -67,
+                beacon_interval: 100,
+                frequency_khz: 5_240_000,
+                ies: ies("FakeOpen", None),
+            },
+        ],
+    }
+}
+
+fn one_6ghz_network(scan_complete: bool) -> ScanResponse {
+    ScanResponse {
+        scan_complete,
+        bss: vec![BssEntry {
+            bssid: Bssid([2, 0, 0, 0, 0, 3]),
+            capabilities: Capabilities::ESS,
+            rssi_dbm: -80,
+            beacon_interval: 100,
+            frequency_khz: 6_115_000,
+            ies: ies("Fake6GHz", None),
+        }],
+    }
+}
+
+#[test]
+fn scan_response_two() {
+    check("scan_response_two", Message::ScanResponse(two_networks()));
 }
 
 #[test]
 fn scan_response_partial() {
-    check(
-        "scan_response_partial",
-        Message::ScanResponse(ScanResponse {
-            scan_complete: false,
-            bss: vec![BssEntry {
-                bssid: Bssid([2, 0, 0, 0, 0, 3]),
-                capabilities: Capabilities::ESS,
-                rssi_dbm: -80,
-                beacon_interval: 100,
-                frequency_khz: 6_115_000,
-                ies: ies("Fake6GHz", None),
-            }],
-        }),
-    );
+    check("scan_response_partial", Message::ScanResponse(one_6ghz_network(false)));
+}
+
+#[test]
+fn legacy_scan_responses() {
+    check_legacy("scan_response_legacy_empty", ScanResponse { scan_complete: true, bss: vec![] });
+    assert_eq!(vector("scan_response_legacy_empty").len(), 7 + 8);
+    check_legacy("scan_response_legacy_two", two_networks());
+    check_legacy("scan_response_legacy_partial", one_6ghz_network(true));
+}
+
+#[test]
+fn a_legacy_response_is_the_current_one_without_its_scan_complete_byte() {
+    for (current, legacy) in [
+        ("scan_response_empty", "scan_response_legacy_empty"),
+        ("scan_response_two", "scan_response_legacy_two"),
+        ("scan_response_partial", "scan_response_legacy_partial"),
+    ] {
+        let (current, legacy) = (vector(current), vector(legacy));
+        assert_eq!(current.len(), legacy.len() + 1);
+        // Header (size one smaller), then the body without byte 0; total_size one smaller.
+        assert_eq!(&current[..1], &legacy[..1]);
+        assert_eq!(
+            u32::from_le_bytes(current[1..5].try_into().unwrap()) - 1,
+            u32::from_le_bytes(legacy[1..5].try_into().unwrap())
+        );
+        assert_eq!(&current[8..12], &legacy[7..11]);
+        assert_eq!(&current[16..], &legacy[15..]);
+    }
 }
 
 #[test]
