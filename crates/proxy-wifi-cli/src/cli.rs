@@ -213,6 +213,13 @@ pub enum GuestCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Inside a VM: check the proxy_wifi driver, its link, vsock and the host, and say
+    /// what to fix (uses the loaded module's host CID and ports when it has them).
+    Doctor {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print notifications as they arrive.
     Listen {
         /// One JSON object per line.

@@ -63,6 +63,9 @@ pub fn connect_request(
 
 /// Runs a guest subcommand.
 pub async fn run(args: GuestArgs) -> Result<ExitCode, String> {
+    if let GuestCommand::Doctor { json } = args.command {
+        return crate::doctor::run(&args, json).await;
+    }
     let config = config(&args)?;
     let client = GuestClient::new(config.clone());
     match args.command {
@@ -135,6 +138,7 @@ pub async fn run(args: GuestArgs) -> Result<ExitCode, String> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        GuestCommand::Doctor { .. } => unreachable!("handled above"),
         GuestCommand::Listen { json, count, duration } => {
             let mut listener = NotificationListener::bind(&config).await.map_err(|e| e.to_string())?;
             eprintln!("listening for notifications on {}", listener.local_endpoint());

@@ -2,6 +2,7 @@
 
 mod cli;
 mod control;
+mod doctor;
 mod guest_cmd;
 mod host_backend;
 mod logging;
