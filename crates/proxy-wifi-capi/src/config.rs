@@ -1,0 +1,404 @@
+//! `pwifi_config`: what a service is started with (transport, mode, fake networks,
+//! observer, application interfaces).
+
+use std::ffi::{c_char, c_void};
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use proxy_wifi::{FakeNetwork, InterfaceId, OperationMode, TransportSettings};
+
+use crate::callback::UserData;
+use crate::error::{Error, pwifi_result};
+use crate::handles::Table;
+use crate::interface::{InterfaceFunctions, pwifi_interface_vtable};
+use crate::observer::pwifi_observer;
+use crate::types::{PWIFI_MODE_HOST, PWIFI_MODE_SIMULATED, pwifi_mode, utf8};
+
+/// Settings of a service to start (opaque). Create with `pwifi_config_new`, free with
+/// `pwifi_config_free`. Not thread-safe to modify from two threads at once.
+pub struct pwifi_config {
+    _private: [u8; 0],
+}
+
+/// Where the fake-network callback puts its networks (`pwifi_fake_networks_add`);
+/// valid during that callback only, on its thread.
+pub struct pwifi_fake_networks {
+    pub(crate) networks: Vec<FakeNetwork>,
+}
+
+/// The application's fake-network callback: adds the networks to simulate with
+/// `pwifi_fake_networks_add(networks, ...)`.
+///
+/// Thread: a worker thread of the service, at each guest scan and connect; not
+/// concurrently with itself (calls are serialized), but possibly while an observer
+/// callback runs on the observer thread. It should return quickly (it holds up the
+/// guest's request). It may call `pwifi_fake_networks_add` and `pwifi_last_error` only.
+pub type pwifi_fake_network_provider =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, networks: *mut pwifi_fake_networks)>;
+
+pub(crate) struct FakeProvider {
+    pub(crate) callback: unsafe extern "C" fn(*mut c_void, *mut pwifi_fake_networks),
+    pub(crate) user_data: UserData,
+    pub(crate) calls: Mutex<()>,
+}
+
+pub(crate) struct ObserverEntry {
+    pub(crate) table: pwifi_observer,
+    pub(crate) user_data: UserData,
+}
+
+/// The contents of a `pwifi_config`.
+pub(crate) struct Config {
+    pub(crate) transport: TransportSettings,
+    pub(crate) mode: OperationMode,
+    pub(crate) fake_networks: Option<Arc<FakeProvider>>,
+    pub(crate) observer: Option<ObserverEntry>,
+    pub(crate) interfaces: Vec<(InterfaceId, Arc<InterfaceFunctions>)>,
+}
+
+pub(crate) static CONFIGS: Table<Mutex<Config>> = Table::new("pwifi_config");
+
+fn with_config(config: *mut pwifi_config, change: impl FnOnce(&mut Config) -> Result<(), Error>) -> Result<(), Error> {
+    let config = CONFIGS.get(config, "config")?;
+    let mut config = config.lock().unwrap_or_else(|p| p.into_inner());
+    change(&mut config)
+}
+
+fn ip(text: &str, argument: &str) -> Result<IpAddr, Error> {
+    text.parse().map_err(|_| {
+        Error::invalid(format!("`{argument}` '{text}' is not an IP address (valid: e.g. 127.0.0.1, 0.0.0.0, ::1)"))
+    })
+}
+
+/// Creates a config: TCP on 127.0.0.1 with ports 12345 (requests) and 12346
+/// (notifications), host mode, no fake networks, no observer, no interface.
+///
+/// Ownership: `*out` is yours; free it with `pwifi_config_free`. Thread: any. Does not block.
+#[unsafe(no_mangle)]
+pub extern "C" fn pwifi_config_new(out: *mut *mut pwifi_config) -> pwifi_result {
+    crate::error::guard("pwifi_config_new", || {
+        if out.is_null() {
+            return Err(Error::null("out"));
+        }
+        let handle = CONFIGS.insert(Mutex::new(Config {
+            transport: TransportSettings::tcp_loopback(),
+            mode: OperationMode::Host,
+            fake_networks: None,
+            observer: None,
+            interfaces: Vec::new(),
+        }));
+        // SAFETY: non-null; the caller gives a writable pointer.
+        unsafe { *out = handle };
+        Ok(())
+    })
+}
+
+/// Frees a config. Services started from it are not affected. NULL is accepted (no-op).
+///
+/// Thread: any. Does not block (it may call interface `release` functions).
+#[unsafe(no_mangle)]
+pub extern "C" fn pwifi_config_free(config: *mut pwifi_config) -> pwifi_result {
+    crate::error::guard("pwifi_config_free", || {
+        if config.is_null() {
+            return Ok(());
+        }
+        CONFIGS.remove(config, "config").map(drop)
+    })
+}
+
+/// TCP transport for one guest (tests, or a guest reached over IP): requests are
+/// accepted on `listen_ip:request_port` (port 0 picks a free port, see
+/// `pwifi_service_tcp_port`); notifications go to `guest_ip:notification_port`.
+/// `guest_ip` may be NULL (length 0): the listen address, or loopback when listening on
+/// 0.0.0.0 / ::. IPs are UTF-8 text with explicit lengths (no NUL needed).
+///
+/// Thread: any. Does not block.
+#[unsafe(no_mangle)]
+pub extern "C" fn pwifi_config_set_transport_tcp(
+    config: *mut pwifi_config,
+    listen_ip: *const c_char,
+    listen_ip_len: usize,
+    request_port: u16,
+    guest_ip: *const c_char,
+    guest_ip_len: usize,
+    notification_port: u16,
+) -> pwifi_result {
+    crate::error::guard("pwifi_config_set_transport_tcp", || {
+        // SAFETY: the caller gives `listen_ip_len` readable bytes.
+        let listen = ip(unsafe { utf8(listen_ip, listen_ip_len, "listen_ip") }?, "listen_ip")?;
+        let guest = if guest_ip_len == 0 {
+            None
+        } else {
+            // SAFETY: the caller gives `guest_ip_len` readable bytes.
+            Some(ip(unsafe { utf8(guest_ip, guest_ip_len, "guest_ip") }?, "guest_ip")?)
+        };
+        with_config(config, |c| {
+            c.transport = TransportSettings::tcp(listen, request_port, guest, notification_port);
+            Ok(())
+        })
+    })
+}
+
+/// TCP transport for any number of guests, each keyed by its source IP; notifications
+/// go to that IP at `notification_port`.
+///
+/// Thread: any. Does not block.
+#[unsafe(no_mangle)]
+pub extern "C" fn pwifi_config_set_transport_tcp_any_guest(
+    config: *mut pwifi_config,
+    listen_ip: *const c_char,
+    listen_ip_len: usize,
+    request_port: u16,
+    notification_port: u16,
+) -> pwifi_result {
+    crate::error::guard("pwifi_config_set_transport_tcp_any_guest", || {
+        // SAFETY: the caller gives `listen_ip_len` readable bytes.
+        let listen = ip(unsafe { utf8(listen_ip, listen_ip_len, "listen_ip") }?, "listen_ip")?;
+        with_config(config, |c| {
+            c.transport =
+                TransportSettings::TcpMulti { listen: SocketAddr::new(listen, request_port), notification_port };
+            Ok(())
+        })
+    })
+}
+
+/// vsock transport (Linux hosts: QEMU/KVM vhost-vsock). `cids` lists the accepted guest
+/// context ids: one CID serves that guest; several serve each of them; `cid_count` 0
+/// (with `cids` NULL) accepts any guest.
+///
+/// Thread: any. Does not block. Starting fails with `PWIFI_ERR_TRANSPORT` where vsock is
+/// not available.
+#[unsafe(no_mangle)]
+pub extern "C" fn pwifi_config_set_transport_vsock(
+    config: *mut pwifi_config,
+    cids: *const u32,
+    cid_count: usize,
+    request_port: u32,
+    notification_port: u32,
+) -> pwifi_result {
+    crate::error::guard("pwifi_config_set_transport_vsock", || {
+        let cids: Vec<u32> = if cid_count == 0 {
+            Vec::new()
+        } else if cids.is_null() {
+            return Err(Error::null("cids"));
+        } else {
+            // SAFETY: non-null; the caller gives `cid_count` readable CIDs.
+            unsafe { std::slice::from_raw_parts(cids, cid_count) }.to_vec()
+        };
+        with_config(config, |c| {
+            c.transport = match cids.as_slice() {
+                [cid] => TransportSettings::Vsock { guest_cid: *cid, request_port, notification_port },
+                _ => TransportSettings::VsockMulti { guest_cids: cids, request_port, notification_port },
+            };
+            Ok(())
+        })
+    })
+}
+
+/// A UTF-8 string with an explicit length.
+#[repr(C)]
+pub struct pwifi_str {
+    /// The bytes (not NUL-terminated).
+    pub data: *const c_char,
+    /// Their number.
+    pub len: usize,
+}
+
+/// Hybrid-vsock transport (Firecracker, cloud-hypervisor): one guest per VMM socket
+/// path. Requests arrive on the Unix listener `<path>_<request_port>` the service
+/// creates; notifications connect to `<path>` and ask for `CONNECT <notification_port>`.
+///
+/// Thread: any. Does not block. Unix only (`PWIFI_ERR_TRANSPORT` at start elsewhere).
+#[unsafe(no_mangle)]
+pub extern "C" fn pwifi_config_set_transport_hybrid_vsock(
+    config: *mut pwifi_config,
+    paths: *const pwifi_str,
+    path_count: usize,
+    request_port: u32,
+    notification_port: u32,
+) -> pwifi_result {
+    crate::error::guard("pwifi_config_set_transport_hybrid_vsock", || {
+        if path_count == 0 {
+            return Err(Error::invalid("`path_count` is 0; give at least one VMM socket path"));
+        }
+        if paths.is_null() {
+            return Err(Error::null("paths"));
+        }
+        // SAFETY: non-null; the caller gives `path_count` readable entries.
+        let paths = unsafe { std::slice::from_raw_parts(paths, path_count) };
+        let sockets = paths
+            .iter()
+            // SAFETY: each entry gives `len` readable bytes at `data`.
+            .map(|p| unsafe { utf8(p.data, p.len, "paths[i]") }.map(PathBuf::from))
+            .collect::<Result<Vec<_>, _>>()?;
+        with_config(config, |c| {
+            c.transport = TransportSettings::HybridVsock { sockets, request_port, notification_port };
+            Ok(())
+        })
+    })
+}
+
+/// Hyper-V socket transport (Windows hosts). `vm_id` (16 bytes, RFC 4122 order: the
+/// GUID's Data1 most significant byte first) accepts only that VM; NULL accepts any VM.
+///
+/// Thread: any. Does not block. Windows only (`PWIFI_ERR_TRANSPORT` at start elsewhere).
+#[unsafe(no_mangle)]
+pub extern "C" fn pwifi_config_set_transport_hyperv(
+    config: *mut pwifi_config,
+    vm_id: *const u8,
+    request_port: u32,
+    notification_port: u32,
+) -> pwifi_result {
+    crate::error::guard("pwifi_config_set_transport_hyperv", || {
+        let transport = if vm_id.is_null() {
+            TransportSettings::HyperVAny { request_port, notification_port }
+        } else {
+            // SAFETY: non-null; 16 readable bytes per the contract.
+            let vm_id = uuid::Uuid::from_bytes(unsafe { *vm_id.cast::<[u8; 16]>() });
+            TransportSettings::HyperV { vm_id, request_port, notification_port }
+        };
+        with_config(config, |c| {
+            c.transport = transport;
+            Ok(())
+        })
+    })
+}
+
+/// Host or simulated mode (`PWIFI_MODE_*`).
+///
+/// Thread: any. Does not block.
+#[unsafe(no_mangle)]
+pub extern "C" fn pwifi_config_set_mode(config: *mut pwifi_config, mode: pwifi_mode) -> pwifi_result {
+    crate::error::guard("pwifi_config_set_mode", || {
+        let mode = match mode {
+            PWIFI_MODE_HOST => OperationMode::Host,
+            PWIFI_MODE_SIMULATED => OperationMode::Simulated,
+            other => {
+                return Err(Error::invalid(format!(
+                    "mode {other} is not PWIFI_MODE_HOST (0) or PWIFI_MODE_SIMULATED (1)"
+                )));
+            }
+        };
+        with_config(config, |c| {
+            c.mode = mode;
+            Ok(())
+        })
+    })
+}
+
+/// Sets (or, with a NULL `provider`, removes) the fake-network callback. Its networks are
+/// shown to the guest as WPA2-PSK, always visible and connected, ahead of all others.
+///
+/// `user_data` is passed back to `provider` on service threads; it must stay valid until
+/// every service started with this config is freed. Thread: any. Does not block.
+#[unsafe(no_mangle)]
+pub extern "C" fn pwifi_config_set_fake_network_provider(
+    config: *mut pwifi_config,
+    provider: pwifi_fake_network_provider,
+    user_data: *mut c_void,
+) -> pwifi_result {
+    crate::error::guard("pwifi_config_set_fake_network_provider", || {
+        with_config(config, |c| {
+            c.fake_networks = provider.map(|callback| {
+                Arc::new(FakeProvider { callback, user_data: UserData(user_data), calls: Mutex::new(()) })
+            });
+            Ok(())
+        })
+    })
+}
+
+/// Sets (or, with a NULL `observer`, removes) the observer. The table is copied.
+///
+/// `user_data` is passed back to the callbacks on the observer thread; it must stay valid
+/// until every service started with this config is freed. Thread: any. Does not block.
+#[unsafe(no_mangle)]
+pub extern "C" fn pwifi_config_set_observer(
+    config: *mut pwifi_config,
+    observer: *const pwifi_observer,
+    user_data: *mut c_void,
+) -> pwifi_result {
+    crate::error::guard("pwifi_config_set_observer", || {
+        let entry = if observer.is_null() {
+            None
+        } else {
+            // SAFETY: non-null; a readable table, copied here.
+            Some(ObserverEntry { table: unsafe { *observer }, user_data: UserData(user_data) })
+        };
+        with_config(config, |c| {
+            c.observer = entry;
+            Ok(())
+        })
+    })
+}
+
+/// Adds an interface of the application's (host mode), tried in the order added, after
+/// the fake networks. `id` (16 bytes, RFC 4122 order) must be unique. The table is
+/// copied; `user_data` is passed back to its functions on service threads until its
+/// `release` function is called.
+///
+/// Thread: any. Does not block.
+#[unsafe(no_mangle)]
+pub extern "C" fn pwifi_config_add_interface(
+    config: *mut pwifi_config,
+    id: *const u8,
+    vtable: *const pwifi_interface_vtable,
+    user_data: *mut c_void,
+) -> pwifi_result {
+    crate::error::guard("pwifi_config_add_interface", || {
+        let id = crate::types::interface_id_from_c(id, "id")?;
+        let config_object = CONFIGS.get(config, "config")?;
+        let mut c = config_object.lock().unwrap_or_else(|p| p.into_inner());
+        if c.interfaces.iter().any(|(existing, _)| *existing == id) {
+            return Err(Error::invalid(format!("interface id {id} was already added to this config")));
+        }
+        // Made last: `release` is called only for interfaces that were added.
+        let functions = InterfaceFunctions::new(vtable, user_data)?;
+        c.interfaces.push((id, functions));
+        Ok(())
+    })
+}
+
+/// Adds a network to the list being built by a fake-network callback. `ssid` is bytes
+/// (0 to 32), `bssid` 6 bytes.
+///
+/// Thread: only inside the fake-network callback that received `networks`. Does not block.
+#[unsafe(no_mangle)]
+pub extern "C" fn pwifi_fake_networks_add(
+    networks: *mut pwifi_fake_networks,
+    ssid: *const u8,
+    ssid_len: usize,
+    bssid: *const u8,
+) -> pwifi_result {
+    crate::error::guard("pwifi_fake_networks_add", || {
+        // SAFETY: checked against the callback-scoped handles of this thread.
+        let list = unsafe { crate::callback::sink(networks, "networks") }?;
+        // SAFETY: the caller gives `ssid_len` readable bytes and 6 at `bssid`.
+        let ssid = unsafe { crate::types::ssid(ssid, ssid_len, "ssid") }?;
+        // SAFETY: as above.
+        let bssid = unsafe { crate::types::bssid(bssid, "bssid") }?;
+        list.networks.push(FakeNetwork::new(ssid.as_bytes(), bssid));
+        Ok(())
+    })
+}
+
+/// Adds a BSS to the results of an application interface's scan.
+///
+/// Thread: only inside the `scan` function that received `results`. Does not block.
+#[unsafe(no_mangle)]
+pub extern "C" fn pwifi_scan_results_add(
+    results: *mut crate::interface::pwifi_scan_results,
+    bss: *const crate::types::pwifi_bss,
+) -> pwifi_result {
+    crate::error::guard("pwifi_scan_results_add", || {
+        // SAFETY: checked against the callback-scoped handles of this thread.
+        let results = unsafe { crate::callback::sink(results, "results") }?;
+        if bss.is_null() {
+            return Err(Error::null("bss"));
+        }
+        // SAFETY: non-null; a readable `pwifi_bss` whose `ssid` has `ssid_len` bytes.
+        let entry = unsafe { crate::interface::bss_entry(&*bss) }?;
+        results.entries.push(entry);
+        Ok(())
+    })
+}

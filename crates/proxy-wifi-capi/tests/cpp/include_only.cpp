@@ -1,0 +1,2 @@
+// Compiled by tests/header.rs: the C++ header alone, warning-free under -Wall -Wextra -pedantic.
+#include "proxy_wifi.hpp"
