@@ -24,7 +24,9 @@ fn build() -> cc::Build {
         .opt_level(1)
         .debug(true)
         .cargo_metadata(false)
-        .cargo_warnings(false);
+        .cargo_warnings(false)
+        .warnings(false)
+        .extra_warnings(false);
     build
 }
 
@@ -83,7 +85,9 @@ pub fn build_program(name: &str, cpp: bool, sources: &[PathBuf], flags: &[&str])
     let output = command.output().expect("run the compiler");
     assert!(
         output.status.success(),
-        "compiling {name} failed ({command:?}):\n{}{}",
+        "compiling {name} failed ({:?} {:?}):\n{}{}",
+        command.get_program(),
+        command.get_args().collect::<Vec<_>>(),
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
