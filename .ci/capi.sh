@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # C ABI (crates/proxy-wifi-capi): header freshness and C99/C++ cleanliness, the C and C++
 # tests driven by the guest client, the C test under ASan+UBSan (leak checking on), an
-# install into a temporary prefix used through pkg-config (shared and static) and CMake,
-# and, when ../shared/tools/test-windows is present, the DLL and the same C test under Wine.
+# install into a temporary prefix used through pkg-config (shared and static) and CMake.
 # Installs what it needs (C/C++ compilers, pkg-config, cmake) when missing.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -47,10 +46,4 @@ for exe in "$work/embed_shared" "$work/embed_static" "$work/cmake/embed_c" "$wor
   echo "ok: $(basename "$exe") started a service and stopped it"
 done
 
-note "Windows: the DLL and the C test under Wine"
-if [ -x "$root/../shared/tools/test-windows" ]; then
-  bash crates/proxy-wifi-capi/windows-test.sh "$root/../shared/tools/test-windows"
-else
-  echo "skipped: ../shared/tools/test-windows not found"
-fi
 note "done"
