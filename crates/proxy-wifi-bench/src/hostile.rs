@@ -18,8 +18,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use proxy_wifi::ServiceStatus;
 use proxy_wifi::protocol::{Capabilities, Message};
-use proxy_wifi::status::ServiceStatus;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;

@@ -8,7 +8,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use proxy_wifi::transport::request_channel::RequestChannelConfig;
+use proxy_wifi::RequestChannelConfig;
 use proxy_wifi::{OperationMode, Service, TransportSettings};
 use proxy_wifi_bench::hostile::{Counters, SuiteConfig, Target, Verdict, run_suite};
 use proxy_wifi_bench::{raise_open_files_limit, wire};

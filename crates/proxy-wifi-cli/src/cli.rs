@@ -4,6 +4,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use proxy_wifi::protocol::{DEFAULT_NOTIFICATION_PORT, DEFAULT_REQUEST_PORT};
 
 /// Gives a virtual machine the Wi-Fi of the machine it runs on.
 #[derive(Debug, Parser)]
@@ -85,10 +86,10 @@ pub struct ServeArgs {
     #[arg(long, value_enum)]
     pub transport: Option<TransportKind>,
     /// Port the service listens on for requests.
-    #[arg(long, default_value_t = 12345, value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, default_value_t = DEFAULT_REQUEST_PORT, value_parser = clap::value_parser!(u16).range(1..))]
     pub request_port: u16,
     /// Port of the guest's notification listener.
-    #[arg(long, default_value_t = 12346, value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, default_value_t = DEFAULT_NOTIFICATION_PORT, value_parser = clap::value_parser!(u16).range(1..))]
     pub notification_port: u16,
     /// The guest's vsock context id (vsock transport); repeat to serve several VMs.
     #[arg(long, value_name = "CID")]
@@ -149,10 +150,10 @@ pub struct GuestArgs {
     #[arg(long, value_name = "CID", default_value_t = 2)]
     pub cid: u32,
     /// The host's request port.
-    #[arg(long, default_value_t = 12345, value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, default_value_t = DEFAULT_REQUEST_PORT, value_parser = clap::value_parser!(u16).range(1..))]
     pub request_port: u16,
     /// The port this guest listens on for notifications.
-    #[arg(long, default_value_t = 12346, value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, default_value_t = DEFAULT_NOTIFICATION_PORT, value_parser = clap::value_parser!(u16).range(1..))]
     pub notification_port: u16,
     /// Seconds to wait for the host's answer (the driver waits 20).
     #[arg(long, value_name = "SECONDS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=3600))]

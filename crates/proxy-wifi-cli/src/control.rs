@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use proxy_wifi::ServiceHandle;
-use proxy_wifi::interface::simulated::{HostNetworkKind, SimulationControl};
+use proxy_wifi::{HostNetworkKind, SimulationControl};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 
@@ -93,7 +93,7 @@ fn simulate(simulation: &SimulationControl, command: CtlCommand) -> ControlAnswe
     }
 }
 
-fn describe_status(status: &proxy_wifi::status::ServiceStatus) -> String {
+fn describe_status(status: &proxy_wifi::ServiceStatus) -> String {
     let b = &status.board;
     let mut lines = vec![format!("mode: {}", status.mode), format!("interfaces: {}", b.interfaces)];
     if b.guests.is_empty() {

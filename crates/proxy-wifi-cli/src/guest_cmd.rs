@@ -3,10 +3,10 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use proxy_wifi::guest::{
+use proxy_wifi::protocol::{AuthType, Bssid, ConnectRequest, Pmk, SessionId, Ssid};
+use proxy_wifi_guest::{
     DEFAULT_SCAN_WAIT, GuestClient, GuestConfig, GuestTransport, NotificationListener, scan_until_complete,
 };
-use proxy_wifi::protocol::{AuthType, Bssid, ConnectRequest, Pmk, SessionId, Ssid};
 use serde_json::json;
 
 use crate::cli::{GuestArgs, GuestCommand, GuestTransportKind};

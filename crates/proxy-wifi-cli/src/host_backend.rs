@@ -1,6 +1,6 @@
 //! Chooses the host Wi-Fi backend for `serve --mode host`.
 
-use proxy_wifi::host::HostBackend;
+use proxy_wifi::HostBackend;
 
 use crate::cli::ServeArgs;
 
@@ -14,14 +14,14 @@ pub fn create(_args: &ServeArgs) -> Result<Box<dyn HostBackend>, String> {
 /// fake networks are served).
 #[cfg(windows)]
 pub fn create(_args: &ServeArgs) -> Result<Box<dyn HostBackend>, String> {
-    Ok(Box::new(proxy_wifi::host::windows::WlanBackend::open()))
+    Ok(Box::new(proxy_wifi::WlanBackend::open()))
 }
 
 /// NetworkManager or wpa_supplicant, as `--backend` asks (auto: NetworkManager when its
 /// D-Bus name is present, otherwise wpa_supplicant's control sockets).
 #[cfg(target_os = "linux")]
 pub fn create(args: &ServeArgs) -> Result<Box<dyn HostBackend>, String> {
-    use proxy_wifi::host::linux::{BackendChoice, select_backend};
+    use proxy_wifi::{BackendChoice, select_backend};
 
     use crate::cli::BackendArg;
     let choice = match args.backend {

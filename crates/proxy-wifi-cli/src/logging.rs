@@ -42,7 +42,7 @@ fn etw_layer() -> Option<BoxedLayer> {
 
 #[cfg(all(windows, feature = "etw"))]
 fn etw_layer() -> Option<BoxedLayer> {
-    match proxy_wifi::host::windows::etw::layer::<Registry>() {
+    match proxy_wifi::etw_layer::<Registry>() {
         Ok(layer) => Some(layer.boxed()),
         Err(error) => {
             eprintln!("warning: cannot register the ETW provider: {error}");

@@ -154,7 +154,7 @@ mod tests {
 
     #[test]
     fn table_has_a_header_and_one_row_per_network() {
-        let entry = proxy_wifi::interface::bss::build_bss_entry(
+        let entry = proxy_wifi::build_bss_entry(
             &proxy_wifi::protocol::Ssid::new(b"Home").unwrap(),
             Bssid([2, 0, 0, 0, 0, 1]),
             proxy_wifi::AuthAlgorithm::Wpa2Psk,

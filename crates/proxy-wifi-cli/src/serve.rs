@@ -4,7 +4,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use proxy_wifi::transport::request_channel::RequestChannelConfig;
+use proxy_wifi::RequestChannelConfig;
+use proxy_wifi::protocol::{DEFAULT_NOTIFICATION_PORT, DEFAULT_REQUEST_PORT};
 use proxy_wifi::{OperationMode, Service, SimulatedNetwork, TransportSettings};
 
 use crate::cli::{ModeArg, ServeArgs, TransportKind};
@@ -186,7 +187,9 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, String> {
     };
     let try_it = match kind {
         TransportKind::Tcp if args.any_guest => String::new(),
-        TransportKind::Tcp if args.request_port == 12345 && args.notification_port == 12346 => {
+        TransportKind::Tcp
+            if args.request_port == DEFAULT_REQUEST_PORT && args.notification_port == DEFAULT_NOTIFICATION_PORT =>
+        {
             "; try `proxy-wifi guest scan` in another terminal".to_string()
         }
         TransportKind::Tcp => format!(

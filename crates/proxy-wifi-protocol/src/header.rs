@@ -8,6 +8,12 @@ use crate::error::{DecodeError, SizeRule};
 /// Length of the header: operation (1), size (4), version (2).
 pub const HEADER_LEN: usize = 7;
 
+/// Default port of the request channel: the host listens on it, the guest connects.
+pub const DEFAULT_REQUEST_PORT: u16 = 12345;
+
+/// Default port of the notification channel: the guest listens on it, the host connects.
+pub const DEFAULT_NOTIFICATION_PORT: u16 = 12346;
+
 /// The only protocol version spoken: 0.1, encoded as `0x0001`.
 pub const PROTOCOL_VERSION: u16 = 0x0001;
 

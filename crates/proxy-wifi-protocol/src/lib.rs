@@ -49,7 +49,8 @@ pub use disconnect::DisconnectRequest;
 pub use error::DecodeError;
 pub use framing::{Decoded, decode_frame, decode_frame_as};
 pub use header::{
-    Direction, HEADER_LEN, Header, MAX_REQUEST_BODY_LEN, MAX_SCAN_RESPONSE_BODY_LEN, Operation, PROTOCOL_VERSION,
+    DEFAULT_NOTIFICATION_PORT, DEFAULT_REQUEST_PORT, Direction, HEADER_LEN, Header, MAX_REQUEST_BODY_LEN,
+    MAX_SCAN_RESPONSE_BODY_LEN, Operation, PROTOCOL_VERSION,
 };
 pub use ie::{ElementId, InformationElements, RsnElement, Security, SecurityKind, push_rsn_element, push_ssid_element};
 pub use key::{InvalidPmkHex, Key, KeyTooLong, MAX_KEY_LEN, Pmk};

@@ -7,12 +7,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use proxy_wifi::guest::{GuestClient, GuestConfig, GuestTransport, NotificationListener};
 use proxy_wifi::protocol::{Bssid, ConnectRequest, Ssid};
 use proxy_wifi::{
     Authorization, ConnectRequestArgs, ConnectionArgs, FakeNetwork, GuestId, Observer, OperationMode, OperationStatus,
     OperationType, Service, TransportSettings,
 };
+use proxy_wifi_guest::{GuestClient, GuestConfig, GuestTransport, NotificationListener};
 
 /// Logs guest activity; refuses guest-directed connections to "Fake6GHz".
 struct Policy;

@@ -6,7 +6,7 @@
 //! ```
 //!
 //! Prints `serving host <backend>` once listening, then serves until `--duration`
-//! seconds have passed (default: a day) or the process is killed. The guest side is `proxy-wifi guest ...` (or [`proxy_wifi::guest::GuestClient`]).
+//! seconds have passed (default: a day) or the process is killed. The guest side is `proxy-wifi guest ...` (or [`proxy_wifi_guest::GuestClient`]).
 //! Logs go to stderr; `RUST_LOG` filters them (default `info`).
 
 #[cfg(target_os = "linux")]
@@ -14,7 +14,7 @@ mod linux {
     use std::path::PathBuf;
     use std::time::Duration;
 
-    use proxy_wifi::host::linux::{BackendChoice, select_backend};
+    use proxy_wifi::{BackendChoice, select_backend};
     use proxy_wifi::{OperationMode, Service, TransportSettings};
 
     struct Args {

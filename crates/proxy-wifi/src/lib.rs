@@ -7,28 +7,50 @@
 //! signal quality, fresh scan results. The embedding application watches and vetoes
 //! what the guest does through an [`Observer`].
 //!
-//! Layers: [`transport`] moves whole messages; [`handler`] decides (one serialized
-//! work queue); [`interface`] honours operations with Wi-Fi interfaces.
+//! Inside, the transports move whole messages, the operation handler decides (one
+//! serialized work queue), and Wi-Fi interfaces honour the operations. What an
+//! embedding application uses is exported here, at the crate root:
+//!
+//! * the service: [`Service`], [`ServiceBuilder`], [`ServiceHandle`], [`ServiceStatus`];
+//! * its settings: [`TransportSettings`], [`RequestChannelConfig`], [`Timeouts`];
+//! * the [`Observer`] and its argument types;
+//! * the [`WifiInterface`] trait and its value types, for bringing one's own interface;
+//! * fake networks ([`FakeNetwork`]) and the simulation ([`SimulationControl`]);
+//! * the host backends ([`HostBackend`]).
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod guest;
-pub mod handler;
-pub mod host;
-pub mod identity;
-pub mod interface;
-pub mod notify;
-pub mod observer;
-pub mod service;
-pub mod status;
-pub mod transport;
+mod handler;
+mod host;
+mod identity;
+mod interface;
+mod notify;
+mod observer;
+mod service;
+mod status;
+mod transport;
 
+pub use handler::Timeouts;
+#[cfg(target_os = "linux")]
+pub use host::linux::{BackendChoice, BackendError, select_backend};
+pub use host::windows::WlanBackend;
+#[cfg(all(windows, feature = "etw"))]
+pub use host::windows::etw::{EtwError, layer as etw_layer};
+pub use host::{HostBackend, InterfaceRegistry};
 pub use identity::GuestId;
-pub use interface::simulated::{ScanMode, SimulatedNetwork, SimulatedSecurity};
-pub use interface::{AuthAlgorithm, ConnectedNetwork, InterfaceId, WifiInterface};
+pub use interface::bss::build_bss_entry;
+pub use interface::simulated::{
+    HostNetworkKind, ScanMode, SimulatedNetwork, SimulatedSecurity, SimulationControl, SimulationError,
+};
+pub use interface::{
+    AuthAlgorithm, ConnectParams, ConnectedNetwork, EventSink, InterfaceError, InterfaceEvent, InterfaceId,
+    RequestedAuth, ScanResults, ScanStatus, SharedInterface, WifiInterface,
+};
 pub use observer::{
     Authorization, ConnectRequestArgs, ConnectionArgs, DisconnectRequestArgs, Observer, OperationStatus, OperationType,
 };
 pub use proxy_wifi_protocol as protocol;
 pub use service::{FakeNetwork, OperationMode, Service, ServiceBuilder, ServiceError, ServiceHandle};
+pub use status::{ConnectionStatus, GuestStatus, ServiceStatus, StatusBoard, TransportStatus};
 pub use transport::TransportSettings;
+pub use transport::request_channel::RequestChannelConfig;

@@ -137,13 +137,9 @@ impl NotificationQueue {
     }
 
     /// Number of queued notifications.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.items.lock().unwrap_or_else(|p| p.into_inner()).len()
-    }
-
-    /// Whether nothing is queued.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 

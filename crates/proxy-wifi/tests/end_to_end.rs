@@ -8,13 +8,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
-use proxy_wifi::guest::{DEFAULT_SCAN_WAIT, scan_until_complete};
-use proxy_wifi::interface::simulated::HostNetworkKind;
+use proxy_wifi::HostNetworkKind;
 use proxy_wifi::protocol::{
     ConnectRequest, DisconnectedNotification, Message, Pmk, Security, SecurityKind, SessionId,
     SignalQualityNotification, Ssid, StatusCode,
 };
 use proxy_wifi::{Authorization, ConnectRequestArgs, FakeNetwork, Observer, OperationType, ScanMode};
+use proxy_wifi_guest::{DEFAULT_SCAN_WAIT, scan_until_complete};
 
 fn ssid(s: &str) -> Ssid {
     Ssid::new(s.as_bytes()).unwrap()

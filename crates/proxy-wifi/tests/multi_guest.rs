@@ -11,12 +11,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use proxy_wifi::guest::{GuestConfig, GuestTransport, NotificationListener};
 use proxy_wifi::protocol::{
     ConnectRequest, Decoded, Direction, DisconnectedNotification, Message, ScanRequest, SessionId,
     SignalQualityNotification, Ssid, StatusCode, decode_frame,
 };
 use proxy_wifi::{OperationMode, Service, TransportSettings};
+use proxy_wifi_guest::{GuestConfig, GuestTransport, NotificationListener};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpSocket, UnixListener, UnixStream};
 use tokio::sync::mpsc;

@@ -32,7 +32,7 @@ use crate::interface::{EventSink, InterfaceEvent, InterfaceId, SharedInterface};
 use crate::notify::{NotificationHub, NotificationQueue};
 use crate::observer::ObserverQueue;
 use crate::status::{GuestStatus, StatusBoard};
-use session::{GuestConnection, GuestSession};
+use session::GuestSession;
 
 /// Most guests remembered at once; beyond, the least recently active one without a
 /// connection is forgotten.
@@ -229,7 +229,8 @@ impl OperationHandler {
     }
 
     /// The connection of `guest`, if any.
-    pub fn guest_connection(&self, guest: &GuestId) -> Option<GuestConnection> {
+    #[cfg(test)]
+    pub fn guest_connection(&self, guest: &GuestId) -> Option<session::GuestConnection> {
         self.guests.get(guest).and_then(|s| s.session.connection)
     }
 

@@ -96,7 +96,7 @@ impl SockaddrHv {
     }
 
     /// The address as the 36 bytes of a `SOCKADDR_HV`.
-    pub fn to_bytes(&self) -> [u8; SOCKADDR_HV_LEN] {
+    pub fn to_bytes(self) -> [u8; SOCKADDR_HV_LEN] {
         let mut out = [0u8; SOCKADDR_HV_LEN];
         out[0..2].copy_from_slice(&self.family.to_le_bytes());
         out[2..4].copy_from_slice(&self.reserved.to_le_bytes());

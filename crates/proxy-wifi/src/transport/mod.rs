@@ -9,6 +9,8 @@
 
 #[cfg(unix)]
 pub mod hybrid_vsock;
+// Compiled on every platform (its address layout is tested everywhere); bound on Windows only.
+#[cfg_attr(not(windows), allow(dead_code))]
 pub mod hyperv;
 pub mod request_channel;
 pub mod tcp;
@@ -23,13 +25,7 @@ use async_trait::async_trait;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 pub use crate::identity::GuestId;
-
-/// Default request port (the guest connects to it).
-pub const DEFAULT_REQUEST_PORT: u16 = 12345;
-/// Default notification port (the guest listens on it).
-pub const DEFAULT_NOTIFICATION_PORT: u16 = 12346;
-/// `VMADDR_CID_HOST`: the CID a guest uses to reach its host.
-pub const VMADDR_CID_HOST: u32 = 2;
+use proxy_wifi_protocol::{DEFAULT_NOTIFICATION_PORT, DEFAULT_REQUEST_PORT};
 
 /// A byte stream of either channel.
 pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static {}

@@ -48,11 +48,6 @@ impl TcpRequestListener {
         let local = listener.local_addr()?;
         Ok(Self { listener, local, guests })
     }
-
-    /// The bound address (useful with port 0).
-    pub fn local_addr(&self) -> SocketAddr {
-        self.local
-    }
 }
 
 #[async_trait]

@@ -5,9 +5,9 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use proxy_wifi::guest::{GuestClient, GuestConfig, GuestTransport, NotificationListener};
-use proxy_wifi::transport::request_channel::RequestChannelConfig;
+use proxy_wifi::RequestChannelConfig;
 use proxy_wifi::{OperationMode, Service, ServiceBuilder, ServiceHandle, TransportSettings};
+use proxy_wifi_guest::{GuestClient, GuestConfig, GuestTransport, NotificationListener};
 
 pub const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
@@ -63,7 +63,7 @@ pub async fn no_notification(listener: &mut NotificationListener, wait: Duration
 }
 
 /// The connection of the only guest, as the service reports it.
-pub fn connection(service: &ServiceHandle) -> Option<proxy_wifi::status::ConnectionStatus> {
+pub fn connection(service: &ServiceHandle) -> Option<proxy_wifi::ConnectionStatus> {
     let status = service.status();
     assert!(status.board.guests.len() <= 1, "one guest expected: {:?}", status.board.guests);
     status.board.guests.values().next().and_then(|g| g.connection.clone())

@@ -4,7 +4,7 @@
 //! [`ServiceBuilder::host_backend`](crate::ServiceBuilder::host_backend).
 //!
 //! ```no_run
-//! use proxy_wifi::host::linux::{select_backend, BackendChoice};
+//! use proxy_wifi::{select_backend, BackendChoice};
 //! use proxy_wifi::{Service, TransportSettings};
 //!
 //! let mut builder = Service::builder(TransportSettings::tcp_loopback());

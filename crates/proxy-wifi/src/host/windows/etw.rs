@@ -12,7 +12,7 @@
 //! ```no_run
 //! use tracing_subscriber::prelude::*;
 //!
-//! let etw = proxy_wifi::host::windows::etw::layer().expect("ETW provider");
+//! let etw = proxy_wifi::etw_layer().expect("ETW provider");
 //! tracing_subscriber::registry().with(etw).init();
 //! ```
 

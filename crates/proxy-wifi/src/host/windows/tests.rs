@@ -22,7 +22,6 @@ use super::api::{Dot11AuthAlgorithm, Dot11CipherAlgorithm, WlanError, reason, wi
 use super::backend::{Registrar, WlanBackend};
 use super::fake::{FakeBss, FakeTimings, FakeWlanApi};
 use super::interface::WlanInterface;
-use crate::guest::{GuestClient, GuestConfig, GuestTransport, NotificationListener};
 use crate::handler::Timeouts;
 use crate::interface::{
     AuthAlgorithm, ConnectParams, ConnectedNetwork, EventSink, InterfaceError, InterfaceEvent, InterfaceId,
@@ -30,6 +29,7 @@ use crate::interface::{
 };
 use crate::observer::{ConnectRequestArgs, ConnectionArgs, Observer, OperationType};
 use crate::{FakeNetwork, Service, ServiceHandle, TransportSettings};
+use proxy_wifi_guest::{GuestClient, GuestConfig, GuestTransport, NotificationListener};
 
 // ---- test data -------------------------------------------------------------------------
 

@@ -33,6 +33,7 @@ pub mod device_state {
     /// Connected.
     pub const ACTIVATED: u32 = 100;
     /// Disconnecting.
+    #[cfg(test)]
     pub const DEACTIVATING: u32 = 110;
     /// Activation failed.
     pub const FAILED: u32 = 120;

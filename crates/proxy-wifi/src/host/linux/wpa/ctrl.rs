@@ -75,11 +75,6 @@ impl CtrlSocket {
         Ok(client)
     }
 
-    /// The interface's control socket.
-    pub fn remote(&self) -> &Path {
-        &self.remote
-    }
-
     /// Sends `command` and returns the reply (trailing newline kept as sent). Stale
     /// datagrams (replies to commands that timed out) are discarded first. `shown` is
     /// what errors name the command as, so secrets stay out of logs.

@@ -108,11 +108,6 @@ impl WpaInterface {
         Ok(WpaInterface { inner: Arc::new(inner) })
     }
 
-    /// The network interface name (`wlan0`).
-    pub fn name(&self) -> &str {
-        &self.inner.name
-    }
-
     /// Follows the events of `monitor` (an attached control socket) and polls the
     /// signal while connected, until `stop`; then removes a temporary network left over.
     pub(crate) async fn run_monitor(&self, monitor: CtrlSocket, stop: CancellationToken) {

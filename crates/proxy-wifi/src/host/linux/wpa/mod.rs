@@ -46,13 +46,9 @@ impl WpaSupplicantBackend {
         Self { ctrl_dir: ctrl_dir.into(), wireless_only: true }
     }
 
-    /// The control directory followed.
-    pub fn ctrl_dir(&self) -> &Path {
-        &self.ctrl_dir
-    }
-
     /// Whether sockets not named after a wireless interface of `/sys/class/net` are
     /// ignored (default true; tests with a stand-in supplicant turn it off).
+    #[cfg(test)]
     pub fn wireless_only(mut self, wireless_only: bool) -> Self {
         self.wireless_only = wireless_only;
         self

@@ -18,8 +18,8 @@
 //! listens on `VMADDR_CID_ANY`).
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), proxy_wifi::guest::GuestError> {
-//! use proxy_wifi::guest::{GuestClient, GuestConfig, NotificationListener, scan_until_complete, DEFAULT_SCAN_WAIT};
+//! # async fn demo() -> Result<(), proxy_wifi_guest::GuestError> {
+//! use proxy_wifi_guest::{GuestClient, GuestConfig, NotificationListener, scan_until_complete, DEFAULT_SCAN_WAIT};
 //!
 //! let config = GuestConfig::default(); // TCP to 127.0.0.1:12345, notifications on 127.0.0.1:12346
 //! let client = GuestClient::new(config.clone());
@@ -31,6 +31,8 @@
 //! # Ok(())
 //! # }
 //! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod client;
 mod listener;
@@ -45,16 +47,13 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+pub use proxy_wifi_protocol::{DEFAULT_NOTIFICATION_PORT, DEFAULT_REQUEST_PORT};
 use proxy_wifi_protocol::{DecodeError, Operation};
 
 pub use client::GuestClient;
 pub use listener::NotificationListener;
 pub use scan::{ScanOutcome, scan_until_complete};
 
-/// Default port of the request channel (the host listens on it).
-pub const DEFAULT_REQUEST_PORT: u16 = 12345;
-/// Default port of the notification channel (the guest listens on it).
-pub const DEFAULT_NOTIFICATION_PORT: u16 = 12346;
 /// How long the driver waits for its request connection to be established.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long the driver waits to send a request, and to receive its answer.
