@@ -13,7 +13,8 @@ use std::sync::Arc;
 use proxy_wifi_protocol::{Bssid, Ssid};
 use uuid::Uuid;
 
-/// Win32 error codes the backend and the fake use.
+/// Win32 error codes the backend and the fake use (the table, kept whole).
+#[allow(dead_code)]
 pub mod win32 {
     /// `ERROR_SUCCESS`.
     pub const ERROR_SUCCESS: u32 = 0;
@@ -37,7 +38,9 @@ pub mod win32 {
     pub const ERROR_NOT_SUPPORTED: u32 = 50;
 }
 
-/// `WLAN_REASON_CODE` values carried by notifications.
+/// `WLAN_REASON_CODE` values carried by notifications: the table, kept whole (the backend
+/// passes most of them through; the fake reports some).
+#[allow(dead_code)]
 pub mod reason {
     /// `WLAN_REASON_CODE_SUCCESS`.
     pub const SUCCESS: u32 = 0;

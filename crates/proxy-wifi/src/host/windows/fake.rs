@@ -5,8 +5,7 @@
 //! * a scan flushes the BSS cache (the connected BSS excepted) until it completes
 //!   (`scan_complete` after [`FakeTimings::scan`]); a scan requested while one runs joins it;
 //!   hidden networks are found only by a scan targeted at their SSID;
-//! * drivers fail a scan right after connecting (`scan_fail`), if
-//!   [`FakeWlanApi::set_scan_fails_after_connect`] is on (the default);
+//! * drivers fail a scan right after connecting (`scan_fail`);
 //! * `WlanConnect` parses the profile XML (a malformed one is refused with
 //!   `ERROR_BAD_PROFILE`), checks its security and key against the network, leaves the
 //!   current network first (`disconnected`), then reports `connection_complete` with a
@@ -447,11 +446,6 @@ impl FakeWlanApi {
         self.state().complete_connects = complete;
     }
 
-    /// Whether the first scan after a successful connection fails (default true).
-    pub fn set_scan_fails_after_connect(&self, fails: bool) {
-        self.state().scan_fails_after_connect = fails;
-    }
-
     // ---- the radio environment -------------------------------------------------------
 
     /// Puts a BSS in range: the next scan finds it (a targeted one if it is hidden).
@@ -466,11 +460,6 @@ impl FakeWlanApi {
             interface.cache.push(bss.clone());
         }
         state.air.push(bss);
-    }
-
-    /// Takes a BSS out of range (the caches keep it until the next scan).
-    pub fn remove_network(&self, bssid: Bssid) {
-        self.state().air.retain(|b| b.bssid != bssid);
     }
 
     // ---- interfaces ------------------------------------------------------------------

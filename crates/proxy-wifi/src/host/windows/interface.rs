@@ -84,6 +84,7 @@ impl WlanInterface {
     }
 
     /// The interface GUID.
+    #[cfg(test)]
     pub fn guid(&self) -> Uuid {
         self.guid
     }

@@ -37,11 +37,4 @@ pub mod security;
 #[cfg(test)]
 mod tests;
 
-pub use api::{
-    Dot11AuthAlgorithm, Dot11CipherAlgorithm, InterfaceState, NotificationCallback, SharedWlanApi, WlanApi, WlanBss,
-    WlanConnection, WlanError, WlanEvent, WlanInterfaceInfo, WlanNetwork, WlanNotification, WlanResult,
-};
 pub use backend::WlanBackend;
-#[cfg(windows)]
-pub use ffi::WlanClient;
-pub use interface::WlanInterface;
