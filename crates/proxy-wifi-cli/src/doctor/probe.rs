@@ -4,7 +4,7 @@ use std::io;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use proxy_wifi::guest::{GuestClient, GuestConfig, GuestError};
+use proxy_wifi_guest::{GuestClient, GuestConfig, GuestError};
 use serde::Deserialize;
 
 use super::{Findings, HostAnswer, MODULE_NAME, PortState, ProxyLink, Target};
