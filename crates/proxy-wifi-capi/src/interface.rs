@@ -5,11 +5,9 @@ use std::ffi::c_void;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use async_trait::async_trait;
-use proxy_wifi::interface::bss::build_bss_entry;
-use proxy_wifi::interface::{
-    ConnectParams, EventSink, InterfaceError, InterfaceEvent, RequestedAuth, ScanResults, ScanStatus,
-};
+use proxy_wifi::build_bss_entry;
 use proxy_wifi::protocol::{BssEntry, Ssid, StatusCode};
+use proxy_wifi::{ConnectParams, EventSink, InterfaceError, InterfaceEvent, RequestedAuth, ScanResults, ScanStatus};
 use proxy_wifi::{ConnectedNetwork, InterfaceId, WifiInterface};
 
 use crate::callback::{UserData, enter, with_sink};

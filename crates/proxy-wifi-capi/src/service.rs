@@ -5,8 +5,8 @@ use std::ffi::{CString, c_char, c_void};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use proxy_wifi::interface::InterfaceEvent;
-use proxy_wifi::interface::simulated::HostNetworkKind;
+use proxy_wifi::HostNetworkKind;
+use proxy_wifi::InterfaceEvent;
 use proxy_wifi::{InterfaceId, OperationMode, ScanMode, Service, ServiceError, ServiceHandle};
 
 use crate::callback::{in_callback, with_sink};
@@ -71,7 +71,7 @@ fn build(config: &Config) -> (proxy_wifi::ServiceBuilder, HashMap<InterfaceId, A
     }
     #[cfg(windows)]
     if config.mode == OperationMode::Host {
-        builder = builder.host_backend(Box::new(proxy_wifi::host::windows::WlanBackend::open()));
+        builder = builder.host_backend(Box::new(proxy_wifi::WlanBackend::open()));
     }
     (builder, interfaces)
 }
@@ -281,7 +281,7 @@ pub extern "C" fn pwifi_service_tcp_port(service: *const pwifi_service, port: *m
 
 fn simulation<R>(
     service: *const pwifi_service,
-    act: impl FnOnce(&proxy_wifi::interface::simulated::SimulationControl) -> Result<R, Error>,
+    act: impl FnOnce(&proxy_wifi::SimulationControl) -> Result<R, Error>,
 ) -> Result<R, Error> {
     let entry = lookup(service)?;
     let control = entry

@@ -8,8 +8,8 @@ mod common;
 
 use std::net::{IpAddr, Ipv4Addr, TcpListener};
 
-use proxy_wifi::guest::{GuestClient, GuestConfig};
 use proxy_wifi::protocol::{Bssid, ConnectRequest, Ssid};
+use proxy_wifi_guest::{GuestClient, GuestConfig};
 
 /// The guest's part: what a VM's driver would do, with the answers checked here.
 pub fn drive_as_guest(port: u16) {

@@ -11,8 +11,8 @@ mod common;
 use std::net::{IpAddr, Ipv4Addr, TcpListener};
 use std::process::Command;
 
-use proxy_wifi::guest::{GuestClient, GuestConfig};
 use proxy_wifi::protocol::{ConnectRequest, Pmk, Ssid};
+use proxy_wifi_guest::{GuestClient, GuestConfig};
 
 fn drive_as_guest(port: u16) {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
