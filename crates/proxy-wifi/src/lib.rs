@@ -39,6 +39,7 @@ pub use host::windows::etw::{EtwError, layer as etw_layer};
 pub use host::{HostBackend, InterfaceRegistry};
 pub use identity::GuestId;
 pub use interface::bss::build_bss_entry;
+pub use interface::fake::FakeNetwork;
 pub use interface::simulated::{
     HostNetworkKind, ScanMode, SimulatedNetwork, SimulatedSecurity, SimulationControl, SimulationError,
 };
@@ -50,7 +51,7 @@ pub use observer::{
     Authorization, ConnectRequestArgs, ConnectionArgs, DisconnectRequestArgs, Observer, OperationStatus, OperationType,
 };
 pub use proxy_wifi_protocol as protocol;
-pub use service::{FakeNetwork, OperationMode, Service, ServiceBuilder, ServiceError, ServiceHandle};
+pub use service::{OperationMode, Service, ServiceBuilder, ServiceError, ServiceHandle};
 pub use status::{ConnectionStatus, GuestStatus, ServiceStatus, StatusBoard, TransportStatus};
 pub use transport::TransportSettings;
 pub use transport::request_channel::RequestChannelConfig;

@@ -1,10 +1,9 @@
-//! Guest notifications: a bounded queue the handler pushes into without ever blocking,
-//! and the sender task that delivers each message on a fresh connection.
+//! Guest notifications, as the handler sees them: a bounded queue per guest that the
+//! handler pushes into without ever blocking — its outbox. The transport layer
+//! (`transport::notification_sender`) takes the messages out and delivers them.
 //!
 //! Rules (behavior.md, "Transport"): notifications are dropped until the guest's first
-//! request (the *gate*: a guest has no queue before then, see `NotificationHub::open`); each message is encoded before connecting, written whole right
-//! after the connection is made (the guest gives it 10 ms), then the connection is
-//! closed; delivery is fire and forget.
+//! request (the *gate*: a guest has no queue before then, see `NotificationHub::open`).
 //!
 //! When the queue is full: a signal-quality update replaces the one already queued
 //! (signal updates are always coalesced to the latest value), the oldest queued scan
@@ -12,43 +11,17 @@
 //! counted. The handler never waits.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use proxy_wifi_protocol::Message;
-use tokio::io::AsyncWriteExt;
 use tokio::sync::Notify;
-use tokio_util::sync::CancellationToken;
-
-use tokio_util::task::TaskTracker;
 
 use crate::identity::GuestId;
-use crate::transport::NotificationConnector;
+use crate::status::NotificationCounters;
 
 /// Default capacity of the guest notification queue.
 pub const DEFAULT_NOTIFICATION_QUEUE_CAPACITY: usize = 64;
-
-/// How long the sender waits for the guest to accept a notification connection.
-pub const NOTIFICATION_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// How long the sender waits for a notification to be written.
-pub const NOTIFICATION_WRITE_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// Counters of the notification channel.
-#[derive(Debug, Default)]
-pub struct NotificationCounters {
-    /// Delivered (connected and written).
-    pub sent: AtomicU64,
-    /// Dropped before the guest's first request.
-    pub gated: AtomicU64,
-    /// Dropped because the queue was full, or replaced by a newer signal update.
-    pub dropped: AtomicU64,
-    /// Could not be delivered (connect or write failed).
-    pub failed: AtomicU64,
-    /// Waiting in the queues now.
-    pub queued: AtomicU64,
-}
 
 /// The bounded queue of notifications waiting for delivery to one guest.
 #[derive(Debug)]
@@ -143,17 +116,14 @@ impl NotificationQueue {
     }
 }
 
-/// Creates each guest's queue and, when delivering for real, its sender task.
+/// Starts the delivery of a new guest's queue (given by the transport layer).
+pub(crate) type StartDelivery = Box<dyn Fn(&GuestId, Arc<NotificationQueue>) + Send + Sync>;
+
+/// Creates each guest's queue and hands it to the delivery, if there is one.
 pub(crate) struct NotificationHub {
     capacity: usize,
     counters: Arc<NotificationCounters>,
-    delivery: Option<Delivery>,
-}
-
-struct Delivery {
-    connector: Arc<dyn NotificationConnector>,
-    stop: CancellationToken,
-    tracker: TaskTracker,
+    delivery: Option<StartDelivery>,
 }
 
 impl NotificationHub {
@@ -163,15 +133,9 @@ impl NotificationHub {
         Self { capacity, counters, delivery: None }
     }
 
-    /// Queues delivered through `connector` by one task per guest, on `tracker`, until `stop`.
-    pub(crate) fn delivering(
-        capacity: usize,
-        counters: Arc<NotificationCounters>,
-        connector: Arc<dyn NotificationConnector>,
-        stop: CancellationToken,
-        tracker: TaskTracker,
-    ) -> Self {
-        Self { capacity, counters, delivery: Some(Delivery { connector, stop, tracker }) }
+    /// Queues handed to `delivery` as they are made.
+    pub(crate) fn delivering(capacity: usize, counters: Arc<NotificationCounters>, delivery: StartDelivery) -> Self {
+        Self { capacity, counters, delivery: Some(delivery) }
     }
 
     /// Counters shared by every queue.
@@ -183,65 +147,10 @@ impl NotificationHub {
     /// which is the gate (nothing is queued for a guest that may not be listening yet).
     pub(crate) fn open(&self, guest: &GuestId) -> Arc<NotificationQueue> {
         let queue = Arc::new(NotificationQueue::new(self.capacity, self.counters.clone()));
-        if let Some(delivery) = &self.delivery {
-            delivery.tracker.spawn(run_sender(
-                queue.clone(),
-                delivery.connector.clone(),
-                guest.clone(),
-                delivery.stop.clone(),
-            ));
+        if let Some(start) = &self.delivery {
+            start(guest, queue.clone());
         }
         queue
-    }
-}
-
-/// Delivers one guest's notifications until `stop` (then flushes what is left) or until
-/// its queue is closed.
-pub(crate) async fn run_sender(
-    queue: Arc<NotificationQueue>,
-    connector: Arc<dyn NotificationConnector>,
-    guest: GuestId,
-    stop: CancellationToken,
-) {
-    loop {
-        let message = tokio::select! {
-            message = queue.pop() => match message {
-                Some(message) => message,
-                None => return,
-            },
-            _ = stop.cancelled() => break,
-        };
-        deliver(&queue, connector.as_ref(), &guest, message).await;
-    }
-    while let Some(message) = queue.try_pop() {
-        deliver(&queue, connector.as_ref(), &guest, message).await;
-    }
-}
-
-async fn deliver(queue: &NotificationQueue, connector: &dyn NotificationConnector, guest: &GuestId, message: Message) {
-    let bytes = message.to_bytes();
-    let operation = message.operation();
-    let outcome = async {
-        let mut stream = tokio::time::timeout(NOTIFICATION_CONNECT_TIMEOUT, connector.connect(guest))
-            .await
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))??;
-        tokio::time::timeout(NOTIFICATION_WRITE_TIMEOUT, async {
-            stream.write_all(&bytes).await?;
-            stream.shutdown().await
-        })
-        .await
-        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "write timed out"))?
-    }
-    .await;
-    match outcome {
-        Ok(()) => {
-            queue.counters.sent.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(%operation, %guest, to = %connector.describe(guest), "notification sent");
-        }
-        Err(error) => {
-            queue.counters.failed.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(%operation, %guest, to = %connector.describe(guest), %error, "notification not delivered");
-        }
     }
 }
 

@@ -16,37 +16,20 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use proxy_wifi_protocol::Bssid;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::handler::{self, HandlerHandle, OperationHandler, Timeouts, Work};
 use crate::host::{HostBackend, InterfaceRegistry};
-use crate::interface::fake::{FakeNetworkProvider, FakeNetworksInterface};
+use crate::interface::fake::{FakeNetwork, FakeNetworkProvider, FakeNetworksInterface};
 use crate::interface::simulated::{SimulatedInterface, SimulatedNetwork, SimulationControl};
 use crate::interface::{InterfaceId, SharedInterface};
-use crate::notify::{DEFAULT_NOTIFICATION_QUEUE_CAPACITY, NotificationCounters, NotificationHub};
+use crate::notify::{DEFAULT_NOTIFICATION_QUEUE_CAPACITY, NotificationHub};
 use crate::observer::{Observer, ObserverQueue};
-use crate::status::{ServiceStatus, StatusBoard, TransportStatus};
-use crate::transport::request_channel::{self, RequestChannelConfig, RequestCounters};
-use crate::transport::{self, TransportSettings};
-
-/// A network of the application's fake-network callback.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FakeNetwork {
-    /// SSID bytes (skipped if longer than 32).
-    pub ssid: Vec<u8>,
-    /// BSSID.
-    pub bssid: Bssid,
-}
-
-impl FakeNetwork {
-    /// A fake network.
-    pub fn new(ssid: impl AsRef<[u8]>, bssid: Bssid) -> Self {
-        Self { ssid: ssid.as_ref().to_vec(), bssid }
-    }
-}
+use crate::status::{NotificationCounters, RequestCounters, ServiceStatus, StatusBoard, TransportStatus};
+use crate::transport::request_channel::{self, RequestChannelConfig};
+use crate::transport::{self, TransportSettings, notification_sender};
 
 /// Which interfaces honour the guest's operations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -311,9 +294,7 @@ async fn run_service(parts: RunParts, ready: std::sync::mpsc::Sender<std::io::Re
     let hub = NotificationHub::delivering(
         parts.notification_queue_capacity,
         parts.notification_counters,
-        connector,
-        sender_stop.clone(),
-        senders.clone(),
+        notification_sender::start_delivery(connector, sender_stop.clone(), senders.clone()),
     );
     let mut handler = OperationHandler::new(parts.observer, hub, parts.timeouts, event_sender, parts.board);
     for interface in parts.interfaces {

@@ -1,13 +1,49 @@
 //! A snapshot of the service's state for operators (`proxy-wifi ctl status`).
 
-use std::sync::atomic::Ordering;
+//!
+//! It sits below the layers that fill it: the handler publishes the guests' sessions into
+//! a [`StatusBoard`], the request channel and the notification senders count into
+//! [`RequestCounters`] and [`NotificationCounters`]; a [`ServiceStatus`] is their snapshot.
+
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
 
-use crate::handler::session::GuestConnection;
-use crate::notify::NotificationCounters;
 use crate::observer::OperationType;
-use crate::transport::request_channel::RequestCounters;
+
+/// Counters of the request channel.
+#[derive(Debug, Default)]
+pub struct RequestCounters {
+    /// Connections accepted.
+    pub accepted: AtomicU64,
+    /// Connections closed at once because too many were open.
+    pub refused_busy: AtomicU64,
+    /// Requests answered with a real answer.
+    pub answered: AtomicU64,
+    /// Malformed requests answered with INVALID.
+    pub invalid: AtomicU64,
+    /// Connections dropped because the request did not arrive within the read deadline.
+    pub timed_out: AtomicU64,
+    /// Connections closed by the peer before a whole request arrived.
+    pub closed_early: AtomicU64,
+    /// Connections open right now.
+    pub open: AtomicU64,
+}
+
+/// Counters of the notification channel.
+#[derive(Debug, Default)]
+pub struct NotificationCounters {
+    /// Delivered (connected and written).
+    pub sent: AtomicU64,
+    /// Dropped before the guest's first request.
+    pub gated: AtomicU64,
+    /// Dropped because the queue was full, or replaced by a newer signal update.
+    pub dropped: AtomicU64,
+    /// Could not be delivered (connect or write failed).
+    pub failed: AtomicU64,
+    /// Waiting in the queues now.
+    pub queued: AtomicU64,
+}
 
 /// The guest's connection as shown to operators.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -24,19 +60,6 @@ pub struct ConnectionStatus {
     pub auth: crate::interface::AuthAlgorithm,
     /// Session id of the connection.
     pub session_id: u64,
-}
-
-impl From<GuestConnection> for ConnectionStatus {
-    fn from(c: GuestConnection) -> Self {
-        Self {
-            kind: c.kind,
-            interface: c.interface.to_string(),
-            ssid: c.ssid.to_string(),
-            bssid: c.bssid.to_string(),
-            auth: c.auth,
-            session_id: c.session.0,
-        }
-    }
 }
 
 /// One guest's session as shown to operators.

@@ -4,6 +4,7 @@ use proxy_wifi_protocol::{Bssid, SessionId, Ssid};
 
 use crate::interface::{AuthAlgorithm, InterfaceId};
 use crate::observer::OperationType;
+use crate::status::ConnectionStatus;
 
 /// The guest's current connection, as the handler records it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,6 +21,19 @@ pub struct GuestConnection {
     pub auth: AuthAlgorithm,
     /// The session id of the connect response that made it.
     pub session: SessionId,
+}
+
+impl From<GuestConnection> for ConnectionStatus {
+    fn from(c: GuestConnection) -> Self {
+        Self {
+            kind: c.kind,
+            interface: c.interface.to_string(),
+            ssid: c.ssid.to_string(),
+            bssid: c.bssid.to_string(),
+            auth: c.auth,
+            session_id: c.session.0,
+        }
+    }
 }
 
 /// Session ids and the current guest connection.

@@ -14,6 +14,7 @@ use tokio::time::Instant;
 
 use super::*;
 use crate::interface::bss::build_bss_entry;
+use crate::interface::fake::FakeNetwork;
 use crate::interface::fake::FakeNetworksInterface;
 use crate::interface::{
     AuthAlgorithm, ConnectParams, ConnectedNetwork, EventSink, InterfaceError, RequestedAuth, ScanResults, ScanStatus,
@@ -22,7 +23,6 @@ use crate::interface::{
 use crate::observer::{
     Authorization, ConnectRequestArgs, ConnectionArgs, DisconnectRequestArgs, Observer, OperationStatus, OperationType,
 };
-use crate::service::FakeNetwork;
 
 // ---- a scriptable interface -------------------------------------------------------
 
@@ -180,7 +180,7 @@ const G: GuestId = GuestId::Vsock(3);
 
 struct Harness {
     handler: OperationHandler,
-    counters: Arc<crate::notify::NotificationCounters>,
+    counters: Arc<crate::status::NotificationCounters>,
     events: mpsc::UnboundedReceiver<(InterfaceId, InterfaceEvent)>,
     recorder: Arc<Recorder>,
 }
@@ -189,7 +189,7 @@ impl Harness {
     fn new(interfaces: Vec<SharedInterface>) -> Self {
         let recorder = Arc::new(Recorder::default());
         let (observer, _thread) = ObserverQueue::start(recorder.clone());
-        let counters = Arc::new(crate::notify::NotificationCounters::default());
+        let counters = Arc::new(crate::status::NotificationCounters::default());
         let hub = crate::notify::NotificationHub::without_delivery(16, counters.clone());
         let (sender, events) = mpsc::unbounded_channel();
         let mut handler = OperationHandler::new(

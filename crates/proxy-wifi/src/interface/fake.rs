@@ -17,7 +17,22 @@ use super::{
     AuthAlgorithm, ConnectParams, ConnectedNetwork, EventSink, InterfaceError, InterfaceId, ScanResults, ScanStatus,
     WifiInterface,
 };
-use crate::service::FakeNetwork;
+
+/// A network of the application's fake-network callback.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeNetwork {
+    /// SSID bytes (skipped if longer than 32).
+    pub ssid: Vec<u8>,
+    /// BSSID.
+    pub bssid: Bssid,
+}
+
+impl FakeNetwork {
+    /// A fake network.
+    pub fn new(ssid: impl AsRef<[u8]>, bssid: Bssid) -> Self {
+        Self { ssid: ssid.as_ref().to_vec(), bssid }
+    }
+}
 
 /// Signal reported for fake networks.
 pub const FAKE_NETWORK_RSSI_DBM: i32 = -50;

@@ -5,13 +5,14 @@
 //! request connections (and refuses peers that are not the configured guest), and a
 //! [`NotificationConnector`] that opens a connection to the guest's notification
 //! listener. The request channel loop ([`request_channel`]) and the notification sender
-//! (`crate::notify`) are written once on top of them.
+//! ([`notification_sender`]) are written once on top of them.
 
 #[cfg(unix)]
 pub mod hybrid_vsock;
 // Compiled on every platform (its address layout is tested everywhere); bound on Windows only.
 #[cfg_attr(not(windows), allow(dead_code))]
 pub mod hyperv;
+pub mod notification_sender;
 pub mod request_channel;
 pub mod tcp;
 #[cfg(target_os = "linux")]

@@ -16,7 +16,7 @@
 //!   are open at once; beyond that new ones are closed at once.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use proxy_wifi_protocol::{DecodeError, Direction, HEADER_LEN, Header, Message};
@@ -27,6 +27,7 @@ use tokio_util::task::TaskTracker;
 
 use super::{BoxedStream, GuestId, RequestListener};
 use crate::handler::{HandlerHandle, Request};
+use crate::status::RequestCounters;
 
 /// Limits of the request channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,25 +44,6 @@ impl Default for RequestChannelConfig {
     fn default() -> Self {
         Self { read_deadline: Duration::from_secs(5), write_deadline: Duration::from_secs(5), max_connections: 1024 }
     }
-}
-
-/// Counters of the request channel.
-#[derive(Debug, Default)]
-pub struct RequestCounters {
-    /// Connections accepted.
-    pub accepted: AtomicU64,
-    /// Connections closed at once because too many were open.
-    pub refused_busy: AtomicU64,
-    /// Requests answered with a real answer.
-    pub answered: AtomicU64,
-    /// Malformed requests answered with INVALID.
-    pub invalid: AtomicU64,
-    /// Connections dropped because the request did not arrive within the read deadline.
-    pub timed_out: AtomicU64,
-    /// Connections closed by the peer before a whole request arrived.
-    pub closed_early: AtomicU64,
-    /// Connections open right now.
-    pub open: AtomicU64,
 }
 
 /// Why no request could be read from a connection.

@@ -18,7 +18,7 @@ use super::model::{
 };
 use super::proxies::{DeviceProxy, NetworkManagerProxy, NmPropertiesProxy, SettingsConnectionProxy, WirelessProxy};
 use crate::host::linux::security::dbm_to_percent;
-use crate::host::linux::stable_interface_id;
+use crate::host::linux::shared::stable_interface_id;
 use crate::interface::RequestedAuth;
 use crate::interface::{
     ConnectParams, ConnectedNetwork, EventSink, InterfaceError, InterfaceEvent, InterfaceId, ScanResults, ScanStatus,

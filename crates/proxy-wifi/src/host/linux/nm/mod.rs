@@ -36,7 +36,7 @@ pub fn network_manager_present() -> Result<(), String> {
             Err(e) => Err(format!("NameHasOwner failed: {e}")),
         }
     };
-    super::run_detached(Duration::from_secs(3), check)
+    super::shared::run_detached(Duration::from_secs(3), check)
         .unwrap_or_else(|| Err("no answer from the system bus within 3 s".to_owned()))
 }
 

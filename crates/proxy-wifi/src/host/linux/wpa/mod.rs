@@ -20,7 +20,7 @@ use async_trait::async_trait;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::stable_interface_id;
+use super::shared::stable_interface_id;
 use crate::host::{HostBackend, InterfaceRegistry};
 use crate::interface::InterfaceId;
 use ctrl::{CtrlSocket, DEFAULT_REQUEST_TIMEOUT};

@@ -1,0 +1,85 @@
+//! The notification sender: takes each guest's queued notifications (the handler's
+//! outbox, `crate::notify`) and delivers each message on a fresh connection.
+//!
+//! Rules (behavior.md, "Transport"): each message is encoded before connecting, written
+//! whole right after the connection is made (the guest gives it 10 ms), then the
+//! connection is closed; delivery is fire and forget.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use proxy_wifi_protocol::Message;
+use tokio::io::AsyncWriteExt;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::{GuestId, NotificationConnector};
+use crate::notify::{NotificationQueue, StartDelivery};
+
+/// How long the sender waits for the guest to accept a notification connection.
+pub const NOTIFICATION_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How long the sender waits for a notification to be written.
+pub const NOTIFICATION_WRITE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Delivery through `connector`: one sender task per guest, on `tracker`, until `stop`.
+pub(crate) fn start_delivery(
+    connector: Arc<dyn NotificationConnector>,
+    stop: CancellationToken,
+    tracker: TaskTracker,
+) -> StartDelivery {
+    Box::new(move |guest, queue| {
+        tracker.spawn(run_sender(queue, connector.clone(), guest.clone(), stop.clone()));
+    })
+}
+
+/// Delivers one guest's notifications until `stop` (then flushes what is left) or until
+/// its queue is closed.
+pub(crate) async fn run_sender(
+    queue: Arc<NotificationQueue>,
+    connector: Arc<dyn NotificationConnector>,
+    guest: GuestId,
+    stop: CancellationToken,
+) {
+    loop {
+        let message = tokio::select! {
+            message = queue.pop() => match message {
+                Some(message) => message,
+                None => return,
+            },
+            _ = stop.cancelled() => break,
+        };
+        deliver(&queue, connector.as_ref(), &guest, message).await;
+    }
+    while let Some(message) = queue.try_pop() {
+        deliver(&queue, connector.as_ref(), &guest, message).await;
+    }
+}
+
+async fn deliver(queue: &NotificationQueue, connector: &dyn NotificationConnector, guest: &GuestId, message: Message) {
+    let bytes = message.to_bytes();
+    let operation = message.operation();
+    let outcome = async {
+        let mut stream = tokio::time::timeout(NOTIFICATION_CONNECT_TIMEOUT, connector.connect(guest))
+            .await
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))??;
+        tokio::time::timeout(NOTIFICATION_WRITE_TIMEOUT, async {
+            stream.write_all(&bytes).await?;
+            stream.shutdown().await
+        })
+        .await
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "write timed out"))?
+    }
+    .await;
+    match outcome {
+        Ok(()) => {
+            queue.counters.sent.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(%operation, %guest, to = %connector.describe(guest), "notification sent");
+        }
+        Err(error) => {
+            queue.counters.failed.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(%operation, %guest, to = %connector.describe(guest), %error, "notification not delivered");
+        }
+    }
+}
