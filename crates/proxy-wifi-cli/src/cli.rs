@@ -1,7 +1,11 @@
 //! Command-line definitions (clap derive).
 
+use std::fmt::Display;
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::str::FromStr;
+
+use proxy_wifi::GuestAbi;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use proxy_wifi::protocol::{DEFAULT_NOTIFICATION_PORT, DEFAULT_REQUEST_PORT};
@@ -92,15 +96,23 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = DEFAULT_NOTIFICATION_PORT, value_parser = clap::value_parser!(u16).range(1..))]
     pub notification_port: u16,
     /// The guest's vsock context id (vsock transport); repeat to serve several VMs.
-    #[arg(long, value_name = "CID")]
-    pub guest_cid: Vec<u32>,
-    /// The guest VM's id, a GUID (hyperv transport; PowerShell: (Get-VM NAME).Id).
-    #[arg(long, value_name = "GUID")]
-    pub vm_id: Option<uuid::Uuid>,
+    /// `CID:legacy` marks a guest with an older driver build (see --guest-abi).
+    #[arg(long, value_name = "CID[:ABI]", value_parser = parse_guest_arg::<u32>)]
+    pub guest_cid: Vec<GuestArg<u32>>,
+    /// The guest VM's id, a GUID (hyperv transport; PowerShell: (Get-VM NAME).Id);
+    /// `GUID:legacy` for an older driver build.
+    #[arg(long, value_name = "GUID[:ABI]", value_parser = parse_guest_arg::<uuid::Uuid>)]
+    pub vm_id: Option<GuestArg<uuid::Uuid>>,
     /// The VMM's vsock Unix socket (hybrid-vsock transport: Firecracker `uds_path`,
-    /// cloud-hypervisor `--vsock socket=`); repeat to serve several VMs.
-    #[arg(long, value_name = "PATH")]
-    pub vmm_socket: Vec<PathBuf>,
+    /// cloud-hypervisor `--vsock socket=`); repeat to serve several VMs. `PATH:legacy`
+    /// for an older driver build.
+    #[arg(long, value_name = "PATH[:ABI]", value_parser = parse_guest_arg::<PathBuf>)]
+    pub vmm_socket: Vec<GuestArg<PathBuf>>,
+    /// The guest driver's generation: `current`, or `legacy` for older builds of the
+    /// proxy_wifi driver (scan answers without scan_complete, no scan-results
+    /// notifications). Applies to every guest not marked otherwise with `:ABI`.
+    #[arg(long, value_enum, value_name = "ABI", default_value_t = AbiArg::Current)]
+    pub guest_abi: AbiArg,
     /// Serve every guest that connects: any vsock CID, any Hyper-V VM, or (tcp) every
     /// source IP, each with its own session; notifications go back to each guest.
     #[arg(long)]
@@ -137,6 +149,53 @@ pub struct ServeArgs {
     pub read_deadline_ms: u64,
 }
 
+/// A guest driver generation on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AbiArg {
+    /// Today's driver: scan_complete in scan answers, scan results by notification.
+    Current,
+    /// Older driver builds: no scan_complete byte, no scan-results notifications.
+    Legacy,
+}
+
+impl From<AbiArg> for GuestAbi {
+    fn from(arg: AbiArg) -> GuestAbi {
+        match arg {
+            AbiArg::Current => GuestAbi::Current,
+            AbiArg::Legacy => GuestAbi::Legacy,
+        }
+    }
+}
+
+/// A guest named on the command line, with the driver generation given after a `:`
+/// (`7:legacy`, `GUID:current`, `/run/vm1.vsock:legacy`), if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuestArg<T> {
+    /// The guest's CID, VM id or VMM socket path.
+    pub guest: T,
+    /// Its driver generation, when given.
+    pub abi: Option<GuestAbi>,
+}
+
+/// Parses `VALUE` or `VALUE:ABI`. A path may itself hold `:`; only a last part that is
+/// an ABI name is taken as one.
+pub fn parse_guest_arg<T>(text: &str) -> Result<GuestArg<T>, String>
+where
+    T: FromStr,
+    T::Err: Display,
+{
+    if let Some((head, tail)) = text.rsplit_once(':') {
+        if let Ok(abi) = tail.parse::<GuestAbi>() {
+            let guest = head.parse::<T>().map_err(|e| format!("{head:?}: {e}"))?;
+            return Ok(GuestArg { guest, abi: Some(abi) });
+        }
+        if text.parse::<T>().is_err() && head.parse::<T>().is_ok() {
+            return Err(tail.parse::<GuestAbi>().map(|_| ()).unwrap_err().to_string());
+        }
+    }
+    text.parse::<T>().map(|guest| GuestArg { guest, abi: None }).map_err(|e| format!("{text:?}: {e}"))
+}
+
 /// `proxy-wifi guest`.
 #[derive(Debug, Args)]
 pub struct GuestArgs {
@@ -155,6 +214,10 @@ pub struct GuestArgs {
     /// The port this guest listens on for notifications.
     #[arg(long, default_value_t = DEFAULT_NOTIFICATION_PORT, value_parser = clap::value_parser!(u16).range(1..))]
     pub notification_port: u16,
+    /// The driver generation to behave as (legacy: read scan answers without
+    /// scan_complete, refuse scan-results notifications).
+    #[arg(long, value_enum, value_name = "ABI", default_value_t = AbiArg::Current)]
+    pub abi: AbiArg,
     /// Seconds to wait for the host's answer (the driver waits 20).
     #[arg(long, value_name = "SECONDS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: u64,
@@ -296,4 +359,30 @@ pub enum ScanModeArg {
     Sync,
     /// First result now, the rest by notification.
     Async,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_guest_argument_may_end_with_its_driver_generation() {
+        assert_eq!(parse_guest_arg::<u32>("7"), Ok(GuestArg { guest: 7, abi: None }));
+        assert_eq!(parse_guest_arg::<u32>("7:legacy"), Ok(GuestArg { guest: 7, abi: Some(GuestAbi::Legacy) }));
+        assert_eq!(parse_guest_arg::<u32>("8:current"), Ok(GuestArg { guest: 8, abi: Some(GuestAbi::Current) }));
+        let path = parse_guest_arg::<PathBuf>("/run/a:b/vm.vsock:legacy").unwrap();
+        assert_eq!((path.guest, path.abi), (PathBuf::from("/run/a:b/vm.vsock"), Some(GuestAbi::Legacy)));
+        let path = parse_guest_arg::<PathBuf>("/run/a:b").unwrap();
+        assert_eq!((path.guest, path.abi), (PathBuf::from("/run/a:b"), None));
+    }
+
+    #[test]
+    fn a_bad_generation_or_value_names_what_is_wrong() {
+        assert_eq!(
+            parse_guest_arg::<u32>("7:old").unwrap_err(),
+            "guest ABI \"old\" is unknown; valid values are current and legacy"
+        );
+        assert!(parse_guest_arg::<u32>("seven:legacy").unwrap_err().starts_with("\"seven\": "));
+        assert!(parse_guest_arg::<u32>("x").unwrap_err().starts_with("\"x\": "));
+    }
 }

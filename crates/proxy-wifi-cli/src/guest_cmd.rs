@@ -24,6 +24,7 @@ fn config(args: &GuestArgs) -> Result<GuestConfig, String> {
     config.request_port = args.request_port;
     config.notification_port = args.notification_port;
     config.io_timeout = Duration::from_secs(args.timeout);
+    config.abi = args.abi.into();
     Ok(config)
 }
 

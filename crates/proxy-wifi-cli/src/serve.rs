@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use proxy_wifi::RequestChannelConfig;
 use proxy_wifi::protocol::{DEFAULT_NOTIFICATION_PORT, DEFAULT_REQUEST_PORT};
-use proxy_wifi::{OperationMode, Service, SimulatedNetwork, TransportSettings};
+use proxy_wifi::{GuestAbi, GuestId, OperationMode, Service, SimulatedNetwork, TransportSettings};
 
 use crate::cli::{ModeArg, ServeArgs, TransportKind};
 use crate::control::{self, ControlServer};
@@ -27,13 +27,13 @@ pub fn transport_settings(args: &ServeArgs) -> Result<(TransportKind, TransportS
         Err(format!("{flag} {value} is for --transport {transport}, not {}", transport_name(kind)))
     };
     if kind != TransportKind::Vsock && !args.guest_cid.is_empty() {
-        return misplaced("--guest-cid", args.guest_cid[0].to_string(), "vsock");
+        return misplaced("--guest-cid", args.guest_cid[0].guest.to_string(), "vsock");
     }
-    if kind != TransportKind::Hyperv && args.vm_id.is_some() {
-        return misplaced("--vm-id", args.vm_id.unwrap_or_default().to_string(), "hyperv");
+    if let (true, Some(vm_id)) = (kind != TransportKind::Hyperv, &args.vm_id) {
+        return misplaced("--vm-id", vm_id.guest.to_string(), "hyperv");
     }
     if kind != TransportKind::HybridVsock && !args.vmm_socket.is_empty() {
-        return misplaced("--vmm-socket", args.vmm_socket[0].display().to_string(), "hybrid-vsock");
+        return misplaced("--vmm-socket", args.vmm_socket[0].guest.display().to_string(), "hybrid-vsock");
     }
     let request_port = u32::from(args.request_port);
     let notification_port = u32::from(args.notification_port);
@@ -51,7 +51,8 @@ pub fn transport_settings(args: &ServeArgs) -> Result<(TransportKind, TransportS
                             vhost-vsock-pci,guest-cid=N), several --guest-cid, or --any-guest"
                     .into());
             }
-            for &cid in &args.guest_cid {
+            let cids: Vec<u32> = args.guest_cid.iter().map(|g| g.guest).collect();
+            for &cid in &cids {
                 if cid == u32::MAX {
                     return Err(format!("--guest-cid {cid} is VMADDR_CID_ANY; use --any-guest to serve every VM"));
                 }
@@ -62,7 +63,7 @@ pub fn transport_settings(args: &ServeArgs) -> Result<(TransportKind, TransportS
                     );
                 }
             }
-            match (args.any_guest, args.guest_cid.as_slice()) {
+            match (args.any_guest, cids.as_slice()) {
                 (false, [cid]) => TransportSettings::Vsock { guest_cid: *cid, request_port, notification_port },
                 (true, _) => TransportSettings::VsockMulti { guest_cids: Vec::new(), request_port, notification_port },
                 (false, cids) => {
@@ -72,7 +73,7 @@ pub fn transport_settings(args: &ServeArgs) -> Result<(TransportKind, TransportS
         }
         TransportKind::Hyperv if args.any_guest => TransportSettings::HyperVAny { request_port, notification_port },
         TransportKind::Hyperv => {
-            let vm_id = args.vm_id.ok_or(
+            let vm_id = args.vm_id.as_ref().map(|v| v.guest).ok_or(
                 "--transport hyperv needs --vm-id GUID (the VM's id; PowerShell: (Get-VM NAME).Id) or --any-guest",
             )?;
             TransportSettings::HyperV { vm_id, request_port, notification_port }
@@ -83,10 +84,42 @@ pub fn transport_settings(args: &ServeArgs) -> Result<(TransportKind, TransportS
                             (Firecracker uds_path, cloud-hypervisor --vsock socket=)"
                     .into());
             }
-            TransportSettings::HybridVsock { sockets: args.vmm_socket.clone(), request_port, notification_port }
+            let sockets = args.vmm_socket.iter().map(|s| s.guest.clone()).collect();
+            TransportSettings::HybridVsock { sockets, request_port, notification_port }
         }
     };
     Ok((kind, settings))
+}
+
+/// The guests whose driver generation the command line names (`CID:ABI` and the like).
+fn guest_abis(args: &ServeArgs) -> Vec<(GuestId, GuestAbi)> {
+    let cids = args.guest_cid.iter().filter_map(|g| Some((GuestId::Vsock(g.guest), g.abi?)));
+    let vms = args.vm_id.iter().filter_map(|g| Some((GuestId::HyperV(g.guest), g.abi?)));
+    let vmms = args.vmm_socket.iter().filter_map(|g| Some((GuestId::HybridVsock(g.guest.clone()), g.abi?)));
+    cids.chain(vms).chain(vmms).collect()
+}
+
+/// Which guests get the legacy layout, for the banner (nothing when none does).
+fn abi_banner(default: GuestAbi, per_guest: &[(GuestId, GuestAbi)]) -> Option<String> {
+    let listed = |abi| per_guest.iter().filter(|(_, a)| *a == abi).map(|(g, _)| g.to_string()).collect::<Vec<_>>();
+    match default {
+        GuestAbi::Legacy => {
+            let current = listed(GuestAbi::Current);
+            let except = if current.is_empty() { String::new() } else { format!(" except {}", current.join(", ")) };
+            Some(format!(
+                "legacy driver layout (no scan_complete, no scan-results notifications) for every guest{except}"
+            ))
+        }
+        GuestAbi::Current => {
+            let legacy = listed(GuestAbi::Legacy);
+            (!legacy.is_empty()).then(|| {
+                format!(
+                    "legacy driver layout (no scan_complete, no scan-results notifications) for {}",
+                    legacy.join(", ")
+                )
+            })
+        }
+    }
 }
 
 fn transport_name(kind: TransportKind) -> &'static str {
@@ -151,10 +184,17 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, String> {
         None => SimulatedNetwork::defaults(),
     };
 
-    let mut builder = Service::builder(settings.clone()).mode(mode).request_channel(RequestChannelConfig {
-        read_deadline: Duration::from_millis(args.read_deadline_ms),
-        ..RequestChannelConfig::default()
-    });
+    let mut builder = Service::builder(settings.clone())
+        .mode(mode)
+        .request_channel(RequestChannelConfig {
+            read_deadline: Duration::from_millis(args.read_deadline_ms),
+            ..RequestChannelConfig::default()
+        })
+        .guest_abi(args.guest_abi.into());
+    let per_guest_abis = guest_abis(&args);
+    for (guest, abi) in &per_guest_abis {
+        builder = builder.guest_abi_for(guest.clone(), *abi);
+    }
     if mode == OperationMode::Simulated {
         builder = builder.simulated_networks(simulated.clone());
     }
@@ -199,6 +239,9 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, String> {
         _ => String::new(),
     };
     crate::say!("proxy-wifi: serving {what} on {}, notifications to {guest}{try_it}", service.request_address());
+    if let Some(layout) = abi_banner(args.guest_abi.into(), &per_guest_abis) {
+        crate::say!("proxy-wifi: {layout}");
+    }
     if let Some((_, path)) = &control {
         crate::say!("proxy-wifi: control socket {} (`proxy-wifi ctl status`)", path.display());
     }

@@ -63,7 +63,7 @@ impl GuestClient {
             Ok(Err(source)) => return Err(GuestError::Io { action, endpoint, source }),
             Err(_) => return Err(GuestError::Timeout { action, endpoint, timeout }),
         }
-        let answer = read_message_within(&mut stream, timeout, endpoint, "reading the answer").await?;
+        let answer = read_message_within(&mut stream, timeout, self.config.abi, endpoint, "reading the answer").await?;
         tracing::debug!(%endpoint, operation = %answer.operation(), "received answer");
         // Dropping the stream closes the connection: one request per connection.
         drop(stream);

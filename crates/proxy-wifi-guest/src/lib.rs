@@ -47,6 +47,7 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+pub use proxy_wifi_protocol::GuestAbi;
 pub use proxy_wifi_protocol::{DEFAULT_NOTIFICATION_PORT, DEFAULT_REQUEST_PORT};
 use proxy_wifi_protocol::{DecodeError, Operation};
 
@@ -110,6 +111,10 @@ pub struct GuestConfig {
     /// Limit on reading the one message of an accepted notification connection,
     /// [`DEFAULT_NOTIFICATION_READ_TIMEOUT`] by default.
     pub notification_read_timeout: Duration,
+    /// The driver generation this client behaves as ([`GuestAbi::Current`] by default):
+    /// a legacy client reads scan responses without `scan_complete` and refuses
+    /// scan-results notifications, as older builds of the driver do.
+    pub abi: GuestAbi,
 }
 
 impl Default for GuestConfig {
@@ -129,6 +134,7 @@ impl GuestConfig {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             io_timeout: DEFAULT_IO_TIMEOUT,
             notification_read_timeout: DEFAULT_NOTIFICATION_READ_TIMEOUT,
+            abi: GuestAbi::Current,
         }
     }
 

@@ -3,7 +3,7 @@
 use std::io;
 use std::time::Duration;
 
-use proxy_wifi_protocol::Message;
+use proxy_wifi_protocol::{GuestAbi, Message};
 use tokio::net::{TcpListener, TcpSocket};
 
 use super::transport::{GuestStream, read_message_within};
@@ -23,6 +23,7 @@ pub struct NotificationListener {
     inner: Inner,
     local: Endpoint,
     read_timeout: Duration,
+    abi: GuestAbi,
 }
 
 #[derive(Debug)]
@@ -58,7 +59,7 @@ impl NotificationListener {
             }
         };
         tracing::debug!(endpoint = %local, "listening for notifications");
-        Ok(NotificationListener { inner, local, read_timeout: config.notification_read_timeout })
+        Ok(NotificationListener { inner, local, read_timeout: config.notification_read_timeout, abi: config.abi })
     }
 
     /// The address the listener is bound to (with the actual port when port 0 was asked).
@@ -107,7 +108,10 @@ impl NotificationListener {
                     });
                 }
             };
-            match read_message_within(&mut stream, self.read_timeout, peer, "reading a notification").await {
+            match read_message_within(&mut stream, self.read_timeout, self.abi, peer, "reading a notification").await {
+                Ok(message) if !self.abi.accepts_notification(message.operation()) => {
+                    tracing::warn!(%peer, operation = %message.operation(), abi = %self.abi, "skipping a message this driver generation does not take as a notification");
+                }
                 Ok(message) => {
                     tracing::debug!(%peer, operation = %message.operation(), "received notification");
                     return Ok(message);

@@ -5,7 +5,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use proxy_wifi_protocol::{Direction, HEADER_LEN, Header, Message};
+use proxy_wifi_protocol::{Direction, GuestAbi, HEADER_LEN, Header, Message};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
@@ -81,38 +81,41 @@ impl AsyncWrite for GuestStream {
 
 /// Reads exactly one host-to-guest message from `stream`, with `timeout` on the whole read.
 ///
-/// The header is read and checked by [`Header::decode`] (which caps the body size) before
+/// The header is read and checked by [`Header::decode_as`] (which caps the body size) before
 /// the body buffer is allocated; an invalid header fails at once, without waiting for a
-/// body. Bytes after the message are left unread.
+/// body. The message is read in the layout `abi`. Bytes after the message are left unread.
 pub(crate) async fn read_message_within<R>(
     stream: &mut R,
     timeout: Duration,
+    abi: GuestAbi,
     endpoint: Endpoint,
     action: &'static str,
 ) -> Result<Message, GuestError>
 where
     R: AsyncRead + Unpin,
 {
-    match tokio::time::timeout(timeout, read_message(stream, endpoint, action)).await {
+    match tokio::time::timeout(timeout, read_message(stream, abi, endpoint, action)).await {
         Ok(result) => result,
         Err(_) => Err(GuestError::Timeout { action, endpoint, timeout }),
     }
 }
 
-async fn read_message<R>(stream: &mut R, endpoint: Endpoint, action: &'static str) -> Result<Message, GuestError>
+async fn read_message<R>(
+    stream: &mut R,
+    abi: GuestAbi,
+    endpoint: Endpoint,
+    action: &'static str,
+) -> Result<Message, GuestError>
 where
     R: AsyncRead + Unpin,
 {
     let mut header_bytes = [0u8; HEADER_LEN];
     read_part(stream, &mut header_bytes, endpoint, action, "header").await?;
-    let header = Header::decode(&header_bytes, Direction::HostToGuest).map_err(|source| GuestError::Decode {
-        action,
-        endpoint,
-        source,
-    })?;
+    let header = Header::decode_as(&header_bytes, Direction::HostToGuest, abi)
+        .map_err(|source| GuestError::Decode { action, endpoint, source })?;
     let mut body = vec![0u8; header.body_len()];
     read_part(stream, &mut body, endpoint, action, "body").await?;
-    Message::decode_body(header, &body).map_err(|source| GuestError::Decode { action, endpoint, source })
+    Message::decode_body_as(header, &body, abi).map_err(|source| GuestError::Decode { action, endpoint, source })
 }
 
 /// Fills `buf`, telling how much arrived if the peer closes first.

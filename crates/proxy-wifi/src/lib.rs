@@ -51,6 +51,7 @@ pub use observer::{
     Authorization, ConnectRequestArgs, ConnectionArgs, DisconnectRequestArgs, Observer, OperationStatus, OperationType,
 };
 pub use proxy_wifi_protocol as protocol;
+pub use proxy_wifi_protocol::GuestAbi;
 pub use service::{OperationMode, Service, ServiceBuilder, ServiceError, ServiceHandle};
 pub use status::{ConnectionStatus, GuestStatus, ServiceStatus, StatusBoard, TransportStatus};
 pub use transport::TransportSettings;

@@ -14,10 +14,10 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use proxy_wifi_protocol::Message;
+use proxy_wifi_protocol::{GuestAbi, Message};
 use tokio::sync::Notify;
 
-use crate::identity::GuestId;
+use crate::identity::{GuestAbis, GuestId};
 use crate::status::NotificationCounters;
 
 /// Default capacity of the guest notification queue.
@@ -30,18 +30,21 @@ pub struct NotificationQueue {
     capacity: usize,
     closed: AtomicBool,
     ready: Notify,
+    /// The guest's driver generation: what it accepts, and how it is encoded.
+    pub(crate) abi: GuestAbi,
     /// Delivery counters (shared by every guest's queue).
     pub counters: Arc<NotificationCounters>,
 }
 
 impl NotificationQueue {
-    /// An empty queue holding at most `capacity` messages.
-    pub fn new(capacity: usize, counters: Arc<NotificationCounters>) -> Self {
+    /// An empty queue holding at most `capacity` messages for a guest that speaks `abi`.
+    pub fn new(capacity: usize, counters: Arc<NotificationCounters>, abi: GuestAbi) -> Self {
         Self {
             items: Mutex::new(VecDeque::with_capacity(capacity.clamp(1, 1024))),
             capacity: capacity.max(1),
             closed: AtomicBool::new(false),
             ready: Notify::new(),
+            abi,
             counters,
         }
     }
@@ -52,8 +55,13 @@ impl NotificationQueue {
         self.ready.notify_one();
     }
 
-    /// Queues a notification for the guest; never blocks.
+    /// Queues a notification for the guest; never blocks. A notification the guest's
+    /// driver does not accept (scan results, for a legacy driver) is not queued.
     pub fn push(&self, message: Message) {
+        if !self.abi.accepts_notification(message.operation()) {
+            tracing::debug!(operation = %message.operation(), abi = %self.abi, "not sent: the guest's driver does not take it");
+            return;
+        }
         let mut items = self.items.lock().unwrap_or_else(|p| p.into_inner());
         if self.closed.load(Ordering::Acquire) {
             return;
@@ -122,6 +130,7 @@ pub(crate) type StartDelivery = Box<dyn Fn(&GuestId, Arc<NotificationQueue>) + S
 /// Creates each guest's queue and hands it to the delivery, if there is one.
 pub(crate) struct NotificationHub {
     capacity: usize,
+    abis: Arc<GuestAbis>,
     counters: Arc<NotificationCounters>,
     delivery: Option<StartDelivery>,
 }
@@ -130,12 +139,18 @@ impl NotificationHub {
     /// Queues whose messages stay queued (handler tests read them with `try_pop`).
     #[cfg(test)]
     pub(crate) fn without_delivery(capacity: usize, counters: Arc<NotificationCounters>) -> Self {
-        Self { capacity, counters, delivery: None }
+        Self { capacity, abis: Arc::default(), counters, delivery: None }
     }
 
-    /// Queues handed to `delivery` as they are made.
-    pub(crate) fn delivering(capacity: usize, counters: Arc<NotificationCounters>, delivery: StartDelivery) -> Self {
-        Self { capacity, counters, delivery: Some(delivery) }
+    /// Queues handed to `delivery` as they are made; each guest's queue speaks the layout
+    /// `abis` gives it.
+    pub(crate) fn delivering(
+        capacity: usize,
+        abis: Arc<GuestAbis>,
+        counters: Arc<NotificationCounters>,
+        delivery: StartDelivery,
+    ) -> Self {
+        Self { capacity, abis, counters, delivery: Some(delivery) }
     }
 
     /// Counters shared by every queue.
@@ -146,7 +161,7 @@ impl NotificationHub {
     /// A new guest's queue, made on its first request: until then the guest has no queue,
     /// which is the gate (nothing is queued for a guest that may not be listening yet).
     pub(crate) fn open(&self, guest: &GuestId) -> Arc<NotificationQueue> {
-        let queue = Arc::new(NotificationQueue::new(self.capacity, self.counters.clone()));
+        let queue = Arc::new(NotificationQueue::new(self.capacity, self.counters.clone(), self.abis.of(guest)));
         if let Some(start) = &self.delivery {
             start(guest, queue.clone());
         }
@@ -172,8 +187,21 @@ mod tests {
     }
 
     #[test]
+    fn a_legacy_guest_is_never_sent_scan_results() {
+        let q = NotificationQueue::new(4, Arc::default(), GuestAbi::Legacy);
+        q.push(scan());
+        q.push(signal(-60));
+        q.push(scan());
+        q.push(disconnected(1));
+        assert_eq!(q.try_pop(), Some(signal(-60)));
+        assert_eq!(q.try_pop(), Some(disconnected(1)));
+        assert_eq!(q.try_pop(), None);
+        assert_eq!(q.counters.queued.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
     fn signal_updates_coalesce_to_latest() {
-        let q = NotificationQueue::new(4, Arc::default());
+        let q = NotificationQueue::new(4, Arc::default(), GuestAbi::Current);
         q.push(signal(-60));
         q.push(disconnected(1));
         q.push(signal(-70));
@@ -185,7 +213,7 @@ mod tests {
 
     #[test]
     fn full_queue_drops_oldest_scan_results_first_then_new_messages() {
-        let q = NotificationQueue::new(3, Arc::default());
+        let q = NotificationQueue::new(3, Arc::default(), GuestAbi::Current);
         q.push(scan());
         q.push(disconnected(1));
         q.push(disconnected(2));

@@ -16,12 +16,14 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
+use proxy_wifi_protocol::GuestAbi;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::handler::{self, HandlerHandle, OperationHandler, Timeouts, Work};
 use crate::host::{HostBackend, InterfaceRegistry};
+use crate::identity::{GuestAbis, GuestId};
 use crate::interface::fake::{FakeNetwork, FakeNetworkProvider, FakeNetworksInterface};
 use crate::interface::simulated::{SimulatedInterface, SimulatedNetwork, SimulationControl};
 use crate::interface::{InterfaceId, SharedInterface};
@@ -75,6 +77,7 @@ impl Service {
             timeouts: Timeouts::default(),
             notification_queue_capacity: DEFAULT_NOTIFICATION_QUEUE_CAPACITY,
             worker_threads: 2,
+            guest_abis: GuestAbis::default(),
         }
     }
 }
@@ -92,6 +95,7 @@ pub struct ServiceBuilder {
     timeouts: Timeouts,
     notification_queue_capacity: usize,
     worker_threads: usize,
+    guest_abis: GuestAbis,
 }
 
 impl ServiceBuilder {
@@ -147,6 +151,20 @@ impl ServiceBuilder {
     /// Capacity of the guest notification queue (default 64).
     pub fn notification_queue_capacity(mut self, capacity: usize) -> Self {
         self.notification_queue_capacity = capacity.max(1);
+        self
+    }
+
+    /// The guest driver generation every guest runs, unless [`ServiceBuilder::guest_abi_for`]
+    /// names another for it (default [`GuestAbi::Current`]). A [`GuestAbi::Legacy`] guest
+    /// gets scan responses without `scan_complete` and no scan-results notifications.
+    pub fn guest_abi(mut self, abi: GuestAbi) -> Self {
+        self.guest_abis.set_default(abi);
+        self
+    }
+
+    /// The guest driver generation of one guest (multi-guest transports).
+    pub fn guest_abi_for(mut self, guest: GuestId, abi: GuestAbi) -> Self {
+        self.guest_abis.set(guest, abi);
         self
     }
 
@@ -217,6 +235,7 @@ impl ServiceBuilder {
             observer: observer_queue,
             notification_counters: notification_counters.clone(),
             notification_queue_capacity: self.notification_queue_capacity,
+            guest_abis: Arc::new(self.guest_abis),
             request_counters: request_counters.clone(),
             board: board.clone(),
             shutdown: shutdown.clone(),
@@ -269,6 +288,7 @@ struct RunParts {
     observer: ObserverQueue,
     notification_counters: Arc<NotificationCounters>,
     notification_queue_capacity: usize,
+    guest_abis: Arc<GuestAbis>,
     request_counters: Arc<RequestCounters>,
     board: Arc<Mutex<StatusBoard>>,
     shutdown: CancellationToken,
@@ -293,6 +313,7 @@ async fn run_service(parts: RunParts, ready: std::sync::mpsc::Sender<std::io::Re
     let senders = TaskTracker::new();
     let hub = NotificationHub::delivering(
         parts.notification_queue_capacity,
+        parts.guest_abis.clone(),
         parts.notification_counters,
         notification_sender::start_delivery(connector, sender_stop.clone(), senders.clone()),
     );
@@ -312,6 +333,7 @@ async fn run_service(parts: RunParts, ready: std::sync::mpsc::Sender<std::io::Re
     let request_task = tokio::spawn(request_channel::serve(
         listener,
         HandlerHandle::new(parts.work_sender),
+        parts.guest_abis,
         parts.request_channel,
         parts.request_counters,
         parts.shutdown.clone(),

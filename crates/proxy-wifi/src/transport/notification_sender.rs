@@ -58,7 +58,7 @@ pub(crate) async fn run_sender(
 }
 
 async fn deliver(queue: &NotificationQueue, connector: &dyn NotificationConnector, guest: &GuestId, message: Message) {
-    let bytes = message.to_bytes();
+    let bytes = message.to_bytes_as(queue.abi);
     let operation = message.operation();
     let outcome = async {
         let mut stream = tokio::time::timeout(NOTIFICATION_CONNECT_TIMEOUT, connector.connect(guest))

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use proxy_wifi_protocol::{DecodeError, Direction, HEADER_LEN, Header, Message};
+use proxy_wifi_protocol::{DecodeError, Direction, GuestAbi, HEADER_LEN, Header, Message};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -27,6 +27,7 @@ use tokio_util::task::TaskTracker;
 
 use super::{BoxedStream, GuestId, RequestListener};
 use crate::handler::{HandlerHandle, Request};
+use crate::identity::GuestAbis;
 use crate::status::RequestCounters;
 
 /// Limits of the request channel.
@@ -69,9 +70,12 @@ pub(crate) async fn read_request(stream: &mut BoxedStream) -> Result<Request, Re
 }
 
 /// Accepts and serves request connections until `shutdown`.
+///
+/// Each answer is encoded in the layout of its guest's driver generation (`abis`).
 pub(crate) async fn serve(
     mut listener: Box<dyn RequestListener>,
     handler: HandlerHandle,
+    abis: Arc<GuestAbis>,
     config: RequestChannelConfig,
     counters: Arc<RequestCounters>,
     shutdown: CancellationToken,
@@ -102,9 +106,10 @@ pub(crate) async fn serve(
         let handler = handler.clone();
         let counters = counters.clone();
         let shutdown = shutdown.clone();
+        let abi = abis.of(&guest);
         tracker.spawn(async move {
             counters.open.fetch_add(1, Ordering::Relaxed);
-            serve_connection(stream, guest, handler, config, &counters, shutdown).await;
+            serve_connection(stream, guest, abi, handler, config, &counters, shutdown).await;
             counters.open.fetch_sub(1, Ordering::Relaxed);
             drop(slot);
         });
@@ -115,6 +120,7 @@ pub(crate) async fn serve(
 async fn serve_connection(
     mut stream: BoxedStream,
     guest: GuestId,
+    abi: GuestAbi,
     handler: HandlerHandle,
     config: RequestChannelConfig,
     counters: &RequestCounters,
@@ -152,7 +158,7 @@ async fn serve_connection(
             }
         },
     };
-    let bytes = answer.to_bytes();
+    let bytes = answer.to_bytes_as(abi);
     let written = tokio::time::timeout(config.write_deadline, async {
         // Closing the stream (on drop, right after) sends the FIN: no separate shutdown(2).
         stream.write_all(&bytes).await
