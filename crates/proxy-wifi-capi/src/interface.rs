@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use async_trait::async_trait;
 use proxy_wifi::build_bss_entry;
 use proxy_wifi::protocol::{BssEntry, Ssid, StatusCode};
-use proxy_wifi::{ConnectParams, EventSink, InterfaceError, InterfaceEvent, RequestedAuth, ScanResults, ScanStatus};
+use proxy_wifi::{ConnectParams, EventSink, InterfaceError, InterfaceEvent, ScanResults, ScanStatus};
 use proxy_wifi::{ConnectedNetwork, InterfaceId, WifiInterface};
 
 use crate::callback::{UserData, enter, with_sink};
@@ -112,7 +112,7 @@ impl InterfaceFunctions {
 
     fn connect(&self, params: &ConnectParams) -> Result<ConnectedNetwork, InterfaceError> {
         let connect = self.table.connect.expect("checked when added");
-        let key = params.key.expose_secret();
+        let key = params.request.key.expose_secret();
         let args = pwifi_connect_params {
             ssid: params.ssid.as_bytes().as_ptr(),
             ssid_len: params.ssid.len(),

@@ -5,7 +5,6 @@ use proxy_wifi_protocol::{Bssid, ConnectRequest, ConnectResponse, Message, Sessi
 use super::OperationHandler;
 use super::session::GuestConnection;
 use crate::identity::GuestId;
-use crate::interface::RequestedAuth;
 use crate::interface::{ConnectParams, ConnectedNetwork, InterfaceError, InterfaceId};
 use crate::observer::{Authorization, ConnectRequestArgs, ConnectionArgs, OperationStatus, OperationType};
 
@@ -16,7 +15,7 @@ fn answer(result_code: StatusCode, bssid: Bssid, session_id: SessionId) -> Messa
 impl OperationHandler {
     /// Handles a connect request of `guest`.
     pub(crate) async fn connect(&mut self, guest: &GuestId, request: ConnectRequest) -> Message {
-        let params = ConnectParams::from(request);
+        let params = ConnectParams::new(request);
         // Rule 5: every connect response carries a new session id, one greater than the last.
         let session = self.guest(guest).session.next_session();
         self.publish_guest(guest);

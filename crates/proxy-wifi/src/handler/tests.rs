@@ -17,8 +17,7 @@ use crate::interface::bss::build_bss_entry;
 use crate::interface::fake::FakeNetwork;
 use crate::interface::fake::FakeNetworksInterface;
 use crate::interface::{
-    AuthAlgorithm, ConnectParams, ConnectedNetwork, EventSink, InterfaceError, RequestedAuth, ScanResults, ScanStatus,
-    WifiInterface,
+    AuthAlgorithm, ConnectParams, ConnectedNetwork, EventSink, InterfaceError, ScanResults, ScanStatus, WifiInterface,
 };
 use crate::observer::{
     Authorization, ConnectRequestArgs, ConnectionArgs, DisconnectRequestArgs, Observer, OperationStatus, OperationType,

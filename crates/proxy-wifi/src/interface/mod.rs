@@ -6,15 +6,18 @@
 
 pub mod bss;
 pub mod fake;
+pub mod security;
 pub mod simulated;
 
 use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use proxy_wifi_protocol::{AkmSuite, AuthType, BssEntry, Bssid, ConnectRequest, Ssid, StatusCode};
+use proxy_wifi_protocol::{BssEntry, Bssid, Ssid, StatusCode};
 use tokio::sync::mpsc;
 use uuid::Uuid;
+
+pub use security::{ConnectParams, GuestSecurity, SaePassword};
 
 /// Identifies an interface (a GUID, as on Windows).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -83,30 +86,6 @@ pub struct ScanResults {
     pub bss: Vec<BssEntry>,
     /// Whether more will come.
     pub status: ScanStatus,
-}
-
-/// What a guest asks an interface to join: its connect request, with the security
-/// parameters (auth type, WPA versions, AKM and cipher suites, key) as the guest sent them.
-pub type ConnectParams = ConnectRequest;
-
-/// The authentication a connect request asks for, as the guest sees it.
-pub trait RequestedAuth {
-    /// SAE when it names SAE, PSK when it names another AKM or carries a key, open otherwise.
-    fn auth_algorithm(&self) -> AuthAlgorithm;
-}
-
-impl RequestedAuth for ConnectRequest {
-    fn auth_algorithm(&self) -> AuthAlgorithm {
-        if self.akm_suites.iter().any(|a| matches!(a, AkmSuite::Sae | AkmSuite::FtSae))
-            || self.auth_type == AuthType::Sae
-        {
-            AuthAlgorithm::Wpa3Sae
-        } else if !self.akm_suites.is_empty() || !self.key.is_empty() {
-            AuthAlgorithm::Wpa2Psk
-        } else {
-            AuthAlgorithm::Open
-        }
-    }
 }
 
 /// Why an interface operation failed.

@@ -15,7 +15,6 @@ use super::{
     AuthAlgorithm, ConnectParams, ConnectedNetwork, EventSink, InterfaceError, InterfaceEvent, InterfaceId,
     ScanResults, ScanStatus, WifiInterface,
 };
-use crate::interface::RequestedAuth;
 
 /// The id of the simulated interface.
 pub const SIMULATED_INTERFACE_ID: InterfaceId = InterfaceId(Uuid::from_u128(0x5a1e_0001_0000_4000_8000_0000_0000_0001));
@@ -211,13 +210,15 @@ impl SimulatedInterface {
         };
         match (&network.description.security, params.auth_algorithm()) {
             (SimulatedSecurity::Open, _) => Ok(()),
-            (SimulatedSecurity::Wpa2Psk { .. }, AuthAlgorithm::Wpa2Psk) => match (params.key.to_pmk(), &network.pmk) {
-                (Some(given), Some(expected)) if given == *expected => Ok(()),
-                (None, _) => Err(rejected(&format!("a {}-byte key is not a PMK", params.key.len()))),
-                _ => Err(rejected("wrong PMK")),
-            },
+            (SimulatedSecurity::Wpa2Psk { .. }, AuthAlgorithm::Wpa2Psk) => {
+                match (params.request.key.to_pmk(), &network.pmk) {
+                    (Some(given), Some(expected)) if given == *expected => Ok(()),
+                    (None, _) => Err(rejected(&format!("a {}-byte key is not a PMK", params.request.key.len()))),
+                    _ => Err(rejected("wrong PMK")),
+                }
+            }
             (SimulatedSecurity::Wpa3Sae { password }, AuthAlgorithm::Wpa3Sae) => {
-                if params.key == proxy_wifi_protocol::Key::new(password.as_bytes()).unwrap_or_default() {
+                if params.request.key == proxy_wifi_protocol::Key::new(password.as_bytes()).unwrap_or_default() {
                     Ok(())
                 } else {
                     Err(rejected("wrong SAE password"))
@@ -375,11 +376,11 @@ impl SimulationControl {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proxy_wifi_protocol::{AkmSuite, ConnectRequest, Key};
+    use proxy_wifi_protocol::ConnectRequest;
 
     fn psk_params(ssid: &str, passphrase: &str) -> ConnectParams {
         let ssid = Ssid::new(ssid.as_bytes()).unwrap();
-        ConnectParams::from(ConnectRequest::wpa2_psk(ssid, Pmk::derive(passphrase.as_bytes(), &ssid)))
+        ConnectParams::new(ConnectRequest::wpa2_psk(ssid, Pmk::derive(passphrase.as_bytes(), &ssid)))
     }
 
     #[tokio::test]
@@ -402,22 +403,19 @@ mod tests {
             frequency_mhz: 5180,
             rssi_dbm: -40,
         }]);
-        let mut params = psk_params("Home", "x");
-        params.akm_suites = vec![AkmSuite::Sae];
-        params.key = Key::new(b"battery staple").unwrap();
-        assert!(sim.connect(&params).await.is_err());
-        params.key = Key::new(b"correct horse").unwrap();
-        assert_eq!(sim.connect(&params).await.unwrap().auth, AuthAlgorithm::Wpa3Sae);
+        let sae = |password: &[u8]| ConnectParams::new(ConnectRequest::wpa3_sae(ssid, password).unwrap());
+        assert!(sim.connect(&sae(b"battery staple")).await.is_err());
+        assert_eq!(sim.connect(&sae(b"correct horse")).await.unwrap().auth, AuthAlgorithm::Wpa3Sae);
 
         let open = SimulatedInterface::new(SimulatedNetwork::defaults());
-        let params = ConnectParams::from(proxy_wifi_protocol::ConnectRequest::open(Ssid::new(b"FakeOpen").unwrap()));
+        let params = ConnectParams::new(proxy_wifi_protocol::ConnectRequest::open(Ssid::new(b"FakeOpen").unwrap()));
         assert_eq!(open.connect(&params).await.unwrap().bssid, Bssid([0, 0, 0, 0, 0, 2]));
     }
 
     #[tokio::test]
     async fn asking_psk_on_an_open_network_is_fine_but_open_on_psk_is_not() {
         let sim = SimulatedInterface::new(SimulatedNetwork::defaults());
-        let params = ConnectParams::from(proxy_wifi_protocol::ConnectRequest::open(Ssid::new(b"FakeWpa2Psk").unwrap()));
+        let params = ConnectParams::new(proxy_wifi_protocol::ConnectRequest::open(Ssid::new(b"FakeWpa2Psk").unwrap()));
         assert!(matches!(sim.connect(&params).await, Err(InterfaceError::UnsupportedSecurity { .. })));
     }
 

@@ -7,10 +7,10 @@
 
 use std::fmt::Write as _;
 
-use proxy_wifi_protocol::{AkmSuite, AuthType, CipherSuite, Ssid, WpaVersions};
+use proxy_wifi_protocol::Ssid;
 use zeroize::Zeroizing;
 
-use crate::interface::{AuthAlgorithm, ConnectParams, InterfaceError};
+use crate::interface::{AuthAlgorithm, ConnectParams, GuestSecurity, InterfaceError};
 
 /// The namespace of WLAN profiles.
 pub const PROFILE_NAMESPACE: &str = "http://www.microsoft.com/networking/WLAN/profile/v1";
@@ -62,60 +62,23 @@ impl ProfileSecurity {
     }
 }
 
-fn unsupported(params: &ConnectParams, reason: impl Into<String>) -> InterfaceError {
-    InterfaceError::UnsupportedSecurity { ssid: params.ssid, reason: reason.into() }
-}
-
-/// Whether the pairwise ciphers allow AES (CCMP or GCMP); none named means the default, AES.
-fn allows_aes(params: &ConnectParams) -> bool {
-    params.pairwise_cipher_suites.is_empty()
-        || params.pairwise_cipher_suites.iter().any(|c| matches!(c, CipherSuite::Ccmp | CipherSuite::Gcmp))
-}
-
-/// Decides the profile security from the guest's request: Open (no AKM, no key), WPA2-PSK
-/// (PSK AKM, WPA2, AES, 32-byte PMK) or WPA3-SAE (SAE AKM or auth type, a UTF-8 password).
-/// Anything else (WEP, WPA1, TKIP only, 802.1X, ...) cannot be joined for the guest.
+/// The profile security of the guest's request, decided by [`GuestSecurity`]; an SAE
+/// password must also be representable in the profile's XML.
 pub fn profile_security(params: &ConnectParams) -> Result<ProfileSecurity, InterfaceError> {
-    let akms = &params.akm_suites;
-    let sae = akms.iter().any(|a| matches!(a, AkmSuite::Sae | AkmSuite::FtSae)) || params.auth_type == AuthType::Sae;
-    let psk = akms.iter().any(|a| matches!(a, AkmSuite::Psk | AkmSuite::PskSha256 | AkmSuite::FtPsk));
-    if sae {
-        if !allows_aes(params) {
-            return Err(unsupported(params, "WPA3-SAE needs CCMP or GCMP"));
+    Ok(match params.security()? {
+        GuestSecurity::Open => ProfileSecurity::Open,
+        GuestSecurity::Wpa2Psk(pmk) => ProfileSecurity::Wpa2Psk { pmk_hex: pmk.to_hex() },
+        GuestSecurity::Wpa3Sae(password) => {
+            let password = password.expose_secret();
+            if !xml_text_is_representable(password) {
+                return Err(InterfaceError::UnsupportedSecurity {
+                    ssid: params.ssid,
+                    reason: "the SAE password holds characters a profile cannot carry".into(),
+                });
+            }
+            ProfileSecurity::Wpa3Sae { password: Zeroizing::new(password.to_owned()) }
         }
-        if params.key.is_empty() {
-            return Err(unsupported(params, "WPA3-SAE without a password"));
-        }
-        let password = std::str::from_utf8(params.key.expose_secret())
-            .map_err(|_| unsupported(params, "the SAE password is not UTF-8 text"))?;
-        if !xml_text_is_representable(password) {
-            return Err(unsupported(params, "the SAE password holds characters a profile cannot carry"));
-        }
-        return Ok(ProfileSecurity::Wpa3Sae { password: Zeroizing::new(password.to_owned()) });
-    }
-    if psk {
-        if !params.wpa_versions.is_empty() && !params.wpa_versions.contains(WpaVersions::WPA2) {
-            return Err(unsupported(params, "only WPA2-PSK is supported, not WPA1"));
-        }
-        if !allows_aes(params) {
-            return Err(unsupported(params, "WPA2-PSK needs CCMP or GCMP (TKIP is not supported)"));
-        }
-        let pmk = params.key.to_pmk().ok_or_else(|| {
-            unsupported(params, format!("WPA2-PSK needs a 32-byte PMK, got {} bytes", params.key.len()))
-        })?;
-        return Ok(ProfileSecurity::Wpa2Psk { pmk_hex: pmk.to_hex() });
-    }
-    if !akms.is_empty() {
-        let names: Vec<String> = akms.iter().map(|a| a.label()).collect();
-        return Err(unsupported(params, format!("AKM {} is not supported", names.join(", "))));
-    }
-    if !params.key.is_empty() || params.auth_type == AuthType::SharedKey {
-        return Err(unsupported(params, "WEP is not supported"));
-    }
-    if !params.wpa_versions.is_empty() {
-        return Err(unsupported(params, "WPA without an AKM suite"));
-    }
-    Ok(ProfileSecurity::Open)
+    })
 }
 
 /// Whether a character may appear in XML 1.0 text (escaped or not).
@@ -207,14 +170,14 @@ pub fn build_profile(ssid: &Ssid, security: &ProfileSecurity) -> Zeroizing<Strin
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proxy_wifi_protocol::{Bssid, ConnectRequest, Key, Pmk};
+    use proxy_wifi_protocol::{AkmSuite, AuthType, Bssid, CipherSuite, ConnectRequest, Key, Pmk, WpaVersions};
 
-    fn params(ssid: &[u8]) -> ConnectParams {
-        ConnectParams::from(ConnectRequest::open(Ssid::new(ssid).unwrap()))
+    fn params(ssid: &[u8]) -> ConnectRequest {
+        ConnectRequest::open(Ssid::new(ssid).unwrap())
     }
 
-    fn psk(ssid: &[u8], pmk: [u8; 32]) -> ConnectParams {
-        ConnectParams {
+    fn psk(ssid: &[u8], pmk: [u8; 32]) -> ConnectRequest {
+        ConnectRequest {
             auth_type: AuthType::OpenSystem,
             wpa_versions: WpaVersions::WPA2,
             akm_suites: vec![AkmSuite::Psk],
@@ -226,8 +189,8 @@ mod tests {
         }
     }
 
-    fn sae(ssid: &[u8], password: &[u8]) -> ConnectParams {
-        ConnectParams {
+    fn sae(ssid: &[u8], password: &[u8]) -> ConnectRequest {
+        ConnectRequest {
             auth_type: AuthType::Sae,
             wpa_versions: WpaVersions::WPA3,
             akm_suites: vec![AkmSuite::Sae],
@@ -237,6 +200,10 @@ mod tests {
     }
 
     /// Parses the profile with a real XML parser and returns `(tag path, text)` pairs.
+    fn profile_of(request: &ConnectRequest) -> Result<ProfileSecurity, InterfaceError> {
+        profile_security(&ConnectParams::new(request.clone()))
+    }
+
     fn parsed(xml: &str) -> Vec<(String, String)> {
         let doc = roxmltree::Document::parse(xml).expect("well-formed profile");
         assert_eq!(doc.root_element().tag_name().namespace(), Some(PROFILE_NAMESPACE));
@@ -257,7 +224,7 @@ mod tests {
 
     #[test]
     fn open_profile() {
-        let security = profile_security(&params(b"cafe")).unwrap();
+        let security = profile_of(&params(b"cafe")).unwrap();
         assert_eq!(security, ProfileSecurity::Open);
         let xml = build_profile(&Ssid::new(b"cafe").unwrap(), &security);
         let f = parsed(&xml);
@@ -274,13 +241,13 @@ mod tests {
         // `iw connect` sends auth type 8 (automatic) for open networks.
         let mut automatic = params(b"cafe");
         automatic.auth_type = AuthType::Automatic;
-        assert_eq!(profile_security(&automatic).unwrap(), ProfileSecurity::Open);
+        assert_eq!(profile_of(&automatic).unwrap(), ProfileSecurity::Open);
     }
 
     #[test]
     fn wpa2_psk_profile_carries_the_pmk_as_64_hex_digits() {
         let pmk: [u8; 32] = std::array::from_fn(|i| (i * 7 + 1) as u8);
-        let security = profile_security(&psk(b"home", pmk)).unwrap();
+        let security = profile_of(&psk(b"home", pmk)).unwrap();
         assert_eq!(security.auth(), AuthAlgorithm::Wpa2Psk);
         let xml = build_profile(&Ssid::new(b"home").unwrap(), &security);
         let f = parsed(&xml);
@@ -302,34 +269,34 @@ mod tests {
     fn gcmp_is_aes_too_but_tkip_wpa1_and_short_keys_are_refused() {
         let mut gcmp = psk(b"home", [1; 32]);
         gcmp.pairwise_cipher_suites = vec![CipherSuite::Tkip, CipherSuite::Gcmp];
-        assert!(matches!(profile_security(&gcmp), Ok(ProfileSecurity::Wpa2Psk { .. })));
+        assert!(matches!(profile_of(&gcmp), Ok(ProfileSecurity::Wpa2Psk { .. })));
 
         let mut tkip = psk(b"home", [1; 32]);
         tkip.pairwise_cipher_suites = vec![CipherSuite::Tkip];
-        assert!(matches!(profile_security(&tkip), Err(InterfaceError::UnsupportedSecurity { .. })));
+        assert!(matches!(profile_of(&tkip), Err(InterfaceError::UnsupportedSecurity { .. })));
 
         let mut wpa1 = psk(b"home", [1; 32]);
         wpa1.wpa_versions = WpaVersions::WPA;
-        assert!(matches!(profile_security(&wpa1), Err(InterfaceError::UnsupportedSecurity { .. })));
+        assert!(matches!(profile_of(&wpa1), Err(InterfaceError::UnsupportedSecurity { .. })));
 
         let mut passphrase = psk(b"home", [1; 32]);
         passphrase.key = Key::new(b"not a pmk").unwrap();
-        let error = profile_security(&passphrase).unwrap_err().to_string();
+        let error = profile_of(&passphrase).unwrap_err().to_string();
         assert!(error.contains("32-byte PMK"), "{error}");
 
         let mut enterprise = psk(b"home", [1; 32]);
         enterprise.akm_suites = vec![AkmSuite::Ieee8021x];
-        assert!(profile_security(&enterprise).unwrap_err().to_string().contains("802.1X"));
+        assert!(profile_of(&enterprise).unwrap_err().to_string().contains("802.1X"));
 
         let mut wep = params(b"old");
         wep.key = Key::new(b"12345").unwrap();
-        assert!(profile_security(&wep).unwrap_err().to_string().contains("WEP"));
+        assert!(profile_of(&wep).unwrap_err().to_string().contains("WEP"));
     }
 
     #[test]
     fn sae_profile_carries_the_escaped_password() {
         let password = "p<a>s&s\"w'o rd";
-        let security = profile_security(&sae(b"home", password.as_bytes())).unwrap();
+        let security = profile_of(&sae(b"home", password.as_bytes())).unwrap();
         assert_eq!(security.auth(), AuthAlgorithm::Wpa3Sae);
         let xml = build_profile(&Ssid::new(b"home").unwrap(), &security);
         let f = parsed(&xml);
@@ -339,9 +306,9 @@ mod tests {
         let auth = "WLANProfile/MSM/security/authEncryption";
         assert_eq!(field(&f, &format!("{auth}/authentication")).as_deref(), Some("WPA3SAE"));
 
-        assert!(profile_security(&sae(b"home", b"")).is_err());
-        assert!(profile_security(&sae(b"home", &[0xff, 0xfe])).is_err(), "not UTF-8");
-        assert!(profile_security(&sae(b"home", b"bell\x07")).is_err(), "not representable in XML 1.0");
+        assert!(profile_of(&sae(b"home", b"")).is_err());
+        assert!(profile_of(&sae(b"home", &[0xff, 0xfe])).is_err(), "not UTF-8");
+        assert!(profile_of(&sae(b"home", b"bell\x07")).is_err(), "not representable in XML 1.0");
     }
 
     #[test]

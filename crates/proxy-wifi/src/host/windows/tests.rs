@@ -69,9 +69,9 @@ fn hidden() -> FakeBss {
 }
 
 fn open_params(name: &str) -> ConnectParams {
-    let mut params = ConnectParams::from(ConnectRequest::open(ssid(name)));
-    params.auth_type = AuthType::Automatic;
-    params
+    let mut request = ConnectRequest::open(ssid(name));
+    request.auth_type = AuthType::Automatic;
+    ConnectParams::new(request)
 }
 
 fn psk_request(name: &str, passphrase: &str) -> ConnectRequest {
@@ -80,11 +80,11 @@ fn psk_request(name: &str, passphrase: &str) -> ConnectRequest {
 }
 
 fn psk_params(name: &str, passphrase: &str) -> ConnectParams {
-    ConnectParams::from(psk_request(name, passphrase))
+    ConnectParams::new(psk_request(name, passphrase))
 }
 
 fn sae_params(name: &str, password: &str) -> ConnectParams {
-    ConnectParams::from(ConnectRequest::wpa3_sae(ssid(name), password.as_bytes()).unwrap())
+    ConnectParams::new(ConnectRequest::wpa3_sae(ssid(name), password.as_bytes()).unwrap())
 }
 
 fn names(results: &ScanResults) -> Vec<String> {
@@ -430,9 +430,10 @@ async fn connect_with_unsupported_security_never_reaches_the_host() {
     let fake = fake_with(&[IF1], vec![home()], vec![]);
     let mut backend = Backend::start(&fake);
     let (interface, _events) = backend.added().await;
-    let mut tkip = psk_params("home", HOME_PASSPHRASE);
-    tkip.pairwise_cipher_suites = vec![CipherSuite::Tkip];
-    tkip.group_cipher_suite = CipherSuite::Tkip;
+    let mut request = psk_request("home", HOME_PASSPHRASE);
+    request.pairwise_cipher_suites = vec![CipherSuite::Tkip];
+    request.group_cipher_suite = CipherSuite::Tkip;
+    let tkip = ConnectParams::new(request);
     assert!(matches!(interface.connect(&tkip).await, Err(InterfaceError::UnsupportedSecurity { .. })));
     assert!(fake.calls().connects.is_empty());
 }

@@ -19,7 +19,6 @@ use super::model::{
 use super::proxies::{DeviceProxy, NetworkManagerProxy, NmPropertiesProxy, SettingsConnectionProxy, WirelessProxy};
 use crate::host::linux::security::dbm_to_percent;
 use crate::host::linux::shared::stable_interface_id;
-use crate::interface::RequestedAuth;
 use crate::interface::{
     ConnectParams, ConnectedNetwork, EventSink, InterfaceError, InterfaceEvent, InterfaceId, ScanResults, ScanStatus,
     WifiInterface,

@@ -3,13 +3,12 @@
 
 use std::collections::HashMap;
 
-use proxy_wifi_protocol::{AkmSuite, BssEntry, Bssid, Ssid};
+use proxy_wifi_protocol::{BssEntry, Bssid, Ssid};
 use zbus::zvariant::OwnedValue;
 use zeroize::Zeroizing;
 
 use crate::host::linux::security::{SynthesizedSecurity, percent_to_dbm, synthesize_bss_entry};
-use crate::interface::RequestedAuth;
-use crate::interface::{AuthAlgorithm, ConnectParams, ConnectedNetwork, InterfaceError};
+use crate::interface::{ConnectParams, ConnectedNetwork, GuestSecurity, InterfaceError};
 
 /// `NM_DEVICE_TYPE_WIFI`.
 pub const DEVICE_TYPE_WIFI: u32 = 2;
@@ -166,7 +165,6 @@ fn text(value: impl Into<String>) -> SettingValue {
 /// WPA2-PSK gets `wpa-psk` with the PMK as 64 hex digits; SAE gets `sae` with the
 /// password and PMF required.
 pub fn connection_settings(params: &ConnectParams) -> Result<ConnectionSettings, InterfaceError> {
-    let unsupported = |reason: String| InterfaceError::UnsupportedSecurity { ssid: params.ssid, reason };
     let mut wireless = vec![
         ("ssid", SettingValue::Bytes(params.ssid.as_bytes().to_vec())),
         ("mode", text("infrastructure")),
@@ -176,29 +174,18 @@ pub fn connection_settings(params: &ConnectParams) -> Result<ConnectionSettings,
     if !params.bssid.is_zero() {
         wireless.push(("bssid", SettingValue::Bytes(params.bssid.0.to_vec())));
     }
-    let security = match params.auth_algorithm() {
-        AuthAlgorithm::Open => None,
-        AuthAlgorithm::Wpa2Psk => {
-            let pmk = params.key.to_pmk().ok_or_else(|| {
-                unsupported(format!("WPA2-PSK needs a 32-byte PMK, the guest sent {} bytes", params.key.len()))
-            })?;
-            if params.akm_suites.iter().any(|a| !matches!(a, AkmSuite::Psk | AkmSuite::PskSha256 | AkmSuite::FtPsk)) {
-                return Err(unsupported(format!("AKM suites {:?} are not WPA2-PSK", params.akm_suites)));
-            }
-            Some(vec![
-                ("key-mgmt", text("wpa-psk")),
-                ("psk", SettingValue::Text(Zeroizing::new(pmk.to_hex().to_string()))),
-            ])
-        }
-        AuthAlgorithm::Wpa3Sae => {
-            let password = std::str::from_utf8(params.key.expose_secret())
-                .map_err(|_| unsupported("the SAE password is not UTF-8".into()))?;
-            if password.is_empty() {
-                return Err(unsupported("SAE needs a password".into()));
-            }
-            // pmf 3: required.
-            Some(vec![("key-mgmt", text("sae")), ("psk", text(password)), ("pmf", SettingValue::Int(3))])
-        }
+    let security = match params.security()? {
+        GuestSecurity::Open => None,
+        GuestSecurity::Wpa2Psk(pmk) => Some(vec![
+            ("key-mgmt", text("wpa-psk")),
+            ("psk", SettingValue::Text(Zeroizing::new(pmk.to_hex().to_string()))),
+        ]),
+        // pmf 3: required.
+        GuestSecurity::Wpa3Sae(password) => Some(vec![
+            ("key-mgmt", text("sae")),
+            ("psk", text(password.expose_secret())),
+            ("pmf", SettingValue::Int(3)),
+        ]),
     };
     let name = format!("proxy-wifi {}", params.ssid);
     let mut settings: ConnectionSettings = vec![
@@ -276,7 +263,8 @@ pub fn reason_text(reason: u32) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proxy_wifi_protocol::{AuthType, CipherSuite, Key, Pmk, Security, SecurityKind, WpaVersions};
+    use crate::interface::AuthAlgorithm;
+    use proxy_wifi_protocol::{AkmSuite, AuthType, CipherSuite, Key, Pmk, Security, SecurityKind, WpaVersions};
     use zbus::zvariant::Value;
 
     fn owned(value: Value<'_>) -> OwnedValue {
@@ -361,7 +349,7 @@ mod tests {
     }
 
     fn params(akm: Vec<AkmSuite>, key: Key) -> ConnectParams {
-        ConnectParams {
+        ConnectParams::new(proxy_wifi_protocol::ConnectRequest {
             ssid: Ssid::new(b"lab-wpa2").unwrap(),
             bssid: Bssid::ZERO,
             auth_type: AuthType::OpenSystem,
@@ -370,7 +358,7 @@ mod tests {
             pairwise_cipher_suites: vec![CipherSuite::Ccmp],
             group_cipher_suite: CipherSuite::Ccmp,
             key,
-        }
+        })
     }
 
     fn find<'a>(settings: &'a ConnectionSettings, setting: &str, key: &str) -> Option<&'a SettingValue> {
@@ -390,7 +378,7 @@ mod tests {
             find(&settings, "802-11-wireless-security", "psk"),
             Some(&text("51ce1e2ee1508a129f42d337038ecd33d5bfdb7265cc93e4c7252e1696c24144"))
         );
-        let open = connection_settings(&ConnectParams::from(proxy_wifi_protocol::ConnectRequest::open(ssid))).unwrap();
+        let open = connection_settings(&ConnectParams::new(proxy_wifi_protocol::ConnectRequest::open(ssid))).unwrap();
         assert!(open.iter().all(|(s, _)| *s != "802-11-wireless-security"), "no WEP for open networks");
         let sae = connection_settings(&params(vec![AkmSuite::Sae], Key::new(b"pw").unwrap())).unwrap();
         assert_eq!(find(&sae, "802-11-wireless-security", "key-mgmt"), Some(&text("sae")));

@@ -14,7 +14,6 @@ use super::parse::{
     parse_signal_poll, parse_status, scan_command,
 };
 use crate::host::linux::security::dbm_to_percent;
-use crate::interface::RequestedAuth;
 use crate::interface::{
     ConnectParams, ConnectedNetwork, EventSink, InterfaceError, InterfaceEvent, InterfaceId, ScanResults, ScanStatus,
     WifiInterface,

@@ -2,13 +2,12 @@
 //! builders of the commands sent to it. No I/O here: everything is tested on replies
 //! recorded from a real wpa_supplicant (tests/data/wpa_supplicant/).
 
-use proxy_wifi_protocol::{AkmSuite, AuthType, BssEntry, Bssid, Capabilities, Ssid};
+use proxy_wifi_protocol::{BssEntry, Bssid, Capabilities, Ssid};
 use zeroize::Zeroizing;
 
 use crate::host::linux::security::guest_view;
-use crate::interface::RequestedAuth;
 use crate::interface::bss::BEACON_INTERVAL;
-use crate::interface::{AuthAlgorithm, ConnectParams, ConnectedNetwork, InterfaceError};
+use crate::interface::{AuthAlgorithm, ConnectParams, ConnectedNetwork, GuestSecurity, InterfaceError};
 
 /// `BSS` mask bits asked for: id, bssid, freq, beacon_int, capabilities, level, ie,
 /// flags, ssid and the entry delimiter (`====` between entries, `####` after the last).
@@ -398,19 +397,9 @@ pub fn network_settings(params: &ConnectParams) -> Result<Vec<NetworkSetting>, I
     if !params.bssid.is_zero() {
         settings.push(plain("bssid", params.bssid.to_string()));
     }
-    match params.auth_algorithm() {
-        AuthAlgorithm::Open => settings.push(plain("key_mgmt", "NONE".into())),
-        AuthAlgorithm::Wpa2Psk => {
-            let pmk = params.key.to_pmk().ok_or_else(|| InterfaceError::UnsupportedSecurity {
-                ssid: params.ssid,
-                reason: format!("WPA2-PSK needs a 32-byte PMK, the guest sent {} bytes", params.key.len()),
-            })?;
-            if params.akm_suites.iter().any(|a| !matches!(a, AkmSuite::Psk | AkmSuite::PskSha256 | AkmSuite::FtPsk)) {
-                return Err(InterfaceError::UnsupportedSecurity {
-                    ssid: params.ssid,
-                    reason: format!("AKM suites {:?} are not WPA2-PSK", params.akm_suites),
-                });
-            }
+    match params.security()? {
+        GuestSecurity::Open => settings.push(plain("key_mgmt", "NONE".into())),
+        GuestSecurity::Wpa2Psk(pmk) => {
             settings.push(plain("key_mgmt", "WPA-PSK".into()));
             settings.push(NetworkSetting {
                 name: "psk",
@@ -418,27 +407,18 @@ pub fn network_settings(params: &ConnectParams) -> Result<Vec<NetworkSetting>, I
                 secret: true,
             });
         }
-        AuthAlgorithm::Wpa3Sae => {
-            let password = params.key.expose_secret();
-            if password.is_empty() {
-                return Err(InterfaceError::UnsupportedSecurity {
-                    ssid: params.ssid,
-                    reason: "SAE needs a password".into(),
-                });
-            }
+        GuestSecurity::Wpa3Sae(password) => {
+            let password = password.expose_secret();
             // Printable ASCII goes quoted, anything else as hex (both read by wpa_supplicant).
-            let value = if password.iter().all(|b| (0x20..0x7f).contains(b) && *b != b'"') {
-                format!("\"{}\"", String::from_utf8_lossy(password))
+            let value = if password.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'"') {
+                format!("\"{password}\"")
             } else {
-                hex_encode(password)
+                hex_encode(password.as_bytes())
             };
             settings.push(plain("key_mgmt", "SAE".into()));
             settings.push(NetworkSetting { name: "sae_password", value: Zeroizing::new(value), secret: true });
             settings.push(plain("ieee80211w", "2".into()));
         }
-    }
-    if params.auth_type == AuthType::SharedKey {
-        return Err(InterfaceError::UnsupportedSecurity { ssid: params.ssid, reason: "WEP is not supported".into() });
     }
     Ok(settings)
 }
@@ -454,7 +434,7 @@ pub fn scan_command(ssid: Option<&Ssid>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proxy_wifi_protocol::{CipherSuite, Key, Pmk, Security, SecurityKind, WpaVersions};
+    use proxy_wifi_protocol::{AkmSuite, AuthType, CipherSuite, Key, Pmk, Security, SecurityKind, WpaVersions};
 
     macro_rules! recorded {
         ($name:literal) => {
@@ -584,7 +564,7 @@ mod tests {
     }
 
     fn params(ssid: &str, akm: Vec<AkmSuite>, key: Key) -> ConnectParams {
-        ConnectParams {
+        ConnectParams::new(proxy_wifi_protocol::ConnectRequest {
             ssid: Ssid::new(ssid.as_bytes()).unwrap(),
             bssid: Bssid::ZERO,
             auth_type: AuthType::OpenSystem,
@@ -593,7 +573,7 @@ mod tests {
             pairwise_cipher_suites: vec![CipherSuite::Ccmp],
             group_cipher_suite: CipherSuite::Ccmp,
             key,
-        }
+        })
     }
 
     fn rendered(settings: &[NetworkSetting]) -> Vec<String> {
@@ -618,7 +598,7 @@ mod tests {
         );
         assert!(!format!("{settings:?}").contains("51ce1e"), "secrets are not printed");
 
-        let open = ConnectParams::from(proxy_wifi_protocol::ConnectRequest::open(Ssid::new(b"lab-open").unwrap()));
+        let open = ConnectParams::new(proxy_wifi_protocol::ConnectRequest::open(Ssid::new(b"lab-open").unwrap()));
         assert_eq!(
             rendered(&network_settings(&open).unwrap()),
             ["ssid 6c61622d6f70656e", "scan_ssid 1", "key_mgmt NONE"]

@@ -187,7 +187,7 @@ async fn next_event(events: &mut mpsc::UnboundedReceiver<(InterfaceId, Interface
 
 fn psk_params(passphrase: &str) -> ConnectParams {
     let ssid = Ssid::new(b"lab-wpa2").unwrap();
-    ConnectParams::from(ConnectRequest::wpa2_psk(ssid, Pmk::derive(passphrase.as_bytes(), &ssid)))
+    ConnectParams::new(ConnectRequest::wpa2_psk(ssid, Pmk::derive(passphrase.as_bytes(), &ssid)))
 }
 
 fn host_networks() -> FakeState {
