@@ -55,7 +55,7 @@ pub use header::{
 pub use ie::{ElementId, InformationElements, RsnElement, Security, SecurityKind, push_rsn_element, push_ssid_element};
 pub use key::{InvalidPmkHex, Key, KeyTooLong, MAX_KEY_LEN, Pmk};
 pub use message::Message;
-pub use notification::{DisconnectedNotification, SignalQualityNotification};
+pub use notification::{DisconnectedNotification, SignalQualityNotification, dbm_to_link_quality, link_quality_to_dbm};
 pub use scan::{
     BSS_ENTRY_LEN, BssEntry, Capabilities, LEGACY_SCAN_RESPONSE_FIXED_LEN, SCAN_RESPONSE_FIXED_LEN, ScanRequest,
     ScanResponse, ScanResponseBuilder,

@@ -35,8 +35,7 @@ pub struct SignalQualityNotification {
 impl SignalQualityNotification {
     /// The notification for a link quality in percent: `q/2 - 100` dBm, q clamped to 0–100.
     pub fn from_link_quality(percent: u32) -> Self {
-        let q = percent.min(100) as i32;
-        Self { signal_dbm: (q / 2 - 100) as i8 }
+        Self { signal_dbm: link_quality_to_dbm(percent) as i8 }
     }
 
     pub(crate) fn encode(&self, out: &mut Vec<u8>) {
@@ -49,6 +48,17 @@ impl SignalQualityNotification {
         r.finish()?;
         Ok(Self { signal_dbm })
     }
+}
+
+/// The guest's signal scale: a link quality of `percent` (clamped to 0–100) is
+/// `percent/2 - 100` dBm.
+pub fn link_quality_to_dbm(percent: u32) -> i32 {
+    percent.min(100) as i32 / 2 - 100
+}
+
+/// The inverse of [`link_quality_to_dbm`]: `clamp(2 * (dBm + 100), 0, 100)` percent.
+pub fn dbm_to_link_quality(dbm: i32) -> u32 {
+    (2 * dbm.saturating_add(100)).clamp(0, 100) as u32
 }
 
 #[cfg(test)]

@@ -10,7 +10,8 @@ pub const MAX_SSID_LEN: usize = 32;
 ///
 /// `Display` gives a printable, escaped form for logs: printable ASCII as is, other bytes
 /// as `\xNN`, and `\` as `\\`.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// The default is the empty SSID (a hidden network's).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Ssid {
     len: u8,
     bytes: [u8; MAX_SSID_LEN],

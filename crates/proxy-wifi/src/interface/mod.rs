@@ -6,6 +6,7 @@
 
 pub mod bss;
 pub mod fake;
+pub mod guest_view;
 pub mod security;
 pub mod simulated;
 

@@ -26,10 +26,9 @@
 //!
 //! Both show the guest a BSS it could not join itself (WEP, WPA1, enterprise, OWE, ...)
 //! with a made-up WPA2-PSK RSN element, so it can still mirror a host connection to it
-//! ([`security`]).
+//! (`crate::interface::guest_view`).
 
 pub mod nm;
-pub mod security;
 pub mod shared;
 pub mod wpa;
 

@@ -1,16 +1,16 @@
 //! What the guest is shown of the host's networks: BSS conversion and masking.
 //!
-//! The guest can join by itself only Open networks without a cipher and WPA2-PSK networks
-//! with CCMP or GCMP. Every other network (enterprise, WPA1, WEP, WPA3, OWE, ...) is
-//! *masked*: its BSSs are reported with a made-up WPA2-PSK RSN element (and the Privacy
-//! bit), so that the guest lists them and can mirror a host connection to them.
+//! The rule and its rendering are `crate::interface::guest_view`'s; this module reads the
+//! WLAN service's (authentication, cipher) pair of a network. The guest is shown as
+//! joinable only Open networks without a cipher and WPA2-PSK networks with CCMP or GCMP:
+//! like the original Windows host, WPA3-SAE networks are masked too (the rule's "where the
+//! backend can").
 
-use proxy_wifi_protocol::{
-    BssEntry, Capabilities, ElementId, InformationElements, RsnElement, Ssid, push_rsn_element, push_ssid_element,
-};
+use proxy_wifi_protocol::{BssEntry, Capabilities};
 
 use super::api::{Dot11AuthAlgorithm, Dot11CipherAlgorithm, WlanBss, WlanNetwork};
 use crate::interface::AuthAlgorithm;
+use crate::interface::guest_view::shown_to_guest;
 
 /// Whether the guest can join a network of this authentication and cipher by itself.
 pub fn is_supported(auth: Dot11AuthAlgorithm, cipher: Dot11CipherAlgorithm) -> bool {
@@ -32,66 +32,17 @@ pub fn guest_auth(auth: Dot11AuthAlgorithm, cipher: Dot11CipherAlgorithm) -> Aut
     }
 }
 
-/// Whether an element is a WPA (version 1) vendor element.
-fn is_wpa1_element(id: ElementId, data: &[u8]) -> bool {
-    id == ElementId::VENDOR_SPECIFIC && data.starts_with(&[0x00, 0x50, 0xf2, 0x01])
-}
-
-/// The IEs of a masked BSS: its own elements without RSN and WPA1 elements, with a
-/// WPA2-PSK RSN element right after the SSID element (which is added if missing).
-pub fn masked_ies(ies: &[u8], ssid: &Ssid) -> Vec<u8> {
-    let mut out = Vec::with_capacity(ies.len() + 24);
-    let mut rsn_written = false;
-    let has_ssid = InformationElements::new(ies).any(|(id, _)| id == ElementId::SSID);
-    if !has_ssid {
-        push_ssid_element(&mut out, ssid);
-        push_rsn_element(&mut out, &RsnElement::wpa2_psk());
-        rsn_written = true;
-    }
-    for (id, data) in InformationElements::new(ies) {
-        if id == ElementId::RSN || is_wpa1_element(id, data) {
-            continue;
-        }
-        out.push(id.0);
-        out.push(data.len() as u8);
-        out.extend_from_slice(data);
-        if id == ElementId::SSID && !rsn_written {
-            push_rsn_element(&mut out, &RsnElement::wpa2_psk());
-            rsn_written = true;
-        }
-    }
-    out
-}
-
-/// The IEs of a BSS reported as it is: unchanged, with an SSID element put first if the
-/// WLAN service gave none (the guest reads the SSID from the IEs only).
-fn unmasked_ies(ies: &[u8], ssid: &Ssid) -> Vec<u8> {
-    if InformationElements::new(ies).any(|(id, _)| id == ElementId::SSID) {
-        return ies.to_vec();
-    }
-    let mut out = Vec::with_capacity(ies.len() + 2 + ssid.len());
-    push_ssid_element(&mut out, ssid);
-    out.extend_from_slice(ies);
-    out
-}
-
 /// Converts one BSS of the WLAN cache into a scan entry for the guest, masked when the
 /// network (found by SSID in `networks`) is not supported. A BSS whose network is not
 /// listed is reported as it is.
 pub fn convert_bss(bss: &WlanBss, networks: &[WlanNetwork]) -> BssEntry {
     let network = networks.iter().find(|n| n.ssid == bss.ssid);
     let masked = network.is_some_and(|n| !is_supported(n.auth, n.cipher));
-    let mut capabilities = Capabilities(bss.capabilities);
-    let ies = if masked {
-        if let Some(n) = network {
-            tracing::debug!(ssid = %bss.ssid, bssid = %bss.bssid, auth = %n.auth, cipher = %n.cipher,
-                "network the guest cannot join itself: shown as WPA2-PSK (mirroring only)");
-        }
-        capabilities = capabilities | Capabilities::PRIVACY;
-        masked_ies(&bss.ies, &bss.ssid)
-    } else {
-        unmasked_ies(&bss.ies, &bss.ssid)
-    };
+    if let Some(n) = network.filter(|_| masked) {
+        tracing::debug!(ssid = %bss.ssid, bssid = %bss.bssid, auth = %n.auth, cipher = %n.cipher,
+            "network the guest cannot join itself: shown as WPA2-PSK (mirroring only)");
+    }
+    let (capabilities, ies) = shown_to_guest(Capabilities(bss.capabilities), &bss.ies, &bss.ssid, masked);
     BssEntry {
         bssid: bss.bssid,
         capabilities,
@@ -110,7 +61,10 @@ pub fn convert_scan(bss_list: &[WlanBss], networks: &[WlanNetwork]) -> Vec<BssEn
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proxy_wifi_protocol::{AkmSuite, Bssid, CipherSuite, Security, SecurityKind};
+    use proxy_wifi_protocol::{
+        AkmSuite, Bssid, CipherSuite, ElementId, InformationElements, RsnElement, Security, SecurityKind, Ssid,
+        push_rsn_element,
+    };
 
     fn ssid(s: &str) -> Ssid {
         Ssid::new(s.as_bytes()).unwrap()
@@ -224,13 +178,6 @@ mod tests {
         );
         assert!(!InformationElements::new(&wpa.ies).any(|(id, _)| id == ElementId::VENDOR_SPECIFIC));
         assert_eq!(Security::from_bss(wpa.capabilities, &wpa.ies).kind, SecurityKind::Wpa2Psk);
-    }
-
-    #[test]
-    fn masked_bss_without_ssid_element_gets_one() {
-        let out = masked_ies(&[], &ssid("x"));
-        assert_eq!(&out[..3], &[0, 1, b'x']);
-        assert_eq!(RsnElement::parse(&out[5..]), Some(RsnElement::wpa2_psk()));
     }
 
     #[test]

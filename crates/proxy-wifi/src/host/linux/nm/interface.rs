@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::StreamExt;
-use proxy_wifi_protocol::{BssEntry, Ssid, StatusCode};
+use proxy_wifi_protocol::{BssEntry, Ssid, StatusCode, dbm_to_link_quality, link_quality_to_dbm};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use zbus::proxy::CacheProperties;
@@ -17,7 +17,6 @@ use super::model::{
     reason_text,
 };
 use super::proxies::{DeviceProxy, NetworkManagerProxy, NmPropertiesProxy, SettingsConnectionProxy, WirelessProxy};
-use crate::host::linux::security::dbm_to_percent;
 use crate::host::linux::shared::stable_interface_id;
 use crate::interface::{
     ConnectParams, ConnectedNetwork, EventSink, InterfaceError, InterfaceEvent, InterfaceId, ScanResults, ScanStatus,
@@ -282,7 +281,7 @@ impl Inner {
         let Ok(ap) = self.access_point(&ap.as_ref()).await else { return };
         // NetworkManager's strength is already a percentage; the dBm round trip keeps it
         // on the guest's q/2 - 100 scale.
-        let percent = dbm_to_percent(crate::host::linux::security::percent_to_dbm(u32::from(ap.strength)));
+        let percent = dbm_to_link_quality(link_quality_to_dbm(u32::from(ap.strength)));
         let changed = {
             let mut state = self.state();
             let changed = state.last_percent != Some(percent);

@@ -3,12 +3,12 @@
 
 use std::collections::HashMap;
 
-use proxy_wifi_protocol::{BssEntry, Bssid, Ssid};
+use proxy_wifi_protocol::{BssEntry, Bssid, Ssid, link_quality_to_dbm};
 use zbus::zvariant::OwnedValue;
 use zeroize::Zeroizing;
 
-use crate::host::linux::security::{SynthesizedSecurity, percent_to_dbm, synthesize_bss_entry};
-use crate::interface::{ConnectParams, ConnectedNetwork, GuestSecurity, InterfaceError};
+use crate::interface::bss::{BssSecurity, build_bss_entry};
+use crate::interface::{AuthAlgorithm, ConnectParams, ConnectedNetwork, GuestSecurity, InterfaceError};
 
 /// `NM_DEVICE_TYPE_WIFI`.
 pub const DEVICE_TYPE_WIFI: u32 = 2;
@@ -45,6 +45,43 @@ mod sec {
     pub const PAIR_CCMP: u32 = 0x8;
     pub const KEY_MGMT_PSK: u32 = 0x100;
     pub const KEY_MGMT_SAE: u32 = 0x400;
+}
+
+/// The security of an access point as NetworkManager describes it, summarised for
+/// building its scan entry (NetworkManager gives no IE dump).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SynthesizedSecurity {
+    /// No privacy.
+    Open,
+    /// WPA2-PSK with CCMP.
+    Wpa2Psk,
+    /// WPA3-SAE with CCMP.
+    Wpa3Sae,
+    /// WPA2-PSK and SAE (transition mode).
+    Wpa2Wpa3,
+    /// Anything the guest cannot join (masked: shown to it as WPA2-PSK).
+    Masked,
+}
+
+impl SynthesizedSecurity {
+    /// How the guest sees it.
+    pub fn guest_auth(self) -> AuthAlgorithm {
+        match self {
+            SynthesizedSecurity::Open => AuthAlgorithm::Open,
+            SynthesizedSecurity::Wpa3Sae => AuthAlgorithm::Wpa3Sae,
+            _ => AuthAlgorithm::Wpa2Psk,
+        }
+    }
+
+    /// The security its scan entry is given.
+    pub fn bss_security(self) -> BssSecurity {
+        match self {
+            SynthesizedSecurity::Open => BssSecurity::Open,
+            SynthesizedSecurity::Wpa2Psk | SynthesizedSecurity::Masked => BssSecurity::Wpa2Psk,
+            SynthesizedSecurity::Wpa3Sae => BssSecurity::Wpa3Sae,
+            SynthesizedSecurity::Wpa2Wpa3 => BssSecurity::Wpa2Wpa3,
+        }
+    }
 }
 
 /// How the guest sees an access point with these `Flags`, `WpaFlags` and `RsnFlags`.
@@ -110,12 +147,12 @@ impl AccessPoint {
     /// strength as `q/2 - 100`), if the SSID and BSSID are usable.
     pub fn to_bss_entry(&self) -> Option<BssEntry> {
         let ssid = Ssid::new(&self.ssid).ok()?;
-        Some(synthesize_bss_entry(
+        Some(build_bss_entry(
             &ssid,
             self.bssid?,
-            self.security(),
+            self.security().bss_security(),
             self.frequency_mhz,
-            percent_to_dbm(u32::from(self.strength)),
+            link_quality_to_dbm(u32::from(self.strength)),
         ))
     }
 
@@ -263,7 +300,6 @@ pub fn reason_text(reason: u32) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::interface::AuthAlgorithm;
     use proxy_wifi_protocol::{AkmSuite, AuthType, CipherSuite, Key, Pmk, Security, SecurityKind, WpaVersions};
     use zbus::zvariant::Value;
 

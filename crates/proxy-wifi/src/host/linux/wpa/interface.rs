@@ -13,7 +13,6 @@ use super::parse::{
     Event, Status, bss_range_command, network_settings, parse_bss_page, parse_event, parse_list_networks,
     parse_signal_poll, parse_status, scan_command,
 };
-use crate::host::linux::security::dbm_to_percent;
 use crate::interface::{
     ConnectParams, ConnectedNetwork, EventSink, InterfaceError, InterfaceEvent, InterfaceId, ScanResults, ScanStatus,
     WifiInterface,
@@ -252,7 +251,7 @@ impl Inner {
     }
 
     fn signal(&self, dbm: i32) {
-        let percent = dbm_to_percent(dbm);
+        let percent = proxy_wifi_protocol::dbm_to_link_quality(dbm);
         let changed = {
             let mut state = self.state();
             let changed = state.host.is_some() && state.last_percent != Some(percent);

@@ -2,11 +2,11 @@
 //! builders of the commands sent to it. No I/O here: everything is tested on replies
 //! recorded from a real wpa_supplicant (tests/data/wpa_supplicant/).
 
-use proxy_wifi_protocol::{BssEntry, Bssid, Capabilities, Ssid};
+use proxy_wifi_protocol::{BssEntry, Bssid, Capabilities, Ssid, link_quality_to_dbm};
 use zeroize::Zeroizing;
 
-use crate::host::linux::security::guest_view;
 use crate::interface::bss::BEACON_INTERVAL;
+use crate::interface::guest_view::guest_view;
 use crate::interface::{AuthAlgorithm, ConnectParams, ConnectedNetwork, GuestSecurity, InterfaceError};
 
 /// `BSS` mask bits asked for: id, bssid, freq, beacon_int, capabilities, level, ie,
@@ -43,15 +43,10 @@ impl BssRecord {
     /// The scan entry for the guest: real IEs (masked if the guest could not join the
     /// network), frequency in kHz, level as RSSI.
     pub fn to_bss_entry(&self) -> BssEntry {
-        let mut ies = self.ies.clone();
-        if ies.is_empty() {
-            if let Ok(ssid) = Ssid::new(&self.ssid) {
-                proxy_wifi_protocol::push_ssid_element(&mut ies, &ssid);
-            }
-        }
-        let (capabilities, ies, _) = guest_view(Capabilities(self.capabilities), &ies);
+        let ssid = Ssid::new(&self.ssid).unwrap_or_default();
+        let (capabilities, ies, _) = guest_view(Capabilities(self.capabilities), &self.ies, &ssid);
         // A few drivers report a quality (0..100) rather than dBm: map it like the guest does.
-        let rssi_dbm = if self.level > 0 { self.level.min(100) / 2 - 100 } else { self.level };
+        let rssi_dbm = if self.level > 0 { link_quality_to_dbm(self.level as u32) } else { self.level };
         BssEntry {
             bssid: self.bssid,
             capabilities,
