@@ -20,6 +20,7 @@ use super::AuthAlgorithm;
 
 /// Whether an RSN element describes a network the guest can join itself: a PSK (or, with
 /// `sae`, an SAE) AKM with a CCMP or GCMP pairwise cipher.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))] // used by the Linux backends
 pub fn rsn_is_joinable(rsn: &RsnElement, sae: bool) -> bool {
     let akm = rsn.akm_suites.iter().any(|a| *a == AkmSuite::Psk || (sae && *a == AkmSuite::Sae));
     let cipher = rsn.pairwise_ciphers.iter().any(|c| matches!(c, CipherSuite::Ccmp | CipherSuite::Gcmp));
@@ -28,6 +29,7 @@ pub fn rsn_is_joinable(rsn: &RsnElement, sae: bool) -> bool {
 
 /// How the guest sees a BSS with these capabilities and IEs: open, WPA2-PSK or WPA3-SAE,
 /// and `None` when it must be masked.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))] // used by the Linux backends
 pub fn guest_auth(capabilities: Capabilities, ies: &[u8]) -> Option<AuthAlgorithm> {
     let security = Security::from_bss(capabilities, ies);
     match (security.kind, &security.rsn) {
@@ -97,6 +99,7 @@ pub fn shown_to_guest(capabilities: Capabilities, ies: &[u8], ssid: &Ssid, maske
 
 /// The view of a BSS judged from its own IEs (backends with an IE dump): the capabilities
 /// and IEs the guest gets, and the authentication it will see.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))] // used by the Linux backends
 pub fn guest_view(capabilities: Capabilities, ies: &[u8], ssid: &Ssid) -> (Capabilities, Vec<u8>, AuthAlgorithm) {
     match guest_auth(capabilities, ies) {
         Some(auth) => (capabilities, unmasked_ies(ies, ssid), auth),
