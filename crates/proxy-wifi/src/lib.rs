@@ -24,6 +24,7 @@ mod handler;
 mod host;
 mod identity;
 mod interface;
+pub mod limits;
 mod notify;
 mod observer;
 mod service;

@@ -20,9 +20,6 @@ use tokio::sync::Notify;
 use crate::identity::{GuestAbis, GuestId};
 use crate::status::NotificationCounters;
 
-/// Default capacity of the guest notification queue.
-pub const DEFAULT_NOTIFICATION_QUEUE_CAPACITY: usize = 64;
-
 /// The bounded queue of notifications waiting for delivery to one guest.
 #[derive(Debug)]
 pub struct NotificationQueue {

@@ -14,7 +14,6 @@
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::Duration;
 
 use proxy_wifi_protocol::GuestAbi;
 use tokio::sync::mpsc;
@@ -27,7 +26,8 @@ use crate::identity::{GuestAbis, GuestId};
 use crate::interface::fake::{FakeNetwork, FakeNetworkProvider, FakeNetworksInterface};
 use crate::interface::simulated::{SimulatedInterface, SimulatedNetwork, SimulationControl};
 use crate::interface::{InterfaceId, SharedInterface};
-use crate::notify::{DEFAULT_NOTIFICATION_QUEUE_CAPACITY, NotificationHub};
+use crate::limits;
+use crate::notify::NotificationHub;
 use crate::observer::{Observer, ObserverQueue};
 use crate::status::{NotificationCounters, RequestCounters, ServiceStatus, StatusBoard, TransportStatus};
 use crate::transport::request_channel::{self, RequestChannelConfig};
@@ -75,7 +75,7 @@ impl Service {
             host_backend: None,
             request_channel: RequestChannelConfig::default(),
             timeouts: Timeouts::default(),
-            notification_queue_capacity: DEFAULT_NOTIFICATION_QUEUE_CAPACITY,
+            notification_queue_capacity: limits::NOTIFICATION_QUEUE_CAPACITY,
             worker_threads: 2,
             guest_abis: GuestAbis::default(),
         }
@@ -142,13 +142,13 @@ impl ServiceBuilder {
         self
     }
 
-    /// Deadlines around interface operations (defaults 10 s / 10 s / 5 s).
+    /// Deadlines around interface operations (defaults in [`limits`](crate::limits)).
     pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
         self.timeouts = timeouts;
         self
     }
 
-    /// Capacity of the guest notification queue (default 64).
+    /// Capacity of each guest's notification queue ([`limits::NOTIFICATION_QUEUE_CAPACITY`]).
     pub fn notification_queue_capacity(mut self, capacity: usize) -> Self {
         self.notification_queue_capacity = capacity.max(1);
         self
@@ -215,7 +215,7 @@ impl ServiceBuilder {
         let request_counters = Arc::new(RequestCounters::default());
         let board = Arc::new(Mutex::new(StatusBoard::default()));
         let shutdown = CancellationToken::new();
-        let (work_sender, work_receiver) = mpsc::channel(256);
+        let (work_sender, work_receiver) = mpsc::channel(limits::WORK_QUEUE_CAPACITY);
         let (ready_sender, ready) = std::sync::mpsc::channel();
 
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -246,7 +246,7 @@ impl ServiceBuilder {
             .name("proxy-wifi".into())
             .spawn(move || {
                 runtime.block_on(run_service(parts, ready_sender));
-                runtime.shutdown_timeout(Duration::from_secs(1));
+                runtime.shutdown_timeout(limits::RUNTIME_SHUTDOWN);
                 if let Some(thread) = observer_thread {
                     let _ = thread.join();
                 }
@@ -348,15 +348,15 @@ async fn run_service(parts: RunParts, ready: std::sync::mpsc::Sender<std::io::Re
     tracker.wait().await;
     backend_stop.cancel();
     if let Some(task) = backend_task {
-        if tokio::time::timeout(Duration::from_secs(5), task).await.is_err() {
-            tracing::warn!("the host backend did not stop within 5 s");
+        if tokio::time::timeout(limits::HOST_BACKEND_STOP, task).await.is_err() {
+            tracing::warn!(limit = ?limits::HOST_BACKEND_STOP, "the host backend did not stop in time");
         }
     }
     handler_stop.cancel();
     let _ = handler_task.await;
     sender_stop.cancel();
     senders.close();
-    if tokio::time::timeout(Duration::from_secs(2), senders.wait()).await.is_err() {
+    if tokio::time::timeout(limits::NOTIFICATION_FLUSH_AT_STOP, senders.wait()).await.is_err() {
         tracing::warn!("queued notifications not all delivered before the stop");
     }
     tracing::info!("proxy-wifi service stopped");

@@ -86,12 +86,34 @@ pub struct StatusBoard {
     pub disconnect_requests: u64,
 }
 
+/// The kind of a guest request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestKind {
+    /// Scan.
+    Scan,
+    /// Connect.
+    Connect,
+    /// Disconnect.
+    Disconnect,
+}
+
+impl RequestKind {
+    /// The name for logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            RequestKind::Scan => "scan",
+            RequestKind::Connect => "connect",
+            RequestKind::Disconnect => "disconnect",
+        }
+    }
+}
+
 impl StatusBoard {
-    pub(crate) fn count_request(&mut self, name: &str) {
-        match name {
-            "scan" => self.scan_requests += 1,
-            "connect" => self.connect_requests += 1,
-            _ => self.disconnect_requests += 1,
+    pub(crate) fn count_request(&mut self, kind: RequestKind) {
+        match kind {
+            RequestKind::Scan => self.scan_requests += 1,
+            RequestKind::Connect => self.connect_requests += 1,
+            RequestKind::Disconnect => self.disconnect_requests += 1,
         }
     }
 }

@@ -105,7 +105,9 @@ impl OperationHandler {
                     }
                     tracing::info!(%guest, interface = %id, %ssid, %error, "interface could not connect");
                 }
-                Err(_) => tracing::warn!(%guest, interface = %id, %ssid, "interface connect missed the 10 s deadline"),
+                Err(_) => {
+                    tracing::warn!(%guest, interface = %id, %ssid, deadline = ?self.timeouts.connect, "interface connect missed its deadline")
+                }
             }
         }
         tracing::info!(%guest, %ssid, %session, "guest-directed connection failed on every interface");

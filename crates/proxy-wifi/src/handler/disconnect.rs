@@ -65,7 +65,7 @@ impl OperationHandler {
                             }
                             Err(_) => {
                                 tracing::warn!(%guest, interface = %connection.interface,
-                                "interface disconnect missed the 5 s deadline");
+                                deadline = ?self.timeouts.disconnect, "interface disconnect missed its deadline");
                                 OperationStatus::Failed
                             }
                         }

@@ -19,7 +19,7 @@ pub mod scan;
 pub mod scheduler;
 pub mod session;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -29,14 +29,13 @@ use tokio::time::Instant;
 
 use crate::identity::GuestId;
 use crate::interface::{EventSink, InterfaceEvent, InterfaceId, SharedInterface};
+use crate::limits;
 use crate::notify::{NotificationHub, NotificationQueue};
 use crate::observer::ObserverQueue;
-use crate::status::{GuestStatus, StatusBoard};
+use crate::status::{GuestStatus, RequestKind, StatusBoard};
 use session::GuestSession;
 
-/// Most guests remembered at once; beyond, the least recently active one without a
-/// connection is forgotten.
-pub const MAX_GUESTS: usize = 1024;
+use crate::limits::MAX_GUESTS;
 
 /// A request from the guest, typed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,12 +61,12 @@ impl TryFrom<Message> for Request {
 }
 
 impl Request {
-    /// The name for logs.
-    pub fn name(&self) -> &'static str {
+    /// Its kind.
+    pub fn kind(&self) -> RequestKind {
         match self {
-            Request::Scan(_) => "scan",
-            Request::Connect(_) => "connect",
-            Request::Disconnect(_) => "disconnect",
+            Request::Scan(_) => RequestKind::Scan,
+            Request::Connect(_) => RequestKind::Connect,
+            Request::Disconnect(_) => RequestKind::Disconnect,
         }
     }
 }
@@ -75,17 +74,17 @@ impl Request {
 /// Deadlines the handler puts around interface operations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
-    /// Shared deadline of a scan over all interfaces (10 s).
+    /// Shared deadline of a scan over all interfaces ([`limits::SCAN_TIMEOUT`]).
     pub scan: Duration,
-    /// Per-interface connect deadline (10 s).
+    /// Per-interface connect deadline ([`limits::CONNECT_TIMEOUT`]).
     pub connect: Duration,
-    /// Disconnect deadline (5 s).
+    /// Disconnect deadline ([`limits::DISCONNECT_TIMEOUT`]).
     pub disconnect: Duration,
 }
 
 impl Default for Timeouts {
     fn default() -> Self {
-        Self { scan: Duration::from_secs(10), connect: Duration::from_secs(10), disconnect: Duration::from_secs(5) }
+        Self { scan: limits::SCAN_TIMEOUT, connect: limits::CONNECT_TIMEOUT, disconnect: limits::DISCONNECT_TIMEOUT }
     }
 }
 
@@ -108,6 +107,19 @@ pub struct OperationHandler {
     timeouts: Timeouts,
     events: mpsc::UnboundedSender<(InterfaceId, InterfaceEvent)>,
     status: Arc<Mutex<StatusBoard>>,
+    /// What changed since the status was last published.
+    unpublished: Unpublished,
+}
+
+/// Changes to publish at the end of the current work item.
+#[derive(Default)]
+struct Unpublished {
+    /// Guests whose session changed (or who were forgotten).
+    guests: BTreeSet<GuestId>,
+    /// Whether the interface count changed.
+    interfaces: bool,
+    /// Requests handled, by kind.
+    requests: Vec<RequestKind>,
 }
 
 impl OperationHandler {
@@ -120,22 +132,31 @@ impl OperationHandler {
         events: mpsc::UnboundedSender<(InterfaceId, InterfaceEvent)>,
         status: Arc<Mutex<StatusBoard>>,
     ) -> Self {
-        Self { interfaces: Vec::new(), observer, hub, guests: BTreeMap::new(), timeouts, events, status }
+        Self {
+            interfaces: Vec::new(),
+            observer,
+            hub,
+            guests: BTreeMap::new(),
+            timeouts,
+            events,
+            status,
+            unpublished: Unpublished::default(),
+        }
     }
 
     /// Handles one request of `guest` and returns the answer.
     pub async fn handle_request(&mut self, guest: &GuestId, request: Request) -> Message {
         // The guest is listening once it has made a request: its notifications may flow.
         self.touch_guest(guest);
-        let name = request.name();
+        let kind = request.kind();
         let started = Instant::now();
         let answer = match request {
             Request::Scan(r) => self.scan(guest, r).await,
             Request::Connect(r) => self.connect(guest, r).await,
             Request::Disconnect(r) => self.disconnect(guest, r).await,
         };
-        tracing::debug!(%guest, operation = name, duration = ?started.elapsed(), "request handled");
-        self.publish_status(|s| s.count_request(name));
+        tracing::debug!(%guest, operation = kind.name(), duration = ?started.elapsed(), "request handled");
+        self.unpublished.requests.push(kind);
         answer
     }
 
@@ -174,10 +195,7 @@ impl OperationHandler {
             if let Some(state) = self.guests.remove(&id) {
                 state.notifications.close();
             }
-            let key = id.to_string();
-            self.publish_status(|s| {
-                s.guests.remove(&key);
-            });
+            self.unpublished.guests.insert(id);
         }
     }
 
@@ -200,8 +218,7 @@ impl OperationHandler {
             self.interfaces.push(interface);
         }
         tracing::info!(interface = %id, "interface added");
-        let count = self.interfaces.len();
-        self.publish_status(|s| s.interfaces = count);
+        self.unpublished.interfaces = true;
     }
 
     /// Interface removal: forgets it; guest connections it backed are lost (the guests
@@ -224,8 +241,7 @@ impl OperationHandler {
         for guest in affected {
             self.guest_connection_lost(&guest);
         }
-        let count = self.interfaces.len();
-        self.publish_status(|s| s.interfaces = count);
+        self.unpublished.interfaces = true;
     }
 
     /// The connection of `guest`, if any.
@@ -266,20 +282,39 @@ impl OperationHandler {
         }
     }
 
-    fn publish_guest(&self, guest: &GuestId) {
-        let Some(state) = self.guests.get(guest) else { return };
-        let status = GuestStatus {
-            session_id: state.session.current_session().0,
-            connection: state.session.connection.map(Into::into),
-        };
-        let key = guest.to_string();
-        self.publish_status(|s| {
-            s.guests.insert(key, status);
-        });
+    /// Marks `guest`'s session for the next status publication.
+    fn publish_guest(&mut self, guest: &GuestId) {
+        self.unpublished.guests.insert(guest.clone());
     }
 
-    fn publish_status(&self, update: impl FnOnce(&mut StatusBoard)) {
-        update(&mut self.status.lock().unwrap_or_else(|p| p.into_inner()));
+    /// Publishes what changed during the work item just done, under one lock.
+    pub(crate) fn publish_status(&mut self) {
+        let changes = std::mem::take(&mut self.unpublished);
+        if changes.guests.is_empty() && !changes.interfaces && changes.requests.is_empty() {
+            return;
+        }
+        let mut board = self.status.lock().unwrap_or_else(|p| p.into_inner());
+        for guest in changes.guests {
+            let key = guest.to_string();
+            match self.guests.get(&guest) {
+                Some(state) => {
+                    let status = GuestStatus {
+                        session_id: state.session.current_session().0,
+                        connection: state.session.connection.map(Into::into),
+                    };
+                    board.guests.insert(key, status);
+                }
+                None => {
+                    board.guests.remove(&key);
+                }
+            }
+        }
+        if changes.interfaces {
+            board.interfaces = self.interfaces.len();
+        }
+        for kind in changes.requests {
+            board.count_request(kind);
+        }
     }
 }
 
@@ -332,7 +367,7 @@ pub(crate) async fn run(
     mut events: mpsc::UnboundedReceiver<(InterfaceId, InterfaceEvent)>,
     stop: tokio_util::sync::CancellationToken,
 ) {
-    let mut requests = scheduler::FairQueue::new(scheduler::MAX_PENDING_PER_GUEST);
+    let mut requests = scheduler::FairQueue::new(limits::MAX_PENDING_PER_GUEST);
     let mut open = true;
     loop {
         // Take in everything already waiting, without blocking.
@@ -342,12 +377,15 @@ pub(crate) async fn run(
         while let Ok((id, event)) = events.try_recv() {
             handler.on_interface_event(id, event);
         }
+        handler.publish_status();
         if let Some((guest, request, reply)) = requests.pop() {
             let answer = handler.handle_request(&guest, request).await;
+            handler.publish_status();
             let _ = reply.send(answer);
             continue;
         }
         if !open {
+            handler.publish_status();
             break;
         }
         tokio::select! {
@@ -366,7 +404,7 @@ fn accept_work(handler: &mut OperationHandler, requests: &mut scheduler::FairQue
         Work::Request(guest, request, reply) => {
             if let Err((guest, _, _)) = requests.push(guest, request, reply) {
                 // The reply is dropped: the connection is closed without an answer.
-                tracing::warn!(%guest, max = scheduler::MAX_PENDING_PER_GUEST,
+                tracing::warn!(%guest, max = limits::MAX_PENDING_PER_GUEST,
                     "guest has too many requests waiting; request dropped");
             }
         }

@@ -78,6 +78,7 @@ impl OperationHandler {
         let mut lists = Vec::with_capacity(outcomes.len());
         let mut answered = 0usize;
         let no_interface = self.interfaces.is_empty();
+        let scan_deadline = self.timeouts.scan;
         let running = &mut self.guest(guest).running_scans;
         for (id, outcome) in outcomes {
             match outcome {
@@ -95,7 +96,7 @@ impl OperationHandler {
                 }
                 Err(_) => {
                     running.remove(&id);
-                    tracing::warn!(interface = %id, "interface scan missed the 10 s deadline; it contributes nothing");
+                    tracing::warn!(interface = %id, deadline = ?scan_deadline, "interface scan missed the deadline; it contributes nothing");
                 }
             }
         }

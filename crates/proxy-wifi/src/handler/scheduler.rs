@@ -12,9 +12,6 @@ use tokio::sync::oneshot;
 use super::Request;
 use crate::identity::GuestId;
 
-/// Requests one guest may have waiting; more are refused (their connections closed).
-pub const MAX_PENDING_PER_GUEST: usize = 16;
-
 type Pending = (Request, oneshot::Sender<Message>);
 
 /// Per-guest request queues, served in turn.

@@ -3,7 +3,6 @@
 //! events at run time.
 
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
 
 use async_trait::async_trait;
 use proxy_wifi_protocol::{Bssid, Pmk, Ssid, StatusCode};
@@ -18,9 +17,6 @@ use super::{
 
 /// The id of the simulated interface.
 pub const SIMULATED_INTERFACE_ID: InterfaceId = InterfaceId(Uuid::from_u128(0x5a1e_0001_0000_4000_8000_0000_0000_0001));
-
-/// Delay before an asynchronous scan reports the rest of its results.
-pub const ASYNC_SCAN_DELAY: Duration = Duration::from_secs(1);
 
 /// Security of a simulated network.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -258,7 +254,7 @@ impl WifiInterface for SimulatedInterface {
                 if let Some(events) = self.events.get().cloned() {
                     let rest = self.all_results();
                     tokio::spawn(async move {
-                        tokio::time::sleep(ASYNC_SCAN_DELAY).await;
+                        tokio::time::sleep(crate::limits::SIMULATED_ASYNC_SCAN_DELAY).await;
                         events.send(InterfaceEvent::ScanResults(ScanResults {
                             bss: rest,
                             status: ScanStatus::Completed,

@@ -21,12 +21,10 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc;
 
 use super::{BoxedStream, GuestId, NotificationConnector, RequestListener};
+use crate::limits::HYBRID_VSOCK_HANDSHAKE_TIMEOUT;
 
 /// Longest handshake answer line read from a VMM.
 const MAX_ANSWER_LINE: usize = 64;
-
-/// How long the VMM has to answer `CONNECT`.
-pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The Unix listener path for guest connections to `port` of the VMM socket `path`.
 pub fn listener_path(path: &Path, port: u32) -> PathBuf {
@@ -168,7 +166,7 @@ impl NotificationConnector for HybridVsockConnector {
             .await
             .map_err(|e| io::Error::new(e.kind(), format!("cannot reach the VMM socket {}: {e}", path.display())))?;
         stream.write_all(format!("CONNECT {}\n", self.port).as_bytes()).await?;
-        let line = tokio::time::timeout(HANDSHAKE_TIMEOUT, read_answer_line(&mut stream))
+        let line = tokio::time::timeout(HYBRID_VSOCK_HANDSHAKE_TIMEOUT, read_answer_line(&mut stream))
             .await
             .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "the VMM did not answer CONNECT"))??;
         parse_connect_answer(&line).map_err(|e| io::Error::new(io::ErrorKind::ConnectionRefused, e))?;

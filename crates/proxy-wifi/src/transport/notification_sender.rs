@@ -7,7 +7,6 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use proxy_wifi_protocol::Message;
 use tokio::io::AsyncWriteExt;
@@ -15,13 +14,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::{GuestId, NotificationConnector};
+use crate::limits::{NOTIFICATION_CONNECT_TIMEOUT, NOTIFICATION_WRITE_TIMEOUT};
 use crate::notify::{NotificationQueue, StartDelivery};
-
-/// How long the sender waits for the guest to accept a notification connection.
-pub const NOTIFICATION_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// How long the sender waits for a notification to be written.
-pub const NOTIFICATION_WRITE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Delivery through `connector`: one sender task per guest, on `tracker`, until `stop`.
 pub(crate) fn start_delivery(

@@ -28,22 +28,27 @@ use tokio_util::task::TaskTracker;
 use super::{BoxedStream, GuestId, RequestListener};
 use crate::handler::{HandlerHandle, Request};
 use crate::identity::GuestAbis;
+use crate::limits;
 use crate::status::RequestCounters;
 
 /// Limits of the request channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RequestChannelConfig {
-    /// Time a connection has to deliver its whole request (default 5 s).
+    /// Time a connection has to deliver its whole request ([`limits::REQUEST_READ_DEADLINE`]).
     pub read_deadline: Duration,
-    /// Time to write the answer (default 5 s; the guest waits 20 s).
+    /// Time to write the answer ([`limits::REQUEST_WRITE_DEADLINE`]; the guest waits 20 s).
     pub write_deadline: Duration,
-    /// Request connections open at once (default 1024).
+    /// Request connections open at once ([`limits::MAX_REQUEST_CONNECTIONS`]).
     pub max_connections: usize,
 }
 
 impl Default for RequestChannelConfig {
     fn default() -> Self {
-        Self { read_deadline: Duration::from_secs(5), write_deadline: Duration::from_secs(5), max_connections: 1024 }
+        Self {
+            read_deadline: limits::REQUEST_READ_DEADLINE,
+            write_deadline: limits::REQUEST_WRITE_DEADLINE,
+            max_connections: limits::MAX_REQUEST_CONNECTIONS,
+        }
     }
 }
 
@@ -93,7 +98,7 @@ pub(crate) async fn serve(
             Err(error) => {
                 // EMFILE and friends: back off a little instead of spinning.
                 tracing::warn!(%error, "accepting a request connection failed");
-                tokio::time::sleep(Duration::from_millis(20)).await;
+                tokio::time::sleep(limits::ACCEPT_RETRY_DELAY).await;
                 continue;
             }
         };

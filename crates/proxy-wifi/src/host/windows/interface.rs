@@ -32,10 +32,7 @@ use crate::interface::{
     AuthAlgorithm, ConnectParams, ConnectedNetwork, EventSink, InterfaceError, InterfaceEvent, InterfaceId,
     ScanResults, ScanStatus, WifiInterface,
 };
-
-/// A host scan still running after this long is taken as lost (its completion will never
-/// come): the next guest scan starts a new one instead of waiting.
-pub const LOST_SCAN_AFTER: Duration = Duration::from_secs(10);
+use crate::limits::WLAN_LOST_SCAN_AFTER;
 
 type Reply<T> = oneshot::Sender<Result<T, InterfaceError>>;
 
@@ -258,7 +255,7 @@ impl WifiInterface for WlanInterface {
                 return Err(gone());
             }
             match state.scan_started {
-                Some(started) if started.elapsed() < LOST_SCAN_AFTER => {
+                Some(started) if started.elapsed() < WLAN_LOST_SCAN_AFTER => {
                     let (reply, answer) = oneshot::channel();
                     state.scan_waiters.push(reply);
                     answer

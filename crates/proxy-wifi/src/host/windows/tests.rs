@@ -273,7 +273,7 @@ async fn a_host_scan_that_never_completes_does_not_block_later_scans() {
     let (interface, _events) = backend.added().await;
     fake.hold_notifications();
     interface.scan(None).await.unwrap();
-    tokio::time::sleep(super::interface::LOST_SCAN_AFTER).await;
+    tokio::time::sleep(crate::limits::WLAN_LOST_SCAN_AFTER).await;
     let started = Instant::now();
     let results = interface.scan(None).await.unwrap();
     assert_eq!(started.elapsed(), Duration::ZERO);

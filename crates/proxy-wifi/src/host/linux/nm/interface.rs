@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
-use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::StreamExt;
@@ -22,18 +21,10 @@ use crate::interface::{
     ConnectParams, ConnectedNetwork, EventSink, InterfaceError, InterfaceEvent, InterfaceId, ScanResults, ScanStatus,
     WifiInterface,
 };
+use crate::limits::{HOST_CONNECT_DEADLINE, HOST_DISCONNECT_WAIT, HOST_LOSS_CLEANUP_DELAY, NM_STRENGTH_POLL_PERIOD};
 
 const AP_INTERFACE: &str = "org.freedesktop.NetworkManager.AccessPoint";
 const WIRELESS_INTERFACE: &str = "org.freedesktop.NetworkManager.Device.Wireless";
-
-/// Our own limit on a guest connection, under the handler's 10 s.
-pub const CONNECT_DEADLINE: Duration = Duration::from_millis(9_500);
-/// How long a guest disconnect waits for the device to leave the connection.
-pub const DISCONNECT_WAIT: Duration = Duration::from_secs(4);
-/// Delay before a guest connection the host lost is deactivated (if it is not yet).
-const HOST_LOSS_CLEANUP_DELAY: Duration = Duration::from_millis(500);
-/// How often the active access point's strength is read while connected.
-pub const STRENGTH_POLL_PERIOD: Duration = Duration::from_secs(2);
 
 fn dbus_error(what: &str, error: zbus::Error) -> InterfaceError {
     InterfaceError::Backend(format!("NetworkManager {what}: {error}"))
@@ -141,7 +132,7 @@ impl NmInterface {
                 return;
             }
         };
-        let mut poll = tokio::time::interval(STRENGTH_POLL_PERIOD);
+        let mut poll = tokio::time::interval(NM_STRENGTH_POLL_PERIOD);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
@@ -370,11 +361,12 @@ impl Inner {
                 }
             }
         };
-        let outcome = match tokio::time::timeout(CONNECT_DEADLINE, wait).await {
+        let outcome = match tokio::time::timeout(HOST_CONNECT_DEADLINE, wait).await {
             Ok(outcome) => outcome,
-            Err(_) => {
-                Err(InterfaceError::Backend(format!("no connection to '{}' within {CONNECT_DEADLINE:?}", params.ssid)))
-            }
+            Err(_) => Err(InterfaceError::Backend(format!(
+                "no connection to '{}' within {HOST_CONNECT_DEADLINE:?}",
+                params.ssid
+            ))),
         };
         match outcome {
             Ok(()) => {
@@ -422,7 +414,7 @@ impl Inner {
                     }
                 }
             };
-            if tokio::time::timeout(DISCONNECT_WAIT, wait).await.is_err() {
+            if tokio::time::timeout(HOST_DISCONNECT_WAIT, wait).await.is_err() {
                 tracing::warn!(interface = %self.name, "the device did not leave the guest's connection in time");
             }
         }

@@ -7,7 +7,6 @@ pub(crate) mod proxies;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::StreamExt;
@@ -36,8 +35,8 @@ pub fn network_manager_present() -> Result<(), String> {
             Err(e) => Err(format!("NameHasOwner failed: {e}")),
         }
     };
-    super::shared::run_detached(Duration::from_secs(3), check)
-        .unwrap_or_else(|| Err("no answer from the system bus within 3 s".to_owned()))
+    super::shared::run_detached(crate::limits::NM_PROBE_TIMEOUT, check)
+        .unwrap_or_else(|| Err(format!("no answer from the system bus within {:?}", crate::limits::NM_PROBE_TIMEOUT)))
 }
 
 /// The NetworkManager backend.
@@ -132,7 +131,7 @@ impl HostBackend for NetworkManagerBackend {
                         if let Some(f) = followed.remove(&path) {
                             tracing::info!(device = %path, "NetworkManager Wi-Fi device removed");
                             f.stop.cancel();
-                            let _ = tokio::time::timeout(Duration::from_secs(2), f.monitor).await;
+                            let _ = tokio::time::timeout(crate::limits::MONITOR_STOP_ON_REMOVAL, f.monitor).await;
                             registry.remove(f.id).await;
                         }
                     }
@@ -142,7 +141,7 @@ impl HostBackend for NetworkManagerBackend {
         }
         for (_, f) in followed {
             f.stop.cancel();
-            let _ = tokio::time::timeout(Duration::from_secs(3), f.monitor).await;
+            let _ = tokio::time::timeout(crate::limits::MONITOR_STOP_ON_SHUTDOWN, f.monitor).await;
         }
     }
 }

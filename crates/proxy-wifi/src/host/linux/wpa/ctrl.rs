@@ -13,9 +13,6 @@ use std::time::Duration;
 
 use tokio::net::UnixDatagram;
 
-/// How long a command may take (wpa_cli waits 10 s; commands answer in milliseconds).
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(3);
-
 /// Largest reply read (wpa_supplicant's own replies stay below 4 KiB; some reach 16 KiB).
 const RECEIVE_BUFFER: usize = 64 * 1024;
 
@@ -140,6 +137,7 @@ impl Drop for CtrlSocket {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::limits::WPA_REQUEST_TIMEOUT;
 
     /// A stand-in for wpa_supplicant: answers each datagram with a canned reply.
     async fn fake_server(dir: &Path, replies: Vec<(&'static str, &'static str)>) -> PathBuf {
@@ -178,14 +176,14 @@ mod tests {
         let path =
             fake_server(&dir, vec![("PING", "PONG\n"), ("ATTACH", "OK\n"), ("REMOVE_NETWORK 9", "FAIL\n")]).await;
         let client = CtrlSocket::open(&path).unwrap();
-        assert_eq!(client.request("PING", DEFAULT_REQUEST_TIMEOUT).await.unwrap(), "PONG\n");
-        let refused = client.request_ok("REMOVE_NETWORK 9", "REMOVE_NETWORK", DEFAULT_REQUEST_TIMEOUT).await;
+        assert_eq!(client.request("PING", WPA_REQUEST_TIMEOUT).await.unwrap(), "PONG\n");
+        let refused = client.request_ok("REMOVE_NETWORK 9", "REMOVE_NETWORK", WPA_REQUEST_TIMEOUT).await;
         assert!(matches!(refused, Err(CtrlError::Refused { .. })));
         let slow = client.request("SLOW", Duration::from_millis(50)).await;
         assert!(matches!(slow, Err(CtrlError::Timeout { .. })), "{slow:?}");
         // An event sent before the ATTACH reply is skipped by request() but kept for recv().
         let monitor = CtrlSocket::open(&path).unwrap();
-        monitor.attach(DEFAULT_REQUEST_TIMEOUT).await.unwrap();
+        monitor.attach(WPA_REQUEST_TIMEOUT).await.unwrap();
         let local = client.local.clone();
         drop(client);
         assert!(!local.exists(), "the client's socket file is removed");

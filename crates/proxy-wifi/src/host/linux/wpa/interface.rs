@@ -8,7 +8,7 @@ use proxy_wifi_protocol::{BssEntry, Bssid, Ssid, StatusCode};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use super::ctrl::{CtrlError, CtrlSocket, DEFAULT_REQUEST_TIMEOUT};
+use super::ctrl::{CtrlError, CtrlSocket};
 use super::parse::{
     Event, Status, bss_range_command, network_settings, parse_bss_page, parse_event, parse_list_networks,
     parse_signal_poll, parse_status, scan_command,
@@ -17,16 +17,10 @@ use crate::interface::{
     ConnectParams, ConnectedNetwork, EventSink, InterfaceError, InterfaceEvent, InterfaceId, ScanResults, ScanStatus,
     WifiInterface,
 };
+use crate::limits::{
+    HOST_CONNECT_DEADLINE, HOST_DISCONNECT_WAIT, HOST_LOSS_CLEANUP_DELAY, WPA_REQUEST_TIMEOUT, WPA_SIGNAL_POLL_PERIOD,
+};
 
-/// Our own limit on a guest connection, under the handler's 10 s so that the temporary
-/// network is always cleaned up by us.
-pub const CONNECT_DEADLINE: Duration = Duration::from_millis(9_500);
-/// How long a guest disconnect waits for `CTRL-EVENT-DISCONNECTED` (the handler gives 5 s).
-pub const DISCONNECT_WAIT: Duration = Duration::from_secs(4);
-/// How often the signal of the host's connection is polled (`SIGNAL_POLL`).
-pub const SIGNAL_POLL_PERIOD: Duration = Duration::from_secs(3);
-/// Delay before the temporary network of a connection the host lost is removed.
-const HOST_LOSS_CLEANUP_DELAY: Duration = Duration::from_millis(500);
 /// A connect fails after this many scans in a row that did not find the network.
 const NOT_FOUND_LIMIT: u32 = 3;
 /// Pages of the BSS table read at most per listing (each is at most a reply buffer).
@@ -84,11 +78,11 @@ impl WpaInterface {
     /// Opens the interface behind the control socket `ctrl` (requests) and `monitor`
     /// (attached for events; driven by [`WpaInterface::run_monitor`]).
     pub(crate) async fn open(id: InterfaceId, name: String, ctrl: CtrlSocket) -> Result<WpaInterface, InterfaceError> {
-        let reply = ctrl.request("PING", DEFAULT_REQUEST_TIMEOUT).await.map_err(ctrl_error)?;
+        let reply = ctrl.request("PING", WPA_REQUEST_TIMEOUT).await.map_err(ctrl_error)?;
         if reply.trim_end() != "PONG" {
             return Err(InterfaceError::Unavailable(format!("{} answered PING with '{}'", name, reply.trim_end())));
         }
-        let status = parse_status(&ctrl.request("STATUS", DEFAULT_REQUEST_TIMEOUT).await.map_err(ctrl_error)?);
+        let status = parse_status(&ctrl.request("STATUS", WPA_REQUEST_TIMEOUT).await.map_err(ctrl_error)?);
         let (events, _) = broadcast::channel(64);
         let inner = Inner {
             id,
@@ -110,7 +104,7 @@ impl WpaInterface {
     /// signal while connected, until `stop`; then removes a temporary network left over.
     pub(crate) async fn run_monitor(&self, monitor: CtrlSocket, stop: CancellationToken) {
         let inner = self.inner.clone();
-        let mut poll = tokio::time::interval(SIGNAL_POLL_PERIOD);
+        let mut poll = tokio::time::interval(WPA_SIGNAL_POLL_PERIOD);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
@@ -145,7 +139,7 @@ impl Inner {
 
     async fn command_shown(&self, command: &str, shown: &str) -> Result<String, InterfaceError> {
         let ctrl = self.ctrl.lock().await;
-        ctrl.request_shown(command, shown, DEFAULT_REQUEST_TIMEOUT).await.map_err(ctrl_error)
+        ctrl.request_shown(command, shown, WPA_REQUEST_TIMEOUT).await.map_err(ctrl_error)
     }
 
     async fn command(&self, command: &str) -> Result<String, InterfaceError> {
@@ -357,10 +351,10 @@ impl Inner {
             }
             let mut events = self.events.subscribe();
             self.command_ok(&format!("SELECT_NETWORK {id}"), "SELECT_NETWORK").await?;
-            match tokio::time::timeout(CONNECT_DEADLINE, self.wait_connected(&mut events, id, &params)).await {
+            match tokio::time::timeout(HOST_CONNECT_DEADLINE, self.wait_connected(&mut events, id, &params)).await {
                 Ok(result) => result,
                 Err(_) => Err(InterfaceError::Backend(format!(
-                    "no connection to '{}' within {CONNECT_DEADLINE:?}",
+                    "no connection to '{}' within {HOST_CONNECT_DEADLINE:?}",
                     params.ssid
                 ))),
             }
@@ -448,7 +442,7 @@ impl Inner {
                     }
                 }
             };
-            if tokio::time::timeout(DISCONNECT_WAIT, wait).await.is_err() {
+            if tokio::time::timeout(HOST_DISCONNECT_WAIT, wait).await.is_err() {
                 tracing::warn!(interface = %self.name, "no CTRL-EVENT-DISCONNECTED after removing the temporary network");
             }
         }

@@ -14,7 +14,6 @@ use std::collections::HashMap;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::task::JoinHandle;
@@ -23,16 +22,14 @@ use tokio_util::sync::CancellationToken;
 use super::shared::stable_interface_id;
 use crate::host::{HostBackend, InterfaceRegistry};
 use crate::interface::InterfaceId;
-use ctrl::{CtrlSocket, DEFAULT_REQUEST_TIMEOUT};
+use crate::limits::{WPA_POLL_INTERVAL, WPA_REQUEST_TIMEOUT};
+use ctrl::CtrlSocket;
 pub use interface::WpaInterface;
 
 /// The usual control directory of wpa_supplicant.
 pub const DEFAULT_CTRL_DIR: &str = "/run/wpa_supplicant";
 /// The older spelling of it (a symbolic link on most systems).
 pub const LEGACY_CTRL_DIR: &str = "/var/run/wpa_supplicant";
-/// How often the control directory is listed.
-pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
-
 /// The wpa_supplicant backend. See the module documentation.
 #[derive(Debug, Clone)]
 pub struct WpaSupplicantBackend {
@@ -102,7 +99,7 @@ async fn open_interface(dir: &Path, name: &str) -> Result<(Arc<WpaInterface>, Ct
         .await
         .map_err(|e| e.to_string())?;
     let monitor = CtrlSocket::open(&path).map_err(|e| e.to_string())?;
-    monitor.attach(DEFAULT_REQUEST_TIMEOUT).await.map_err(|e| e.to_string())?;
+    monitor.attach(WPA_REQUEST_TIMEOUT).await.map_err(|e| e.to_string())?;
     Ok((Arc::new(interface), monitor))
 }
 
@@ -118,7 +115,7 @@ impl HostBackend for WpaSupplicantBackend {
         // Sockets that could not be opened (name → inode), so the failure is logged once.
         let mut failed: HashMap<String, u64> = HashMap::new();
         let mut listing_failed = false;
-        let mut tick = tokio::time::interval(POLL_INTERVAL);
+        let mut tick = tokio::time::interval(WPA_POLL_INTERVAL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
@@ -149,7 +146,7 @@ impl HostBackend for WpaSupplicantBackend {
                 if let Some(f) = followed.remove(&name) {
                     tracing::info!(interface = %name, "wpa_supplicant control socket gone; removing the interface");
                     f.stop.cancel();
-                    let _ = tokio::time::timeout(Duration::from_secs(2), f.monitor).await;
+                    let _ = tokio::time::timeout(crate::limits::MONITOR_STOP_ON_REMOVAL, f.monitor).await;
                     registry.remove(f.id).await;
                 }
             }
@@ -183,7 +180,7 @@ impl HostBackend for WpaSupplicantBackend {
         // Shutdown: each monitor removes its temporary network before the service stops.
         for (_, f) in followed {
             f.stop.cancel();
-            let _ = tokio::time::timeout(Duration::from_secs(3), f.monitor).await;
+            let _ = tokio::time::timeout(crate::limits::MONITOR_STOP_ON_SHUTDOWN, f.monitor).await;
         }
     }
 }
