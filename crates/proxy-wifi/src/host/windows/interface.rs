@@ -17,7 +17,6 @@
 //!   link-quality changes `SignalQuality`.
 
 use std::sync::{Mutex, MutexGuard, OnceLock};
-use std::time::Duration;
 
 use async_trait::async_trait;
 use proxy_wifi_protocol::{BssEntry, Bssid, Ssid, StatusCode};
