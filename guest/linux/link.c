@@ -1,0 +1,333 @@
+// SPDX-License-Identifier: GPL-2.0-only OR MIT
+/*
+ * proxy_wifi: the "proxy_wifi" rtnl link.
+ *
+ *   ip link add link eth0 name wlan0 type proxy_wifi
+ *
+ * creates the station interface on the module's wiphy. Its data path is the
+ * lower Ethernet device: frames sent on wlan0 leave through eth0, and while
+ * wlan0 is connected an rx handler on eth0 hands received frames to wlan0.
+ * Creating the link starts the notification listener; deleting it (or
+ * removing eth0, or unloading the module) stops everything the link runs.
+ *
+ * Copyright (c) 2026 The proxy-wifi authors
+ */
+#include <linux/etherdevice.h>
+#include <linux/if_arp.h>
+#include <linux/netdevice.h>
+#include <linux/rtnetlink.h>
+#include <linux/version.h>
+#include <net/rtnetlink.h>
+
+#include "proxy_wifi.h"
+
+static struct wiphy *pw_the_wiphy;
+
+/* ------------------------------------------------------------ data path */
+
+static rx_handler_result_t pw_rx_handler(struct sk_buff **pskb)
+{
+	struct sk_buff *skb = *pskb;
+	struct pw_link *link = rcu_dereference(skb->dev->rx_handler_data);
+
+	if (!netif_carrier_ok(link->dev))
+		return RX_HANDLER_PASS;
+	skb = skb_share_check(skb, GFP_ATOMIC);
+	if (!skb)
+		return RX_HANDLER_CONSUMED;
+	*pskb = skb;
+	skb->dev = link->dev;
+	dev_sw_netstats_rx_add(link->dev, skb->len);
+	return RX_HANDLER_ANOTHER;
+}
+
+static netdev_tx_t pw_start_xmit(struct sk_buff *skb, struct net_device *dev)
+{
+	struct pw_link *link = netdev_priv(dev);
+	unsigned int len = skb->len;
+	int ret;
+
+	if (!netif_carrier_ok(dev)) {
+		atomic64_inc(&link->tx_dropped);
+		kfree_skb(skb);
+		return NETDEV_TX_OK;
+	}
+	skb->dev = link->lower;
+	ret = dev_queue_xmit(skb);
+	if (ret == NET_XMIT_SUCCESS || ret == NET_XMIT_CN)
+		dev_sw_netstats_tx_add(dev, 1, len);
+	else
+		atomic64_inc(&link->tx_dropped);
+	return NETDEV_TX_OK;
+}
+
+static void pw_get_stats64(struct net_device *dev,
+			   struct rtnl_link_stats64 *stats)
+{
+	struct pw_link *link = netdev_priv(dev);
+
+	dev_get_tstats64(dev, stats);
+	stats->tx_dropped += atomic64_read(&link->tx_dropped);
+}
+
+/* ------------------------------------------------------------ netdev ops */
+
+static int pw_ndo_init(struct net_device *dev)
+{
+	struct pw_link *link = netdev_priv(dev);
+	int err = -ENOMEM;
+
+	dev->tstats = netdev_alloc_pcpu_stats(struct pcpu_sw_netstats);
+	if (!dev->tstats)
+		return -ENOMEM;
+	link->op_wq = alloc_ordered_workqueue("proxy_wifi_op", 0);
+	if (!link->op_wq)
+		goto err_stats;
+	link->notif_wq = alloc_workqueue("proxy_wifi_notif", WQ_UNBOUND,
+					 PW_MAX_NOTIF_READS);
+	if (!link->notif_wq)
+		goto err_op_wq;
+	err = pw_listener_start(link);
+	if (err)
+		goto err_notif_wq;
+	return 0;
+
+err_notif_wq:
+	destroy_workqueue(link->notif_wq);
+	link->notif_wq = NULL;
+err_op_wq:
+	destroy_workqueue(link->op_wq);
+	link->op_wq = NULL;
+err_stats:
+	free_percpu(dev->tstats);
+	dev->tstats = NULL;
+	return err;
+}
+
+/*
+ * Runs after the device is unregistered, outside rtnl: stops the listener,
+ * interrupts what is in flight (a disconnection the host must still hear of
+ * gets PW_DRAIN_TIMEOUT_MS) and waits for the workqueues.
+ */
+static void pw_destructor(struct net_device *dev)
+{
+	struct pw_link *link = netdev_priv(dev);
+
+	pw_listener_stop(link);
+	pw_io_drain(link);
+	flush_workqueue(link->notif_wq);
+	flush_workqueue(link->op_wq);
+	cancel_delayed_work_sync(&link->scan_timeout);
+	pw_io_close(link);
+	flush_workqueue(link->op_wq);
+	destroy_workqueue(link->notif_wq);
+	destroy_workqueue(link->op_wq);
+	pw_link_free_ops(link);
+	free_percpu(dev->tstats);
+}
+
+static int pw_ndo_open(struct net_device *dev)
+{
+	struct pw_link *link = netdev_priv(dev);
+
+	netif_carrier_off(dev);
+	mutex_lock(&link->lock);
+	link->up = true;
+	mutex_unlock(&link->lock);
+	return 0;
+}
+
+static int pw_ndo_stop(struct net_device *dev)
+{
+	struct pw_link *link = netdev_priv(dev);
+
+	pw_link_stop_ops(link);
+	netif_carrier_off(dev);
+	return 0;
+}
+
+static int pw_ndo_get_iflink(const struct net_device *dev)
+{
+	const struct pw_link *link = netdev_priv(dev);
+
+	return link->lower->ifindex;
+}
+
+static const struct net_device_ops pw_netdev_ops = {
+	.ndo_init = pw_ndo_init,
+	.ndo_open = pw_ndo_open,
+	.ndo_stop = pw_ndo_stop,
+	.ndo_start_xmit = pw_start_xmit,
+	.ndo_get_stats64 = pw_get_stats64,
+	.ndo_get_iflink = pw_ndo_get_iflink,
+	.ndo_set_mac_address = eth_mac_addr,
+	.ndo_validate_addr = eth_validate_addr,
+};
+
+static void pw_setup(struct net_device *dev)
+{
+	ether_setup(dev);
+	dev->netdev_ops = &pw_netdev_ops;
+	dev->needs_free_netdev = true;
+	dev->priv_destructor = pw_destructor;
+	dev->priv_flags |= IFF_NO_QUEUE;
+}
+
+/* ------------------------------------------------------------ rtnl link */
+
+static int pw_validate(struct nlattr *tb[], struct nlattr *data[],
+		       struct netlink_ext_ack *extack)
+{
+	if (!tb[IFLA_LINK]) {
+		NL_SET_ERR_MSG(extack, "proxy_wifi needs a lower Ethernet device: ip link add link DEV ...");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int pw_create(struct net *link_net, struct net_device *dev,
+		     struct nlattr *tb[], struct netlink_ext_ack *extack)
+{
+	struct pw_link *link = netdev_priv(dev);
+	struct pw_link **slot = pw_wiphy_link(pw_the_wiphy);
+	struct net_device *lower;
+	int err;
+
+	ASSERT_RTNL();
+	if (*slot) {
+		NL_SET_ERR_MSG(extack, "a proxy_wifi link exists already (one per VM)");
+		return -EBUSY;
+	}
+	lower = __dev_get_by_index(link_net, nla_get_u32(tb[IFLA_LINK]));
+	if (!lower) {
+		NL_SET_ERR_MSG(extack, "the lower device does not exist");
+		return -ENODEV;
+	}
+	if (lower->type != ARPHRD_ETHER || lower->ieee80211_ptr) {
+		NL_SET_ERR_MSG(extack, "the lower device must be a plain Ethernet device");
+		return -EINVAL;
+	}
+
+	link->dev = dev;
+	link->lower = lower;
+	link->wiphy = pw_the_wiphy;
+	link->wdev.wiphy = pw_the_wiphy;
+	link->wdev.iftype = NL80211_IFTYPE_STATION;
+	link->wdev.netdev = dev;
+	dev->ieee80211_ptr = &link->wdev;
+	INIT_LIST_HEAD(&link->io_list);
+	mutex_init(&link->io_lock);
+	atomic_set(&link->notif_reads, 0);
+	atomic64_set(&link->tx_dropped, 0);
+	pw_link_init_ops(link);
+
+	if (!tb[IFLA_ADDRESS])
+		eth_hw_addr_set(dev, lower->dev_addr);
+	if (!tb[IFLA_MTU])
+		dev->mtu = lower->mtu;
+	dev->max_mtu = lower->max_mtu;
+	netif_carrier_off(dev);
+
+	err = register_netdevice(dev);
+	if (err) {
+		NL_SET_ERR_MSG(extack, "registering the interface failed");
+		return err;
+	}
+	err = netdev_rx_handler_register(lower, pw_rx_handler, link);
+	if (err) {
+		NL_SET_ERR_MSG(extack, "the lower device has an rx handler already (bridge, bond, ...)");
+		goto err_unregister;
+	}
+	err = netdev_upper_dev_link(lower, dev, extack);
+	if (err)
+		goto err_rx_handler;
+	*slot = link;
+	return 0;
+
+err_rx_handler:
+	netdev_rx_handler_unregister(lower);
+err_unregister:
+	unregister_netdevice(dev);
+	return err;
+}
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0)
+/* 6.15 packed the newlink arguments into struct rtnl_newlink_params. */
+static int pw_newlink(struct net_device *dev,
+		      struct rtnl_newlink_params *params,
+		      struct netlink_ext_ack *extack)
+{
+	return pw_create(rtnl_newlink_link_net(params), dev, params->tb, extack);
+}
+#else
+static int pw_newlink(struct net *src_net, struct net_device *dev,
+		      struct nlattr *tb[], struct nlattr *data[],
+		      struct netlink_ext_ack *extack)
+{
+	return pw_create(src_net, dev, tb, extack);
+}
+#endif
+
+static void pw_dellink(struct net_device *dev, struct list_head *head)
+{
+	struct pw_link *link = netdev_priv(dev);
+	struct pw_link **slot = pw_wiphy_link(link->wiphy);
+
+	ASSERT_RTNL();
+	netdev_upper_dev_unlink(link->lower, dev);
+	netdev_rx_handler_unregister(link->lower);
+	if (*slot == link)
+		*slot = NULL;
+	unregister_netdevice_queue(dev, head);
+}
+
+static struct rtnl_link_ops pw_link_ops __read_mostly = {
+	.kind = PW_DRV_NAME,
+	.priv_size = sizeof(struct pw_link),
+	.setup = pw_setup,
+	.validate = pw_validate,
+	.newlink = pw_newlink,
+	.dellink = pw_dellink,
+};
+
+/* ------------------------------------------------------------ lower device */
+
+static int pw_lower_event(struct notifier_block *nb, unsigned long event,
+			  void *ptr)
+{
+	struct net_device *lower = netdev_notifier_info_to_dev(ptr);
+	struct pw_link *link;
+
+	if (event != NETDEV_UNREGISTER ||
+	    rtnl_dereference(lower->rx_handler) != pw_rx_handler)
+		return NOTIFY_DONE;
+	link = rtnl_dereference(lower->rx_handler_data);
+	pw_dellink(link->dev, NULL);
+	return NOTIFY_OK;
+}
+
+static struct notifier_block pw_lower_notifier = {
+	.notifier_call = pw_lower_event,
+};
+
+int pw_link_register(struct wiphy *wiphy)
+{
+	int err;
+
+	pw_the_wiphy = wiphy;
+	err = register_netdevice_notifier(&pw_lower_notifier);
+	if (err)
+		return err;
+	err = rtnl_link_register(&pw_link_ops);
+	if (err)
+		unregister_netdevice_notifier(&pw_lower_notifier);
+	return err;
+}
+
+/* Deletes the link (if any) and waits until it is gone. */
+void pw_link_unregister(void)
+{
+	rtnl_link_unregister(&pw_link_ops);
+	unregister_netdevice_notifier(&pw_lower_notifier);
+	pw_the_wiphy = NULL;
+}

@@ -1,0 +1,541 @@
+// SPDX-License-Identifier: GPL-2.0-only OR MIT
+/*
+ * proxy_wifi: the two vsock channels.
+ *
+ * Requests: one connection per request to (host CID, request port), a 2 s
+ * connect timeout and 20 s for the exchange; the answer is read in full and
+ * checked against the expected operation and size cap before anyone parses it.
+ *
+ * Notifications: a kernel thread listens on (any CID, notification port) and
+ * hands each accepted connection to a reader on its own workqueue, which
+ * reads exactly one message within PW_NOTIF_TIMEOUT_MS. Parsed messages go to
+ * the link's ordered workqueue, behind any request in flight, so the session
+ * rule sees connect answers and disconnections in order. A slow notification
+ * therefore never delays a scan or a connect.
+ *
+ * Copyright (c) 2026 The proxy-wifi authors
+ */
+#include <linux/net.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/socket.h>
+#include <linux/time64.h>
+#include <linux/vm_sockets.h>
+#include <net/sock.h>
+
+#include "proxy_wifi.h"
+
+/* How long the listener waits in accept() before checking for a stop. */
+#define PW_ACCEPT_POLL_MS	200
+/* Pause before trying again to listen when the port could not be bound. */
+#define PW_LISTEN_RETRY_MS	2000
+
+/* ------------------------------------------------------------ in-flight I/O */
+
+static int pw_io_add(struct pw_link *link, struct pw_io *io)
+{
+	int err = 0;
+
+	mutex_lock(&link->io_lock);
+	if (link->closing) {
+		err = -ESHUTDOWN;
+	} else {
+		io->short_deadline = link->draining;
+		list_add(&io->node, &link->io_list);
+	}
+	mutex_unlock(&link->io_lock);
+	return err;
+}
+
+static void pw_io_del(struct pw_link *link, struct pw_io *io)
+{
+	mutex_lock(&link->io_lock);
+	list_del(&io->node);
+	mutex_unlock(&link->io_lock);
+}
+
+/* Interrupts the I/O of every registered socket (or only long-deadline ones). */
+static void pw_io_shutdown_locked(struct pw_link *link, bool all)
+{
+	struct pw_io *io;
+
+	lockdep_assert_held(&link->io_lock);
+	list_for_each_entry(io, &link->io_list, node)
+		if (all || !io->short_deadline)
+			kernel_sock_shutdown(io->sock, SHUT_RDWR);
+}
+
+/*
+ * Teardown, first step: what is in flight stops now; requests made from here
+ * on (telling the host of a disconnection) get PW_DRAIN_TIMEOUT_MS.
+ */
+void pw_io_drain(struct pw_link *link)
+{
+	mutex_lock(&link->io_lock);
+	link->draining = true;
+	pw_io_shutdown_locked(link, false);
+	mutex_unlock(&link->io_lock);
+}
+
+/* Teardown, last step: no I/O any more. */
+void pw_io_close(struct pw_link *link)
+{
+	mutex_lock(&link->io_lock);
+	link->draining = true;
+	link->closing = true;
+	pw_io_shutdown_locked(link, true);
+	mutex_unlock(&link->io_lock);
+}
+
+/* ------------------------------------------------------------ socket helpers */
+
+static void pw_set_io_timeouts(struct socket *sock, unsigned long deadline)
+{
+	long left = (long)(deadline - jiffies);
+
+	if (left < 1)
+		left = 1;
+	WRITE_ONCE(sock->sk->sk_sndtimeo, left);
+	WRITE_ONCE(sock->sk->sk_rcvtimeo, left);
+}
+
+static int pw_send_all(struct socket *sock, const u8 *buf, size_t len,
+		       unsigned long deadline)
+{
+	while (len) {
+		struct msghdr msg = { .msg_flags = MSG_NOSIGNAL };
+		struct kvec vec = { .iov_base = (void *)buf, .iov_len = len };
+		int n;
+
+		if (time_after(jiffies, deadline))
+			return -ETIMEDOUT;
+		pw_set_io_timeouts(sock, deadline);
+		n = kernel_sendmsg(sock, &msg, &vec, 1, len);
+		if (n == -EAGAIN)
+			return -ETIMEDOUT;
+		if (n < 0)
+			return n;
+		if (n == 0)
+			return -EPIPE;
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int pw_recv_all(struct socket *sock, u8 *buf, size_t len,
+		       unsigned long deadline)
+{
+	while (len) {
+		struct msghdr msg = {};
+		struct kvec vec = { .iov_base = buf, .iov_len = len };
+		int n;
+
+		if (time_after(jiffies, deadline))
+			return -ETIMEDOUT;
+		pw_set_io_timeouts(sock, deadline);
+		n = kernel_recvmsg(sock, &msg, &vec, 1, len, MSG_WAITALL);
+		if (n == -EAGAIN)
+			return -ETIMEDOUT;
+		if (n < 0)
+			return n;
+		if (n == 0)
+			return -ECONNRESET;
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static void pw_set_connect_timeout(struct socket *sock, unsigned int ms)
+{
+	struct __kernel_sock_timeval tv = {
+		.tv_sec = ms / MSEC_PER_SEC,
+		.tv_usec = (ms % MSEC_PER_SEC) * USEC_PER_MSEC,
+	};
+
+	/* vsock's own default is 2 s too; this makes it explicit. */
+	sock->ops->setsockopt(sock, AF_VSOCK, SO_VM_SOCKETS_CONNECT_TIMEOUT_NEW,
+			      KERNEL_SOCKPTR(&tv), sizeof(tv));
+}
+
+/* ------------------------------------------------------------ requests */
+
+/* Reads the answer's header and body; *resp is kvmalloc'ed (or NULL if empty). */
+static int pw_read_answer(struct pw_link *link, struct socket *sock, u8 op,
+			  u8 want_op, unsigned long deadline, u8 **resp,
+			  u32 *resp_len)
+{
+	u8 hbuf[PW_HDR_LEN];
+	char why[PW_WHY_LEN];
+	struct pw_hdr hdr;
+	u8 *body;
+	int err;
+
+	err = pw_recv_all(sock, hbuf, sizeof(hbuf), deadline);
+	if (err) {
+		netdev_warn(link->dev, "%s: no answer from the host (%d)\n",
+			    pw_op_name(op), err);
+		return err;
+	}
+	err = pw_hdr_decode(hbuf, &hdr, why);
+	if (err) {
+		netdev_warn(link->dev, "%s: malformed answer: %s\n",
+			    pw_op_name(op), why);
+		return err;
+	}
+	if (hdr.op == PW_OP_INVALID) {
+		netdev_warn(link->dev, "%s: the host could not process it\n",
+			    pw_op_name(op));
+		return -EREMOTEIO;
+	}
+	if (hdr.op != want_op) {
+		netdev_warn(link->dev, "%s: malformed answer: a %s (op %u), expected a %s\n",
+			    pw_op_name(op), pw_op_name(hdr.op), hdr.op,
+			    pw_op_name(want_op));
+		return -EBADMSG;
+	}
+	if (!hdr.size)
+		return 0;
+	body = kvmalloc(hdr.size, GFP_KERNEL);
+	if (!body)
+		return -ENOMEM;
+	err = pw_recv_all(sock, body, hdr.size, deadline);
+	if (err) {
+		netdev_warn(link->dev, "%s: answer cut short: %u-byte body announced (%d)\n",
+			    pw_op_name(op), hdr.size, err);
+		kvfree(body);
+		return err;
+	}
+	*resp = body;
+	*resp_len = hdr.size;
+	return 0;
+}
+
+/**
+ * pw_request - one request to the host and its answer
+ * @link: the link
+ * @op: request operation
+ * @body: request body
+ * @len: its length
+ * @want_op: the answer's operation
+ * @resp: the answer's body (kvmalloc'ed, NULL when empty; caller frees)
+ * @resp_len: its length
+ *
+ * Sleeps (never call it under rtnl or from a cfg80211 callback). Every failure
+ * is logged. Return: 0 or a negative errno.
+ */
+int pw_request(struct pw_link *link, u8 op, const u8 *body, u32 len,
+	       u8 want_op, u8 **resp, u32 *resp_len)
+{
+	struct sockaddr_vm addr = {
+		.svm_family = AF_VSOCK,
+		.svm_cid = pw_host_cid,
+		.svm_port = pw_request_port,
+	};
+	struct pw_io io = {};
+	unsigned int timeout_ms;
+	unsigned long deadline;
+	u8 *msg;
+	int err;
+
+	*resp = NULL;
+	*resp_len = 0;
+	msg = kmalloc(PW_HDR_LEN + len, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	pw_hdr_encode(msg, op, len);
+	memcpy(msg + PW_HDR_LEN, body, len);
+
+	err = sock_create_kern(&init_net, AF_VSOCK, SOCK_STREAM, 0, &io.sock);
+	if (err) {
+		netdev_warn(link->dev, "%s: cannot create a vsock socket (%d)\n",
+			    pw_op_name(op), err);
+		goto out_free;
+	}
+	err = pw_io_add(link, &io);
+	if (err)
+		goto out_release;
+	timeout_ms = io.short_deadline ? PW_DRAIN_TIMEOUT_MS : PW_REQUEST_TIMEOUT_MS;
+	pw_set_connect_timeout(io.sock, min(timeout_ms, PW_CONNECT_TIMEOUT_MS));
+
+	err = kernel_connect(io.sock, (struct sockaddr *)&addr, sizeof(addr), 0);
+	if (err) {
+		netdev_warn(link->dev, "%s: cannot reach the host at vsock %u:%u (%d)\n",
+			    pw_op_name(op), pw_host_cid, pw_request_port, err);
+		goto out_del;
+	}
+	deadline = jiffies + msecs_to_jiffies(timeout_ms);
+	err = pw_send_all(io.sock, msg, PW_HDR_LEN + len, deadline);
+	if (err) {
+		netdev_warn(link->dev, "%s: sending failed (%d)\n",
+			    pw_op_name(op), err);
+		goto out_del;
+	}
+	err = pw_read_answer(link, io.sock, op, want_op, deadline, resp, resp_len);
+out_del:
+	pw_io_del(link, &io);
+out_release:
+	sock_release(io.sock);
+out_free:
+	kfree_sensitive(msg);
+	return err;
+}
+
+/* ------------------------------------------------------------ notifications */
+
+struct pw_notif_read {
+	struct work_struct work;
+	struct pw_link *link;
+	struct pw_io io;
+};
+
+struct pw_event {
+	struct work_struct work;
+	struct pw_link *link;
+	u8 op;
+	u64 session_id;
+	u8 *body;
+	u32 len;
+};
+
+static void pw_event_work(struct work_struct *work)
+{
+	struct pw_event *ev = container_of(work, struct pw_event, work);
+
+	if (ev->op == PW_OP_SCAN_RESPONSE)
+		pw_apply_scan_results(ev->link, ev->body, ev->len);
+	else
+		pw_apply_disconnected(ev->link, ev->session_id);
+	kfree(ev);
+}
+
+/* The exact body size of a notification, or its bounds for scan results. */
+static bool pw_notif_size_ok(const struct pw_hdr *hdr, char *why)
+{
+	switch (hdr->op) {
+	case PW_OP_NOTIF_DISCONNECTED:
+		if (hdr->size == PW_NOTIF_DISCONNECTED_LEN)
+			return true;
+		break;
+	case PW_OP_NOTIF_SIGNAL_QUALITY:
+		if (hdr->size == PW_NOTIF_SIGNAL_LEN)
+			return true;
+		break;
+	case PW_OP_SCAN_RESPONSE:
+		if (hdr->size >= PW_SCAN_RESP_FIXED_LEN)
+			return true;
+		break;
+	default:
+		snprintf(why, PW_WHY_LEN, "a %s (op %u) is not a notification",
+			 pw_op_name(hdr->op), hdr->op);
+		return false;
+	}
+	snprintf(why, PW_WHY_LEN, "%s of %u bytes", pw_op_name(hdr->op), hdr->size);
+	return false;
+}
+
+/* Reads one notification; returns its header and kvmalloc'ed body. */
+static int pw_notif_read(struct socket *sock, struct pw_hdr *hdr, u8 **body,
+			 char *why)
+{
+	unsigned long deadline = jiffies + msecs_to_jiffies(PW_NOTIF_TIMEOUT_MS);
+	u8 hbuf[PW_HDR_LEN];
+	int err;
+
+	*body = NULL;
+	err = pw_recv_all(sock, hbuf, sizeof(hbuf), deadline);
+	if (err) {
+		snprintf(why, PW_WHY_LEN, "no complete header within %u ms (%d)",
+			 PW_NOTIF_TIMEOUT_MS, err);
+		return err;
+	}
+	err = pw_hdr_decode(hbuf, hdr, why);
+	if (err)
+		return err;
+	if (!pw_notif_size_ok(hdr, why))
+		return -EBADMSG;
+	*body = kvmalloc(hdr->size, GFP_KERNEL);
+	if (!*body)
+		return -ENOMEM;
+	err = pw_recv_all(sock, *body, hdr->size, deadline);
+	if (err) {
+		snprintf(why, PW_WHY_LEN, "%s body of %u bytes not complete within %u ms (%d)",
+			 pw_op_name(hdr->op), hdr->size, PW_NOTIF_TIMEOUT_MS, err);
+		kvfree(*body);
+		*body = NULL;
+	}
+	return err;
+}
+
+static void pw_notif_dispatch(struct pw_link *link, const struct pw_hdr *hdr,
+			      u8 *body, char *why)
+{
+	struct pw_scan_resp resp;
+	struct pw_event *ev;
+
+	if (hdr->op == PW_OP_NOTIF_SIGNAL_QUALITY) {
+		pw_apply_signal(link, (s8)body[0]);
+		kvfree(body);
+		return;
+	}
+	if (hdr->op == PW_OP_SCAN_RESPONSE &&
+	    pw_scan_resp_parse(body, hdr->size, &resp, why)) {
+		if (net_ratelimit())
+			netdev_warn(link->dev, "scan-results notification refused: %s\n", why);
+		kvfree(body);
+		return;
+	}
+	ev = kzalloc(sizeof(*ev), GFP_KERNEL);
+	if (!ev) {
+		kvfree(body);
+		return;
+	}
+	INIT_WORK(&ev->work, pw_event_work);
+	ev->link = link;
+	ev->op = hdr->op;
+	if (hdr->op == PW_OP_NOTIF_DISCONNECTED) {
+		ev->session_id = get_unaligned_le64(body);
+		kvfree(body);
+	} else {
+		ev->body = body;
+		ev->len = hdr->size;
+	}
+	queue_work(link->op_wq, &ev->work);
+}
+
+static void pw_notif_read_work(struct work_struct *work)
+{
+	struct pw_notif_read *r = container_of(work, struct pw_notif_read, work);
+	struct pw_link *link = r->link;
+	char why[PW_WHY_LEN] = "";
+	struct pw_hdr hdr;
+	u8 *body;
+	int err;
+
+	err = pw_notif_read(r->io.sock, &hdr, &body, why);
+	pw_io_del(link, &r->io);
+	sock_release(r->io.sock);
+	kfree(r);
+	atomic_dec(&link->notif_reads);
+
+	if (err) {
+		if (net_ratelimit())
+			netdev_warn(link->dev, "notification refused: %s\n", why);
+		return;
+	}
+	pw_notif_dispatch(link, &hdr, body, why);
+}
+
+static void pw_notif_accepted(struct pw_link *link, struct socket *sock)
+{
+	struct pw_notif_read *r;
+
+	if (atomic_inc_return(&link->notif_reads) > PW_MAX_NOTIF_READS) {
+		if (net_ratelimit())
+			netdev_warn(link->dev, "more than %d notifications at once: one refused\n",
+				    PW_MAX_NOTIF_READS);
+		goto refuse;
+	}
+	r = kzalloc(sizeof(*r), GFP_KERNEL);
+	if (!r)
+		goto refuse;
+	r->link = link;
+	r->io.sock = sock;
+	if (pw_io_add(link, &r->io)) {
+		kfree(r);
+		goto refuse;
+	}
+	INIT_WORK(&r->work, pw_notif_read_work);
+	queue_work(link->notif_wq, &r->work);
+	return;
+refuse:
+	atomic_dec(&link->notif_reads);
+	sock_release(sock);
+}
+
+static int pw_listen_socket(struct socket **out)
+{
+	struct sockaddr_vm addr = {
+		.svm_family = AF_VSOCK,
+		.svm_cid = VMADDR_CID_ANY,
+		.svm_port = pw_notification_port,
+	};
+	struct socket *sock;
+	int err;
+
+	err = sock_create_kern(&init_net, AF_VSOCK, SOCK_STREAM, 0, &sock);
+	if (err)
+		return err;
+	err = kernel_bind(sock, (struct sockaddr *)&addr, sizeof(addr));
+	if (!err)
+		err = kernel_listen(sock, PW_MAX_NOTIF_READS);
+	if (err) {
+		sock_release(sock);
+		return err;
+	}
+	/* accept() returns -EAGAIN after this, so the thread can be stopped. */
+	WRITE_ONCE(sock->sk->sk_rcvtimeo, msecs_to_jiffies(PW_ACCEPT_POLL_MS));
+	*out = sock;
+	return 0;
+}
+
+static int pw_listener_thread(void *data)
+{
+	struct pw_link *link = data;
+	struct socket *lsock = NULL;
+	bool complained = false;
+
+	while (!kthread_should_stop()) {
+		struct socket *nsock;
+		int err;
+
+		if (!lsock) {
+			err = pw_listen_socket(&lsock);
+			if (err) {
+				if (!complained)
+					netdev_warn(link->dev,
+						    "cannot listen for notifications on vsock port %u (%d); retrying\n",
+						    pw_notification_port, err);
+				complained = true;
+				schedule_timeout_interruptible(msecs_to_jiffies(PW_LISTEN_RETRY_MS));
+				continue;
+			}
+			if (complained)
+				netdev_info(link->dev, "listening for notifications on vsock port %u\n",
+					    pw_notification_port);
+		}
+		err = kernel_accept(lsock, &nsock, 0);
+		if (err == -EAGAIN || err == -EINTR || err == -ERESTARTSYS)
+			continue;
+		if (err) {
+			if (net_ratelimit())
+				netdev_warn(link->dev, "accepting a notification failed (%d)\n", err);
+			schedule_timeout_interruptible(msecs_to_jiffies(PW_ACCEPT_POLL_MS));
+			continue;
+		}
+		pw_notif_accepted(link, nsock);
+	}
+	if (lsock)
+		sock_release(lsock);
+	return 0;
+}
+
+int pw_listener_start(struct pw_link *link)
+{
+	struct task_struct *task;
+
+	task = kthread_run(pw_listener_thread, link, "proxy_wifi_notif");
+	if (IS_ERR(task))
+		return PTR_ERR(task);
+	link->listener = task;
+	return 0;
+}
+
+void pw_listener_stop(struct pw_link *link)
+{
+	if (link->listener) {
+		kthread_stop(link->listener);
+		link->listener = NULL;
+	}
+}
