@@ -56,6 +56,28 @@ static struct ieee80211_supported_band pw_band_5ghz = {
 	.n_bitrates = ARRAY_SIZE(pw_rates) - PW_OFDM_RATES,
 };
 
+/*
+ * A 6 GHz band must describe HE (802.11ax) capabilities: the minimum, one
+ * spatial stream with MCS 0-7 at up to 80 MHz. The host does the real radio
+ * work; these only make cfg80211 accept the band.
+ */
+static const struct ieee80211_sband_iftype_data pw_iftype_6ghz[] = {
+	{
+		.types_mask = BIT(NL80211_IFTYPE_STATION),
+		.he_cap = {
+			.has_he = true,
+			.he_mcs_nss_supp = {
+				.rx_mcs_80 = cpu_to_le16(0xfffc),
+				.tx_mcs_80 = cpu_to_le16(0xfffc),
+				.rx_mcs_160 = cpu_to_le16(0xffff),
+				.tx_mcs_160 = cpu_to_le16(0xffff),
+				.rx_mcs_80p80 = cpu_to_le16(0xffff),
+				.tx_mcs_80p80 = cpu_to_le16(0xffff),
+			},
+		},
+	},
+};
+
 static struct ieee80211_supported_band pw_band_6ghz = {
 	.band = NL80211_BAND_6GHZ,
 	.channels = pw_channels_6ghz,
@@ -188,7 +210,24 @@ static void pw_scan_finish_locked(struct pw_link *link, bool aborted)
 		return;
 	link->scan_req = NULL;
 	link->scan_waiting = false;
+	link->scan_deferred = false;
 	cfg80211_scan_done(req, &info);
+}
+
+/* Ends the scan, or holds the outcome until it lasted PW_SCAN_MIN_MS. */
+static void pw_scan_complete_locked(struct pw_link *link, bool aborted)
+{
+	unsigned long done_at = link->scan_started + msecs_to_jiffies(PW_SCAN_MIN_MS);
+
+	lockdep_assert_held(&link->lock);
+	if (!time_before(jiffies, done_at)) {
+		pw_scan_finish_locked(link, aborted);
+		return;
+	}
+	link->scan_deferred = true;
+	link->scan_deferred_aborted = aborted;
+	link->scan_timeout_gen = link->scan_gen;
+	mod_delayed_work(link->op_wq, &link->scan_timeout, done_at - jiffies);
 }
 
 static void pw_scan_work(struct work_struct *work)
@@ -205,7 +244,7 @@ static void pw_scan_work(struct work_struct *work)
 	int err;
 
 	mutex_lock(&link->lock);
-	if (!link->scan_req || link->scan_waiting) {
+	if (!link->scan_req || link->scan_waiting || link->scan_deferred) {
 		mutex_unlock(&link->lock);
 		return;
 	}
@@ -236,9 +275,9 @@ static void pw_scan_work(struct work_struct *work)
 	if (!link->scan_req || link->scan_gen != gen) {
 		/* The scan was aborted meanwhile; the results are kept. */
 	} else if (err) {
-		pw_scan_finish_locked(link, true);
+		pw_scan_complete_locked(link, true);
 	} else if (resp.complete) {
-		pw_scan_finish_locked(link, false);
+		pw_scan_complete_locked(link, false);
 	} else {
 		/* The host sends the rest later; wait for it, but not forever. */
 		link->scan_waiting = true;
@@ -255,8 +294,11 @@ static void pw_scan_timeout_work(struct work_struct *work)
 					    struct pw_link, scan_timeout);
 
 	mutex_lock(&link->lock);
-	if (link->scan_req && link->scan_waiting &&
-	    link->scan_gen == link->scan_timeout_gen) {
+	if (!link->scan_req || link->scan_gen != link->scan_timeout_gen) {
+		/* A timer of an earlier scan. */
+	} else if (link->scan_deferred) {
+		pw_scan_finish_locked(link, link->scan_deferred_aborted);
+	} else if (link->scan_waiting) {
 		netdev_dbg(link->dev, "no scan-results notification in %u ms; scan done\n",
 			   PW_SCAN_WAIT_MS);
 		pw_scan_finish_locked(link, false);
@@ -278,8 +320,9 @@ void pw_apply_scan_results(struct pw_link *link, u8 *body, u32 len)
 
 	mutex_lock(&link->lock);
 	pw_keep_last_scan(link, body, len);
-	if (resp.complete && link->scan_req && link->scan_waiting)
-		pw_scan_finish_locked(link, false);
+	if (resp.complete && link->scan_req && link->scan_waiting &&
+	    !link->scan_deferred)
+		pw_scan_complete_locked(link, false);
 	mutex_unlock(&link->lock);
 }
 
@@ -299,7 +342,9 @@ static int pw_cfg_scan(struct wiphy *wiphy, struct cfg80211_scan_request *reques
 	}
 	link->scan_req = request;
 	link->scan_gen++;
+	link->scan_started = jiffies;
 	link->scan_waiting = false;
+	link->scan_deferred = false;
 	queue_work(link->op_wq, &link->scan_work);
 	mutex_unlock(&link->lock);
 	return 0;
@@ -726,11 +771,25 @@ struct wiphy *pw_wiphy_create(void)
 	int err;
 
 	pw_fill_channels();
+#ifdef ieee80211_set_sband_iftype_data
+	ieee80211_set_sband_iftype_data(&pw_band_6ghz, pw_iftype_6ghz);
+#else
+	pw_band_6ghz.iftype_data = pw_iftype_6ghz;
+	pw_band_6ghz.n_iftype_data = ARRAY_SIZE(pw_iftype_6ghz);
+#endif
 	wiphy = wiphy_new(&pw_cfg_ops, sizeof(struct pw_link *));
 	if (!wiphy)
 		return ERR_PTR(-ENOMEM);
 
 	wiphy->interface_modes = BIT(NL80211_IFTYPE_STATION);
+	/*
+	 * The host's radio transmits, under the host's regulatory rules. The
+	 * guest's domain (often the world domain, which has no 6 GHz rule)
+	 * must not disable channels the host reports: cfg80211 drops results
+	 * on disabled channels (6.12), and results on passive channels would
+	 * send beacon hints to the guest's other radios.
+	 */
+	wiphy->regulatory_flags |= REGULATORY_WIPHY_SELF_MANAGED;
 	wiphy->bands[NL80211_BAND_2GHZ] = &pw_band_2ghz;
 	wiphy->bands[NL80211_BAND_5GHZ] = &pw_band_5ghz;
 	wiphy->bands[NL80211_BAND_6GHZ] = &pw_band_6ghz;

@@ -35,6 +35,12 @@
 #define PW_MAX_NOTIF_READS	8
 /* A scan the host keeps open (scan_complete = 0) ends after this. */
 #define PW_SCAN_WAIT_MS		10000
+/*
+ * A scan is reported done no sooner than this after it started: `iw dev X
+ * scan` subscribes to scan events only after its trigger returns and waits
+ * forever for a result that came before.
+ */
+#define PW_SCAN_MIN_MS		500
 /* Signal reported after connecting, until the host sends one. */
 #define PW_DEFAULT_SIGNAL_DBM	(-50)
 
@@ -74,7 +80,10 @@ struct pw_link {
 	bool up;
 	struct cfg80211_scan_request *scan_req;
 	u64 scan_gen;
+	unsigned long scan_started;	/* jiffies */
 	bool scan_waiting;		/* answer seen, waiting for the rest */
+	bool scan_deferred;		/* outcome known, held for PW_SCAN_MIN_MS */
+	bool scan_deferred_aborted;
 	enum pw_conn_state conn;
 	u64 conn_gen;
 	struct pw_connect_req *pending_connect;
