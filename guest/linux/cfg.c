@@ -11,6 +11,7 @@
  * Copyright (c) 2026 The proxy-wifi authors
  */
 #include <linux/etherdevice.h>
+#include <linux/rtnetlink.h>
 #include <linux/slab.h>
 #include <linux/version.h>
 
@@ -132,6 +133,21 @@ static const u32 pw_cipher_suites[] = {
 static const u32 pw_akm_suites[] = {
 	WLAN_AKM_SUITE_PSK,
 	WLAN_AKM_SUITE_SAE,
+};
+
+/*
+ * The self-managed regulatory domain: every channel above, 20 dBm. The host's
+ * own domain decides where its radio may transmit; this only keeps cfg80211
+ * from disabling what the host reports (see README.md, "6 GHz").
+ */
+static struct ieee80211_regdomain pw_regdom = {
+	.n_reg_rules = 3,
+	.alpha2 = "00",
+	.reg_rules = {
+		REG_RULE(2412 - 10, 2484 + 10, 40, 0, 20, 0),
+		REG_RULE(5160 - 10, 5885 + 10, 160, 0, 20, 0),
+		REG_RULE(5955 - 10, 7115 + 10, 160, 0, 20, 0),
+	},
 };
 
 struct pw_link **pw_wiphy_link(struct wiphy *wiphy)
@@ -765,6 +781,12 @@ void pw_link_free_ops(struct pw_link *link)
 
 /* ------------------------------------------------------------ wiphy life */
 
+void pw_wiphy_destroy(struct wiphy *wiphy)
+{
+	wiphy_unregister(wiphy);
+	wiphy_free(wiphy);
+}
+
 struct wiphy *pw_wiphy_create(void)
 {
 	struct wiphy *wiphy;
@@ -811,11 +833,15 @@ struct wiphy *pw_wiphy_create(void)
 		wiphy_free(wiphy);
 		return ERR_PTR(err);
 	}
+	/* A self-managed wiphy must always have a domain (nl80211 asks for it). */
+	rtnl_lock();
+	wiphy_lock(wiphy);
+	err = regulatory_set_wiphy_regd_sync(wiphy, &pw_regdom);
+	wiphy_unlock(wiphy);
+	rtnl_unlock();
+	if (err) {
+		pw_wiphy_destroy(wiphy);
+		return ERR_PTR(err);
+	}
 	return wiphy;
-}
-
-void pw_wiphy_destroy(struct wiphy *wiphy)
-{
-	wiphy_unregister(wiphy);
-	wiphy_free(wiphy);
 }

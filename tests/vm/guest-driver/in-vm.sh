@@ -1,0 +1,442 @@
+# The in-VM part of tests/vm/guest-driver/run.sh (sourced after IN_VM_PRELUDE, which
+# gives now/t/pass/fail/wait_for/HI). Everything runs in one VM boot:
+#   1. module + link: insmod, `ip link add link eth0 name pw0 type proxy_wifi`
+#   2. simulated host: scan (frequencies, RSN), targeted scan, async scan completed by
+#      notification, `iw connect` (open), data path (DHCP + ping through pw0), signal,
+#      host disconnect, guest disconnect, reconnect; wpa_supplicant WPA2-PSK right and
+#      wrong passphrase, WPA3-SAE
+#   3. hostile host: malformed answers and notifications, a silent host, rmmod with a
+#      request in flight
+#   4. the real chain: `serve --mode host --backend wpa-supplicant` on a lab station;
+#      the guest scans the lab's access points, joins lab-wpa2 (wrong passphrase
+#      refused), learns of an AP-side deauthentication
+#   5. NetworkManager through the driver: `nmcli dev wifi list` / `connect`
+#   6. rmmod/insmod 20 times with the link up, and with a scan in flight
+# After each part the kernel must show no WARNING/BUG/oops (taint flags and dmesg).
+
+PW=pw0
+SOCK=/tmp/pw.sock
+CTL="proxy-wifi ctl --socket $SOCK"
+SERVE_PID=""
+have_nm=0; pidof NetworkManager >/dev/null 2>&1 && have_nm=1
+stas=(${WIFI_LAB_STAS:-$WIFI_LAB_STA})
+HOST_STA=${stas[${#stas[@]}-1]}
+
+# ---------------------------------------------------------------- helpers
+section() { echo; echo "=== [$(t "$T0")s] $*"; }
+# Fails if the kernel was tainted by a WARN/oops or dmesg shows a splat since the last check.
+kernel_clean() {
+  local taint; taint=$(cat /proc/sys/kernel/tainted)
+  local bad; bad=$(dmesg | grep -E 'WARNING:|BUG:|Oops|general protection|Call Trace|circular locking|refcount_t:|UBSAN|KASAN|list_(add|del) corruption|kernel BUG' || true)
+  if [ $((taint & (512 | 128))) -ne 0 ] || [ -n "$bad" ]; then
+    fail "kernel clean after $1 (taint $taint): $(echo "$bad" | head -n 5)"
+    dmesg | grep -B 5 -A 30 -E 'WARNING:|BUG:|Oops' | head -n 80
+    return 1
+  fi
+  pass "kernel clean after $1 (no WARNING/BUG/oops, taint $taint)"
+}
+dmesg_has() { dmesg | grep -q -- "$1"; }
+wait_dmesg() { wait_for "$1" dmesg_has "$2"; }
+link_state() { iw dev $PW link 2>&1; }
+connected_to() { link_state | grep -q "Connected to $1"; }
+not_connected() { link_state | grep -q "Not connected"; }
+nm_unmanage() { [ $have_nm = 1 ] && nmcli dev set "$1" managed no >/dev/null 2>&1; true; }
+
+start_serve() { # args for serve
+  stop_serve
+  $HI proxy-wifi -v serve --transport vsock --guest-cid 1 --control-socket $SOCK "$@" \
+    >/tmp/serve.out 2>>/tmp/serve.log &
+  SERVE_PID=$!
+  wait_for 15 grep -q serving /tmp/serve.out || { fail "serve did not start: $(tail -n 5 /tmp/serve.log)"; return 1; }
+}
+stop_serve() {
+  [ -n "$SERVE_PID" ] || return 0
+  kill "$SERVE_PID" 2>/dev/null; wait "$SERVE_PID" 2>/dev/null; SERVE_PID=""
+}
+
+# A scan through the driver; prints the results to /tmp/scan.txt. `iw scan` (trigger +
+# wait + dump) as a user would run it.
+# A netlink ENOBUFS (iw's socket overflowed by other radios' events) is retried once.
+scan() {
+  timeout 40 iw dev $PW scan "$@" >/tmp/scan.txt 2>&1 && return 0
+  grep -q 'No buffer space' /tmp/scan.txt || return 1
+  echo "  (iw: $(cat /tmp/scan.txt); retrying)"
+  timeout 40 iw dev $PW scan "$@" >/tmp/scan.txt 2>&1
+}
+# BSS block of /tmp/scan.txt for a BSSID.
+bss_block() { awk -v b="$1" '/^BSS /{p=index($0, "BSS " b)==1} p' /tmp/scan.txt; }
+
+load_link() {
+  insmod /root/proxy_wifi.ko "$@" || return 1
+  ip link add link eth0 name $PW type proxy_wifi || return 1
+  nm_unmanage $PW
+  ip link set $PW up
+}
+unload() { rmmod proxy_wifi; }
+
+hex() { printf "$(echo "$1" | tr -d ' ' | sed 's/../\\x&/g')"; }
+# Serves one crafted answer on the request port (the request itself is ignored).
+crafted_host() { # hex
+  hex "$1" >/tmp/answer.bin
+  socat -u OPEN:/tmp/answer.bin VSOCK-LISTEN:12345,reuseaddr >/dev/null 2>&1 &
+  CRAFTED=$!
+  sleep 0.3
+}
+# Sends crafted bytes to the driver's notification listener (CID 1 = this VM).
+notify_raw() { hex "$1" | socat -u - VSOCK-CONNECT:1:12346 2>/dev/null; }
+
+aborted_scans() { grep -c "scan aborted" /tmp/events.txt 2>/dev/null || true; }
+
+# ---------------------------------------------------------------- 1. module and link
+section "module and link ($(uname -r))"
+mount -t debugfs none /sys/kernel/debug 2>/dev/null
+echo 'module proxy_wifi +p' >/sys/kernel/debug/dynamic_debug/control 2>/dev/null
+modprobe veth
+ip link add eth0 type veth peer name hostnet
+nm_unmanage eth0; nm_unmanage hostnet
+ip addr add 203.0.113.1/24 dev hostnet
+ip link set hostnet up; ip link set eth0 up
+printf 'start 203.0.113.100\nend 203.0.113.150\ninterface hostnet\nlease_file /tmp/udhcpd.leases\nopt subnet 255.255.255.0\n' >/tmp/udhcpd.conf
+touch /tmp/udhcpd.leases; udhcpd /tmp/udhcpd.conf
+t1=$(now)
+if load_link; then
+  pass "insmod + ip link add link eth0 name $PW type proxy_wifi ($(t "$t1")s)"
+else
+  fail "loading the driver: $(dmesg | tail -n 5)"; echo "GUEST DRIVER TEST: $passed passed, $failed failed"; exit 1
+fi
+modinfo_alias=$(grep -c 'rtnl-link-proxy_wifi' /lib/modules/$(uname -r)/modules.alias 2>/dev/null || true)
+iw dev $PW info | grep -q "type managed" && pass "$PW is a managed (station) interface on $(iw dev $PW info | awk '/wiphy/{print "phy" $2}')" || fail "iw dev $PW info: $(iw dev $PW info)"
+[ "$(cat /sys/class/net/$PW/iflink)" = "$(cat /sys/class/net/eth0/ifindex)" ] && pass "$PW's lower device is eth0" || fail "iflink"
+ip link add link eth0 name pw1 type proxy_wifi 2>/tmp/second.err && fail "a second proxy_wifi link was accepted" \
+  || pass "a second link is refused: $(cat /tmp/second.err)"
+iw event -t >/tmp/events.txt 2>&1 &
+EVENTS=$!
+
+# host absent: a scan aborts at once
+t1=$(now)
+iw dev $PW scan trigger >/dev/null 2>&1
+if wait_for 5 sh -c "grep -q 'scan aborted' /tmp/events.txt"; then
+  pass "no host listening: the scan aborts ($(t "$t1")s) with '$(dmesg | grep 'cannot reach' | tail -n 1 | sed 's/^\[[^]]*\] //')'"
+else fail "no host: the scan did not abort"; fi
+kernel_clean "module and link"
+
+# ---------------------------------------------------------------- 2. simulated host
+section "simulated host (proxy-wifi serve --mode simulated --networks networks.toml)"
+start_serve --mode simulated --networks /root/networks.toml
+t1=$(now)
+if scan; then took=$(t "$t1"); else took="failed"; fi
+wpa2=$(bss_block 02:00:00:00:a0:01); open=$(bss_block 02:00:00:00:a0:02); sae=$(bss_block 02:00:00:00:a0:04); six=$(bss_block 02:00:00:00:a0:03)
+if echo "$wpa2" | grep -q "freq: 2432" && echo "$wpa2" | grep -q "SSID: SimWpa2" && echo "$wpa2" | grep -q "Authentication suites: PSK" \
+  && echo "$open" | grep -q "freq: 5240" && ! echo "$open" | grep -q RSN \
+  && echo "$sae" | grep -q "freq: 2462" && echo "$sae" | grep -q "Authentication suites: SAE"; then
+  pass "iw scan ($took s): SimWpa2 2432 MHz RSN PSK, SimOpen 5240 MHz open, SimSae 2462 MHz RSN SAE"
+else
+  fail "iw scan ($took s) misses networks:"; cat /tmp/scan.txt
+fi
+echo "$wpa2" | grep -q "signal: -50.00 dBm" && pass "signal of SimWpa2: -50 dBm (rssi x 100 mBm)" || fail "signal: $(echo "$wpa2" | grep signal)"
+if echo "$six" | grep -q "freq: 6115"; then
+  pass "6 GHz: Sim6GHz on 6115 MHz is visible"
+else
+  fail "6 GHz: Sim6GHz (6115 MHz) not in the scan"
+fi
+
+t1=$(now)
+scan ssid SimOpen
+if grep -q 'operation="scan" ssid="SimOpen"' /tmp/serve.log; then
+  pass "targeted scan: the host got ssid=SimOpen ($(t "$t1")s)"
+else fail "targeted scan: $(grep 'scan answered' /tmp/serve.log | tail -n 1)"; fi
+
+$CTL scan-mode async >/dev/null
+iw dev $PW scan flush >/dev/null 2>&1 || true
+t1=$(now)
+scan
+took=$(t "$t1")
+if grep -q 'scan_complete=false' /tmp/serve.log && bss_block 02:00:00:00:a0:02 | grep -q SimOpen \
+  && bss_block 02:00:00:00:a0:04 | grep -q SimSae && awk -v x="$took" 'BEGIN{exit !(x<8)}'; then
+  pass "async scan: first answer scan_complete=0, completed by the scan-results notification in ${took}s (not the 10 s limit), all networks"
+else
+  fail "async scan (${took}s): $(grep -c BSS /tmp/scan.txt) BSS; $(grep 'scan answered' /tmp/serve.log | tail -n 1)"
+fi
+$CTL scan-mode sync >/dev/null
+
+t1=$(now)
+iw dev $PW connect SimOpen
+if wait_for 10 connected_to 02:00:00:00:a0:02; then
+  pass "iw connect SimOpen: connected to 02:00:00:00:a0:02 ($(t "$t1")s); $(link_state | grep -E 'freq|signal' | tr -d '\t' | tr '\n' ' ')"
+else fail "iw connect SimOpen: $(link_state)"; fi
+grep -q 'auth_type=Automatic\|auth_type="Automatic"\|AUTOMATIC\|auth_type=8' /tmp/serve.log && echo "  (host saw auth_type automatic)"
+t1=$(now)
+if udhcpc -i $PW -n -q -t 5 >/tmp/udhcpc.log 2>&1 && ping -c 1 -W 3 203.0.113.1 >/dev/null; then
+  pass "data path: DHCP address $(ip -4 -o addr show $PW | awk '{print $4}') through $PW (lower eth0) and ping ($(t "$t1")s)"
+else fail "data path: $(tail -n 3 /tmp/udhcpc.log)"; fi
+ip addr flush dev $PW
+
+t1=$(now)
+$CTL signal 40 >/dev/null
+if wait_for 5 sh -c "iw dev $PW link | grep -q 'signal: -80 dBm'"; then
+  pass "ctl signal 40 -> iw link shows -80 dBm ($(t "$t1")s)"
+else fail "signal: $(link_state | grep signal)"; fi
+t1=$(now)
+$CTL host-disconnect >/dev/null
+if wait_for 5 not_connected; then pass "ctl host-disconnect -> Not connected ($(t "$t1")s)"; else fail "host-disconnect: $(link_state)"; fi
+
+iw dev $PW connect SimOpen
+wait_for 10 connected_to 02:00:00:00:a0:02 && pass "reconnect: connected again" || fail "reconnect: $(link_state)"
+t1=$(now)
+iw dev $PW disconnect
+if wait_for 5 not_connected && wait_for 5 sh -c "$CTL status | grep -q 'not connected'"; then
+  pass "guest disconnect: Not connected, the host's session ended ($(t "$t1")s)"
+else fail "guest disconnect: $(link_state); $($CTL status)"; fi
+
+# wpa_supplicant on the driver (4-way handshake and SAE offloaded to the host)
+GW="wpa_cli -p /run/wpas-guest -i $PW"
+guest_wpas() { # network block lines
+  pkill_guest_wpas
+  rm -f /tmp/guest-wpas.log
+  printf 'ctrl_interface=/run/wpas-guest\n%s\n' "$1" >/tmp/guest-wpas.conf
+  wpa_supplicant -B -D nl80211 -i $PW -c /tmp/guest-wpas.conf -f /tmp/guest-wpas.log -P /tmp/guest-wpas.pid
+  wait_for 5 sh -c "$GW ping | grep -q PONG"
+}
+pkill_guest_wpas() { [ -f /tmp/guest-wpas.pid ] && kill "$(cat /tmp/guest-wpas.pid)" 2>/dev/null; rm -f /tmp/guest-wpas.pid; sleep 0.5; }
+wpas_completed() { $GW status 2>/dev/null | grep -q '^wpa_state=COMPLETED'; }
+
+t1=$(now)
+guest_wpas 'network={
+	ssid="SimWpa2"
+	psk="secretsecret"
+	key_mgmt=WPA-PSK
+}'
+if wait_for 30 wpas_completed; then
+  pass "wpa_supplicant WPA2-PSK, right passphrase: COMPLETED ($(t "$t1")s); $($GW status | grep -E '^(bssid|key_mgmt)=' | tr '\n' ' ')"
+else fail "wpa_supplicant WPA2-PSK: $($GW status | grep wpa_state); $(tail -n 5 /tmp/guest-wpas.log)"; fi
+grep -q 'PMK\|pmk' /tmp/serve.log && echo "  (host checked the PMK)"
+pkill_guest_wpas
+t1=$(now)
+before=$(grep -c 'wrong PMK' /tmp/serve.log)
+guest_wpas 'network={
+	ssid="SimWpa2"
+	psk="wrongpassword"
+	key_mgmt=WPA-PSK
+}'
+if wait_for 20 sh -c "[ \$(grep -c 'wrong PMK' /tmp/serve.log) -gt $before ]" && sleep 1 && ! wpas_completed && not_connected; then
+  pass "wpa_supplicant WPA2-PSK, wrong passphrase: refused by the host (wrong PMK), not connected ($(t "$t1")s)"
+else fail "wrong passphrase: $($GW status | grep wpa_state); $(link_state | head -n 1)"; fi
+grep -o 'CTRL-EVENT-[A-Z-]*REJECT[^"]*' /tmp/guest-wpas.log | head -n 1 | sed 's/^/  wpa_supplicant: /'
+pkill_guest_wpas
+t1=$(now)
+guest_wpas 'network={
+	ssid="SimSae"
+	sae_password="sae secret"
+	key_mgmt=SAE
+	ieee80211w=1
+}'
+if wait_for 30 wpas_completed; then
+  pass "wpa_supplicant WPA3-SAE (password offloaded): COMPLETED ($(t "$t1")s); $($GW status | grep -E '^(bssid|key_mgmt)=' | tr '\n' ' ')"
+else
+  fail "wpa_supplicant WPA3-SAE: $($GW status | grep wpa_state)"
+  $GW scan_results; tail -n 15 /tmp/guest-wpas.log; grep -i sae /tmp/serve.log | tail -n 5
+fi
+pkill_guest_wpas
+wait_for 5 not_connected || iw dev $PW disconnect
+kernel_clean "simulated host checks"
+
+# ---------------------------------------------------------------- 3. hostile host
+section "hostile host (crafted answers and notifications)"
+stop_serve
+hostile_scan() { # name hex expected-log
+  local n0; n0=$(aborted_scans)
+  crafted_host "$2"
+  local t1; t1=$(now)
+  iw dev $PW scan trigger >/dev/null 2>&1
+  if wait_for 8 sh -c "[ \$(grep -c 'scan aborted' /tmp/events.txt) -gt $n0 ]" && dmesg_has "$3"; then
+    pass "hostile scan answer, $1: scan aborted ($(t "$t1")s), logged '$(dmesg | grep -- "$3" | tail -n 1 | sed 's/^\[[^]]*\] //')'"
+  else
+    fail "hostile scan answer, $1: no abort or no log line '$3'"
+  fi
+  kill $CRAFTED 2>/dev/null; wait $CRAFTED 2>/dev/null
+  sleep 0.6
+}
+ENTRY_BAD_IE='020000000099 0100 d8ffffff 6400 60ce2400 02000000 ff000000'
+hostile_scan "total_size != body size" '02 09000000 0100  01 00000000 0a000000' 'total_size 10 but body of 9'
+hostile_scan "num_bss 0xffffffff" '02 09000000 0100  01 ffffffff 09000000' 'num_bss 4294967295 does not fit'
+hostile_scan "IE offset past the end" "02 25000000 0100  01 01000000 25000000 $ENTRY_BAD_IE 0000" 'leave the 37-byte body'
+hostile_scan "body shorter than announced" '02 25000000 0100  01 01000000 25000000 0200000000' 'answer cut short'
+hostile_scan "4 GiB body announced" '02 ffffffff 0100' 'at most 524288 accepted'
+hostile_scan "protocol version 2" '02 09000000 0200  01 00000000 09000000' 'protocol version 0x0002'
+hostile_scan "a connect response to a scan" '04 10000000 0100  0000 020000000099 0100000000000000' 'expected a scan response'
+hostile_scan "body below the fixed part" '02 04000000 0100  01000000' 'at least 9 needed'
+hostile_scan "INVALID answer" '00 00000000 0100' 'could not process'
+iw dev $PW scan dump | grep -q 02:00:00:00:00:99 && fail "a BSS of a refused answer reached cfg80211" || pass "no BSS of a refused answer reached cfg80211"
+
+# connect answers
+hostile_connect() { # name hex expected-log
+  crafted_host "$2"
+  local t1; t1=$(now)
+  iw dev $PW connect SimOpen >/dev/null 2>&1
+  if wait_dmesg 8 "$3" && sleep 0.5 && not_connected; then
+    pass "hostile connect answer, $1: not connected ($(t "$t1")s), logged '$(dmesg | grep -- "$3" | tail -n 1 | sed 's/^\[[^]]*\] //')'"
+  else fail "hostile connect answer, $1: $(link_state | head -n 1)"; fi
+  kill $CRAFTED 2>/dev/null; wait $CRAFTED 2>/dev/null
+  iw dev $PW disconnect >/dev/null 2>&1; sleep 0.3
+}
+hostile_connect "15-byte connect response" '04 0f000000 0100  0000 020000000077 01000000000000' 'connect response of 15 bytes'
+hostile_connect "success with a BSSID no scan reported" '04 10000000 0100  0000 020000000077 0100000000000000' 'which no scan reported'
+hostile_connect "status 17 (AP full)" '04 10000000 0100  1100 020000000077 0100000000000000' 'status 17'
+
+# notifications
+start_serve --mode simulated --networks /root/networks.toml
+scan >/dev/null; iw dev $PW connect SimOpen; wait_for 10 connected_to 02:00:00:00:a0:02 || fail "connect for the notification checks"
+notify_raw 'deadbeef0011223344'
+notify_raw '08 02000000 0100 d8d8'
+notify_raw '07 07000000 0100 01000000000000'
+notify_raw "02 25000000 0100  01 01000000 25000000 $ENTRY_BAD_IE 0000"
+notify_raw '05 08000000 0100 0100000000000000'
+notify_raw '08 01'
+if wait_dmesg 5 "signal notification of 2 bytes" && dmesg_has "disconnected notification of 7 bytes" \
+  && dmesg_has "scan-results notification refused" && dmesg_has "is not a notification" && dmesg_has "no complete header" \
+  && connected_to 02:00:00:00:a0:02; then
+  pass "garbage notifications (junk, wrong sizes, bad IE offset, a request op, a cut header) refused with log lines; still connected"
+else fail "garbage notifications: $(dmesg | grep -E 'notification' | tail -n 6)"; fi
+# slow notifications do not hold scans back; too many at once are refused
+stalled=()
+for i in $(seq 12); do (sleep 4) | socat -u - VSOCK-CONNECT:1:12346 2>/dev/null & stalled+=($!); done
+sleep 0.5
+t1=$(now)
+scan; took=$(t "$t1")
+if bss_block 02:00:00:00:a0:01 | grep -q SimWpa2 && awk -v x="$took" 'BEGIN{exit !(x<3)}'; then
+  pass "12 stalled notification connections: a scan still completes in ${took}s"
+else fail "scan behind stalled notifications took ${took}s"; fi
+wait_dmesg 5 "notifications at once" && pass "notification connections beyond 8 at once refused" || fail "no cap on notification readers"
+wait "${stalled[@]}" 2>/dev/null
+sleep 2.5
+notify_raw '08 01000000 0100 c4'
+wait_for 5 sh -c "iw dev $PW link | grep -q 'signal: -60 dBm'" && pass "a valid signal notification (-60) still applies after the garbage" \
+  || fail "valid notification after garbage: $(link_state | grep signal)"
+notify_raw '07 08000000 0100 0000000000000000'
+sleep 1
+connected_to 02:00:00:00:a0:02 && pass "disconnected notification for an older session (0) ignored" || fail "an older session's notification dropped the link"
+session=$($CTL status | sed -n 's/.*session \([0-9]*\).*/\1/p' | head -n 1)
+iw dev $PW disconnect; wait_for 5 not_connected
+stop_serve
+
+# a silent host: rmmod with the request in flight
+socat VSOCK-LISTEN:12345,reuseaddr SYSTEM:'sleep 60' >/dev/null 2>&1 &
+SILENT=$!
+sleep 0.3
+iw dev $PW scan trigger >/dev/null 2>&1
+sleep 1.5
+t1=$(now)
+if unload; then
+  took=$(t "$t1")
+  awk -v x="$took" 'BEGIN{exit !(x<4)}' && pass "rmmod with a scan waiting on a silent host: ${took}s" || fail "rmmod with a scan in flight took ${took}s"
+else fail "rmmod with a scan in flight failed"; fi
+kill $SILENT 2>/dev/null; wait $SILENT 2>/dev/null
+load_link || fail "reload after the hostile checks"
+start_serve --mode simulated --networks /root/networks.toml
+scan && bss_block 02:00:00:00:a0:02 | grep -q SimOpen && pass "after all that the driver works: scan sees SimOpen" || fail "driver unusable after the hostile checks"
+stop_serve
+kernel_clean "hostile host checks"
+
+# ---------------------------------------------------------------- 4. the real chain
+section "real chain: serve --mode host --backend wpa-supplicant on $HOST_STA"
+nm_unmanage "$HOST_STA"
+sleep 1
+mkdir -p /run/wpas-host
+printf 'ctrl_interface=/run/wpas-host\n' >/tmp/host-wpas.conf
+wpa_supplicant -B -D nl80211 -i "$HOST_STA" -c /tmp/host-wpas.conf -f /tmp/host-wpas.log -P /tmp/host-wpas.pid
+wait_for 5 sh -c "wpa_cli -p /run/wpas-host -i $HOST_STA ping | grep -q PONG" || fail "host wpa_supplicant on $HOST_STA"
+start_serve --mode host --backend wpa-supplicant --wpa-ctrl-dir /run/wpas-host
+wait_for 10 grep -q "interface added" /tmp/serve.log || fail "the backend did not add $HOST_STA"
+t1=$(now)
+scan
+openb=$(bss_block 02:00:00:00:00:00); wpa2b=$(bss_block 02:00:00:00:01:00)
+if echo "$openb" | grep -q "SSID: lab-open" && echo "$openb" | grep -q "freq: 2412" \
+  && echo "$wpa2b" | grep -q "SSID: lab-wpa2" && echo "$wpa2b" | grep -q "freq: 2437" && echo "$wpa2b" | grep -q "Authentication suites: PSK"; then
+  pass "guest scan through the driver sees the lab's APs: lab-open 02:00:00:00:00:00 2412 MHz, lab-wpa2 02:00:00:00:01:00 2437 MHz RSN PSK ($(t "$t1")s)"
+else fail "real scan: $(grep -E '^BSS|SSID' /tmp/scan.txt | tr '\n' ' ')"; fi
+host_assoc() { iw dev "$HOST_STA" link | grep -q "Connected to 02:00:00:00:01:00"; }
+t1=$(now)
+n0=$(dmesg | grep -c 'the host refused the connection')
+guest_wpas 'network={
+	ssid="lab-wpa2"
+	psk="wrongpassword"
+	key_mgmt=WPA-PSK
+}'
+if wait_for 30 sh -c "[ \$(dmesg | grep -c 'the host refused the connection') -gt $n0 ]" && sleep 2 && ! wpas_completed; then
+  pass "lab-wpa2 with a wrong passphrase: refused, guest not connected ($(t "$t1")s)"
+else fail "real chain wrong passphrase: $($GW status | grep wpa_state)"; fi
+pkill_guest_wpas
+t1=$(now)
+guest_wpas 'network={
+	ssid="lab-wpa2"
+	psk="labpassword"
+	key_mgmt=WPA-PSK
+}'
+if wait_for 40 wpas_completed && host_assoc; then
+  pass "lab-wpa2 with the right passphrase: guest COMPLETED, host station $HOST_STA associated to 02:00:00:00:01:00 ($(t "$t1")s)"
+else fail "real chain connect: guest $($GW status | grep wpa_state), host $(iw dev $HOST_STA link | head -n 1)"; fi
+t1=$(now)
+n0=$(dmesg | grep -c 'the host lost the connection')
+ip netns exec lab-ap hostapd_cli -p /run/hostapd -i wlan1 deauthenticate "$(cat /sys/class/net/$HOST_STA/address)" >/dev/null
+if wait_for 20 sh -c "[ \$(dmesg | grep -c 'the host lost the connection') -gt $n0 ]"; then
+  pass "AP-side deauthentication reached the guest as a disconnection ($(t "$t1")s)"
+else fail "AP deauth not seen by the guest: $(tail -n 3 /tmp/serve.log)"; fi
+pkill_guest_wpas
+kernel_clean "real chain"
+
+# ---------------------------------------------------------------- 5. NetworkManager
+section "NetworkManager through the driver"
+if [ $have_nm = 1 ]; then
+  wait_for 5 not_connected || iw dev $PW disconnect
+  nmcli dev set $PW managed yes
+  nm_ready() { nmcli -t -f DEVICE,STATE dev | grep -q "^$PW:disconnected"; }
+  if wait_for 30 nm_ready; then pass "NetworkManager manages $PW (state disconnected)"; else fail "NM does not manage $PW: $(nmcli -t -f DEVICE,TYPE,STATE dev | tr '\n' ' ')"; fi
+  t1=$(now)
+  nm_sees() { nmcli -t -f SSID,BSSID,FREQ dev wifi list ifname $PW --rescan yes 2>/dev/null | grep -q '^lab-wpa2:'; }
+  if wait_for 40 nm_sees; then
+    pass "nmcli dev wifi list ifname $PW: $(nmcli -t -f SSID,FREQ,SECURITY dev wifi list ifname $PW --rescan no | tr '\n' ' ') ($(t "$t1")s)"
+  else fail "nmcli dev wifi list: $(nmcli dev wifi list ifname $PW --rescan no)"; fi
+  t1=$(now)
+  if timeout 90 nmcli dev wifi connect lab-wpa2 password labpassword ifname $PW >/tmp/nmcli.out 2>&1; then
+    pass "nmcli dev wifi connect lab-wpa2: $(cat /tmp/nmcli.out) address $(ip -4 -o addr show $PW | awk '{print $4}') ($(t "$t1")s)"
+  else fail "nmcli dev wifi connect: $(cat /tmp/nmcli.out); $(grep -i 'pw0' /var/log/NetworkManager.log | tail -n 5)"; fi
+  host_assoc && pass "host station associated for NetworkManager's connection" || fail "host not associated"
+  nmcli dev disconnect $PW >/dev/null 2>&1
+  wait_for 10 not_connected || fail "nmcli dev disconnect: $(link_state)"
+  nmcli dev set $PW managed no
+  # NetworkManager would chase every new pw0 of the reload loop below.
+  kill "$(pidof NetworkManager)" 2>/dev/null; sleep 1
+else
+  echo "SKIP NetworkManager checks: this wifi-lab has no --with-nm"
+fi
+stop_serve
+kill "$(cat /tmp/host-wpas.pid)" 2>/dev/null
+kernel_clean "NetworkManager"
+
+# ---------------------------------------------------------------- 6. unload / reload
+section "rmmod/insmod 20 times with the link up, and with a scan in flight"
+start_serve --mode simulated --networks /root/networks.toml
+t1=$(now); ok=0
+for i in $(seq 20); do
+  unload || break
+  load_link || break
+  ok=$((ok + 1))
+done
+[ $ok = 20 ] && pass "20 x (rmmod with $PW up + insmod + link add + up) in $(t "$t1")s" || fail "reload loop stopped at $ok: $(dmesg | tail -n 3)"
+t1=$(now); ok=0
+for i in $(seq 20); do
+  if [ $((i % 2)) = 0 ]; then iw dev $PW connect SimOpen >/dev/null 2>&1; else iw dev $PW scan trigger >/dev/null 2>&1; fi
+  unload || break
+  load_link || break
+  ok=$((ok + 1))
+done
+[ $ok = 20 ] && pass "20 x rmmod with a scan or a connect in flight in $(t "$t1")s" || fail "in-flight reload loop stopped at $ok: $(dmesg | tail -n 3)"
+scan && bss_block 02:00:00:00:a0:02 | grep -q SimOpen && pass "the driver works after 40 reloads" || fail "driver unusable after the reloads"
+unload && pass "final rmmod" || fail "final rmmod"
+stop_serve
+kill $EVENTS 2>/dev/null
+kernel_clean "the reload loops"
+
+echo
+echo "GUEST DRIVER TEST ($(uname -r)): $passed passed, $failed failed in $(t "$T0")s"
+[ "$failed" = 0 ]
