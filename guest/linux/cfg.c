@@ -186,7 +186,6 @@ static void pw_inform_bss(struct pw_link *link, const struct pw_bss *entry)
 				       entry->beacon_interval, entry->ies,
 				       entry->ie_len, GFP_KERNEL);
 	if (!bss) {
-		/* cfg80211 6.12 drops 6 GHz BSSes without an HE Operation element. */
 		netdev_dbg(link->dev, "cfg80211 did not keep BSS %pM (%u kHz)\n",
 			   entry->bssid, entry->freq_khz);
 		return;
