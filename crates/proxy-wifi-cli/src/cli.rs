@@ -138,7 +138,8 @@ pub struct ServeArgs {
     /// Directory of wpa_supplicant control sockets (wpa-supplicant backend).
     #[arg(long, value_name = "DIR")]
     pub wpa_ctrl_dir: Option<PathBuf>,
-    /// Control socket for `proxy-wifi ctl` (default: in $XDG_RUNTIME_DIR or /tmp/proxy-wifi-UID).
+    /// Control socket for `proxy-wifi ctl` (default: in $XDG_RUNTIME_DIR or /tmp/proxy-wifi-UID;
+    /// on Windows a named pipe \\.\pipe\NAME, default \\.\pipe\proxy-wifi-control).
     #[arg(long, value_name = "PATH")]
     pub control_socket: Option<PathBuf>,
     /// Do not open a control socket.
@@ -339,6 +340,9 @@ pub enum CtlCommand {
     },
     /// Guest session, connection and counters.
     Status,
+    /// Stop the service cleanly (as Ctrl-C does); the way to stop it where no signal can be
+    /// sent, e.g. a Windows process without a console.
+    Shutdown,
 }
 
 /// `ctl host-connect` argument.

@@ -14,6 +14,7 @@ use proxy_wifi::ServiceHandle;
 use proxy_wifi::{HostNetworkKind, SimulationControl};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::sync::Notify;
 
 use crate::cli::{CtlArgs, CtlCommand, HostNetworkArg, ScanModeArg};
 
@@ -41,13 +42,18 @@ impl ControlAnswer {
     }
 }
 
-/// Carries out one command on the service.
+/// Carries out one command on the service (`shutdown` is only answered here: the
+/// connection's server asks `serve` to stop once the answer is sent).
 pub fn execute(service: &ServiceHandle, command: CtlCommand) -> ControlAnswer {
-    if let CtlCommand::Status = command {
-        let status = service.status();
-        let mut answer = ControlAnswer::ok(describe_status(&status));
-        answer.status = serde_json::to_value(&status).ok();
-        return answer;
+    match command {
+        CtlCommand::Status => {
+            let status = service.status();
+            let mut answer = ControlAnswer::ok(describe_status(&status));
+            answer.status = serde_json::to_value(&status).ok();
+            return answer;
+        }
+        CtlCommand::Shutdown => return ControlAnswer::ok("the service is stopping"),
+        _ => {}
     }
     let Some(simulation) = service.simulation() else {
         return ControlAnswer::error(
@@ -89,7 +95,7 @@ fn simulate(simulation: &SimulationControl, command: CtlCommand) -> ControlAnswe
             });
             ControlAnswer::ok(format!("scans are now {}", if mode == ScanModeArg::Sync { "sync" } else { "async" }))
         }
-        CtlCommand::Status => unreachable!("handled by execute"),
+        CtlCommand::Status | CtlCommand::Shutdown => unreachable!("handled by execute"),
     }
 }
 
@@ -125,8 +131,13 @@ fn describe_status(status: &proxy_wifi::ServiceStatus) -> String {
     lines.join("\n")
 }
 
-/// Serves one control connection: one JSON line in, one JSON line out.
-async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin>(stream: S, service: Arc<ServiceHandle>) {
+/// Serves one control connection: one JSON line in, one JSON line out; after answering
+/// `shutdown`, tells `stop`.
+async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+    service: Arc<ServiceHandle>,
+    stop: Arc<Notify>,
+) {
     let mut reader = BufReader::new(stream);
     let mut line = String::new();
     let read = tokio::time::timeout(std::time::Duration::from_secs(5), async {
@@ -134,10 +145,12 @@ async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin>(stream: S, service:
         limited.read_line(&mut line).await
     })
     .await;
+    let mut stopping = false;
     let answer = match read {
         Ok(Ok(_)) => match serde_json::from_str::<CtlCommand>(line.trim()) {
             Ok(command) => {
                 tracing::info!(?command, "control command");
+                stopping = matches!(command, CtlCommand::Shutdown);
                 execute(&service, command)
             }
             Err(error) => ControlAnswer::error(format!("not a control command: {error}")),
@@ -149,6 +162,9 @@ async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin>(stream: S, service:
     let mut stream = reader.into_inner();
     let _ = stream.write_all(text.as_bytes()).await;
     let _ = stream.shutdown().await;
+    if stopping {
+        stop.notify_one();
+    }
 }
 
 use tokio::io::AsyncReadExt;
@@ -167,6 +183,8 @@ async fn request<S: AsyncRead + AsyncWrite + Unpin>(stream: S, command: &CtlComm
 /// `proxy-wifi ctl ...`.
 pub async fn run_ctl(args: CtlArgs) -> Result<ExitCode, String> {
     let path = args.socket.clone().map_or_else(default_location, Ok)?;
+    #[cfg(windows)]
+    check_pipe_name("--socket", &path)?;
     let stream = platform::connect(&path).await.map_err(|e| {
         format!(
             "cannot reach the service's control socket {}: {e}. Is `proxy-wifi serve` running (it prints where its control socket is)? Use --socket PATH if it was started with --control-socket.",
@@ -197,11 +215,56 @@ pub struct ControlServer {
 }
 
 impl ControlServer {
-    /// Starts listening at `path`.
-    pub async fn start(path: PathBuf, service: Arc<ServiceHandle>) -> Result<Self, String> {
-        let task = platform::listen(&path, service).await?;
+    /// Starts listening at `path` (on Windows it must be `\\.\pipe\NAME`); `stop` is told
+    /// when a `shutdown` command has been answered.
+    pub async fn start(path: PathBuf, service: Arc<ServiceHandle>, stop: Arc<Notify>) -> Result<Self, String> {
+        #[cfg(windows)]
+        check_pipe_name("--control-socket", &path)?;
+        let task = platform::listen(&path, service, stop).await?;
         Ok(Self { task, path })
     }
+}
+
+/// The prefix of every local named pipe.
+#[cfg(any(windows, test))]
+const PIPE_PREFIX: &str = r"\\.\pipe\";
+
+/// The control pipe `serve` opens on Windows unless told otherwise.
+#[cfg(any(windows, test))]
+const DEFAULT_PIPE: &str = r"\\.\pipe\proxy-wifi-control";
+
+/// Longest pipe name Windows accepts, prefix included.
+#[cfg(any(windows, test))]
+const MAX_PIPE_NAME: usize = 256;
+
+/// Checks that `path` (given with `flag`) is a local named pipe, `\\.\pipe\NAME`: the only
+/// kind of control socket on Windows. NAME is not empty, has no backslash, and the whole
+/// name is at most 256 characters.
+#[cfg(any(windows, test))]
+fn check_pipe_name(flag: &str, path: &std::path::Path) -> Result<(), String> {
+    let text = path.to_string_lossy();
+    let explain = |problem: &str| {
+        format!(
+            "{flag} {text}: {problem}; on Windows the control socket is a local named pipe {PIPE_PREFIX}NAME \
+             (NAME without backslashes, at most {MAX_PIPE_NAME} characters in all), e.g. {DEFAULT_PIPE}"
+        )
+    };
+    let prefix_len = PIPE_PREFIX.len();
+    let has_prefix = text.get(..prefix_len).is_some_and(|p| p.eq_ignore_ascii_case(PIPE_PREFIX));
+    if !has_prefix {
+        return Err(explain(&format!("does not start with {PIPE_PREFIX}")));
+    }
+    let name = &text[prefix_len..];
+    if name.is_empty() {
+        return Err(explain("the pipe name is empty"));
+    }
+    if name.contains('\\') {
+        return Err(explain("the pipe name contains a backslash"));
+    }
+    if text.chars().count() > MAX_PIPE_NAME {
+        return Err(explain(&format!("{} characters is too long", text.chars().count())));
+    }
+    Ok(())
 }
 
 impl Drop for ControlServer {
@@ -220,6 +283,7 @@ mod platform {
 
     use proxy_wifi::ServiceHandle;
     use tokio::net::{UnixListener, UnixStream};
+    use tokio::sync::Notify;
 
     fn current_uid() -> Option<u32> {
         std::fs::metadata("/proc/self").ok().map(|m| m.uid())
@@ -260,7 +324,11 @@ mod platform {
         Ok(())
     }
 
-    pub async fn listen(path: &Path, service: Arc<ServiceHandle>) -> Result<tokio::task::JoinHandle<()>, String> {
+    pub async fn listen(
+        path: &Path,
+        service: Arc<ServiceHandle>,
+        stop: Arc<Notify>,
+    ) -> Result<tokio::task::JoinHandle<()>, String> {
         if let Some(dir) = path.parent() {
             prepare_directory(dir)?;
         }
@@ -286,8 +354,7 @@ mod platform {
                     tracing::warn!(?peer_uid, "control connection from another user refused");
                     continue;
                 }
-                let service = service.clone();
-                tokio::spawn(super::serve_connection(stream, service));
+                tokio::spawn(super::serve_connection(stream, service.clone(), stop.clone()));
             }
         }))
     }
@@ -301,21 +368,40 @@ mod platform {
 mod platform {
     use std::path::{Path, PathBuf};
     use std::sync::Arc;
+    use std::time::{Duration, Instant};
 
     use proxy_wifi::ServiceHandle;
     use tokio::net::windows::named_pipe::{ClientOptions, NamedPipeClient, ServerOptions};
+    use tokio::sync::Notify;
+
+    /// `ERROR_ACCESS_DENIED`: what creating the first instance of an existing pipe gives.
+    const ERROR_ACCESS_DENIED: i32 = 5;
+    /// `ERROR_PIPE_BUSY`: every instance of the pipe is serving a client.
+    const ERROR_PIPE_BUSY: i32 = 231;
+    /// How long `ctl` retries a busy pipe (the service opens the next instance at once).
+    const BUSY_RETRY: Duration = Duration::from_secs(2);
 
     pub fn default_location() -> Result<PathBuf, String> {
-        Ok(PathBuf::from(r"\\.\pipe\proxy-wifi-control"))
+        Ok(PathBuf::from(super::DEFAULT_PIPE))
     }
 
-    pub async fn listen(path: &Path, service: Arc<ServiceHandle>) -> Result<tokio::task::JoinHandle<()>, String> {
+    pub async fn listen(
+        path: &Path,
+        service: Arc<ServiceHandle>,
+        stop: Arc<Notify>,
+    ) -> Result<tokio::task::JoinHandle<()>, String> {
         let name = path.as_os_str().to_owned();
         let mut server = ServerOptions::new()
             .first_pipe_instance(true)
             .reject_remote_clients(true)
             .create(&name)
-            .map_err(|e| format!("cannot open the control pipe {}: {e}", path.display()))?;
+            .map_err(|e| match e.raw_os_error() {
+                Some(ERROR_ACCESS_DENIED | ERROR_PIPE_BUSY) => format!(
+                    "another process already owns the control pipe {}; use --control-socket \\\\.\\pipe\\OTHER-NAME or --no-control",
+                    path.display()
+                ),
+                _ => format!("cannot open the control pipe {}: {e}", path.display()),
+            })?;
         Ok(tokio::spawn(async move {
             loop {
                 if server.connect().await.is_err() {
@@ -329,12 +415,50 @@ mod platform {
                         return;
                     }
                 };
-                tokio::spawn(super::serve_connection(connected, service.clone()));
+                tokio::spawn(super::serve_connection(connected, service.clone(), stop.clone()));
             }
         }))
     }
 
     pub async fn connect(path: &Path) -> std::io::Result<NamedPipeClient> {
-        ClientOptions::new().open(path.as_os_str())
+        let give_up = Instant::now() + BUSY_RETRY;
+        loop {
+            match ClientOptions::new().open(path.as_os_str()) {
+                Err(e) if e.raw_os_error() == Some(ERROR_PIPE_BUSY) && Instant::now() < give_up => {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::check_pipe_name;
+
+    #[test]
+    fn pipe_names_are_local_named_pipes() {
+        for good in [r"\\.\pipe\proxy-wifi-control", r"\\.\PIPE\a", r"\\.\pipe\with space/and:colon"] {
+            assert_eq!(check_pipe_name("--control-socket", Path::new(good)), Ok(()), "{good}");
+        }
+        let long = format!(r"\\.\pipe\{}", "x".repeat(247));
+        assert_eq!(check_pipe_name("--control-socket", Path::new(&long)), Ok(()), "256 characters");
+        let cases = [
+            (r"C:\Users\me\control.sock", "does not start with"),
+            ("/tmp/control.sock", "does not start with"),
+            (r"\\server\pipe\x", "does not start with"),
+            (r"\\.\pipe\", "empty"),
+            (r"\\.\pipe\a\b", "backslash"),
+            (&format!("{long}y"), "257 characters is too long"),
+        ];
+        for (bad, problem) in cases {
+            let error = check_pipe_name("--control-socket", Path::new(bad)).unwrap_err();
+            assert!(error.starts_with(&format!("--control-socket {bad}: ")), "{error}");
+            assert!(error.contains(problem), "{bad}: {error}");
+            assert!(error.contains(r"\\.\pipe\proxy-wifi-control"), "{error}");
+        }
     }
 }

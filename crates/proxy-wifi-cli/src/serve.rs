@@ -7,6 +7,7 @@ use std::time::Duration;
 use proxy_wifi::RequestChannelConfig;
 use proxy_wifi::protocol::{DEFAULT_NOTIFICATION_PORT, DEFAULT_REQUEST_PORT};
 use proxy_wifi::{GuestAbi, GuestId, OperationMode, Service, SimulatedNetwork, TransportSettings};
+use tokio::sync::Notify;
 
 use crate::cli::{ModeArg, ServeArgs, TransportKind};
 use crate::control::{self, ControlServer};
@@ -158,7 +159,7 @@ fn describe_networks(networks: &[SimulatedNetwork]) -> String {
     networks.iter().map(|n| n.ssid.to_string()).collect::<Vec<_>>().join(", ")
 }
 
-/// Runs the service until Ctrl-C or SIGTERM.
+/// Runs the service until Ctrl-C, SIGTERM (Ctrl-Break on Windows) or `ctl shutdown`.
 pub async fn run(args: ServeArgs) -> Result<ExitCode, String> {
     let (kind, settings) = transport_settings(&args)?;
     let mode = match args.mode {
@@ -213,11 +214,12 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, String> {
     }
     let service = Arc::new(builder.start().map_err(|e| e.to_string())?);
 
+    let stop_requested = Arc::new(Notify::new());
     let control = if args.no_control {
         None
     } else {
         let path = args.control_socket.clone().map_or_else(control::default_location, Ok)?;
-        Some((ControlServer::start(path.clone(), service.clone()).await?, path))
+        Some((ControlServer::start(path.clone(), service.clone(), stop_requested.clone()).await?, path))
     };
 
     let guest = notification_target(&settings);
@@ -246,13 +248,17 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, String> {
         crate::say!("proxy-wifi: control socket {} (`proxy-wifi ctl status`)", path.display());
     }
 
-    wait_for_stop_signal().await;
-    tracing::info!("stopping");
+    tokio::select! {
+        _ = wait_for_stop_signal() => tracing::info!("stopping"),
+        _ = stop_requested.notified() => tracing::info!("stopping: `ctl shutdown`"),
+    }
     drop(control);
     service.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }
 
+/// Ctrl-C, or SIGTERM on Unix; on Windows also Ctrl-Break and the console's close,
+/// logoff and system-shutdown events.
 async fn wait_for_stop_signal() {
     #[cfg(unix)]
     {
@@ -269,7 +275,24 @@ async fn wait_for_stop_signal() {
             }
         }
     }
-    #[cfg(not(unix))]
+    #[cfg(windows)]
+    {
+        use tokio::signal::windows::{ctrl_break, ctrl_close, ctrl_shutdown};
+        match (ctrl_break(), ctrl_close(), ctrl_shutdown()) {
+            (Ok(mut brk), Ok(mut close), Ok(mut shutdown)) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = brk.recv() => {}
+                    _ = close.recv() => {}
+                    _ = shutdown.recv() => {}
+                }
+            }
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(any(unix, windows)))]
     {
         let _ = tokio::signal::ctrl_c().await;
     }

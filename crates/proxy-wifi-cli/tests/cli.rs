@@ -1,11 +1,39 @@
-//! The `proxy-wifi` binary over real processes: serve, guest, ctl.
+//! The `proxy-wifi` binary over real processes: serve, guest, ctl. Runs on Linux and, as
+//! Windows programs, under Wine (control pipes `\\.\pipe\NAME`, stopped with `ctl shutdown`).
 
 use std::io::{BufRead, BufReader};
+use std::net::{Ipv4Addr, TcpListener};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::cargo_bin;
+
+/// Two distinct free TCP ports on loopback (request, notification).
+fn free_ports() -> (u16, u16) {
+    let a = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let b = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    (a.local_addr().unwrap().port(), b.local_addr().unwrap().port())
+}
+
+/// The `--request-port`/`--notification-port` flags of `ports`.
+fn port_flags(ports: (u16, u16)) -> Vec<String> {
+    vec!["--request-port".into(), ports.0.to_string(), "--notification-port".into(), ports.1.to_string()]
+}
+
+/// A control socket of this test only: a file in `dir` on Unix, a named pipe on Windows.
+#[cfg(unix)]
+fn private_control_socket(dir: &std::path::Path) -> PathBuf {
+    dir.join("control.sock")
+}
+
+#[cfg(windows)]
+fn private_control_socket(_dir: &std::path::Path) -> PathBuf {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    PathBuf::from(format!(r"\\.\pipe\proxy-wifi-cli-test-{}-{n}", std::process::id()))
+}
 
 struct Server {
     child: Child,
@@ -16,16 +44,22 @@ struct Server {
 
 impl Server {
     /// Starts `proxy-wifi serve ARGS` with a private control socket; waits for its banner.
-    fn start(args: &[&str]) -> Server {
+    fn start<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Server {
+        Server::start_with(&[], args, Stdio::null())
+    }
+
+    /// Starts `proxy-wifi GLOBAL serve ARGS`, its logs to `stderr`.
+    fn start_with<S: AsRef<std::ffi::OsStr>>(global: &[&str], args: &[S], stderr: Stdio) -> Server {
         let dir = tempfile::tempdir().unwrap();
-        let control = dir.path().join("control.sock");
+        let control = private_control_socket(dir.path());
         let mut child = Command::new(cargo_bin("proxy-wifi"))
+            .args(global)
             .arg("serve")
             .args(args)
             .arg("--control-socket")
             .arg(&control)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .unwrap();
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
@@ -37,14 +71,20 @@ impl Server {
         Server { child, first_line, control, _dir: dir }
     }
 
+    /// Starts `serve` on two free ports; returns it and the ports.
+    fn start_on_free_ports(extra: &[&str]) -> (Server, (u16, u16)) {
+        let ports = free_ports();
+        let mut args = port_flags(ports);
+        args.extend(extra.iter().map(|a| a.to_string()));
+        (Server::start(&args), ports)
+    }
+
     fn ctl(&self, args: &[&str]) -> std::process::Output {
         Command::new(cargo_bin("proxy-wifi")).arg("ctl").arg("--socket").arg(&self.control).args(args).output().unwrap()
     }
 
-    /// Stops with SIGTERM and returns whether it exited cleanly.
-    fn terminate(mut self) -> bool {
-        let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    /// Whether the process exits cleanly within 10 s.
+    fn exits_cleanly(mut self) -> bool {
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -54,6 +94,23 @@ impl Server {
         }
         let _ = self.child.kill();
         false
+    }
+
+    /// Stops it the way its platform's service managers do (SIGTERM on Unix; on Windows,
+    /// where a console-less process gets no signal, `ctl shutdown`) and returns whether it
+    /// exited cleanly.
+    fn terminate(self) -> bool {
+        #[cfg(unix)]
+        {
+            let pid = self.child.id().to_string();
+            Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        }
+        #[cfg(windows)]
+        {
+            let stop = self.ctl(&["shutdown"]);
+            assert!(stop.status.success(), "{}", stderr(&stop));
+        }
+        self.exits_cleanly()
     }
 }
 
@@ -83,7 +140,7 @@ fn stderr(o: &std::process::Output) -> String {
 
 #[test]
 fn zero_config_serve_then_guest_scan_shows_the_simulated_networks() {
-    let server = Server::start(&[]);
+    let server = Server::start::<&str>(&[]);
     assert!(server.first_line.contains("simulated"), "{}", server.first_line);
     assert!(server.first_line.contains("proxy-wifi guest scan"), "{}", server.first_line);
     let scan = Command::new(cargo_bin("proxy-wifi")).args(["guest", "scan"]).output().unwrap();
@@ -98,13 +155,21 @@ fn zero_config_serve_then_guest_scan_shows_the_simulated_networks() {
     assert_eq!(value["complete"], true);
     assert_eq!(value["networks"].as_array().unwrap().len(), 3);
     assert_eq!(value["networks"][2]["frequency_mhz"], 6115);
-    assert!(server.terminate(), "clean exit on SIGTERM");
+    assert!(server.terminate(), "clean exit on SIGTERM (Windows: ctl shutdown)");
+}
+
+#[test]
+fn ctl_shutdown_stops_serve_cleanly() {
+    let (server, _) = Server::start_on_free_ports(&[]);
+    let stop = server.ctl(&["shutdown"]);
+    assert!(stop.status.success(), "{}", stderr(&stop));
+    assert!(stdout(&stop).contains("stopping"), "{}", stdout(&stop));
+    assert!(server.exits_cleanly(), "clean exit after ctl shutdown");
 }
 
 #[test]
 fn guest_connect_with_right_and_wrong_passphrase() {
-    let ports = (23101, 23102);
-    let server = Server::start(&["--request-port", "23101", "--notification-port", "23102"]);
+    let (server, ports) = Server::start_on_free_ports(&[]);
     let wrong = guest(ports, &["connect", "FakeWpa2Psk", "--passphrase", "wrongwrong"]);
     assert_eq!(wrong.status.code(), Some(1), "wrong passphrase fails: {}", stdout(&wrong));
     assert!(stderr(&wrong).contains("failed"), "{}", stderr(&wrong));
@@ -124,10 +189,10 @@ fn guest_connect_with_right_and_wrong_passphrase() {
 
 #[test]
 fn ctl_signal_40_reaches_guest_listen_as_minus_80_dbm() {
-    let ports = (23111, 23112);
-    let server = Server::start(&["--request-port", "23111", "--notification-port", "23112"]);
+    let (server, ports) = Server::start_on_free_ports(&[]);
     let mut listen = Command::new(cargo_bin("proxy-wifi"))
-        .args(["guest", "--request-port", "23111", "--notification-port", "23112"])
+        .arg("guest")
+        .args(port_flags(ports))
         .args(["listen", "--json", "--count", "1", "--duration", "20"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -152,16 +217,14 @@ fn ctl_signal_40_reaches_guest_listen_as_minus_80_dbm() {
 
 #[test]
 fn ctl_host_disconnect_reaches_the_guest_and_bad_ctl_use_is_explained() {
-    let ports = (23121, 23122);
-    let server = Server::start(&["--request-port", "23121", "--notification-port", "23122"]);
+    let (server, ports) = Server::start_on_free_ports(&[]);
     let none = server.ctl(&["host-disconnect"]);
     assert_eq!(none.status.code(), Some(1));
     assert!(stderr(&none).contains("not connected"), "{}", stderr(&none));
-    let missing = Command::new(cargo_bin("proxy-wifi"))
-        .args(["ctl", "--socket", "/nonexistent/proxy-wifi.sock", "status"])
-        .output()
-        .unwrap();
-    assert!(stderr(&missing).contains("/nonexistent/proxy-wifi.sock"), "{}", stderr(&missing));
+    let nowhere = if cfg!(windows) { r"\\.\pipe\proxy-wifi-nobody-listens" } else { "/nonexistent/proxy-wifi.sock" };
+    let missing = Command::new(cargo_bin("proxy-wifi")).args(["ctl", "--socket", nowhere, "status"]).output().unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(stderr(&missing).contains(nowhere), "{}", stderr(&missing));
     assert!(server.ctl(&["scan-mode", "async"]).status.success());
     let scan = guest(ports, &["scan", "--json"]);
     let value: serde_json::Value = serde_json::from_slice(&scan.stdout).unwrap();
@@ -178,15 +241,7 @@ fn networks_file_is_served_and_bad_files_are_named() {
         "[[network]]\nssid = \"LabNet\"\nsecurity = \"wpa3-sae\"\npassphrase = \"pw\"\nfrequency = 5180\n",
     )
     .unwrap();
-    let ports = (23131, 23132);
-    let server = Server::start(&[
-        "--request-port",
-        "23131",
-        "--notification-port",
-        "23132",
-        "--networks",
-        good.to_str().unwrap(),
-    ]);
+    let (server, ports) = Server::start_on_free_ports(&["--networks", good.to_str().unwrap()]);
     assert!(server.first_line.contains("LabNet"), "{}", server.first_line);
     let scan = guest(ports, &["scan"]);
     assert!(stdout(&scan).lines().any(|l| l.contains("LabNet") && l.contains("WPA3-SAE") && l.contains("5180")));
@@ -224,4 +279,100 @@ fn bad_flags_name_the_value_and_the_valid_range() {
     assert!(stderr(&out).contains("140") && stderr(&out).contains("0..=100"), "{}", stderr(&out));
     let out = run(&["guest", "connect", "X", "--psk", "abc"]);
     assert!(stderr(&out).contains("64 hex digits"), "{}", stderr(&out));
+}
+
+#[cfg(windows)]
+#[test]
+fn on_windows_the_control_socket_must_be_a_named_pipe() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("control.sock");
+    let ports = free_ports();
+    let out = Command::new(cargo_bin("proxy-wifi"))
+        .arg("serve")
+        .args(port_flags(ports))
+        .arg("--control-socket")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "serve refuses to start");
+    let message = stderr(&out);
+    assert!(message.contains(&format!("--control-socket {}", file.display())), "{message}");
+    assert!(message.contains(r"\\.\pipe\NAME"), "{message}");
+    let out = Command::new(cargo_bin("proxy-wifi")).args(["ctl", "--socket", r"\\.\pipe\", "status"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("the pipe name is empty"), "{}", stderr(&out));
+
+    // A second service on a pipe already owned is told so.
+    let (first, _) = Server::start_on_free_ports(&[]);
+    let out = Command::new(cargo_bin("proxy-wifi"))
+        .arg("serve")
+        .args(port_flags(free_ports()))
+        .arg("--control-socket")
+        .arg(&first.control)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("already owns the control pipe"), "{}", stderr(&out));
+    assert!(first.terminate());
+}
+
+/// Set by `test-windows` for test binaries it runs under Wine.
+#[cfg(windows)]
+fn under_wine() -> bool {
+    std::env::var_os("PROXY_WIFI_UNDER_WINE").is_some()
+}
+
+/// Runs `serve GLOBAL ARGS` on free ports until its banner, stops it with `ctl shutdown`,
+/// and returns the banner, whether it exited cleanly and its logs.
+#[cfg(windows)]
+fn serve_and_stop(global: &[&str], args: &[&str]) -> (String, bool, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("stderr.log");
+    let mut flags = port_flags(free_ports());
+    flags.extend(args.iter().map(|a| a.to_string()));
+    let server = Server::start_with(global, &flags, Stdio::from(std::fs::File::create(&log).unwrap()));
+    let banner = server.first_line.clone();
+    let stop = server.ctl(&["shutdown"]);
+    assert!(stop.status.success(), "{}", stderr(&stop));
+    let clean = server.exits_cleanly();
+    (banner, clean, std::fs::read_to_string(&log).unwrap())
+}
+
+#[cfg(windows)]
+#[test]
+fn host_mode_without_wlan_notifications_serves_the_fake_networks() {
+    let (banner, clean, logs) = serve_and_stop(&[], &["--mode", "host", "--fake-network", "CorpNet"]);
+    assert!(banner.contains("the host's Wi-Fi"), "{banner}");
+    assert!(clean, "clean exit; logs:\n{logs}");
+    if under_wine() {
+        // Wine limit: WlanRegisterNotification is not implemented; the log names the call.
+        assert!(logs.contains("WlanRegisterNotification failed with Win32 error 120"), "{logs}");
+        assert!(logs.contains("serving the fake networks only"), "{logs}");
+    }
+}
+
+#[cfg(windows)]
+#[test]
+fn hyperv_transport_without_hyperv_sockets_says_what_is_missing() {
+    if !under_wine() {
+        eprintln!("skipped: this checks the error of a Windows without Hyper-V sockets, which Wine is");
+        return;
+    }
+    let out = Command::new(cargo_bin("proxy-wifi"))
+        .args(["serve", "--transport", "hyperv", "--vm-id", "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", "--no-control"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let message = stderr(&out);
+    assert!(message.contains("Hyper-V sockets (AF_HYPERV) are not available on this machine"), "{message}");
+    assert!(message.contains("Hyper-V enabled") && message.contains("os error 10047"), "{message}");
+}
+
+#[cfg(all(windows, feature = "etw"))]
+#[test]
+fn etw_logging_starts_with_the_service() {
+    let (banner, clean, logs) = serve_and_stop(&["--etw"], &[]);
+    assert!(banner.starts_with("proxy-wifi: serving"), "{banner}");
+    assert!(clean, "clean exit; logs:\n{logs}");
+    assert!(!logs.contains("warning"), "the ETW provider registers: {logs}");
 }
