@@ -32,6 +32,8 @@
 //! request at a time, so a few threads per connection cost nothing that matters, and no
 //! `unsafe` code touches tokio's internals.
 
+use std::io;
+
 use uuid::Uuid;
 
 /// `AF_HYPERV`.
@@ -146,6 +148,101 @@ impl VmFilter {
     }
 }
 
+/// Where Hyper-V keeps the registrations of host services guests may reach (under
+/// `HKEY_LOCAL_MACHINE`): one key per service id, named `{GUID}`, with an `ElementName`.
+pub const GUEST_COMMUNICATION_SERVICES: &str =
+    r"SOFTWARE\Microsoft\Windows NT\CurrentVersion\Virtualization\GuestCommunicationServices";
+
+/// Winsock error codes the Hyper-V socket calls meet.
+pub mod wsa {
+    /// `WSAEACCES`: no right to use the address.
+    pub const WSAEACCES: i32 = 10013;
+    /// `WSAEPROTONOSUPPORT`: the protocol (`HV_PROTOCOL_RAW`) is unknown.
+    pub const WSAEPROTONOSUPPORT: i32 = 10043;
+    /// `WSAESOCKTNOSUPPORT`: the socket type is not supported in this family.
+    pub const WSAESOCKTNOSUPPORT: i32 = 10044;
+    /// `WSAEAFNOSUPPORT`: the address family (`AF_HYPERV`) is unknown.
+    pub const WSAEAFNOSUPPORT: i32 = 10047;
+    /// `WSAEADDRINUSE`: another socket listens on the address.
+    pub const WSAEADDRINUSE: i32 = 10048;
+    /// `WSAEADDRNOTAVAIL`: no such partition (VM id).
+    pub const WSAEADDRNOTAVAIL: i32 = 10049;
+    /// `WSAENETUNREACH`: the partition cannot be reached (VM off).
+    pub const WSAENETUNREACH: i32 = 10051;
+    /// `WSAETIMEDOUT`: the connection timed out.
+    pub const WSAETIMEDOUT: i32 = 10060;
+    /// `WSAECONNREFUSED`: nothing listens on the service id in the guest.
+    pub const WSAECONNREFUSED: i32 = 10061;
+    /// `WSAEHOSTUNREACH`: the partition cannot be reached.
+    pub const WSAEHOSTUNREACH: i32 = 10065;
+}
+
+/// The Hyper-V socket call that failed, for [`explain`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HvCall {
+    /// Creating an `AF_HYPERV` socket.
+    Socket,
+    /// Binding the request listener to this address.
+    Listen(SockaddrHv),
+    /// Connecting to a guest's notification listener at this address.
+    Connect(SockaddrHv),
+}
+
+/// `error` of `call`, reworded to say what the machine lacks (Hyper-V, the service id's
+/// registration, rights, the VM); the OS error stays at the end, and its kind is kept.
+pub fn explain(call: HvCall, error: &io::Error) -> io::Error {
+    use wsa::*;
+    let register = |service: Uuid| {
+        format!(
+            "register the service id once (README, \"Windows host, Hyper-V\"): HKLM\\{GUEST_COMMUNICATION_SERVICES}\\{{{service}}}"
+        )
+    };
+    let text = match (call, error.raw_os_error()) {
+        (HvCall::Socket, Some(WSAEAFNOSUPPORT | WSAEPROTONOSUPPORT | WSAESOCKTNOSUPPORT)) => format!(
+            "Hyper-V sockets (AF_HYPERV) are not available on this machine: they need Windows 10 or Windows \
+             Server 2016 or later with Hyper-V enabled (elevated PowerShell: Enable-WindowsOptionalFeature \
+             -Online -FeatureName Microsoft-Hyper-V -All, then restart); Wine has none ({error})"
+        ),
+        (HvCall::Socket, _) => format!("cannot create a Hyper-V socket: {error}"),
+        (HvCall::Listen(at), Some(WSAEACCES)) => format!(
+            "no right to listen on Hyper-V service {} of VM {}: run proxy-wifi as an administrator (elevated \
+             prompt, or a service account in the Administrators group), and {} ({error})",
+            at.service_id,
+            at.vm_id,
+            register(at.service_id)
+        ),
+        (HvCall::Listen(at), Some(WSAEADDRNOTAVAIL)) => {
+            format!("no VM with id {} on this host (PowerShell: Get-VM | Select-Object Name, Id) ({error})", at.vm_id)
+        }
+        (HvCall::Listen(at), Some(WSAEADDRINUSE)) => format!(
+            "another process already listens on Hyper-V service {} of VM {} (another proxy-wifi?) ({error})",
+            at.service_id, at.vm_id
+        ),
+        (HvCall::Listen(at), _) => format!(
+            "cannot listen on Hyper-V service {} of VM {}: {error}; check that Hyper-V is enabled, that the VM \
+             exists, that proxy-wifi runs as an administrator, and {}",
+            at.service_id,
+            at.vm_id,
+            register(at.service_id)
+        ),
+        (HvCall::Connect(at), Some(WSAECONNREFUSED | WSAETIMEDOUT)) => format!(
+            "VM {} does not accept on service {} (port {}): is the guest's proxy_wifi driver loaded, and is the \
+             service id registered? {} ({error})",
+            at.vm_id,
+            at.service_id,
+            port_of(at.service_id).unwrap_or_default(),
+            register(at.service_id)
+        ),
+        (HvCall::Connect(at), Some(WSAENETUNREACH | WSAEHOSTUNREACH | WSAEADDRNOTAVAIL)) => {
+            format!("VM {} cannot be reached: is it running? ({error})", at.vm_id)
+        }
+        (HvCall::Connect(at), _) => {
+            format!("cannot connect to service {} of VM {}: {error}", at.service_id, at.vm_id)
+        }
+    };
+    io::Error::new(error.kind(), text)
+}
+
 #[cfg(windows)]
 pub use sys::{HyperVNotificationConnector, HyperVRequestListener};
 
@@ -171,8 +268,8 @@ mod sys {
     };
 
     use super::{
-        AF_HYPERV, CONNECTED_SUSPEND_ENABLED, HV_PROTOCOL_RAW, HVSOCKET_CONNECTED_SUSPEND, SOCKADDR_HV_LEN, SockaddrHv,
-        VmFilter, service_id,
+        AF_HYPERV, CONNECTED_SUSPEND_ENABLED, HV_PROTOCOL_RAW, HVSOCKET_CONNECTED_SUSPEND, HvCall, SOCKADDR_HV_LEN,
+        SockaddrHv, VmFilter, explain, service_id, wsa,
     };
     use crate::transport::{BoxedStream, GuestId, NotificationConnector, RequestListener};
 
@@ -184,6 +281,17 @@ mod sys {
             HVSOCKET_CONNECTED_SUSPEND as u32 == windows_sys::Win32::System::Hypervisor::HVSOCKET_CONNECTED_SUSPEND
         );
         assert!(SOCKADDR_HV_LEN == size_of::<windows_sys::Win32::System::Hypervisor::SOCKADDR_HV>());
+        use windows_sys::Win32::Networking::WinSock as ws;
+        assert!(wsa::WSAEACCES == ws::WSAEACCES);
+        assert!(wsa::WSAEPROTONOSUPPORT == ws::WSAEPROTONOSUPPORT);
+        assert!(wsa::WSAESOCKTNOSUPPORT == ws::WSAESOCKTNOSUPPORT);
+        assert!(wsa::WSAEAFNOSUPPORT == ws::WSAEAFNOSUPPORT);
+        assert!(wsa::WSAEADDRINUSE == ws::WSAEADDRINUSE);
+        assert!(wsa::WSAEADDRNOTAVAIL == ws::WSAEADDRNOTAVAIL);
+        assert!(wsa::WSAENETUNREACH == ws::WSAENETUNREACH);
+        assert!(wsa::WSAETIMEDOUT == ws::WSAETIMEDOUT);
+        assert!(wsa::WSAECONNREFUSED == ws::WSAECONNREFUSED);
+        assert!(wsa::WSAEHOSTUNREACH == ws::WSAEHOSTUNREACH);
     };
 
     /// How long a blocked thread waits before checking whether it should stop.
@@ -196,9 +304,8 @@ mod sys {
     const BUFFER: usize = 16 * 1024;
 
     fn new_socket() -> io::Result<Socket> {
-        let socket =
-            Socket::new(Domain::from(i32::from(AF_HYPERV)), Type::STREAM, Some(Protocol::from(HV_PROTOCOL_RAW)))?;
-        Ok(socket)
+        Socket::new(Domain::from(i32::from(AF_HYPERV)), Type::STREAM, Some(Protocol::from(HV_PROTOCOL_RAW)))
+            .map_err(|e| explain(HvCall::Socket, &e))
     }
 
     fn raw(socket: &Socket) -> SOCKET {
@@ -311,11 +418,10 @@ mod sys {
             let address = SockaddrHv::vsock_port(filter.bind_vm_id(), port);
             let description = format!("hyperv:{}:{} (port {port})", address.vm_id, address.service_id);
             let socket = new_socket()?;
-            set_connected_suspend(&socket)?;
-            socket
-                .bind(&sock_addr(&address)?)
-                .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {description}: {e}")))?;
-            socket.listen(16)?;
+            let listening = |e: io::Error| explain(HvCall::Listen(address), &e);
+            set_connected_suspend(&socket).map_err(listening)?;
+            socket.bind(&sock_addr(&address)?).map_err(listening)?;
+            socket.listen(16).map_err(listening)?;
             let (sender, incoming) = mpsc::channel(16);
             let stop = Arc::new(AtomicBool::new(false));
             let stopping = stop.clone();
@@ -399,8 +505,9 @@ mod sys {
             let address = SockaddrHv::vsock_port(*vm_id, self.port);
             let socket = tokio::task::spawn_blocking(move || -> io::Result<Socket> {
                 let socket = new_socket()?;
-                set_connected_suspend(&socket)?;
-                socket.connect_timeout(&sock_addr(&address)?, CONNECT_TIMEOUT)?;
+                let connecting = |e: io::Error| explain(HvCall::Connect(address), &e);
+                set_connected_suspend(&socket).map_err(connecting)?;
+                socket.connect_timeout(&sock_addr(&address)?, CONNECT_TIMEOUT).map_err(connecting)?;
                 Ok(socket)
             })
             .await
@@ -468,6 +575,31 @@ mod tests {
     fn connected_suspend_option() {
         assert_eq!((HV_PROTOCOL_RAW, HVSOCKET_CONNECTED_SUSPEND, CONNECTED_SUSPEND_ENABLED), (1, 4, 1));
         assert_eq!(CONNECTED_SUSPEND_ENABLED.to_le_bytes(), [1, 0, 0, 0]);
+    }
+
+    #[test]
+    fn errors_say_what_the_machine_lacks() {
+        let os = |code| io::Error::from_raw_os_error(code);
+        let text = |call, code| explain(call, &os(code)).to_string();
+        let vm = Uuid::from_u128(0x1234);
+        let request = SockaddrHv::vsock_port(vm, 12345);
+        let no_family = text(HvCall::Socket, wsa::WSAEAFNOSUPPORT);
+        assert!(no_family.starts_with("Hyper-V sockets (AF_HYPERV) are not available"), "{no_family}");
+        assert!(no_family.contains("Hyper-V enabled") && no_family.ends_with("(os error 10047))"), "{no_family}");
+        let denied = text(HvCall::Listen(request), wsa::WSAEACCES);
+        assert!(denied.contains("administrator") && denied.contains(GUEST_COMMUNICATION_SERVICES), "{denied}");
+        assert!(denied.contains("{00003039-facb-11e6-bd58-64006a7986d3}"), "{denied}");
+        let no_vm = text(HvCall::Listen(request), wsa::WSAEADDRNOTAVAIL);
+        assert!(no_vm.contains(&format!("no VM with id {vm}")) && no_vm.contains("Get-VM"), "{no_vm}");
+        let other = text(HvCall::Listen(request), 5);
+        assert!(other.contains("Hyper-V is enabled") && other.contains("administrator"), "{other}");
+        assert!(other.contains("GuestCommunicationServices"), "{other}");
+        let notify = SockaddrHv::vsock_port(vm, 12346);
+        let refused = text(HvCall::Connect(notify), wsa::WSAECONNREFUSED);
+        assert!(refused.contains("port 12346") && refused.contains("driver"), "{refused}");
+        assert!(text(HvCall::Connect(notify), wsa::WSAENETUNREACH).contains("is it running?"));
+        let kind = explain(HvCall::Socket, &io::Error::new(io::ErrorKind::Unsupported, "x")).kind();
+        assert_eq!(kind, io::ErrorKind::Unsupported, "the kind is kept");
     }
 
     #[test]

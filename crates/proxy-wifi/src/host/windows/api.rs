@@ -36,6 +36,11 @@ pub mod win32 {
     pub const ERROR_INVALID_STATE: u32 = 5023;
     /// `ERROR_NOT_SUPPORTED`.
     pub const ERROR_NOT_SUPPORTED: u32 = 50;
+    /// `ERROR_INVALID_HANDLE`.
+    pub const ERROR_INVALID_HANDLE: u32 = 6;
+    /// `ERROR_CALL_NOT_IMPLEMENTED`: this `wlanapi.dll` lacks the feature (Wine's has no
+    /// notifications).
+    pub const ERROR_CALL_NOT_IMPLEMENTED: u32 = 120;
 }
 
 /// `WLAN_REASON_CODE` values carried by notifications: the table, kept whole (the backend
@@ -81,8 +86,10 @@ impl WlanError {
     }
 }
 
-fn describe_win32(code: u32) -> &'static str {
-    match code {
+/// What `code` means for the operator: the backend's own words for the codes it knows, the
+/// system's message for the others (on Windows), in parentheses.
+fn describe_win32(code: u32) -> String {
+    let known = match code {
         win32::ERROR_ACCESS_DENIED => " (access denied)",
         win32::ERROR_INVALID_PARAMETER => " (invalid parameter)",
         win32::ERROR_MOD_NOT_FOUND => " (wlanapi.dll not found: no Wireless LAN service on this machine)",
@@ -91,8 +98,18 @@ fn describe_win32(code: u32) -> &'static str {
         win32::ERROR_NOT_FOUND => " (no such interface)",
         win32::ERROR_BAD_PROFILE => " (profile refused)",
         win32::ERROR_INVALID_STATE => " (invalid state)",
+        win32::ERROR_INVALID_HANDLE => " (invalid handle)",
+        win32::ERROR_NOT_SUPPORTED => " (not supported)",
+        win32::ERROR_CALL_NOT_IMPLEMENTED => " (not implemented by this system's wlanapi.dll)",
         _ => "",
+    };
+    if !known.is_empty() || cfg!(not(windows)) {
+        return known.to_owned();
     }
+    // On Windows the standard library asks the system (FormatMessageW) for the text.
+    let system = std::io::Error::from_raw_os_error(code as i32).to_string();
+    let text = system.trim_end_matches(&format!(" (os error {code})")).trim().trim_end_matches('.');
+    if text.is_empty() { String::new() } else { format!(" ({text})") }
 }
 
 /// Result of a WLAN API call.
