@@ -22,6 +22,9 @@ pub struct Setup {
 pub async fn guest_listener() -> NotificationListener {
     let mut config = GuestConfig::with_transport(GuestTransport::Tcp { host: LOOPBACK });
     config.notification_port = 0;
+    // The driver gives a notification 10 ms; on a loaded machine (or under Wine) its bytes
+    // can come later, and a dropped notification is not sent again: the tests' reader waits.
+    config.notification_read_timeout = Duration::from_secs(2);
     NotificationListener::bind(&config).await.expect("bind the notification listener")
 }
 
