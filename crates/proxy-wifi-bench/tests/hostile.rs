@@ -21,6 +21,13 @@ fn under_wine() -> bool {
     std::env::var_os("PROXY_WIFI_UNDER_WINE").is_some()
 }
 
+/// Says, past the test harness's output capture (so that it shows in every run's log),
+/// which case is skipped and why.
+fn skipped(what: &str, why: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIPPED ({what}): {why}");
+}
+
 /// The documented Wine limit the silent-connections case meets (docs/windows.md).
 const WINE_MANY_SOCKETS: &str = "under Wine a tokio server accepts far more slowly once ~1000 sockets are open \
      (every poll goes through wineserver), so the next request cannot meet the 100 ms budget there; \
@@ -62,7 +69,7 @@ fn hostile_guests_do_not_hurt_the_service() {
         ..SuiteConfig::default()
     };
     if let Some(reason) = &config.skip_silent_connections {
-        eprintln!("skipped: the {} silent connections case: {reason}", config.silent_connections);
+        skipped(&format!("hostile suite: {} connections that send nothing", config.silent_connections), reason);
     }
     let fds_before = open_fds();
 
