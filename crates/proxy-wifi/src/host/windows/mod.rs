@@ -36,5 +36,7 @@ pub mod security;
 
 #[cfg(test)]
 mod tests;
+#[cfg(all(test, windows))]
+mod wlanapi_tests;
 
 pub use backend::WlanBackend;
