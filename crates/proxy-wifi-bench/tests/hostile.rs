@@ -1,8 +1,8 @@
 //! The hostile-guest suite (the same code as `proxy-wifi-bench hostile`) against an
 //! in-process service, with its counters and event API: after every case the next
-//! well-formed request is answered within 100 ms, the guest's connection survives, no
-//! request connection is left open and the counters add up; at the end no socket of the
-//! service is left behind.
+//! well-formed request is answered within 100 ms (1 s under Wine: docs/windows.md), the
+//! guest's connection survives, no request connection is left open and the counters add
+//! up; at the end no socket of the service is left behind.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
@@ -32,6 +32,11 @@ fn skipped(what: &str, why: &str) {
 const WINE_MANY_SOCKETS: &str = "under Wine a tokio server accepts far more slowly once ~1000 sockets are open \
      (every poll goes through wineserver), so the next request cannot meet the 100 ms budget there; \
      the case runs on Linux";
+
+/// The answer budget of the probes under Wine, where every socket operation is a round trip
+/// to wineserver and a loaded machine delays them by tens of milliseconds: a stalled or
+/// unanswered probe still fails; the 100 ms budget itself is checked on Linux.
+const WINE_PROBE_BUDGET: Duration = Duration::from_secs(1);
 
 /// Open file descriptors of this process (Linux), or `None`.
 fn open_fds() -> Option<usize> {
@@ -66,10 +71,18 @@ fn hostile_guests_do_not_hurt_the_service() {
         // One byte per 50 ms instead of per second: cut at the 500 ms deadline all the same.
         slow_interval: Duration::from_millis(50),
         skip_silent_connections: under_wine().then(|| WINE_MANY_SOCKETS.to_owned()),
+        probe_budget: if under_wine() { WINE_PROBE_BUDGET } else { SuiteConfig::default().probe_budget },
         ..SuiteConfig::default()
     };
     if let Some(reason) = &config.skip_silent_connections {
         skipped(&format!("hostile suite: {} connections that send nothing", config.silent_connections), reason);
+        skipped(
+            "hostile suite: the 100 ms answer budget",
+            &format!(
+                "under Wine every socket operation is a wineserver round trip, so the probes get {WINE_PROBE_BUDGET:?}; \
+                 the 100 ms budget is checked on Linux"
+            ),
+        );
     }
     let fds_before = open_fds();
 
