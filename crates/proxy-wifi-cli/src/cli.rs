@@ -222,6 +222,10 @@ pub struct GuestArgs {
     /// Seconds to wait for the host's answer (the driver waits 20).
     #[arg(long, value_name = "SECONDS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: u64,
+    /// Milliseconds each notification connection has to deliver its message (the driver
+    /// gives 10; a slower host's notifications are dropped, as the driver would drop them).
+    #[arg(long, value_name = "MS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub notification_read_ms: u64,
     #[command(subcommand)]
     pub command: GuestCommand,
 }

@@ -25,6 +25,7 @@ fn config(args: &GuestArgs) -> Result<GuestConfig, String> {
     config.notification_port = args.notification_port;
     config.io_timeout = Duration::from_secs(args.timeout);
     config.abi = args.abi.into();
+    config.notification_read_timeout = Duration::from_millis(args.notification_read_ms);
     Ok(config)
 }
 

@@ -121,10 +121,13 @@ impl Drop for Server {
     }
 }
 
+/// `proxy-wifi guest` against `ports`, with 2 s (not the driver's 10 ms) for each
+/// notification to arrive: a loaded machine, or Wine, can be slower.
 fn guest(ports: (u16, u16), args: &[&str]) -> std::process::Output {
     Command::new(cargo_bin("proxy-wifi"))
         .arg("guest")
-        .args(["--request-port", &ports.0.to_string(), "--notification-port", &ports.1.to_string()])
+        .args(port_flags(ports))
+        .args(["--notification-read-ms", "2000"])
         .args(args)
         .output()
         .unwrap()
@@ -193,6 +196,7 @@ fn ctl_signal_40_reaches_guest_listen_as_minus_80_dbm() {
     let mut listen = Command::new(cargo_bin("proxy-wifi"))
         .arg("guest")
         .args(port_flags(ports))
+        .args(["--notification-read-ms", "2000"])
         .args(["listen", "--json", "--count", "1", "--duration", "20"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
