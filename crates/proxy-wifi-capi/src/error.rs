@@ -109,3 +109,38 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         "unknown panic payload".to_string()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn last() -> String {
+        let mut buffer = [0u8; 256];
+        let len = copy_last_error(buffer.as_mut_ptr(), buffer.len());
+        String::from_utf8_lossy(&buffer[..len.min(255)]).into_owned()
+    }
+
+    #[test]
+    fn a_panic_becomes_an_error_code_with_its_message() {
+        let code = guard("pwifi_example", || panic!("boom"));
+        assert_eq!(code, PWIFI_ERR_PANIC);
+        assert_eq!(last(), "pwifi_example: internal error (panic: boom)");
+    }
+
+    #[test]
+    fn errors_set_and_success_clears_the_message() {
+        assert_eq!(guard("pwifi_example", || Err(Error::null("out"))), PWIFI_ERR_NULL);
+        assert_eq!(last(), "pwifi_example: argument `out` is NULL");
+        assert_eq!(guard("pwifi_example", || Ok(())), PWIFI_OK);
+        assert_eq!(copy_last_error(std::ptr::null_mut(), 0), 0);
+    }
+
+    #[test]
+    fn a_short_buffer_gets_a_truncated_nul_terminated_message() {
+        guard("f", || Err(Error::invalid("abcdef")));
+        let mut buffer = [0xffu8; 4];
+        let full = copy_last_error(buffer.as_mut_ptr(), buffer.len());
+        assert_eq!(full, "f: abcdef".len());
+        assert_eq!(&buffer, b"f: \0");
+    }
+}

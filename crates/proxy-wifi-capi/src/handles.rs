@@ -54,3 +54,23 @@ impl<T> Table<T> {
         Error::new(PWIFI_ERR_INVALID_HANDLE, format!("`{argument}` is not a live {} handle", self.kind))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Opaque;
+
+    #[test]
+    fn null_stale_and_made_up_handles_are_errors() {
+        let table: Table<u32> = Table::new("thing");
+        let handle: *mut Opaque = table.insert(7);
+        assert_eq!(*table.get(handle, "h").unwrap(), 7);
+        assert_eq!(table.get(std::ptr::null::<Opaque>(), "h").unwrap_err().code, crate::error::PWIFI_ERR_NULL);
+        let made_up = (handle as usize + 8) as *const Opaque;
+        assert_eq!(table.get(made_up, "h").unwrap_err().code, PWIFI_ERR_INVALID_HANDLE);
+        assert_eq!(*table.remove(handle, "h").unwrap(), 7);
+        assert_eq!(table.get(handle, "h").unwrap_err().code, PWIFI_ERR_INVALID_HANDLE);
+        assert_eq!(table.remove(handle, "h").unwrap_err().code, PWIFI_ERR_INVALID_HANDLE);
+    }
+}

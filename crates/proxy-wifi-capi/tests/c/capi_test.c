@@ -48,6 +48,8 @@ static int bytes_are(const uint8_t *data, size_t len, const char *text)
 
 static const uint8_t IFACE_ID[16] = {0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x47, 0x88,
                                      0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x01};
+static const uint8_t IFACE2_ID[16] = {0x22, 0x22, 0x33, 0x44, 0x55, 0x66, 0x47, 0x88,
+                                      0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x02};
 static const uint8_t CNET_BSSID[6] = {0x02, 0x00, 0x00, 0x00, 0x0c, 0x01};
 static const uint8_t DENY_BSSID[6] = {0x02, 0x00, 0x00, 0x00, 0x0c, 0x02};
 static const uint8_t FAKE_BSSID[6] = {0x02, 0x00, 0x00, 0x00, 0x0f, 0x01};
@@ -285,6 +287,11 @@ static void host_mode_with_guest(uint16_t notification_port)
         CHECK_RC(pwifi_service_interface_host_disconnected(service, IFACE_ID, network.ssid, network.ssid_len), PWIFI_OK);
     }
     CHECK_RC(pwifi_service_sim_host_connect(service, PWIFI_HOST_NETWORK_OPEN, NULL), PWIFI_ERR_STATE);
+    /* Interfaces added and removed at run time. */
+    CHECK_RC(pwifi_service_add_interface(service, IFACE2_ID, &IFACE, &rec), PWIFI_OK);
+    CHECK_RC(pwifi_service_add_interface(service, IFACE2_ID, &IFACE, &rec), PWIFI_ERR_INVALID_ARGUMENT);
+    CHECK_RC(pwifi_service_remove_interface(service, IFACE2_ID), PWIFI_OK);
+    CHECK_RC(pwifi_service_remove_interface(service, IFACE2_ID), PWIFI_ERR_NOT_FOUND);
 
     CHECK_RC(pwifi_service_stop(service), PWIFI_OK);
     CHECK_RC(pwifi_service_stop(service), PWIFI_OK); /* idempotent */
@@ -321,9 +328,9 @@ static void host_mode_with_guest(uint16_t notification_port)
 
     CHECK_RC(pwifi_service_free(service), PWIFI_OK);
     CHECK_RC(pwifi_service_free(service), PWIFI_ERR_INVALID_HANDLE); /* freed */
-    CHECK(rec.iface_releases == 0); /* the config still holds it */
+    CHECK(rec.iface_releases == 1); /* the run-time one; the config still holds the other */
     CHECK_RC(pwifi_config_free(config), PWIFI_OK);
-    CHECK(rec.iface_releases == 1);
+    CHECK(rec.iface_releases == 2);
 }
 
 static void simulated_mode(void)
