@@ -48,3 +48,26 @@ fn header_is_strict_c99_and_cpp() {
     );
     assert!(cpp.0, "proxy_wifi.hpp does not compile as C++17:\n{}", cpp.1);
 }
+
+#[test]
+fn every_function_says_its_thread_and_whether_it_blocks() {
+    let header = std::fs::read_to_string(common::include_dir().join("proxy_wifi.h")).unwrap();
+    let mut functions = 0;
+    let mut rest = header.as_str();
+    while let Some(start) = rest.find("/**") {
+        let end = start + rest[start..].find("*/").expect("closed comment");
+        let doc = rest[start..end].to_lowercase();
+        let after = &rest[end + 2..];
+        let declaration = after.trim_start().lines().next().unwrap_or("");
+        let is_function = declaration.contains("pwifi_") && declaration.contains('(') && !declaration.contains("(*");
+        if is_function && !declaration.starts_with("typedef") {
+            functions += 1;
+            assert!(
+                doc.contains("thread:") && doc.contains("block"),
+                "the doc of `{declaration}` must say its thread and whether it blocks"
+            );
+        }
+        rest = after;
+    }
+    assert!(functions >= 30, "only {functions} functions found in the header");
+}
