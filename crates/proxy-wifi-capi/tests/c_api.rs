@@ -55,6 +55,7 @@ pub fn with_notification_port<R>(run: impl FnOnce(u16) -> R) -> R {
     result
 }
 
+#[cfg(not(windows))]
 fn c_source() -> std::path::PathBuf {
     common::crate_dir().join("tests/c/capi_test.c")
 }
