@@ -6,19 +6,14 @@
 
 mod common;
 
-use std::net::{IpAddr, Ipv4Addr, TcpListener};
+use std::net::{Ipv4Addr, TcpListener};
 
 use proxy_wifi::protocol::{Bssid, ConnectRequest, Ssid};
 use proxy_wifi_guest::{GuestClient, GuestConfig};
 
 /// The guest's part: what a VM's driver would do, with the answers checked here.
 pub fn drive_as_guest(port: u16) {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    runtime.block_on(async {
-        let mut config = GuestConfig::tcp(IpAddr::V4(Ipv4Addr::LOCALHOST));
-        config.request_port = port;
-        let client = GuestClient::new(config);
-
+    common::as_guest(port, |client| async move {
         let scan = client.scan(None).await.expect("scan answered");
         assert!(scan.scan_complete);
         let seen: Vec<(Option<Ssid>, Bssid)> = scan.bss.iter().map(|b| (b.ssid(), b.bssid)).collect();

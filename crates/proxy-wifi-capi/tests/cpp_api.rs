@@ -8,18 +8,14 @@
 
 mod common;
 
-use std::net::{IpAddr, Ipv4Addr, TcpListener};
+use std::net::{Ipv4Addr, TcpListener};
 use std::process::Command;
 
 use proxy_wifi::protocol::{ConnectRequest, Pmk, Ssid};
 use proxy_wifi_guest::{GuestClient, GuestConfig};
 
 fn drive_as_guest(port: u16) {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    runtime.block_on(async {
-        let mut config = GuestConfig::tcp(IpAddr::V4(Ipv4Addr::LOCALHOST));
-        config.request_port = port;
-        let client = GuestClient::new(config);
+    common::as_guest(port, |client| async move {
         let scan = client.scan(None).await.expect("scan answered");
         let ssids: Vec<Option<Ssid>> = scan.bss.iter().map(|b| b.ssid()).collect();
         let ssid = |s: &str| Ssid::new(s.as_bytes()).unwrap();

@@ -12,21 +12,12 @@
  * Last line: "N passed, M failed".
  */
 #include "proxy_wifi.h"
+#include "check.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int passed, failed;
-#define CHECK(cond)                                                                 \
-    do {                                                                            \
-        if (cond) {                                                                 \
-            passed++;                                                               \
-        } else {                                                                    \
-            failed++;                                                               \
-            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                  \
-        }                                                                           \
-    } while (0)
 #define CHECK_RC(call, expected)                                                    \
     do {                                                                            \
         pwifi_result rc_ = (call);                                                  \

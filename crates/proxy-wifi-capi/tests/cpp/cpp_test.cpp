@@ -4,6 +4,7 @@
 // and to "FakeOpen" (denied). Usage: cpp_test <notification_port>. Last line:
 // "N passed, M failed".
 #include "proxy_wifi.hpp"
+#include "../c/check.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -15,16 +16,6 @@
 
 using namespace ProxyWifi;
 
-static int passed = 0, failed = 0;
-#define CHECK(cond)                                                                 \
-    do {                                                                            \
-        if (cond) {                                                                 \
-            passed++;                                                               \
-        } else {                                                                    \
-            failed++;                                                               \
-            std::printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);             \
-        }                                                                           \
-    } while (0)
 
 static std::string Text(const DOT11_SSID& ssid)
 {
