@@ -9,7 +9,6 @@ mod common;
 use std::net::{Ipv4Addr, TcpListener};
 
 use proxy_wifi::protocol::{Bssid, ConnectRequest, Ssid};
-use proxy_wifi_guest::{GuestClient, GuestConfig};
 
 /// The guest's part: what a VM's driver would do, with the answers checked here.
 pub fn drive_as_guest(port: u16) {

@@ -12,7 +12,6 @@ use std::net::{Ipv4Addr, TcpListener};
 use std::process::Command;
 
 use proxy_wifi::protocol::{ConnectRequest, Pmk, Ssid};
-use proxy_wifi_guest::{GuestClient, GuestConfig};
 
 fn drive_as_guest(port: u16) {
     common::as_guest(port, |client| async move {

@@ -185,10 +185,10 @@ pub fn run_with_guest(exe: &Path, args: &[String], env: &[(&str, &str)], guest: 
 /// (a TCP guest, as a VM's driver would over vsock).
 pub fn as_guest<F: std::future::Future<Output = ()>>(
     port: u16,
-    steps: impl FnOnce(proxy_wifi::guest::GuestClient) -> F,
+    steps: impl FnOnce(proxy_wifi_guest::GuestClient) -> F,
 ) {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    let mut config = proxy_wifi::guest::GuestConfig::tcp(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+    let mut config = proxy_wifi_guest::GuestConfig::tcp(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
     config.request_port = port;
-    runtime.block_on(steps(proxy_wifi::guest::GuestClient::new(config)));
+    runtime.block_on(steps(proxy_wifi_guest::GuestClient::new(config)));
 }
