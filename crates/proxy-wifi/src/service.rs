@@ -264,8 +264,7 @@ impl ServiceBuilder {
                 board,
                 request_address: local,
                 request_tcp_addr: local_tcp,
-                handler: HandlerHandle::new(work_sender),
-                runtime: runtime_handle,
+                interface_changes: apply_interface_changes(&runtime_handle, HandlerHandle::new(work_sender)),
             }),
             Ok(Err(source)) => {
                 let _ = thread.join();
@@ -373,8 +372,31 @@ pub struct ServiceHandle {
     board: Arc<Mutex<StatusBoard>>,
     request_address: String,
     request_tcp_addr: Option<SocketAddr>,
+    interface_changes: mpsc::UnboundedSender<InterfaceChange>,
+}
+
+/// A run-time interface change asked through the [`ServiceHandle`].
+enum InterfaceChange {
+    Add(SharedInterface),
+    Remove(InterfaceId),
+}
+
+/// One task applies the run-time interface changes one after the other, in the order they
+/// were asked (an add followed by a remove of the same interface never ends added).
+fn apply_interface_changes(
+    runtime: &tokio::runtime::Handle,
     handler: HandlerHandle,
-    runtime: tokio::runtime::Handle,
+) -> mpsc::UnboundedSender<InterfaceChange> {
+    let (changes, mut receiver) = mpsc::unbounded_channel();
+    runtime.spawn(async move {
+        while let Some(change) = receiver.recv().await {
+            match change {
+                InterfaceChange::Add(interface) => handler.add_interface(interface).await,
+                InterfaceChange::Remove(id) => handler.remove_interface(id).await,
+            }
+        }
+    });
+    changes
 }
 
 impl ServiceHandle {
@@ -405,16 +427,15 @@ impl ServiceHandle {
         }
     }
 
-    /// Adds an interface at run time (e.g. a Wi-Fi adapter plugged in).
+    /// Adds an interface at run time (e.g. a Wi-Fi adapter plugged in). Run-time adds
+    /// and removes are applied in the order they are asked, shortly after the call.
     pub fn add_interface(&self, interface: SharedInterface) {
-        let handler = self.handler.clone();
-        self.runtime.spawn(async move { handler.add_interface(interface).await });
+        let _ = self.interface_changes.send(InterfaceChange::Add(interface));
     }
 
-    /// Removes an interface at run time.
+    /// Removes an interface at run time (ordered with [`ServiceHandle::add_interface`]).
     pub fn remove_interface(&self, id: InterfaceId) {
-        let handler = self.handler.clone();
-        self.runtime.spawn(async move { handler.remove_interface(id).await });
+        let _ = self.interface_changes.send(InterfaceChange::Remove(id));
     }
 
     /// Stops the service: closes the listener, lets in-flight requests finish, flushes
