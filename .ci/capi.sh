@@ -3,8 +3,9 @@
 # tests driven by the guest client, the C test under ASan+UBSan (leak checking on), an
 # install into a temporary prefix used through pkg-config (shared and static) and CMake,
 # and, when ../shared/tools/test-windows is present, the DLL and the same C test under Wine
-# (cold: ~8 min to build std and the crate for Windows; warm: ~20 s. The build is kept
-# beside the clone, in ../.cache/proxy-wifi-windows-test, unless TEST_WINDOWS_TARGET_DIR is set).
+# (cold: ~8 min to build std and the crate for Windows; warm: ~20 s. The build directory is
+# the one .ci/windows.sh keeps outside the clone, /var/cache/proxy-wifi/windows-test, unless
+# TEST_WINDOWS_TARGET_DIR is set).
 # Installs what it needs (C/C++ compilers, pkg-config, cmake) when missing.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -51,8 +52,8 @@ done
 
 note "Windows: the DLL and the C test under Wine"
 if [ -x "$root/../shared/tools/test-windows" ]; then
-  cache="$root/../.cache/proxy-wifi-windows-test"
-  if [ -z "${TEST_WINDOWS_TARGET_DIR:-}" ] && mkdir -p "$cache" 2>/dev/null; then
+  cache=${TEST_WINDOWS_TARGET_DIR:-/var/cache/proxy-wifi/windows-test}
+  if mkdir -p "$cache" 2>/dev/null && [ -w "$cache" ]; then
     export TEST_WINDOWS_TARGET_DIR=$cache
   fi
   bash crates/proxy-wifi-capi/windows-test.sh "$root/../shared/tools/test-windows"
