@@ -283,6 +283,24 @@ fn bad_flags_name_the_value_and_the_valid_range() {
     assert!(stderr(&out).contains("140") && stderr(&out).contains("0..=100"), "{}", stderr(&out));
     let out = run(&["guest", "connect", "X", "--psk", "abc"]);
     assert!(stderr(&out).contains("64 hex digits"), "{}", stderr(&out));
+    let out = run(&["serve", "--guest-cid", "7:old"]);
+    assert!(stderr(&out).contains("\"old\" is unknown; valid values are current and legacy"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_legacy_guest_and_a_legacy_service_understand_each_other_and_a_mismatch_is_reported() {
+    let (server, ports) = Server::start_on_free_ports(&["--guest-abi", "legacy"]);
+    let mut banner = String::new();
+    assert!(!server.first_line.contains("legacy"), "the layout has its own banner line: {}", server.first_line);
+    banner.push_str(&server.first_line);
+    let legacy = guest(ports, &["--abi", "legacy", "scan", "--json"]);
+    assert!(legacy.status.success(), "{}", stderr(&legacy));
+    let value: serde_json::Value = serde_json::from_slice(&legacy.stdout).unwrap();
+    assert_eq!(value["networks"].as_array().unwrap().len(), 3, "{banner}");
+    let current = guest(ports, &["scan", "--no-wait"]);
+    assert!(!current.status.success(), "a current guest cannot read legacy answers");
+    assert!(stderr(&current).contains("malformed message"), "{}", stderr(&current));
+    assert!(server.terminate(), "clean exit");
 }
 
 #[cfg(windows)]
