@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# Usage: .ci/capi.sh [TOOLS_DIR]   (default: ../shared/tools beside the repository)
 # C ABI (crates/proxy-wifi-capi): header freshness and C99/C++ cleanliness, the C and C++
 # tests driven by the guest client, the C test under ASan+UBSan (leak checking on), an
 # install into a temporary prefix used through pkg-config (shared and static) and CMake,
@@ -11,6 +12,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 started=$(date +%s)
+tools=${1:-$root/../shared/tools}
 note() { echo "--- [capi $(( $(date +%s) - started ))s] $*"; }
 
 need=()
@@ -51,13 +53,13 @@ for exe in "$work/embed_shared" "$work/embed_static" "$work/cmake/embed_c" "$wor
 done
 
 note "Windows: the DLL and the C test under Wine"
-if [ -x "$root/../shared/tools/test-windows" ]; then
+if [ -x "$tools/test-windows" ]; then
   cache=${TEST_WINDOWS_TARGET_DIR:-/var/cache/proxy-wifi/windows-test}
   if mkdir -p "$cache" 2>/dev/null && [ -w "$cache" ]; then
     export TEST_WINDOWS_TARGET_DIR=$cache
   fi
-  bash crates/proxy-wifi-capi/windows-test.sh "$root/../shared/tools/test-windows"
+  bash crates/proxy-wifi-capi/windows-test.sh "$tools/test-windows"
 else
-  echo "skipped: ../shared/tools/test-windows not found"
+  echo "skipped: $tools/test-windows not found, the C test was not run under Wine"
 fi
 note "done"

@@ -50,7 +50,7 @@ fn readme_port_source() -> std::path::PathBuf {
     let block = &doc[start..];
     let code_start = block.find("```cpp\n").expect("a cpp block after the marker") + "```cpp\n".len();
     let code_end = code_start + block[code_start..].find("```").expect("end of the cpp block");
-    let dir = std::env::temp_dir().join(format!("proxy-wifi-capi-readme-{}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("proxy-wifi-capi");
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("readme_port.cpp");
     std::fs::write(&path, &block[code_start..code_end]).unwrap();

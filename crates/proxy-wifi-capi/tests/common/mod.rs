@@ -70,7 +70,8 @@ pub fn compile_check(tool: cc::Tool, flags: &[&str], file: &Path) -> (bool, Stri
 /// returns its path. `flags` come before the sources.
 pub fn build_program(name: &str, cpp: bool, sources: &[PathBuf], flags: &[&str]) -> PathBuf {
     let tool = if cpp { cpp_compiler() } else { c_compiler() };
-    let out_dir = std::env::temp_dir().join(format!("proxy-wifi-capi-tests-{}", std::process::id()));
+    // In target/tmp: rebuilt each run, removed with the target directory.
+    let out_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("proxy-wifi-capi");
     std::fs::create_dir_all(&out_dir).expect("output folder");
     let exe = out_dir.join(if cfg!(windows) { format!("{name}.exe") } else { name.to_string() });
     let lib = library_dir();
