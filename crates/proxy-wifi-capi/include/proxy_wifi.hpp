@@ -8,8 +8,9 @@
 //
 // Threads: observer methods run on the service's observer thread, one at a time; the
 // fake-network provider runs on a service worker thread. Neither may call Stop() or
-// destroy the service. Exceptions thrown by them are caught (a throwing authorization
-// counts as Deny). Start() throws ProxyWifi::Error when the service cannot start.
+// destroy the service. Observer methods are noexcept, as in the original; an exception
+// thrown by the fake-network provider is caught (no network listed that time).
+// Start() throws ProxyWifi::Error when the service cannot start.
 #pragma once
 
 #include "proxy_wifi.h"
