@@ -77,6 +77,16 @@ typedef struct pwifi_str {
 typedef int32_t pwifi_mode;
 
 /**
+ * Where host mode finds the host's Wi-Fi (`PWIFI_HOST_BACKEND_*`).
+ */
+typedef int32_t pwifi_host_backend;
+
+/**
+ * Which generation of the guest driver the guests run (`PWIFI_GUEST_ABI_*`).
+ */
+typedef int32_t pwifi_guest_abi;
+
+/**
  * The application's fake-network callback: adds the networks to simulate with
  * `pwifi_fake_networks_add(networks, ...)`.
  *
@@ -553,8 +563,9 @@ typedef int32_t pwifi_scan_mode;
 #define PWIFI_ERR_NOT_FOUND -8
 
 /**
- * The host's Wi-Fi interfaces: on Windows the WLAN service's, plus the interfaces the
- * application adds; on other systems only the application's.
+ * The host's Wi-Fi interfaces (from the backend `pwifi_config_set_host_backend` picks:
+ * the WLAN service on Windows, NetworkManager or wpa_supplicant on Linux), plus the
+ * interfaces the application adds.
  */
 #define PWIFI_MODE_HOST 0
 
@@ -563,6 +574,38 @@ typedef int32_t pwifi_scan_mode;
  * `secretsecret`, `FakeOpen`, `Fake6GHz`) and the simulation event API.
  */
 #define PWIFI_MODE_SIMULATED 1
+
+/**
+ * The platform's own (default): the WLAN service on Windows; on Linux NetworkManager
+ * when it is on the D-Bus system bus, otherwise wpa_supplicant's control sockets. When
+ * none is there, the service runs with the application's interfaces and fake networks.
+ */
+#define PWIFI_HOST_BACKEND_AUTO 0
+
+/**
+ * No host backend: only the application's interfaces and the fake networks.
+ */
+#define PWIFI_HOST_BACKEND_NONE 1
+
+/**
+ * Linux: wpa_supplicant's control sockets (in the given directory, or the default one).
+ */
+#define PWIFI_HOST_BACKEND_WPA_SUPPLICANT 2
+
+/**
+ * Linux: NetworkManager over D-Bus.
+ */
+#define PWIFI_HOST_BACKEND_NETWORK_MANAGER 3
+
+/**
+ * Today's driver: scan answers carry `scan_complete`, scan results come by notification.
+ */
+#define PWIFI_GUEST_ABI_CURRENT 0
+
+/**
+ * Older driver builds: scan answers without `scan_complete`, no scan-results notifications.
+ */
+#define PWIFI_GUEST_ABI_LEGACY 1
 
 /**
  * Open system.
@@ -798,6 +841,30 @@ pwifi_result pwifi_config_set_transport_hyperv(struct pwifi_config *config,
  * Thread: any. Does not block.
  */
 pwifi_result pwifi_config_set_mode(struct pwifi_config *config, pwifi_mode mode);
+
+/**
+ * Where host mode finds the host's Wi-Fi (`PWIFI_HOST_BACKEND_*`; default AUTO).
+ * `ctrl_dir` (UTF-8, `ctrl_dir_len` bytes; NULL/0 for the default `/run/wpa_supplicant`)
+ * is wpa_supplicant's control directory, for `PWIFI_HOST_BACKEND_WPA_SUPPLICANT` only.
+ * The Linux backends are refused elsewhere (`PWIFI_ERR_INVALID_ARGUMENT`). A backend that
+ * cannot be opened at start is logged, and the service runs with the application's
+ * interfaces and fake networks.
+ *
+ * Thread: any. Does not block.
+ */
+pwifi_result pwifi_config_set_host_backend(struct pwifi_config *config,
+                                           pwifi_host_backend backend,
+                                           const char *ctrl_dir,
+                                           size_t ctrl_dir_len);
+
+/**
+ * The driver generation of every guest (`PWIFI_GUEST_ABI_*`; default CURRENT). A
+ * legacy guest gets scan answers without `scan_complete` and no scan-results
+ * notifications.
+ *
+ * Thread: any. Does not block.
+ */
+pwifi_result pwifi_config_set_guest_abi(struct pwifi_config *config, pwifi_guest_abi abi);
 
 /**
  * Sets (or, with a NULL `provider`, removes) the fake-network callback. Its networks are

@@ -6,14 +6,18 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use proxy_wifi::{FakeNetwork, InterfaceId, OperationMode, TransportSettings};
+use proxy_wifi::{FakeNetwork, GuestAbi, InterfaceId, OperationMode, TransportSettings};
 
 use crate::callback::UserData;
 use crate::error::{Error, pwifi_result};
 use crate::handles::Table;
 use crate::interface::{InterfaceFunctions, pwifi_interface_vtable};
 use crate::observer::pwifi_observer;
-use crate::types::{PWIFI_MODE_HOST, PWIFI_MODE_SIMULATED, pwifi_mode, utf8};
+use crate::types::{
+    PWIFI_GUEST_ABI_CURRENT, PWIFI_GUEST_ABI_LEGACY, PWIFI_HOST_BACKEND_AUTO, PWIFI_HOST_BACKEND_NETWORK_MANAGER,
+    PWIFI_HOST_BACKEND_NONE, PWIFI_HOST_BACKEND_WPA_SUPPLICANT, PWIFI_MODE_HOST, PWIFI_MODE_SIMULATED, pwifi_guest_abi,
+    pwifi_host_backend, pwifi_mode, utf8,
+};
 
 /// Settings of a service to start (opaque). Create with `pwifi_config_new`, free with
 /// `pwifi_config_free`. Not thread-safe to modify from two threads at once.
@@ -48,10 +52,25 @@ pub(crate) struct ObserverEntry {
     pub(crate) user_data: UserData,
 }
 
+/// The host backend a `pwifi_config` asks for (host mode).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum HostBackendChoice {
+    /// The platform's own.
+    Auto,
+    /// None.
+    None,
+    /// wpa_supplicant's control sockets (Linux).
+    WpaSupplicant(Option<PathBuf>),
+    /// NetworkManager (Linux).
+    NetworkManager,
+}
+
 /// The contents of a `pwifi_config`.
 pub(crate) struct Config {
     pub(crate) transport: TransportSettings,
     pub(crate) mode: OperationMode,
+    pub(crate) host_backend: HostBackendChoice,
+    pub(crate) guest_abi: GuestAbi,
     pub(crate) fake_networks: Option<Arc<FakeProvider>>,
     pub(crate) observer: Option<ObserverEntry>,
     pub(crate) interfaces: Vec<(InterfaceId, Arc<InterfaceFunctions>)>,
@@ -84,6 +103,8 @@ pub extern "C" fn pwifi_config_new(out: *mut *mut pwifi_config) -> pwifi_result 
         let handle = CONFIGS.insert(Mutex::new(Config {
             transport: TransportSettings::tcp_loopback(),
             mode: OperationMode::Host,
+            host_backend: HostBackendChoice::Auto,
+            guest_abi: GuestAbi::Current,
             fake_networks: None,
             observer: None,
             interfaces: Vec::new(),
@@ -282,6 +303,77 @@ pub extern "C" fn pwifi_config_set_mode(config: *mut pwifi_config, mode: pwifi_m
         };
         with_config(config, |c| {
             c.mode = mode;
+            Ok(())
+        })
+    })
+}
+
+/// Where host mode finds the host's Wi-Fi (`PWIFI_HOST_BACKEND_*`; default AUTO).
+/// `ctrl_dir` (UTF-8, `ctrl_dir_len` bytes; NULL/0 for the default `/run/wpa_supplicant`)
+/// is wpa_supplicant's control directory, for `PWIFI_HOST_BACKEND_WPA_SUPPLICANT` only.
+/// The Linux backends are refused elsewhere (`PWIFI_ERR_INVALID_ARGUMENT`). A backend that
+/// cannot be opened at start is logged, and the service runs with the application's
+/// interfaces and fake networks.
+///
+/// Thread: any. Does not block.
+#[unsafe(no_mangle)]
+pub extern "C" fn pwifi_config_set_host_backend(
+    config: *mut pwifi_config,
+    backend: pwifi_host_backend,
+    ctrl_dir: *const c_char,
+    ctrl_dir_len: usize,
+) -> pwifi_result {
+    crate::error::guard("pwifi_config_set_host_backend", || {
+        // SAFETY: the caller gives `ctrl_dir_len` readable bytes at `ctrl_dir`, or NULL/0.
+        let dir = if ctrl_dir.is_null() || ctrl_dir_len == 0 {
+            None
+        } else {
+            Some(PathBuf::from(unsafe { utf8(ctrl_dir, ctrl_dir_len, "ctrl_dir") }?))
+        };
+        if dir.is_some() && backend != PWIFI_HOST_BACKEND_WPA_SUPPLICANT {
+            return Err(Error::invalid("`ctrl_dir` is for PWIFI_HOST_BACKEND_WPA_SUPPLICANT only"));
+        }
+        let choice = match backend {
+            PWIFI_HOST_BACKEND_AUTO => HostBackendChoice::Auto,
+            PWIFI_HOST_BACKEND_NONE => HostBackendChoice::None,
+            PWIFI_HOST_BACKEND_WPA_SUPPLICANT if cfg!(target_os = "linux") => HostBackendChoice::WpaSupplicant(dir),
+            PWIFI_HOST_BACKEND_NETWORK_MANAGER if cfg!(target_os = "linux") => HostBackendChoice::NetworkManager,
+            PWIFI_HOST_BACKEND_WPA_SUPPLICANT | PWIFI_HOST_BACKEND_NETWORK_MANAGER => {
+                return Err(Error::invalid(format!("host backend {backend} exists on Linux only")));
+            }
+            other => {
+                return Err(Error::invalid(format!(
+                    "host backend {other} is not one of PWIFI_HOST_BACKEND_AUTO (0), _NONE (1), \
+                     _WPA_SUPPLICANT (2), _NETWORK_MANAGER (3)"
+                )));
+            }
+        };
+        with_config(config, |c| {
+            c.host_backend = choice;
+            Ok(())
+        })
+    })
+}
+
+/// The driver generation of every guest (`PWIFI_GUEST_ABI_*`; default CURRENT). A
+/// legacy guest gets scan answers without `scan_complete` and no scan-results
+/// notifications.
+///
+/// Thread: any. Does not block.
+#[unsafe(no_mangle)]
+pub extern "C" fn pwifi_config_set_guest_abi(config: *mut pwifi_config, abi: pwifi_guest_abi) -> pwifi_result {
+    crate::error::guard("pwifi_config_set_guest_abi", || {
+        let abi = match abi {
+            PWIFI_GUEST_ABI_CURRENT => GuestAbi::Current,
+            PWIFI_GUEST_ABI_LEGACY => GuestAbi::Legacy,
+            other => {
+                return Err(Error::invalid(format!(
+                    "guest ABI {other} is not PWIFI_GUEST_ABI_CURRENT (0) or PWIFI_GUEST_ABI_LEGACY (1)"
+                )));
+            }
+        };
+        with_config(config, |c| {
+            c.guest_abi = abi;
             Ok(())
         })
     })

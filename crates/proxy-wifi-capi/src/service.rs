@@ -10,7 +10,7 @@ use proxy_wifi::InterfaceEvent;
 use proxy_wifi::{InterfaceId, OperationMode, ScanMode, Service, ServiceError, ServiceHandle};
 
 use crate::callback::{in_callback, with_sink};
-use crate::config::{CONFIGS, Config, pwifi_config, pwifi_fake_networks};
+use crate::config::{CONFIGS, Config, HostBackendChoice, pwifi_config, pwifi_fake_networks};
 use crate::error::{Error, PWIFI_ERR_NOT_FOUND, PWIFI_ERR_RUNTIME, PWIFI_ERR_TRANSPORT, guard, pwifi_result};
 use crate::handles::Table;
 use crate::interface::{CInterface, InterfaceFunctions, pwifi_interface_vtable};
@@ -49,6 +49,37 @@ fn not_from_callback(function: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// The host backend `choice` names on this platform, if one can be opened (why not is logged).
+fn host_backend(choice: &HostBackendChoice) -> Option<Box<dyn proxy_wifi::HostBackend>> {
+    #[cfg(windows)]
+    return match choice {
+        HostBackendChoice::None => None,
+        _ => Some(Box::new(proxy_wifi::WlanBackend::open())),
+    };
+    #[cfg(target_os = "linux")]
+    {
+        use proxy_wifi::{BackendChoice, select_backend};
+        let linux_choice = match choice {
+            HostBackendChoice::None => return None,
+            HostBackendChoice::Auto => BackendChoice::Auto,
+            HostBackendChoice::WpaSupplicant(dir) => BackendChoice::WpaSupplicant { ctrl_dir: dir.clone() },
+            HostBackendChoice::NetworkManager => BackendChoice::NetworkManager,
+        };
+        match select_backend(linux_choice) {
+            Ok(backend) => Some(backend),
+            Err(error) => {
+                tracing::warn!(%error, "no host Wi-Fi backend; serving the application's interfaces and fake networks");
+                None
+            }
+        }
+    }
+    #[cfg(not(any(windows, target_os = "linux")))]
+    {
+        let _ = choice;
+        None
+    }
+}
+
 fn build(config: &Config) -> (proxy_wifi::ServiceBuilder, HashMap<InterfaceId, Arc<CInterface>>) {
     let mut builder = Service::builder(config.transport.clone()).mode(config.mode);
     if let Some(provider) = config.fake_networks.clone() {
@@ -69,9 +100,11 @@ fn build(config: &Config) -> (proxy_wifi::ServiceBuilder, HashMap<InterfaceId, A
         interfaces.insert(*id, interface.clone());
         builder = builder.host_interface(interface);
     }
-    #[cfg(windows)]
+    builder = builder.guest_abi(config.guest_abi);
     if config.mode == OperationMode::Host {
-        builder = builder.host_backend(Box::new(proxy_wifi::WlanBackend::open()));
+        if let Some(backend) = host_backend(&config.host_backend) {
+            builder = builder.host_backend(backend);
+        }
     }
     (builder, interfaces)
 }

@@ -10,12 +10,33 @@ use crate::error::Error;
 
 /// Which interfaces honour the guest's operations (`PWIFI_MODE_*`).
 pub type pwifi_mode = i32;
-/// The host's Wi-Fi interfaces: on Windows the WLAN service's, plus the interfaces the
-/// application adds; on other systems only the application's.
+/// The host's Wi-Fi interfaces (from the backend `pwifi_config_set_host_backend` picks:
+/// the WLAN service on Windows, NetworkManager or wpa_supplicant on Linux), plus the
+/// interfaces the application adds.
 pub const PWIFI_MODE_HOST: pwifi_mode = 0;
 /// One simulated interface with three networks (`FakeWpa2Psk` with passphrase
 /// `secretsecret`, `FakeOpen`, `Fake6GHz`) and the simulation event API.
 pub const PWIFI_MODE_SIMULATED: pwifi_mode = 1;
+
+/// Where host mode finds the host's Wi-Fi (`PWIFI_HOST_BACKEND_*`).
+pub type pwifi_host_backend = i32;
+/// The platform's own (default): the WLAN service on Windows; on Linux NetworkManager
+/// when it is on the D-Bus system bus, otherwise wpa_supplicant's control sockets. When
+/// none is there, the service runs with the application's interfaces and fake networks.
+pub const PWIFI_HOST_BACKEND_AUTO: pwifi_host_backend = 0;
+/// No host backend: only the application's interfaces and the fake networks.
+pub const PWIFI_HOST_BACKEND_NONE: pwifi_host_backend = 1;
+/// Linux: wpa_supplicant's control sockets (in the given directory, or the default one).
+pub const PWIFI_HOST_BACKEND_WPA_SUPPLICANT: pwifi_host_backend = 2;
+/// Linux: NetworkManager over D-Bus.
+pub const PWIFI_HOST_BACKEND_NETWORK_MANAGER: pwifi_host_backend = 3;
+
+/// Which generation of the guest driver the guests run (`PWIFI_GUEST_ABI_*`).
+pub type pwifi_guest_abi = i32;
+/// Today's driver: scan answers carry `scan_complete`, scan results come by notification.
+pub const PWIFI_GUEST_ABI_CURRENT: pwifi_guest_abi = 0;
+/// Older driver builds: scan answers without `scan_complete`, no scan-results notifications.
+pub const PWIFI_GUEST_ABI_LEGACY: pwifi_guest_abi = 1;
 
 /// Authentication of a network as the guest sees it (`PWIFI_AUTH_*`).
 pub type pwifi_auth = i32;

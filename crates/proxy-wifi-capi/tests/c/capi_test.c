@@ -234,6 +234,12 @@ static void host_mode_with_guest(uint16_t notification_port)
     CHECK_RC(pwifi_config_new(&config), PWIFI_OK);
     CHECK_RC(pwifi_config_set_transport_tcp(config, "127.0.0.1", 9, 0, NULL, 0, notification_port), PWIFI_OK);
     CHECK_RC(pwifi_config_set_mode(config, PWIFI_MODE_HOST), PWIFI_OK);
+    /* Only this test's interfaces and fake networks, whatever Wi-Fi the machine has. */
+    CHECK_RC(pwifi_config_set_host_backend(config, PWIFI_HOST_BACKEND_NONE, NULL, 0), PWIFI_OK);
+    CHECK_RC(pwifi_config_set_host_backend(config, 7, NULL, 0), PWIFI_ERR_INVALID_ARGUMENT);
+    CHECK_RC(pwifi_config_set_host_backend(config, PWIFI_HOST_BACKEND_NONE, "/run/x", 6), PWIFI_ERR_INVALID_ARGUMENT);
+    CHECK_RC(pwifi_config_set_guest_abi(config, 2), PWIFI_ERR_INVALID_ARGUMENT);
+    CHECK_RC(pwifi_config_set_guest_abi(config, PWIFI_GUEST_ABI_CURRENT), PWIFI_OK);
     CHECK_RC(pwifi_config_set_observer(config, &OBSERVER, &rec), PWIFI_OK);
     CHECK_RC(pwifi_config_set_fake_network_provider(config, provide_fake_networks, &rec), PWIFI_OK);
     CHECK_RC(pwifi_config_add_interface(config, IFACE_ID, &IFACE, &rec), PWIFI_OK);
@@ -372,6 +378,10 @@ static void null_and_invalid_handles(void)
     CHECK_RC(pwifi_config_free(bogus_config), PWIFI_ERR_INVALID_HANDLE);
     CHECK_RC(pwifi_config_set_mode(NULL, PWIFI_MODE_HOST), PWIFI_ERR_NULL);
     CHECK_RC(pwifi_config_set_mode(bogus_config, PWIFI_MODE_HOST), PWIFI_ERR_INVALID_HANDLE);
+    CHECK_RC(pwifi_config_set_host_backend(NULL, PWIFI_HOST_BACKEND_NONE, NULL, 0), PWIFI_ERR_NULL);
+    CHECK_RC(pwifi_config_set_host_backend(bogus_config, PWIFI_HOST_BACKEND_AUTO, NULL, 0), PWIFI_ERR_INVALID_HANDLE);
+    CHECK_RC(pwifi_config_set_guest_abi(NULL, PWIFI_GUEST_ABI_LEGACY), PWIFI_ERR_NULL);
+    CHECK_RC(pwifi_config_set_guest_abi(bogus_config, PWIFI_GUEST_ABI_LEGACY), PWIFI_ERR_INVALID_HANDLE);
     CHECK_RC(pwifi_config_set_transport_tcp(bogus_config, "127.0.0.1", 9, 0, NULL, 0, 0), PWIFI_ERR_INVALID_HANDLE);
     CHECK_RC(pwifi_config_set_transport_vsock(NULL, &cid, 1, 1, 2), PWIFI_ERR_NULL);
     CHECK_RC(pwifi_config_set_observer(bogus_config, NULL, NULL), PWIFI_ERR_INVALID_HANDLE);
