@@ -114,6 +114,13 @@ ip addr add 203.0.113.1/24 dev hostnet
 ip link set hostnet up; ip link set eth0 up
 printf 'start 203.0.113.100\nend 203.0.113.150\ninterface hostnet\nlease_file /tmp/udhcpd.leases\nopt subnet 255.255.255.0\n' >/tmp/udhcpd.conf
 touch /tmp/udhcpd.leases; udhcpd /tmp/udhcpd.conf
+# guest doctor before anything is there: the module check fails with its hint.
+if proxy-wifi guest doctor >/tmp/doctor.txt 2>&1; then
+  fail "guest doctor passed without the module: $(cat /tmp/doctor.txt)"
+elif grep -q '^FAIL  module' /tmp/doctor.txt && grep -q 'modprobe proxy_wifi' /tmp/doctor.txt \
+  && grep -q '^FAIL  link' /tmp/doctor.txt; then
+  pass "guest doctor without the driver: module and link FAIL, each with its fix"
+else fail "guest doctor without the driver: $(cat /tmp/doctor.txt)"; fi
 t1=$(now)
 if load_link; then
   pass "insmod + ip link add link eth0 name $PW type proxy_wifi ($(t "$t1")s)"
@@ -126,6 +133,13 @@ iw dev $PW info | grep -q "type managed" && pass "$PW is a managed (station) int
 ip link add link eth0 name pw1 type proxy_wifi 2>/tmp/second.err && fail "a second proxy_wifi link was accepted" \
   || pass "a second link is refused: $(cat /tmp/second.err)"
 
+# guest doctor with the driver and no host: only the host check fails, naming serve.
+proxy-wifi guest doctor >/tmp/doctor.txt 2>&1
+if grep -q "^ok    link          $PW on eth0 is up" /tmp/doctor.txt && grep -q '^ok    notifications' /tmp/doctor.txt \
+  && grep -q '^FAIL  host' /tmp/doctor.txt && grep -q 'proxy-wifi serve --guest-cid' /tmp/doctor.txt; then
+  pass "guest doctor with no host: module, link, vsock, listener ok; host FAIL with the serve command"
+else fail "guest doctor with no host: $(cat /tmp/doctor.txt)"; fi
+
 # host absent: a scan aborts at once
 t1=$(now)
 iw dev $PW scan trigger >/dev/null 2>&1
@@ -137,6 +151,10 @@ kernel_clean "module and link"
 # ---------------------------------------------------------------- 2. simulated host
 section "simulated host (proxy-wifi serve --mode simulated --networks networks.toml)"
 start_serve --mode simulated --networks /root/networks.toml
+t1=$(now)
+if proxy-wifi guest doctor >/tmp/doctor.txt 2>&1; then
+  pass "guest doctor with the host up: every check ok ($(t "$t1")s; $(grep '^ok    host' /tmp/doctor.txt | sed 's/^ok    host *//'))"
+else fail "guest doctor with the host up: $(cat /tmp/doctor.txt)"; fi
 t1=$(now)
 if scan; then took=$SCAN_TOOK; else took="failed"; fi
 wpa2=$(bss_block 02:00:00:00:a0:01); open=$(bss_block 02:00:00:00:a0:02); sae=$(bss_block 02:00:00:00:a0:04); six=$(bss_block 02:00:00:00:a0:03)
