@@ -26,6 +26,8 @@ if ! mkdir -p "$cache" 2>/dev/null || [ ! -w "$cache" ]; then
   cache="$root/target/windows-test"
 fi
 export TEST_WINDOWS_TARGET_DIR=$cache
+# Incremental data would only grow the kept build directory (GBs); CI builds each crate once.
+export CARGO_INCREMENTAL=0
 started=$(date +%s)
 
 logs=$cache/wine/logs
