@@ -1,5 +1,6 @@
-//! The load benchmark: the real service (simulated mode) against the bare server, in the
-//! same process, interleaved in rounds.
+//! The load benchmark: the real service (simulated mode) against the minimal blocking
+//! server (the limit) and the bare tokio server, in the same process, interleaved in
+//! rounds (minimal, bare, service, minimal, ...).
 //!
 //! Workloads: a wildcard scan of the 3 default networks, a scan of 200 generated
 //! networks, and connect + disconnect pairs on an open network; each with one client at
@@ -14,7 +15,7 @@ use proxy_wifi::protocol::{Bssid, Ssid};
 use proxy_wifi::{OperationMode, Service, ServiceHandle, SimulatedNetwork, SimulatedSecurity, TransportSettings};
 use serde::Serialize;
 
-use crate::bare::{Answers, BareServer};
+use crate::bare::{Answers, BareServer, MinimalServer};
 use crate::stats::{Percentiles, median, ratio};
 use crate::wire::{self, OP_CONNECT_RESPONSE, OP_DISCONNECT_RESPONSE, OP_SCAN_RESPONSE};
 use crate::{Conditions, DrainListener};
@@ -24,7 +25,7 @@ const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 /// Settings of a load run.
 #[derive(Debug, Clone, Serialize)]
 pub struct LoadOptions {
-    /// Rounds per workload (each round: bare, then service).
+    /// Rounds per workload (each round: minimal, bare, then service).
     pub rounds: usize,
     /// Length of one side of a round, in milliseconds.
     pub duration_ms: u64,
@@ -48,8 +49,10 @@ pub struct LoadOptions {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Server {
-    /// The bare server.
+    /// The bare tokio server.
     Bare,
+    /// The minimal blocking server.
+    Minimal,
     /// The real service.
     Service,
 }
@@ -152,10 +155,16 @@ pub struct WorkloadReport {
     pub clients: usize,
     /// Answer size in bytes (header included) of the main request.
     pub answer_bytes: usize,
-    /// The bare server.
+    /// The minimal blocking server (the limit).
+    pub minimal: SideFigures,
+    /// The bare tokio server.
     pub bare: SideFigures,
     /// The service.
     pub service: SideFigures,
+    /// Service requests/s over the minimal server's (medians).
+    pub minimal_throughput_ratio: f64,
+    /// Service p99 over the minimal server's (medians).
+    pub minimal_p99_ratio: f64,
     /// Service requests/s over bare requests/s (medians).
     pub throughput_ratio: f64,
     /// Service p50 over bare p50 (medians).
@@ -179,11 +188,15 @@ pub struct LoadReport {
     pub options: LoadOptions,
     /// One entry per workload and client count.
     pub workloads: Vec<WorkloadReport>,
-    /// Scan (3 networks) with the concurrent clients: throughput ratio.
+    /// Scan (3 networks) with the concurrent clients: throughput ratio to the bare server.
     pub throughput_ratio: f64,
-    /// Scan (3 networks) with the concurrent clients: p99 ratio.
+    /// Scan (3 networks) with the concurrent clients: p99 ratio to the bare server.
     pub p99_ratio: f64,
-    /// Whether both targets (≥ 0.9, ≤ 1.2) are met.
+    /// Scan (3 networks) with the concurrent clients: throughput ratio to the minimal server.
+    pub minimal_throughput_ratio: f64,
+    /// Scan (3 networks) with the concurrent clients: p99 ratio to the minimal server.
+    pub minimal_p99_ratio: f64,
+    /// Whether both targets against the minimal server (≥ 0.9, ≤ 1.2) are met.
     pub targets_met: bool,
 }
 
@@ -359,10 +372,24 @@ pub async fn run(options: &LoadOptions, mut progress: impl FnMut(&WorkloadReport
     )
     .map_err(|e| format!("cannot start the bare server: {e}"))?;
     let bare_large = BareServer::start(
-        Answers { scan: large_scan_answer.clone(), connect: connect_answer.clone(), disconnect: disconnect_answer },
+        Answers {
+            scan: large_scan_answer.clone(),
+            connect: connect_answer.clone(),
+            disconnect: disconnect_answer.clone(),
+        },
         options.server_threads,
     )
     .map_err(|e| format!("cannot start the bare server: {e}"))?;
+    let minimal_default = MinimalServer::start(
+        Answers { scan: scan_answer.clone(), connect: connect_answer.clone(), disconnect: disconnect_answer.clone() },
+        options.server_threads,
+    )
+    .map_err(|e| format!("cannot start the minimal server: {e}"))?;
+    let minimal_large = MinimalServer::start(
+        Answers { scan: large_scan_answer.clone(), connect: connect_answer.clone(), disconnect: disconnect_answer },
+        options.server_threads,
+    )
+    .map_err(|e| format!("cannot start the minimal server: {e}"))?;
 
     let duration = Duration::from_millis(options.duration_ms);
     let warmup = Duration::from_millis(options.warmup_ms);
@@ -371,27 +398,46 @@ pub async fn run(options: &LoadOptions, mut progress: impl FnMut(&WorkloadReport
         if !options.workloads.is_empty() && !options.workloads.contains(&kind) {
             continue;
         }
-        let (bare, service, request, answer_len) = match kind {
-            Kind::Scan => (bare_default.addr(), default_addr, wire::scan_request(), scan_answer.len()),
-            Kind::ScanLarge => (bare_large.addr(), large_addr, wire::scan_request(), large_scan_answer.len()),
-            Kind::ConnectDisconnect => {
-                (bare_default.addr(), default_addr, wire::open_connect_request("FakeOpen"), connect_answer.len())
+        let (minimal, bare, service, request, answer_len) = match kind {
+            Kind::Scan => {
+                (minimal_default.addr(), bare_default.addr(), default_addr, wire::scan_request(), scan_answer.len())
             }
+            Kind::ScanLarge => {
+                (minimal_large.addr(), bare_large.addr(), large_addr, wire::scan_request(), large_scan_answer.len())
+            }
+            Kind::ConnectDisconnect => (
+                minimal_default.addr(),
+                bare_default.addr(),
+                default_addr,
+                wire::open_connect_request("FakeOpen"),
+                connect_answer.len(),
+            ),
         };
         let plan = std::sync::Arc::new(Plan { kind, request, answer_len });
         for clients in [1, options.concurrency] {
-            let (bare, service) = (Side { addr: bare }, Side { addr: service });
-            let (run_bare, run_service) = (options.only != Some(Server::Service), options.only != Some(Server::Bare));
+            let (minimal, bare, service) = (Side { addr: minimal }, Side { addr: bare }, Side { addr: service });
+            let runs = |server| options.only.is_none() || options.only == Some(server);
+            let (run_minimal, run_bare, run_service) =
+                (runs(Server::Minimal), runs(Server::Bare), runs(Server::Service));
+            if run_minimal {
+                run_side(minimal, &plan, clients, warmup).await;
+            }
             if run_bare {
                 run_side(bare, &plan, clients, warmup).await;
             }
             if run_service {
                 run_side(service, &plan, clients, warmup).await;
             }
+            let mut minimal_rounds = Vec::new();
             let mut bare_rounds = Vec::new();
             let mut service_rounds = Vec::new();
-            let (mut bare_error, mut service_error) = (None, None);
+            let (mut minimal_error, mut bare_error, mut service_error) = (None, None, None);
             for _ in 0..options.rounds.max(1) {
+                if run_minimal {
+                    let (figures, error) = run_side(minimal, &plan, clients, duration).await;
+                    minimal_rounds.push(figures);
+                    minimal_error = minimal_error.or(error);
+                }
                 if run_bare {
                     let (figures, error) = run_side(bare, &plan, clients, duration).await;
                     bare_rounds.push(figures);
@@ -413,6 +459,7 @@ pub async fn run(options: &LoadOptions, mut progress: impl FnMut(&WorkloadReport
                 .zip(&service_rounds)
                 .map(|(b, s)| ratio(s.latency.p99_us, b.latency.p99_us))
                 .collect();
+            let minimal = SideFigures::from_rounds(minimal_rounds, minimal_error);
             let bare = SideFigures::from_rounds(bare_rounds, bare_error);
             let service = SideFigures::from_rounds(service_rounds, service_error);
             let report = WorkloadReport {
@@ -426,6 +473,9 @@ pub async fn run(options: &LoadOptions, mut progress: impl FnMut(&WorkloadReport
                 max_ratio: ratio(service.max_us, bare.max_us),
                 paired_throughput_ratio: median(&paired_throughput),
                 paired_p99_ratio: median(&paired_p99),
+                minimal_throughput_ratio: ratio(service.requests_per_s, minimal.requests_per_s),
+                minimal_p99_ratio: ratio(service.p99_us, minimal.p99_us),
+                minimal,
                 bare,
                 service,
             };
@@ -435,6 +485,8 @@ pub async fn run(options: &LoadOptions, mut progress: impl FnMut(&WorkloadReport
     }
     drop(bare_default);
     drop(bare_large);
+    drop(minimal_default);
+    drop(minimal_large);
     default_service.shutdown().await;
     large_service.shutdown().await;
     drain.stop();
@@ -442,7 +494,7 @@ pub async fn run(options: &LoadOptions, mut progress: impl FnMut(&WorkloadReport
     let headline = workloads
         .iter()
         .find(|w| w.kind == Kind::Scan && w.clients == options.concurrency)
-        .map(|w| (w.throughput_ratio, w.p99_ratio))
+        .map(|w| (w.throughput_ratio, w.p99_ratio, w.minimal_throughput_ratio, w.minimal_p99_ratio))
         .unwrap_or_default();
     Ok(LoadReport {
         conditions: before.until_now(),
@@ -450,7 +502,9 @@ pub async fn run(options: &LoadOptions, mut progress: impl FnMut(&WorkloadReport
         workloads,
         throughput_ratio: headline.0,
         p99_ratio: headline.1,
-        targets_met: headline.0 >= 0.9 && headline.1 <= 1.2,
+        minimal_throughput_ratio: headline.2,
+        minimal_p99_ratio: headline.3,
+        targets_met: headline.2 >= 0.9 && headline.3 <= 1.2,
     })
 }
 
@@ -466,9 +520,14 @@ pub fn format_workload(w: &WorkloadReport) -> String {
             w.name, w.clients, server, s.requests_per_s, s.p50_us, s.p99_us, s.max_us, s.errors
         )
     };
-    let mut out = format!("{}\n{}\n", line("bare", &w.bare), line("service", &w.service));
+    let mut out =
+        format!("{}\n{}\n{}\n", line("minimal", &w.minimal), line("bare", &w.bare), line("service", &w.service));
     out.push_str(&format!(
-        "{:<24} {:>7}  ratios  throughput {:.3}  p50 {:.3}  p99 {:.3}  max {:.3}  (paired: throughput {:.3}, p99 {:.3})",
+        "{:<24} {:>7}  vs minimal: throughput {:.3}  p99 {:.3}\n",
+        "", "", w.minimal_throughput_ratio, w.minimal_p99_ratio
+    ));
+    out.push_str(&format!(
+        "{:<24} {:>7}  vs bare: throughput {:.3}  p50 {:.3}  p99 {:.3}  max {:.3}  (paired: throughput {:.3}, p99 {:.3})",
         "", "", w.throughput_ratio, w.p50_ratio, w.p99_ratio, w.max_ratio, w.paired_throughput_ratio, w.paired_p99_ratio
     ));
     if let Some(error) = w.service.first_error.as_ref().or(w.bare.first_error.as_ref()) {
