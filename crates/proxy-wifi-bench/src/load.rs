@@ -37,6 +37,8 @@ pub struct LoadOptions {
     pub client_threads: usize,
     /// Concurrent clients of the concurrent workloads.
     pub concurrency: usize,
+    /// Worker threads of the service's runtime (`None`: the service's default).
+    pub service_workers: Option<usize>,
     /// Networks of the large scan workload.
     pub large_scan_networks: usize,
     /// The workloads to run (all when empty).
@@ -66,6 +68,7 @@ impl Default for LoadOptions {
             server_threads: 2,
             client_threads: 2,
             concurrency: 16,
+            service_workers: None,
             large_scan_networks: 200,
             workloads: Vec::new(),
             only: None,
@@ -336,9 +339,16 @@ async fn run_side(
     (figures, all.first_error)
 }
 
-fn start_service(drain_port: u16, networks: Option<Vec<SimulatedNetwork>>) -> Result<ServiceHandle, String> {
+fn start_service(
+    drain_port: u16,
+    networks: Option<Vec<SimulatedNetwork>>,
+    workers: Option<usize>,
+) -> Result<ServiceHandle, String> {
     let mut builder =
         Service::builder(TransportSettings::tcp(LOOPBACK, 0, None, drain_port)).mode(OperationMode::Simulated);
+    if let Some(workers) = workers {
+        builder = builder.worker_threads(workers);
+    }
     if let Some(networks) = networks {
         builder = builder.simulated_networks(networks);
     }
@@ -349,8 +359,9 @@ fn start_service(drain_port: u16, networks: Option<Vec<SimulatedNetwork>>) -> Re
 pub async fn run(options: &LoadOptions, mut progress: impl FnMut(&WorkloadReport)) -> Result<LoadReport, String> {
     let before = Conditions::now();
     let drain = DrainListener::start().await.map_err(|e| format!("cannot start the notification drain: {e}"))?;
-    let default_service = start_service(drain.port(), None)?;
-    let large_service = start_service(drain.port(), Some(generated_networks(options.large_scan_networks)))?;
+    let default_service = start_service(drain.port(), None, options.service_workers)?;
+    let large_service =
+        start_service(drain.port(), Some(generated_networks(options.large_scan_networks)), options.service_workers)?;
     let default_addr = default_service.request_tcp_addr().ok_or("the service has no TCP address")?;
     let large_addr = large_service.request_tcp_addr().ok_or("the service has no TCP address")?;
 

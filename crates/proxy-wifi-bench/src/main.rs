@@ -37,6 +37,9 @@ enum Command {
         /// Concurrent clients of the concurrent workloads.
         #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(2..=256))]
         concurrency: u64,
+        /// Worker threads of the service's runtime (default: the service's default).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=64))]
+        service_workers: Option<u64>,
         /// Run only these workloads (repeatable; default: all).
         #[arg(long = "workload", value_enum)]
         workloads: Vec<load::Kind>,
@@ -171,13 +174,24 @@ fn main() -> ExitCode {
 
 async fn run(command: Command) -> Result<ExitCode, String> {
     match command {
-        Command::Load { rounds, duration_ms, warmup_ms, client_threads, concurrency, workloads, only, json } => {
+        Command::Load {
+            rounds,
+            duration_ms,
+            warmup_ms,
+            client_threads,
+            concurrency,
+            service_workers,
+            workloads,
+            only,
+            json,
+        } => {
             let options = load::LoadOptions {
                 rounds: rounds as usize,
                 duration_ms,
                 warmup_ms,
                 client_threads: client_threads as usize,
                 concurrency: concurrency as usize,
+                service_workers: service_workers.map(|n| n as usize),
                 workloads,
                 only,
                 ..load::LoadOptions::default()

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use proxy_wifi_protocol::{DecodeError, Direction, GuestAbi, HEADER_LEN, Header, Message};
+use proxy_wifi_protocol::{DecodeError, Direction, GuestAbi, HEADER_LEN, Header, MAX_REQUEST_BODY_LEN, Message};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -68,9 +68,11 @@ pub(crate) async fn read_request(stream: &mut BoxedStream) -> Result<Request, Re
     let mut header_bytes = [0u8; HEADER_LEN];
     stream.read_exact(&mut header_bytes).await?;
     let header = Header::decode(&header_bytes, Direction::GuestToHost)?;
-    let mut body = vec![0u8; header.body_len()];
-    stream.read_exact(&mut body).await?;
-    let message = Message::decode_body(header, &body)?;
+    // The header check capped the size: the body fits a stack buffer, no allocation.
+    let mut body = [0u8; MAX_REQUEST_BODY_LEN as usize];
+    let body = &mut body[..header.body_len()];
+    stream.read_exact(body).await?;
+    let message = Message::decode_body(header, body)?;
     Ok(Request::try_from(message).expect("the header check admits requests only"))
 }
 
