@@ -1,28 +1,11 @@
 //! Scan rules (behavior.md "Requests / Scan").
 
-use std::collections::HashSet;
-use std::hash::{BuildHasherDefault, Hasher};
-
-/// FxHash-style hasher for the 6 bytes of a BSSID.
-#[derive(Default)]
-pub(crate) struct BssidHasher(u64);
-
-impl Hasher for BssidHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-        }
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
 use futures::future::join_all;
 use proxy_wifi_protocol::{
     BSS_ENTRY_LEN, BssEntry, Bssid, MAX_SCAN_RESPONSE_BODY_LEN, Message, SCAN_RESPONSE_FIXED_LEN, ScanRequest,
     ScanResponse,
 };
+use rustc_hash::{FxBuildHasher, FxHashSet};
 use tokio::time::{Instant, timeout_at};
 
 use super::OperationHandler;
@@ -36,8 +19,7 @@ pub(crate) fn merge_bss(lists: impl IntoIterator<Item = Vec<BssEntry>>) -> Vec<B
     let lists: Vec<Vec<BssEntry>> = lists.into_iter().collect();
     let total = lists.iter().map(Vec::len).sum();
     // BSSIDs come from the host's scans, never from the guest: a cheap hash is enough.
-    let mut seen: HashSet<Bssid, BuildHasherDefault<BssidHasher>> =
-        HashSet::with_capacity_and_hasher(total, BuildHasherDefault::default());
+    let mut seen: FxHashSet<Bssid> = FxHashSet::with_capacity_and_hasher(total, FxBuildHasher);
     let mut merged = Vec::with_capacity(total);
     let mut size = SCAN_RESPONSE_FIXED_LEN;
     for list in lists {

@@ -5,8 +5,6 @@
 //! material: the 32-byte PMK as 64 hex digits (`networkKey`) for WPA2-PSK; the password
 //! (`passPhrase`) for WPA3-SAE. The XML text holding the key is zeroized on drop.
 
-use std::fmt::Write as _;
-
 use proxy_wifi_protocol::Ssid;
 use zeroize::Zeroizing;
 
@@ -117,11 +115,7 @@ pub fn profile_name(ssid: &Ssid) -> String {
 
 /// The SSID in the `<hex>` form: two uppercase hex digits per byte.
 pub fn ssid_hex(ssid: &Ssid) -> String {
-    let mut out = String::with_capacity(2 * ssid.len());
-    for b in ssid.as_bytes() {
-        let _ = write!(out, "{b:02X}");
-    }
-    out
+    hex::encode_upper(ssid.as_bytes())
 }
 
 /// Builds the temporary profile XML for joining `ssid` with `security`.

@@ -109,26 +109,13 @@ fn bss_record(fields: &[(&str, &str)]) -> Option<BssRecord> {
         beacon_interval: get("beacon_int").and_then(|v| v.parse().ok()).unwrap_or(BEACON_INTERVAL),
         capabilities: get("capabilities").and_then(parse_hex_u16).unwrap_or(0x0001),
         level: get("level").and_then(|v| v.parse().ok()).unwrap_or(-100),
-        ies: get("ie").and_then(hex_decode).unwrap_or_default(),
+        ies: get("ie").and_then(|text| hex::decode(text).ok()).unwrap_or_default(),
         ssid: get("ssid").map(unescape).unwrap_or_default(),
     })
 }
 
 fn parse_hex_u16(text: &str) -> Option<u16> {
     u16::from_str_radix(text.trim_start_matches("0x"), 16).ok()
-}
-
-/// Lowercase hex of `bytes`.
-pub fn hex_encode(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Bytes of an even-length hex string.
-pub fn hex_decode(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
-        return None;
-    }
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
 }
 
 /// Decodes wpa_supplicant's escaped text of an SSID (`printf_encode`: `\\`, `\"`, `\e`,
@@ -388,7 +375,7 @@ impl std::fmt::Debug for NetworkSetting {
 /// `ieee80211w 2`).
 pub fn network_settings(params: &ConnectParams) -> Result<Vec<NetworkSetting>, InterfaceError> {
     let plain = |name, value: String| NetworkSetting { name, value: Zeroizing::new(value), secret: false };
-    let mut settings = vec![plain("ssid", hex_encode(params.ssid.as_bytes())), plain("scan_ssid", "1".into())];
+    let mut settings = vec![plain("ssid", hex::encode(params.ssid.as_bytes())), plain("scan_ssid", "1".into())];
     if !params.bssid.is_zero() {
         settings.push(plain("bssid", params.bssid.to_string()));
     }
@@ -408,7 +395,7 @@ pub fn network_settings(params: &ConnectParams) -> Result<Vec<NetworkSetting>, I
             let value = if password.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'"') {
                 format!("\"{password}\"")
             } else {
-                hex_encode(password.as_bytes())
+                hex::encode(password.as_bytes())
             };
             settings.push(plain("key_mgmt", "SAE".into()));
             settings.push(NetworkSetting { name: "sae_password", value: Zeroizing::new(value), secret: true });
@@ -421,7 +408,7 @@ pub fn network_settings(params: &ConnectParams) -> Result<Vec<NetworkSetting>, I
 /// The `SCAN` command: targeted at `ssid` when given (probe requests carry it).
 pub fn scan_command(ssid: Option<&Ssid>) -> String {
     match ssid {
-        Some(ssid) if !ssid.is_empty() => format!("SCAN ssid {}", hex_encode(ssid.as_bytes())),
+        Some(ssid) if !ssid.is_empty() => format!("SCAN ssid {}", hex::encode(ssid.as_bytes())),
         _ => "SCAN".to_owned(),
     }
 }
