@@ -1,11 +1,35 @@
-//! What both Linux backends share: stable interface ids, and a way to run a probe to
-//! completion from any caller.
+//! What both Linux backends share: stable interface ids, the outlet of an interface's
+//! events, and a way to run a probe to completion from any caller.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use uuid::Uuid;
 
-use crate::interface::InterfaceId;
+use crate::interface::{ConnectedNetwork, EventSink, InterfaceEvent, InterfaceId};
+
+/// Where a host interface's events go, once the handler attached it.
+#[derive(Debug, Default)]
+pub struct EventOutlet(OnceLock<EventSink>);
+
+impl EventOutlet {
+    /// Sends `event`; dropped before the interface is attached.
+    pub fn emit(&self, event: InterfaceEvent) {
+        if let Some(sink) = self.0.get() {
+            sink.send(event);
+        }
+    }
+
+    /// Takes the handler's sink (the first one only). Rule (behavior.md "Interface
+    /// arrival"): an interface added while the host is `connected` reports that connection.
+    pub fn attach(&self, sink: EventSink, connected: Option<ConnectedNetwork>) {
+        if self.0.set(sink).is_ok() {
+            if let Some(network) = connected {
+                self.emit(InterfaceEvent::HostConnected(network));
+            }
+        }
+    }
+}
 
 /// A stable interface id for interface `name` of backend `kind` (the same across
 /// restarts, different between backends): a UUID (version 8) from two FNV-1a hashes.
@@ -48,6 +72,23 @@ pub fn run_detached<T: Send + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proxy_wifi_protocol::{Bssid, Ssid};
+
+    #[test]
+    fn an_interface_attached_while_connected_reports_it_once() {
+        let outlet = EventOutlet::default();
+        outlet.emit(InterfaceEvent::SignalQuality { percent: 50 }); // before attach: dropped
+        let network = ConnectedNetwork {
+            ssid: Ssid::new(b"home").unwrap(),
+            bssid: Bssid([2, 0, 0, 0, 0, 1]),
+            auth: crate::interface::AuthAlgorithm::Wpa2Psk,
+        };
+        let (sink, mut events) = EventSink::channel(InterfaceId::FAKE_NETWORKS);
+        outlet.attach(sink.clone(), Some(network));
+        outlet.attach(sink, Some(network)); // a second attach is ignored
+        assert_eq!(events.try_recv().unwrap().1, InterfaceEvent::HostConnected(network));
+        assert!(events.try_recv().is_err());
+    }
 
     #[test]
     fn interface_ids_are_stable_and_distinct() {

@@ -1,7 +1,7 @@
 //! One NetworkManager Wi-Fi device as a [`WifiInterface`].
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use futures::StreamExt;
@@ -16,6 +16,7 @@ use super::model::{
     reason_text,
 };
 use super::proxies::{DeviceProxy, NetworkManagerProxy, NmPropertiesProxy, SettingsConnectionProxy, WirelessProxy};
+use crate::host::linux::shared::EventOutlet;
 use crate::host::linux::shared::stable_interface_id;
 use crate::interface::{
     ConnectParams, ConnectedNetwork, EventSink, InterfaceError, InterfaceEvent, InterfaceId, ScanResults, ScanStatus,
@@ -47,7 +48,7 @@ struct Inner {
     nm: NetworkManagerProxy<'static>,
     device: DeviceProxy<'static>,
     wireless: WirelessProxy<'static>,
-    sink: OnceLock<EventSink>,
+    outlet: EventOutlet,
     state: Mutex<State>,
     /// Device state changes (new state, reason), for the operations waiting on them.
     states: broadcast::Sender<(u32, u32)>,
@@ -95,7 +96,7 @@ impl NmInterface {
             nm,
             device,
             wireless,
-            sink: OnceLock::new(),
+            outlet: EventOutlet::default(),
             state: Mutex::new(State::default()),
             states,
             operation: tokio::sync::Mutex::new(()),
@@ -168,9 +169,7 @@ impl Inner {
     }
 
     fn emit(&self, event: InterfaceEvent) {
-        if let Some(sink) = self.sink.get() {
-            sink.send(event);
-        }
+        self.outlet.emit(event);
     }
 
     async fn access_point(&self, path: &ObjectPath<'_>) -> zbus::Result<AccessPoint> {
@@ -440,12 +439,8 @@ impl WifiInterface for NmInterface {
     }
 
     fn attach(&self, events: EventSink) {
-        if self.inner.sink.set(events).is_ok() {
-            let connected = self.inner.state().host;
-            if let Some(network) = connected {
-                self.inner.emit(InterfaceEvent::HostConnected(network));
-            }
-        }
+        let connected = self.inner.state().host;
+        self.inner.outlet.attach(events, connected);
     }
 
     async fn connection_to(&self, ssid: &Ssid) -> Option<ConnectedNetwork> {

@@ -1,6 +1,6 @@
 //! One wpa_supplicant-controlled station interface as a [`WifiInterface`].
 
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -13,6 +13,7 @@ use super::parse::{
     Event, Status, bss_range_command, network_settings, parse_bss_page, parse_event, parse_list_networks,
     parse_signal_poll, parse_status, scan_command,
 };
+use crate::host::linux::shared::EventOutlet;
 use crate::interface::{
     ConnectParams, ConnectedNetwork, EventSink, InterfaceError, InterfaceEvent, InterfaceId, ScanResults, ScanStatus,
     WifiInterface,
@@ -51,7 +52,7 @@ pub(crate) struct Inner {
     id: InterfaceId,
     name: String,
     ctrl: tokio::sync::Mutex<CtrlSocket>,
-    sink: OnceLock<EventSink>,
+    outlet: EventOutlet,
     state: Mutex<State>,
     events: broadcast::Sender<Event>,
     /// Connects and disconnects, one at a time.
@@ -88,7 +89,7 @@ impl WpaInterface {
             id,
             name,
             ctrl: tokio::sync::Mutex::new(ctrl),
-            sink: OnceLock::new(),
+            outlet: EventOutlet::default(),
             state: Mutex::new(State {
                 host: status.connected_network(),
                 host_network: status.network_id,
@@ -132,9 +133,7 @@ impl Inner {
     }
 
     fn emit(&self, event: InterfaceEvent) {
-        if let Some(sink) = self.sink.get() {
-            sink.send(event);
-        }
+        self.outlet.emit(event);
     }
 
     async fn command_shown(&self, command: &str, shown: &str) -> Result<String, InterfaceError> {
@@ -461,12 +460,8 @@ impl WifiInterface for WpaInterface {
     }
 
     fn attach(&self, events: EventSink) {
-        if self.inner.sink.set(events).is_ok() {
-            let connected = self.inner.state().host;
-            if let Some(network) = connected {
-                self.inner.emit(InterfaceEvent::HostConnected(network));
-            }
-        }
+        let connected = self.inner.state().host;
+        self.inner.outlet.attach(events, connected);
     }
 
     async fn connection_to(&self, ssid: &Ssid) -> Option<ConnectedNetwork> {
