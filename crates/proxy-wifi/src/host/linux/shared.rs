@@ -6,7 +6,16 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
-use crate::interface::{ConnectedNetwork, EventSink, InterfaceEvent, InterfaceId};
+use crate::interface::{ConnectedNetwork, EventSink, InterfaceError, InterfaceEvent, InterfaceId};
+
+/// Runs an interface operation on its own task: if the handler gives up waiting, the
+/// operation (and the cleanup it does on failure) still completes.
+pub async fn on_own_task<T: Send + 'static>(
+    what: &str,
+    operation: impl Future<Output = Result<T, InterfaceError>> + Send + 'static,
+) -> Result<T, InterfaceError> {
+    tokio::spawn(operation).await.map_err(|e| InterfaceError::Backend(format!("{what} task failed: {e}")))?
+}
 
 /// Where a host interface's events go, once the handler attached it.
 #[derive(Debug, Default)]

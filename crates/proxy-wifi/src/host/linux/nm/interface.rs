@@ -16,8 +16,8 @@ use super::model::{
     reason_text,
 };
 use super::proxies::{DeviceProxy, NetworkManagerProxy, NmPropertiesProxy, SettingsConnectionProxy, WirelessProxy};
-use crate::host::linux::shared::EventOutlet;
 use crate::host::linux::shared::stable_interface_id;
+use crate::host::linux::shared::{EventOutlet, on_own_task};
 use crate::interface::{
     ConnectParams, ConnectedNetwork, EventSink, InterfaceError, InterfaceEvent, InterfaceId, ScanResults, ScanStatus,
     WifiInterface,
@@ -168,10 +168,6 @@ impl Inner {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn emit(&self, event: InterfaceEvent) {
-        self.outlet.emit(event);
-    }
-
     async fn access_point(&self, path: &ObjectPath<'_>) -> zbus::Result<AccessPoint> {
         let properties = NmPropertiesProxy::builder(&self.connection)
             .path(path.to_owned())?
@@ -199,7 +195,7 @@ impl Inner {
         match self.entries().await {
             Ok(bss) => {
                 tracing::debug!(interface = %self.name, networks = bss.len(), "host scan results");
-                self.emit(InterfaceEvent::ScanResults(ScanResults { bss, status: ScanStatus::Completed }));
+                self.outlet.emit(InterfaceEvent::ScanResults(ScanResults { bss, status: ScanStatus::Completed }));
             }
             Err(error) => tracing::warn!(interface = %self.name, %error, "reading the access points failed"),
         }
@@ -230,7 +226,7 @@ impl Inner {
                         state.last_percent = None;
                     }
                     tracing::info!(interface = %self.name, ssid = %network.ssid, bssid = %network.bssid, "host connected");
-                    self.emit(InterfaceEvent::HostConnected(network));
+                    self.outlet.emit(InterfaceEvent::HostConnected(network));
                 }
             }
         } else {
@@ -241,7 +237,7 @@ impl Inner {
             if let Some(network) = left {
                 tracing::info!(interface = %self.name, ssid = %network.ssid, new_state, reason, own, "host disconnected");
                 if !own {
-                    self.emit(InterfaceEvent::HostDisconnected { ssid: network.ssid });
+                    self.outlet.emit(InterfaceEvent::HostDisconnected { ssid: network.ssid });
                     // The handler forgets a guest connection the host lost and will not
                     // ask for a disconnect: make sure the volatile connection goes.
                     let ours = self.state().ours.take();
@@ -279,7 +275,7 @@ impl Inner {
             changed
         };
         if changed {
-            self.emit(InterfaceEvent::SignalQuality { percent });
+            self.outlet.emit(InterfaceEvent::SignalQuality { percent });
         }
     }
 
@@ -452,13 +448,11 @@ impl WifiInterface for NmInterface {
     }
 
     async fn connect(&self, params: &ConnectParams) -> Result<ConnectedNetwork, InterfaceError> {
-        let task = tokio::spawn(self.inner.clone().connect(params.clone()));
-        task.await.map_err(|e| InterfaceError::Backend(format!("connect task failed: {e}")))?
+        on_own_task("connect", self.inner.clone().connect(params.clone())).await
     }
 
     async fn disconnect(&self) -> Result<(), InterfaceError> {
         let inner = self.inner.clone();
-        let task = tokio::spawn(async move { inner.disconnect().await });
-        task.await.map_err(|e| InterfaceError::Backend(format!("disconnect task failed: {e}")))?
+        on_own_task("disconnect", async move { inner.disconnect().await }).await
     }
 }

@@ -13,7 +13,7 @@ use super::parse::{
     Event, Status, bss_range_command, network_settings, parse_bss_page, parse_event, parse_list_networks,
     parse_signal_poll, parse_status, scan_command,
 };
-use crate::host::linux::shared::EventOutlet;
+use crate::host::linux::shared::{EventOutlet, on_own_task};
 use crate::interface::{
     ConnectParams, ConnectedNetwork, EventSink, InterfaceError, InterfaceEvent, InterfaceId, ScanResults, ScanStatus,
     WifiInterface,
@@ -132,10 +132,6 @@ impl Inner {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn emit(&self, event: InterfaceEvent) {
-        self.outlet.emit(event);
-    }
-
     async fn command_shown(&self, command: &str, shown: &str) -> Result<String, InterfaceError> {
         let ctrl = self.ctrl.lock().await;
         ctrl.request_shown(command, shown, WPA_REQUEST_TIMEOUT).await.map_err(ctrl_error)
@@ -196,7 +192,7 @@ impl Inner {
                     state.last_percent = None;
                 }
                 if let Some(network) = network {
-                    self.emit(InterfaceEvent::HostConnected(network));
+                    self.outlet.emit(InterfaceEvent::HostConnected(network));
                 }
             }
             Event::Disconnected { bssid, reason, locally_generated } => {
@@ -208,7 +204,7 @@ impl Inner {
                 tracing::info!(interface = %self.name, bssid = ?bssid, reason = ?reason, locally_generated, own,
                     "wpa_supplicant disconnected");
                 if let (Some(network), false) = (left, own) {
-                    self.emit(InterfaceEvent::HostDisconnected { ssid: network.ssid });
+                    self.outlet.emit(InterfaceEvent::HostDisconnected { ssid: network.ssid });
                     // The handler forgets a guest connection the host lost, and will not
                     // ask for a disconnect: the temporary network goes now.
                     let ours = {
@@ -231,7 +227,7 @@ impl Inner {
             Event::ScanResults | Event::ScanFailed => match self.bss_table().await {
                 Ok(bss) => {
                     tracing::debug!(interface = %self.name, networks = bss.len(), "host scan results");
-                    self.emit(InterfaceEvent::ScanResults(ScanResults { bss, status: ScanStatus::Completed }));
+                    self.outlet.emit(InterfaceEvent::ScanResults(ScanResults { bss, status: ScanStatus::Completed }));
                 }
                 Err(error) => tracing::warn!(interface = %self.name, %error, "reading the BSS table failed"),
             },
@@ -255,7 +251,7 @@ impl Inner {
         };
         if changed {
             tracing::debug!(interface = %self.name, dbm, percent, "signal quality");
-            self.emit(InterfaceEvent::SignalQuality { percent });
+            self.outlet.emit(InterfaceEvent::SignalQuality { percent });
         }
     }
 
@@ -479,14 +475,11 @@ impl WifiInterface for WpaInterface {
     }
 
     async fn connect(&self, params: &ConnectParams) -> Result<ConnectedNetwork, InterfaceError> {
-        // On its own task: if the handler gives up waiting, the cleanup still happens.
-        let task = tokio::spawn(self.inner.clone().connect(params.clone()));
-        task.await.map_err(|e| InterfaceError::Backend(format!("connect task failed: {e}")))?
+        on_own_task("connect", self.inner.clone().connect(params.clone())).await
     }
 
     async fn disconnect(&self) -> Result<(), InterfaceError> {
         let inner = self.inner.clone();
-        let task = tokio::spawn(async move { inner.disconnect().await });
-        task.await.map_err(|e| InterfaceError::Backend(format!("disconnect task failed: {e}")))?
+        on_own_task("disconnect", async move { inner.disconnect().await }).await
     }
 }
