@@ -193,7 +193,7 @@ pub fn explain(call: HvCall, error: &io::Error) -> io::Error {
     use wsa::*;
     let register = |service: Uuid| {
         format!(
-            "register the service id once (README, \"Windows host, Hyper-V\"): HKLM\\{GUEST_COMMUNICATION_SERVICES}\\{{{service}}}"
+            "register the service id once (README, \"Windows host, Hyper-V\"): HKLM\\{GUEST_COMMUNICATION_SERVICES}\\{service}"
         )
     };
     let text = match (call, error.raw_os_error()) {
@@ -242,6 +242,14 @@ pub fn explain(call: HvCall, error: &io::Error) -> io::Error {
     io::Error::new(error.kind(), text)
 }
 
+/// What the operator is told when the request service id is not registered.
+pub fn unregistered_warning(service: Uuid) -> String {
+    format!(
+        "Hyper-V service id {service} is not registered under HKLM\\{GUEST_COMMUNICATION_SERVICES}: guests cannot \
+         connect to it until it is (README, \"Windows host, Hyper-V\")"
+    )
+}
+
 #[cfg(windows)]
 pub use sys::{HyperVNotificationConnector, HyperVRequestListener};
 
@@ -262,9 +270,11 @@ mod sys {
     use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
     use tokio::sync::mpsc;
     use uuid::Uuid;
+    use windows_sys::Win32::Foundation::{ERROR_FILE_NOT_FOUND, ERROR_SUCCESS};
     use windows_sys::Win32::Networking::WinSock::{
         POLLERR, POLLHUP, POLLNVAL, POLLRDNORM, SOCKET, SOCKET_ERROR, WSAPOLLFD, WSAPoll, setsockopt,
     };
+    use windows_sys::Win32::System::Registry::{HKEY, HKEY_LOCAL_MACHINE, KEY_READ, RegCloseKey, RegOpenKeyExW};
 
     use super::{
         AF_HYPERV, CONNECTED_SUSPEND_ENABLED, HV_PROTOCOL_RAW, HVSOCKET_CONNECTED_SUSPEND, HvCall, SOCKADDR_HV_LEN,
@@ -345,6 +355,30 @@ mod sys {
         SockaddrHv::from_bytes(bytes)
     }
 
+    /// The registry path of `service`'s registration, NUL-terminated UTF-16.
+    fn registration_key(service: Uuid) -> Vec<u16> {
+        format!("{}\\{service}", super::GUEST_COMMUNICATION_SERVICES).encode_utf16().chain(std::iter::once(0)).collect()
+    }
+
+    /// Whether `service` is registered under `GuestCommunicationServices` (a Hyper-V host
+    /// lets guests reach only registered service ids).
+    pub(super) fn registered(service: Uuid) -> io::Result<bool> {
+        let path = registration_key(service);
+        let mut key: HKEY = std::ptr::null_mut();
+        // SAFETY: `path` is NUL-terminated and alive for the call; `key` is an out-pointer
+        // to a local; the predefined HKEY_LOCAL_MACHINE needs no closing.
+        let status = unsafe { RegOpenKeyExW(HKEY_LOCAL_MACHINE, path.as_ptr(), 0, KEY_READ, &mut key) };
+        match status {
+            ERROR_SUCCESS => {
+                // SAFETY: `key` was opened above and is closed once.
+                unsafe { RegCloseKey(key) };
+                Ok(true)
+            }
+            ERROR_FILE_NOT_FOUND => Ok(false),
+            code => Err(io::Error::from_raw_os_error(code as i32)),
+        }
+    }
+
     /// Waits up to `timeout` for `socket` to be readable (or to have failed).
     fn wait_readable(socket: &Socket, timeout: Duration) -> io::Result<bool> {
         let mut fd = WSAPOLLFD { fd: raw(socket), events: POLLRDNORM, revents: 0 };
@@ -421,6 +455,11 @@ mod sys {
             set_connected_suspend(&socket).map_err(listening)?;
             socket.bind(&sock_addr(&address)?).map_err(listening)?;
             socket.listen(16).map_err(listening)?;
+            match registered(address.service_id) {
+                Ok(true) => {}
+                Ok(false) => tracing::warn!("{}", super::unregistered_warning(address.service_id)),
+                Err(error) => tracing::debug!(%error, "cannot read the Hyper-V service registrations"),
+            }
             let (sender, incoming) = mpsc::channel(16);
             let stop = Arc::new(AtomicBool::new(false));
             let stopping = stop.clone();
@@ -521,6 +560,53 @@ mod sys {
             }
         }
     }
+
+    #[cfg(test)]
+    mod tests {
+        use windows_sys::Win32::System::Registry::{KEY_WRITE, REG_OPTION_VOLATILE, RegCreateKeyExW, RegDeleteKeyW};
+
+        use super::*;
+
+        /// Reads the registration for real: a made-up service id is absent until its key
+        /// exists (a volatile key, deleted at the end).
+        #[test]
+        fn registration_is_read_from_the_registry() {
+            let service = Uuid::from_u128(0x7e57_0001_facb_11e6_bd58_6400_6a79_86d3);
+            assert!(!registered(service).expect("the registry is readable"));
+            let path = registration_key(service);
+            let mut key: HKEY = std::ptr::null_mut();
+            // SAFETY: NUL-terminated path alive for the call; out-pointers to locals.
+            let created = unsafe {
+                RegCreateKeyExW(
+                    HKEY_LOCAL_MACHINE,
+                    path.as_ptr(),
+                    0,
+                    std::ptr::null(),
+                    REG_OPTION_VOLATILE,
+                    KEY_WRITE,
+                    std::ptr::null(),
+                    &mut key,
+                    std::ptr::null_mut(),
+                )
+            };
+            if created != ERROR_SUCCESS {
+                use std::io::Write;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "SKIPPED (a registered Hyper-V service id): creating a key under HKLM needs an administrator (error {created})"
+                );
+                return;
+            }
+            // SAFETY: opened above, closed once.
+            unsafe { RegCloseKey(key) };
+            let seen = registered(service);
+            // SAFETY: NUL-terminated path alive for the call.
+            let deleted = unsafe { RegDeleteKeyW(HKEY_LOCAL_MACHINE, path.as_ptr()) };
+            assert!(seen.expect("the registry is readable"), "registered once its key exists");
+            assert_eq!(deleted, ERROR_SUCCESS);
+            assert!(!registered(service).unwrap());
+        }
+    }
 }
 
 #[cfg(test)]
@@ -587,7 +673,7 @@ mod tests {
         assert!(no_family.contains("Hyper-V enabled") && no_family.ends_with("(os error 10047))"), "{no_family}");
         let denied = text(HvCall::Listen(request), wsa::WSAEACCES);
         assert!(denied.contains("administrator") && denied.contains(GUEST_COMMUNICATION_SERVICES), "{denied}");
-        assert!(denied.contains("{00003039-facb-11e6-bd58-64006a7986d3}"), "{denied}");
+        assert!(denied.contains("GuestCommunicationServices\\00003039-facb-11e6-bd58-64006a7986d3"), "{denied}");
         let no_vm = text(HvCall::Listen(request), wsa::WSAEADDRNOTAVAIL);
         assert!(no_vm.contains(&format!("no VM with id {vm}")) && no_vm.contains("Get-VM"), "{no_vm}");
         let other = text(HvCall::Listen(request), 5);
@@ -599,6 +685,13 @@ mod tests {
         assert!(text(HvCall::Connect(notify), wsa::WSAENETUNREACH).contains("is it running?"));
         let kind = explain(HvCall::Socket, &io::Error::new(io::ErrorKind::Unsupported, "x")).kind();
         assert_eq!(kind, io::ErrorKind::Unsupported, "the kind is kept");
+    }
+
+    #[test]
+    fn the_unregistered_warning_names_the_key() {
+        let text = unregistered_warning(service_id(12345));
+        assert!(text.contains("00003039-facb-11e6-bd58-64006a7986d3 is not registered"), "{text}");
+        assert!(text.contains(r"HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Virtualization"), "{text}");
     }
 
     #[test]
