@@ -18,6 +18,8 @@ impl ElementId {
     pub const RSN: ElementId = ElementId(48);
     /// Vendor-specific element (WPA1 lives here).
     pub const VENDOR_SPECIFIC: ElementId = ElementId(221);
+    /// Element ID Extension: the first data byte is the extension id (see [`ElementIdExtension`](crate::ElementIdExtension)).
+    pub const EXTENSION: ElementId = ElementId(255);
 }
 
 /// Iterates over the `(id, data)` pairs of an IE blob; stops at a truncated element.
@@ -72,23 +74,35 @@ pub struct RsnElement {
 }
 
 impl RsnElement {
+    /// RSN Capabilities bit 6: management frame protection required (MFPR).
+    pub const MFPR: u16 = 1 << 6;
+    /// RSN Capabilities bit 7: management frame protection capable (MFPC).
+    pub const MFPC: u16 = 1 << 7;
+
     /// WPA2-Personal: CCMP group and pairwise, PSK.
     pub fn wpa2_psk() -> Self {
-        Self::with_akm(AkmSuite::Psk)
+        Self::with_akms(vec![AkmSuite::Psk], 0)
     }
 
-    /// WPA3-Personal: CCMP group and pairwise, SAE.
+    /// WPA3-Personal (SAE only): CCMP group and pairwise, SAE, management frame
+    /// protection required (MFPC and MFPR), as WPA3 requires.
     pub fn wpa3_sae() -> Self {
-        Self::with_akm(AkmSuite::Sae)
+        Self::with_akms(vec![AkmSuite::Sae], Self::MFPC | Self::MFPR)
     }
 
-    fn with_akm(akm: AkmSuite) -> Self {
+    /// WPA2/WPA3-Personal transition: CCMP group and pairwise, PSK and SAE, management
+    /// frame protection capable (MFPC) but not required, so WPA2 stations can join.
+    pub fn wpa2_wpa3_transition() -> Self {
+        Self::with_akms(vec![AkmSuite::Psk, AkmSuite::Sae], Self::MFPC)
+    }
+
+    fn with_akms(akm_suites: Vec<AkmSuite>, capabilities: u16) -> Self {
         RsnElement {
             version: 1,
             group_cipher: CipherSuite::Ccmp,
             pairwise_ciphers: vec![CipherSuite::Ccmp],
-            akm_suites: vec![akm],
-            capabilities: 0,
+            akm_suites,
+            capabilities,
         }
     }
 
@@ -251,6 +265,28 @@ mod tests {
             [0x30, 0x14, 1, 0, 0x00, 0x0f, 0xac, 4, 1, 0, 0x00, 0x0f, 0xac, 4, 1, 0, 0x00, 0x0f, 0xac, 2, 0, 0]
         );
         assert_eq!(RsnElement::parse(&out[2..]).unwrap(), RsnElement::wpa2_psk());
+    }
+
+    /// RSN Capabilities (little-endian, last field here): bit 7 MFPC, bit 6 MFPR.
+    #[test]
+    fn wpa3_rsn_elements_carry_management_frame_protection() {
+        let mut sae = Vec::new();
+        push_rsn_element(&mut sae, &RsnElement::wpa3_sae());
+        assert_eq!(
+            sae,
+            [0x30, 0x14, 1, 0, 0x00, 0x0f, 0xac, 4, 1, 0, 0x00, 0x0f, 0xac, 4, 1, 0, 0x00, 0x0f, 0xac, 8, 0xc0, 0]
+        );
+        let mut transition = Vec::new();
+        push_rsn_element(&mut transition, &RsnElement::wpa2_wpa3_transition());
+        assert_eq!(
+            transition,
+            [
+                0x30, 0x18, 1, 0, 0x00, 0x0f, 0xac, 4, 1, 0, 0x00, 0x0f, 0xac, 4, 2, 0, 0x00, 0x0f, 0xac, 2, 0x00,
+                0x0f, 0xac, 8, 0x80, 0
+            ]
+        );
+        assert_eq!(RsnElement::parse(&sae[2..]).unwrap(), RsnElement::wpa3_sae());
+        assert_eq!(RsnElement::parse(&transition[2..]).unwrap().capabilities, RsnElement::MFPC);
     }
 
     #[test]

@@ -32,6 +32,7 @@ mod connect;
 mod disconnect;
 mod error;
 mod framing;
+mod he;
 mod header;
 mod ie;
 mod key;
@@ -48,6 +49,10 @@ pub use connect::{ConnectRequest, ConnectResponse, MAX_AKM_SUITES, MAX_PAIRWISE_
 pub use disconnect::DisconnectRequest;
 pub use error::DecodeError;
 pub use framing::{Decoded, decode_frame, decode_frame_as};
+pub use he::{
+    ElementIdExtension, REGULATORY_INFO_INDOOR_AP, REGULATORY_INFO_STANDARD_POWER_AP, SixGhzChannelWidth,
+    SixGhzOperation, push_he_capabilities_element, push_he_operation_element, six_ghz_primary_channel,
+};
 pub use header::{
     DEFAULT_NOTIFICATION_PORT, DEFAULT_REQUEST_PORT, Direction, HEADER_LEN, Header, MAX_REQUEST_BODY_LEN,
     MAX_SCAN_RESPONSE_BODY_LEN, Operation, PROTOCOL_VERSION,
