@@ -5,7 +5,9 @@
 #
 # Without a module argument the driver is built here against the kernel's headers
 # (linux-headers-$(wifi-lab --kernel SERIES --kernel-version) must be installed;
-# .ci/guest-driver.sh installs them). In the VM (booted --with-nm --radios 4) the
+# .ci/guest-driver.sh installs them). nl-sae-connect.c (the SAE-offload connect a
+# supplicant would send) is built here with libnl (libnl-3-dev, libnl-genl-3-dev and
+# pkg-config are installed when missing) and warnings are errors. In the VM (booted --with-nm --radios 4) the
 # `proxy-wifi` service serves over vsock loopback and the driver is checked end to end;
 # see in-vm.sh for the list. Prints PASS/FAIL lines with timings; exits non-zero on
 # failure; skips (exit 0 with a notice) when wifi-lab is not there.
@@ -24,6 +26,19 @@ if [ -z "$module" ]; then
     || { cat "$work/build.log"; echo "FAIL building proxy_wifi.ko for $kver"; exit 1; }
   module="$work/build/proxy_wifi.ko"
 fi
+# The SAE connect tool; wifi-lab --add copies its libnl libraries along.
+if ! pkg-config --exists libnl-genl-3.0 2>/dev/null; then
+  echo "installing libnl-3-dev libnl-genl-3-dev pkg-config"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libnl-3-dev libnl-genl-3-dev pkg-config \
+    >"$work/apt.log" 2>&1 \
+    || { apt-get update >>"$work/apt.log" 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y \
+      --no-install-recommends libnl-3-dev libnl-genl-3-dev pkg-config >>"$work/apt.log" 2>&1; } \
+    || { tail -n 20 "$work/apt.log"; echo "FAIL installing libnl-3-dev libnl-genl-3-dev pkg-config"; exit 1; }
+fi
+# shellcheck disable=SC2046 # pkg-config prints several words on purpose
+cc -Wall -Wextra -Werror -O2 $(pkg-config --cflags libnl-genl-3.0) -o "$work/nl-sae-connect" \
+  "$here/nl-sae-connect.c" $(pkg-config --libs libnl-genl-3.0) \
+  || { echo "FAIL building nl-sae-connect"; exit 1; }
 modinfo -F vermagic "$module" | grep -q "^$kver " \
   || { echo "FAIL $module is not built for $kver"; exit 1; }
 
@@ -35,6 +50,7 @@ rc=0
 "$WIFI_LAB" --kernel "$series" "${nm[@]}" --radios 4 --timeout 900 --mem 1536 \
   --add "$work/proxy-wifi:/usr/local/bin/proxy-wifi" "${nice_add[@]}" \
   --add "$module:/root/proxy_wifi.ko" \
+  --add "$work/nl-sae-connect:/usr/local/bin/nl-sae-connect" \
   --add "$here/networks.toml:/root/networks.toml" \
   --add "$here/in-vm.sh:/root/in-vm.sh" \
   --run "$IN_VM_PRELUDE
