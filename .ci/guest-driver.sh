@@ -2,8 +2,9 @@
 # CI step for the guest driver (guest/linux): installs the kernel headers of Debian 12's
 # two kernels (6.1 and 6.12), sparse and dkms when missing; builds the module for both
 # with W=1 C=1 and fails on any compiler or sparse warning; checks a DKMS build; then runs
-# the VM tests (tests/vm/guest-driver/run.sh) on both kernels when ../shared/tools/wifi-lab
-# exists (skipped with a notice otherwise).
+# the VM tests (tests/vm/guest-driver/run.sh, which also builds the nl-sae-connect test tool
+# with libnl) on both kernels when ../shared/tools/wifi-lab exists (skipped with a notice
+# otherwise).
 #
 #   bash .ci/guest-driver.sh            # GUEST_DRIVER_SKIP_VM=1: builds only
 set -euo pipefail
