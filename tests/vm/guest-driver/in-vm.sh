@@ -95,8 +95,18 @@ crafted_host() { # hex
   hex "$1" >/tmp/answer.bin
   socat -u OPEN:/tmp/answer.bin VSOCK-LISTEN:12345,reuseaddr >/dev/null 2>&1 &
   CRAFTED=$!
-  sleep 0.3
+  # A fixed pause can be too short for socat to listen under TCG on a loaded machine
+  # (the request then fails with "cannot reach the host"): wait until ss lists the
+  # listener, where ss lists vsock sockets (found out on the first call).
+  if [ "$SS_VSOCK" = no ]; then
+    sleep 0.3
+  elif wait_for 3 sh -c "ss -H -l --vsock | grep -Eq ':12345([[:space:]]|\$)'"; then
+    SS_VSOCK=yes
+  elif [ "$SS_VSOCK" = probe ]; then
+    SS_VSOCK=no
+  fi
 }
+SS_VSOCK=probe
 # Sends crafted bytes to the driver's notification listener (CID 1 = this VM).
 notify_raw() { hex "$1" | socat -u - VSOCK-CONNECT:1:12346 2>/dev/null; }
 
@@ -298,7 +308,7 @@ hostile_scan() { # name hex expected-log
   if wait_for 8 sh -c "[ \$(grep -c 'scan aborted' /tmp/events.txt) -gt $n0 ]" && dmesg_has "$3"; then
     pass "hostile scan answer, $1: scan aborted ($(t "$t1")s), logged '$(dmesg | grep -- "$3" | tail -n 1 | sed 's/^\[[^]]*\] //')'"
   else
-    fail "hostile scan answer, $1: no abort or no log line '$3'"
+    fail "hostile scan answer, $1: no abort or no log line '$3'; last driver line: $(dmesg | grep "$PW: " | tail -n 1)"
   fi
   kill $CRAFTED 2>/dev/null; wait $CRAFTED 2>/dev/null
   sleep 0.6
