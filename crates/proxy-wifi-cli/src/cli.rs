@@ -186,12 +186,16 @@ where
     T::Err: Display,
 {
     if let Some((head, tail)) = text.rsplit_once(':') {
-        if let Ok(abi) = tail.parse::<GuestAbi>() {
-            let guest = head.parse::<T>().map_err(|e| format!("{head:?}: {e}"))?;
-            return Ok(GuestArg { guest, abi: Some(abi) });
-        }
-        if text.parse::<T>().is_err() && head.parse::<T>().is_ok() {
-            return Err(tail.parse::<GuestAbi>().map(|_| ()).unwrap_err().to_string());
+        match tail.parse::<GuestAbi>() {
+            Ok(abi) => {
+                let guest = head.parse::<T>().map_err(|e| format!("{head:?}: {e}"))?;
+                return Ok(GuestArg { guest, abi: Some(abi) });
+            }
+            // `7:old`: a valid guest before an unknown generation.
+            Err(unknown) if text.parse::<T>().is_err() && head.parse::<T>().is_ok() => {
+                return Err(unknown.to_string());
+            }
+            Err(_) => {}
         }
     }
     text.parse::<T>().map(|guest| GuestArg { guest, abi: None }).map_err(|e| format!("{text:?}: {e}"))
