@@ -800,7 +800,8 @@ pwifi_result pwifi_config_set_transport_tcp_any_guest(struct pwifi_config *confi
 /**
  * vsock transport (Linux hosts: QEMU/KVM vhost-vsock). `cids` lists the accepted guest
  * context ids: one CID serves that guest; several serve each of them; `cid_count` 0
- * (with `cids` NULL) accepts any guest.
+ * (with `cids` NULL) accepts any guest (CID 3 and up: the hypervisor, loopback and host
+ * CIDs 0-2 are served only when listed).
  *
  * Thread: any. Does not block. Starting fails with `PWIFI_ERR_TRANSPORT` where vsock is
  * not available.

@@ -186,7 +186,8 @@ pub extern "C" fn pwifi_config_set_transport_tcp_any_guest(
 
 /// vsock transport (Linux hosts: QEMU/KVM vhost-vsock). `cids` lists the accepted guest
 /// context ids: one CID serves that guest; several serve each of them; `cid_count` 0
-/// (with `cids` NULL) accepts any guest.
+/// (with `cids` NULL) accepts any guest (CID 3 and up: the hypervisor, loopback and host
+/// CIDs 0-2 are served only when listed).
 ///
 /// Thread: any. Does not block. Starting fails with `PWIFI_ERR_TRANSPORT` where vsock is
 /// not available.
@@ -210,7 +211,10 @@ pub extern "C" fn pwifi_config_set_transport_vsock(
         with_config(config, |c| {
             c.transport = match cids.as_slice() {
                 [cid] => TransportSettings::Vsock { guest_cid: *cid, request_port, notification_port },
-                _ => TransportSettings::VsockMulti { guest_cids: cids, request_port, notification_port },
+                _ => {
+                    let any_guest = cids.is_empty();
+                    TransportSettings::VsockMulti { guest_cids: cids, any_guest, request_port, notification_port }
+                }
             };
             Ok(())
         })

@@ -66,10 +66,12 @@ pub fn transport_settings(args: &ServeArgs) -> Result<(TransportKind, TransportS
             }
             match (args.any_guest, cids.as_slice()) {
                 (false, [cid]) => TransportSettings::Vsock { guest_cid: *cid, request_port, notification_port },
-                (true, _) => TransportSettings::VsockMulti { guest_cids: Vec::new(), request_port, notification_port },
-                (false, cids) => {
-                    TransportSettings::VsockMulti { guest_cids: cids.to_vec(), request_port, notification_port }
-                }
+                (any_guest, cids) => TransportSettings::VsockMulti {
+                    guest_cids: cids.to_vec(),
+                    any_guest,
+                    request_port,
+                    notification_port,
+                },
             }
         }
         TransportKind::Hyperv if args.any_guest => TransportSettings::HyperVAny { request_port, notification_port },
@@ -140,8 +142,13 @@ fn notification_target(settings: &TransportSettings) -> String {
         TransportSettings::Vsock { guest_cid, notification_port, .. } => {
             format!("vsock:{guest_cid}:{notification_port}")
         }
-        TransportSettings::VsockMulti { guest_cids, notification_port, .. } if guest_cids.is_empty() => {
+        TransportSettings::VsockMulti { guest_cids, any_guest: true, notification_port, .. }
+            if guest_cids.is_empty() =>
+        {
             format!("each guest's CID, port {notification_port}")
+        }
+        TransportSettings::VsockMulti { guest_cids, any_guest: true, notification_port, .. } => {
+            format!("each guest's CID and CIDs {guest_cids:?}, port {notification_port}")
         }
         TransportSettings::VsockMulti { guest_cids, notification_port, .. } => {
             format!("CIDs {guest_cids:?}, port {notification_port}")
@@ -295,5 +302,34 @@ async fn wait_for_stop_signal() {
     #[cfg(not(any(unix, windows)))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn serve_args(flags: &[&str]) -> ServeArgs {
+        let cli = Cli::try_parse_from(["proxy-wifi", "serve"].iter().chain(flags)).expect("flags parse");
+        match cli.command {
+            Command::Serve(args) => args,
+            other => panic!("not serve: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn any_guest_keeps_the_reserved_cids_listed_by_name() {
+        let (_, settings) = transport_settings(&serve_args(&["--transport", "vsock", "--any-guest"])).unwrap();
+        assert!(
+            matches!(&settings, TransportSettings::VsockMulti { guest_cids, any_guest: true, .. } if guest_cids.is_empty())
+        );
+        let (_, settings) = transport_settings(&serve_args(&["--any-guest", "--guest-cid", "1"])).unwrap();
+        assert!(
+            matches!(&settings, TransportSettings::VsockMulti { guest_cids, any_guest: true, .. } if guest_cids == &[1]),
+            "{settings:?}"
+        );
     }
 }

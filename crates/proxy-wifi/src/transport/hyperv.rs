@@ -50,6 +50,24 @@ pub const SOCKADDR_HV_LEN: usize = 36;
 pub const VSOCK_TEMPLATE: Uuid = Uuid::from_u128(0x0000_0000_facb_11e6_bd58_6400_6a79_86d3);
 /// `HV_GUID_WILDCARD` (all zeros): a listener bound to it accepts every partition.
 pub const HV_GUID_WILDCARD: Uuid = Uuid::nil();
+/// `HV_GUID_BROADCAST` (all ones).
+pub const HV_GUID_BROADCAST: Uuid = Uuid::max();
+/// `HV_GUID_CHILDREN`: the address that names every child partition.
+pub const HV_GUID_CHILDREN: Uuid = Uuid::from_u128(0x90db_8b89_0d35_4f79_8ce9_49ea_0ac8_b7cd);
+/// `HV_GUID_LOOPBACK`: a process of this partition talking to itself.
+pub const HV_GUID_LOOPBACK: Uuid = Uuid::from_u128(0xe0e1_6197_dd56_4a10_9195_5ee7_a155_a838);
+/// `HV_GUID_PARENT`: the parent partition (the host, seen from a nested VM).
+pub const HV_GUID_PARENT: Uuid = Uuid::from_u128(0xa42e_7cda_d03f_480c_9cc2_a4de_20ab_b878);
+/// `HV_GUID_SILOHOST`: the host of a container silo.
+pub const HV_GUID_SILOHOST: Uuid = Uuid::from_u128(0x36bd_0c5c_7276_4223_88ba_7d03_b654_c568);
+
+/// Whether `vm` is one of the well-known addresses that are never a guest VM (wildcard,
+/// broadcast, children, loopback, parent, silo host): a connection from one of them comes
+/// from this machine or its parent, so it is served only when named with `--vm-id`.
+pub fn is_reserved_vm_id(vm: Uuid) -> bool {
+    [HV_GUID_WILDCARD, HV_GUID_BROADCAST, HV_GUID_CHILDREN, HV_GUID_LOOPBACK, HV_GUID_PARENT, HV_GUID_SILOHOST]
+        .contains(&vm)
+}
 
 /// The service id of a vsock `port`: the template with `Data1` = `port`.
 pub fn service_id(port: u32) -> Uuid {
@@ -125,7 +143,8 @@ impl SockaddrHv {
 pub enum VmFilter {
     /// One VM: the listener is bound to its id.
     One(Uuid),
-    /// Every VM: the listener is bound to the wildcard id.
+    /// Every VM: the listener is bound to the wildcard id; the well-known non-VM ids
+    /// ([`is_reserved_vm_id`]: loopback, parent, …) are refused.
     Any,
 }
 
@@ -142,7 +161,7 @@ impl VmFilter {
     pub fn accepts(&self, peer: Uuid) -> bool {
         match self {
             VmFilter::One(vm) => *vm == peer,
-            VmFilter::Any => peer != HV_GUID_WILDCARD,
+            VmFilter::Any => !is_reserved_vm_id(peer),
         }
     }
 }
@@ -704,5 +723,17 @@ mod tests {
         assert_eq!(VmFilter::Any.bind_vm_id(), HV_GUID_WILDCARD);
         assert!(VmFilter::Any.accepts(other));
         assert!(!VmFilter::Any.accepts(HV_GUID_WILDCARD));
+    }
+
+    #[test]
+    fn any_vm_never_serves_the_loopback_parent_or_other_well_known_ids() {
+        for reserved in
+            [HV_GUID_LOOPBACK, HV_GUID_PARENT, HV_GUID_CHILDREN, HV_GUID_BROADCAST, HV_GUID_SILOHOST, HV_GUID_WILDCARD]
+        {
+            assert!(!VmFilter::Any.accepts(reserved), "any VM accepted {reserved}");
+        }
+        assert_eq!(HV_GUID_LOOPBACK.to_string(), "e0e16197-dd56-4a10-9195-5ee7a155a838");
+        assert_eq!(HV_GUID_PARENT.to_string(), "a42e7cda-d03f-480c-9cc2-a4de20abb878");
+        assert!(VmFilter::One(HV_GUID_LOOPBACK).accepts(HV_GUID_LOOPBACK), "a VM id named explicitly is served");
     }
 }

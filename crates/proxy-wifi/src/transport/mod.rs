@@ -91,10 +91,13 @@ pub enum TransportSettings {
         /// Port of the guest's notification listener.
         notification_port: u32,
     },
-    /// vsock, many guests: accept the CIDs listed (any CID when the list is empty).
+    /// vsock, many guests: accept the CIDs listed, and with `any_guest` every VM's CID
+    /// (3 and up; the hypervisor, loopback and host CIDs 0-2 only when listed).
     VsockMulti {
-        /// Accepted context ids; empty accepts every guest.
+        /// Accepted context ids.
         guest_cids: Vec<u32>,
+        /// Also accept every VM (CID 3 and up).
+        any_guest: bool,
         /// Port the service listens on for requests.
         request_port: u32,
         /// Port of the guests' notification listeners.
@@ -193,13 +196,17 @@ pub(crate) async fn bind(settings: &TransportSettings) -> io::Result<BoundTransp
         }
         #[cfg(target_os = "linux")]
         TransportSettings::Vsock { guest_cid, request_port, notification_port } => {
-            let listener = vsock::VsockRequestListener::bind(vsock::CidFilter::One(*guest_cid), *request_port)?;
+            let listener =
+                vsock::VsockRequestListener::bind(vsock::CidFilter::listed(vec![*guest_cid]), *request_port)?;
             Ok((Box::new(listener), Arc::new(vsock::VsockNotificationConnector::new(*notification_port))))
         }
         #[cfg(target_os = "linux")]
-        TransportSettings::VsockMulti { guest_cids, request_port, notification_port } => {
-            let filter =
-                if guest_cids.is_empty() { vsock::CidFilter::Any } else { vsock::CidFilter::List(guest_cids.clone()) };
+        TransportSettings::VsockMulti { guest_cids, any_guest, request_port, notification_port } => {
+            let filter = if *any_guest {
+                vsock::CidFilter::any_guest(guest_cids.clone())
+            } else {
+                vsock::CidFilter::listed(guest_cids.clone())
+            };
             let listener = vsock::VsockRequestListener::bind(filter, *request_port)?;
             Ok((Box::new(listener), Arc::new(vsock::VsockNotificationConnector::new(*notification_port))))
         }

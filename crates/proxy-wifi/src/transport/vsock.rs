@@ -11,38 +11,52 @@ use tokio_vsock::{VMADDR_CID_ANY, VsockAddr, VsockListener, VsockStream};
 
 use super::{BoxedStream, GuestId, NotificationConnector, RequestListener};
 
-/// Which guest CIDs a vsock listener serves.
+/// `VMADDR_CID_HOST`: the highest of the CIDs that are never a guest (0 the hypervisor,
+/// 1 local loopback, 2 the host itself).
+pub const VMADDR_CID_HOST: u32 = 2;
+
+/// Whether `cid` is one of the addresses that are never a VM: the hypervisor (0), local
+/// loopback (1), the host (2) or `VMADDR_CID_ANY`. A process on the host itself connects
+/// from one of these, so they are served only when listed by name.
+pub fn is_reserved_cid(cid: u32) -> bool {
+    cid <= VMADDR_CID_HOST || cid == VMADDR_CID_ANY
+}
+
+/// Which guest CIDs a vsock listener serves: the CIDs listed, plus, with
+/// [`CidFilter::any_guest`], every VM's CID. The reserved CIDs ([`is_reserved_cid`]) are
+/// served only when listed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CidFilter {
-    /// Exactly one guest.
-    One(u32),
-    /// Any of these guests.
-    List(Vec<u32>),
-    /// Every guest.
-    Any,
+pub struct CidFilter {
+    listed: Vec<u32>,
+    any_guest: bool,
 }
 
 impl std::fmt::Display for CidFilter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            CidFilter::One(cid) => write!(f, "guest CID {cid}"),
-            CidFilter::List(cids) => {
-                let list: Vec<String> = cids.iter().map(u32::to_string).collect();
-                write!(f, "guest CIDs {}", list.join(", "))
-            }
-            CidFilter::Any => f.write_str("any guest CID"),
+        let list: Vec<String> = self.listed.iter().map(u32::to_string).collect();
+        match (self.any_guest, list.as_slice()) {
+            (true, []) => f.write_str("any guest CID"),
+            (true, _) => write!(f, "any guest CID and CIDs {}", list.join(", ")),
+            (false, [one]) => write!(f, "guest CID {one}"),
+            (false, _) => write!(f, "guest CIDs {}", list.join(", ")),
         }
     }
 }
 
 impl CidFilter {
+    /// Exactly the guests `cids`, reserved CIDs included when listed.
+    pub fn listed(cids: Vec<u32>) -> Self {
+        Self { listed: cids, any_guest: false }
+    }
+
+    /// Every VM (CID 3 and up), plus the CIDs in `also` (e.g. 1 for local loopback tests).
+    pub fn any_guest(also: Vec<u32>) -> Self {
+        Self { listed: also, any_guest: true }
+    }
+
     /// Whether a connection from `peer_cid` may be served.
     pub fn accepts(&self, peer_cid: u32) -> bool {
-        match self {
-            CidFilter::One(cid) => *cid == peer_cid,
-            CidFilter::List(cids) => cids.contains(&peer_cid),
-            CidFilter::Any => peer_cid != VMADDR_CID_ANY,
-        }
+        self.listed.contains(&peer_cid) || (self.any_guest && !is_reserved_cid(peer_cid))
     }
 }
 
@@ -121,12 +135,31 @@ mod tests {
 
     #[test]
     fn only_the_configured_cids_are_accepted() {
-        assert!(CidFilter::One(3).accepts(3));
-        assert!(!CidFilter::One(3).accepts(4));
-        assert!(!CidFilter::One(3).accepts(2));
-        let list = CidFilter::List(vec![3, 9]);
+        let one = CidFilter::listed(vec![3]);
+        assert!(one.accepts(3));
+        assert!(!one.accepts(4));
+        assert!(!one.accepts(2));
+        let list = CidFilter::listed(vec![3, 9]);
         assert!(list.accepts(9) && !list.accepts(4));
-        assert!(CidFilter::Any.accepts(1234) && !CidFilter::Any.accepts(VMADDR_CID_ANY));
+        assert!(CidFilter::any_guest(Vec::new()).accepts(1234));
+    }
+
+    #[test]
+    fn any_guest_never_serves_the_hypervisor_loopback_or_host_cids() {
+        let any = CidFilter::any_guest(Vec::new());
+        for reserved in [0, 1, 2, VMADDR_CID_ANY] {
+            assert!(!any.accepts(reserved), "--any-guest accepted reserved CID {reserved}");
+        }
+        assert!(any.accepts(3));
+    }
+
+    #[test]
+    fn a_reserved_cid_is_served_when_listed_by_name() {
+        let loopback_test = CidFilter::any_guest(vec![1]);
+        assert!(loopback_test.accepts(1) && loopback_test.accepts(7));
+        assert!(!loopback_test.accepts(2) && !loopback_test.accepts(0));
+        assert!(CidFilter::listed(vec![1]).accepts(1));
+        assert_eq!(loopback_test.to_string(), "any guest CID and CIDs 1");
     }
 
     #[test]
