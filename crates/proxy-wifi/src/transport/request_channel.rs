@@ -24,6 +24,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use zeroize::Zeroize;
 
 use super::{BoxedStream, GuestId, RequestListener};
 use crate::handler::{HandlerHandle, Request};
@@ -65,15 +66,34 @@ pub(crate) enum ReadError {
 
 /// Reads one request: header, checks, then exactly the declared body.
 pub(crate) async fn read_request(stream: &mut BoxedStream) -> Result<Request, ReadError> {
+    // The header check caps the size: the body fits a stack buffer, no allocation.
+    let mut body = [0u8; MAX_REQUEST_BODY_LEN as usize];
+    read_request_into(stream, &mut body).await
+}
+
+/// [`read_request`] into the caller's `body` buffer, which is wiped before this returns or
+/// is cancelled (a connect request's body holds the PMK or SAE password).
+async fn read_request_into(
+    stream: &mut BoxedStream,
+    body: &mut [u8; MAX_REQUEST_BODY_LEN as usize],
+) -> Result<Request, ReadError> {
+    let body = WipeOnDrop(body);
     let mut header_bytes = [0u8; HEADER_LEN];
     stream.read_exact(&mut header_bytes).await?;
     let header = Header::decode(&header_bytes, Direction::GuestToHost)?;
-    // The header check capped the size: the body fits a stack buffer, no allocation.
-    let mut body = [0u8; MAX_REQUEST_BODY_LEN as usize];
-    let body = &mut body[..header.body_len()];
+    let body = &mut body.0[..header.body_len()];
     stream.read_exact(body).await?;
     let message = Message::decode_body(header, body)?;
     Ok(Request::try_from(message).expect("the header check admits requests only"))
+}
+
+/// Zeroizes the borrowed bytes when dropped, also when the read is cancelled midway.
+struct WipeOnDrop<'a>(&'a mut [u8]);
+
+impl Drop for WipeOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
 }
 
 /// Accepts and serves request connections until `shutdown`.
@@ -175,5 +195,44 @@ async fn serve_connection(
         Ok(Ok(())) => tracing::trace!(%guest, elapsed = ?started.elapsed(), "answer written"),
         Ok(Err(error)) => tracing::debug!(%guest, %error, "writing the answer failed"),
         Err(_) => tracing::debug!(%guest, "writing the answer timed out"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proxy_wifi_protocol::{ConnectRequest, Pmk, Ssid};
+    use tokio::io::AsyncWriteExt;
+
+    use super::*;
+
+    fn connect_with_pmk() -> (Vec<u8>, Pmk) {
+        let ssid = Ssid::new(b"lab-wpa2").unwrap();
+        let pmk = Pmk::derive(b"labpassword", &ssid);
+        (Message::ConnectRequest(ConnectRequest::wpa2_psk(ssid, pmk.clone())).to_bytes(), pmk)
+    }
+
+    #[tokio::test]
+    async fn the_body_buffer_is_wiped_after_a_request_with_a_pmk() {
+        let (bytes, pmk) = connect_with_pmk();
+        let (mut guest, host) = tokio::io::duplex(1024);
+        guest.write_all(&bytes).await.unwrap();
+        let mut stream: BoxedStream = Box::new(host);
+        let mut body = [0u8; MAX_REQUEST_BODY_LEN as usize];
+        let request = read_request_into(&mut stream, &mut body).await.unwrap();
+        assert!(matches!(request, Request::Connect(_)));
+        assert!(body.iter().all(|&b| b == 0), "the PMK {:02x?} stays in the read buffer", &pmk.expose_secret()[..4]);
+    }
+
+    #[tokio::test]
+    async fn the_body_buffer_is_wiped_when_the_read_is_cancelled_midway() {
+        let (bytes, _) = connect_with_pmk();
+        let (mut guest, host) = tokio::io::duplex(1024);
+        // Everything but the last byte: the read waits for it until cancelled.
+        guest.write_all(&bytes[..bytes.len() - 1]).await.unwrap();
+        let mut stream: BoxedStream = Box::new(host);
+        let mut body = [0u8; MAX_REQUEST_BODY_LEN as usize];
+        let read = tokio::time::timeout(Duration::from_millis(50), read_request_into(&mut stream, &mut body)).await;
+        assert!(read.is_err(), "the read waits for the last byte");
+        assert!(body.iter().all(|&b| b == 0), "a cancelled read leaves key bytes in the buffer");
     }
 }

@@ -310,7 +310,7 @@ impl Inner {
                     .iter()
                     .map(|(key, value)| {
                         let value = match value {
-                            SettingValue::Text(text) => Value::from(text.as_str()),
+                            SettingValue::Text(text) | SettingValue::Secret(text) => Value::from(text.as_str()),
                             SettingValue::Bytes(bytes) => Value::from(bytes.clone()),
                             SettingValue::Bool(b) => Value::from(*b),
                             SettingValue::Int(i) => Value::from(*i),

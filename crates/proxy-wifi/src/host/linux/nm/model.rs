@@ -171,6 +171,8 @@ impl AccessPoint {
 pub enum SettingValue {
     /// A string (`s`).
     Text(Zeroizing<String>),
+    /// A secret string (`s`: a PSK or SAE password): zeroized on drop, redacted in `Debug`.
+    Secret(Zeroizing<String>),
     /// Bytes (`ay`).
     Bytes(Vec<u8>),
     /// A boolean (`b`).
@@ -183,6 +185,7 @@ impl std::fmt::Debug for SettingValue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             SettingValue::Text(t) => write!(f, "{:?}", t.as_str()),
+            SettingValue::Secret(_) => f.write_str("<redacted>"),
             SettingValue::Bytes(b) => write!(f, "{b:02x?}"),
             SettingValue::Bool(b) => write!(f, "{b}"),
             SettingValue::Int(i) => write!(f, "{i}"),
@@ -195,6 +198,10 @@ pub type ConnectionSettings = Vec<(&'static str, Vec<(&'static str, SettingValue
 
 fn text(value: impl Into<String>) -> SettingValue {
     SettingValue::Text(Zeroizing::new(value.into()))
+}
+
+fn secret(value: impl Into<String>) -> SettingValue {
+    SettingValue::Secret(Zeroizing::new(value.into()))
 }
 
 /// The settings of the volatile connection for a guest's connect request. Open
@@ -213,14 +220,13 @@ pub fn connection_settings(params: &ConnectParams) -> Result<ConnectionSettings,
     }
     let security = match params.security()? {
         GuestSecurity::Open => None,
-        GuestSecurity::Wpa2Psk(pmk) => Some(vec![
-            ("key-mgmt", text("wpa-psk")),
-            ("psk", SettingValue::Text(Zeroizing::new(pmk.to_hex().to_string()))),
-        ]),
+        GuestSecurity::Wpa2Psk(pmk) => {
+            Some(vec![("key-mgmt", text("wpa-psk")), ("psk", secret(pmk.to_hex().to_string()))])
+        }
         // pmf 3: required.
         GuestSecurity::Wpa3Sae(password) => Some(vec![
             ("key-mgmt", text("sae")),
-            ("psk", text(password.expose_secret())),
+            ("psk", secret(password.expose_secret())),
             ("pmf", SettingValue::Int(3)),
         ]),
     };
@@ -412,7 +418,7 @@ mod tests {
         assert_eq!(find(&settings, "802-11-wireless-security", "key-mgmt"), Some(&text("wpa-psk")));
         assert_eq!(
             find(&settings, "802-11-wireless-security", "psk"),
-            Some(&text("51ce1e2ee1508a129f42d337038ecd33d5bfdb7265cc93e4c7252e1696c24144"))
+            Some(&secret("51ce1e2ee1508a129f42d337038ecd33d5bfdb7265cc93e4c7252e1696c24144"))
         );
         let open = connection_settings(&ConnectParams::new(proxy_wifi_protocol::ConnectRequest::open(ssid))).unwrap();
         assert!(open.iter().all(|(s, _)| *s != "802-11-wireless-security"), "no WEP for open networks");
@@ -420,6 +426,18 @@ mod tests {
         assert_eq!(find(&sae, "802-11-wireless-security", "key-mgmt"), Some(&text("sae")));
         assert_eq!(find(&sae, "802-11-wireless-security", "pmf"), Some(&SettingValue::Int(3)));
         assert!(connection_settings(&params(vec![AkmSuite::Psk], Key::new(b"short").unwrap())).is_err());
+    }
+
+    #[test]
+    fn debug_output_of_the_settings_never_shows_the_psk_or_sae_password() {
+        let ssid = Ssid::new(b"lab-wpa2").unwrap();
+        let psk = connection_settings(&params(vec![AkmSuite::Psk], Key::from(Pmk::derive(b"labpassword", &ssid))));
+        let printed = format!("{psk:?}");
+        assert!(!printed.contains("51ce1e2e"), "PMK printed: {printed}");
+        assert!(printed.contains("<redacted>") && printed.contains("wpa-psk"), "{printed}");
+        let sae = connection_settings(&params(vec![AkmSuite::Sae], Key::new(b"sae-secret-pw").unwrap()));
+        let printed = format!("{sae:?}");
+        assert!(!printed.contains("sae-secret-pw"), "SAE password printed: {printed}");
     }
 
     #[test]
