@@ -688,7 +688,8 @@ typedef int32_t pwifi_scan_mode;
 #define PWIFI_IFACE_NOT_FOUND 1
 
 /**
- * The network refused the connection (wrong key, association rejected).
+ * The network refused the connection (association rejected). The guest is told 1
+ * (unspecified failure); use `PWIFI_IFACE_WRONG_KEY` when the key was wrong.
  */
 #define PWIFI_IFACE_REJECTED 2
 
@@ -701,6 +702,16 @@ typedef int32_t pwifi_scan_mode;
  * Any other failure.
  */
 #define PWIFI_IFACE_FAILED 4
+
+/**
+ * The network refused the key (the guest is told 15, CHALLENGE_FAILURE).
+ */
+#define PWIFI_IFACE_WRONG_KEY 5
+
+/**
+ * The connection did not complete in time (the guest is told 16, REJECTED_SEQUENCE_TIMEOUT).
+ */
+#define PWIFI_IFACE_TIMED_OUT 6
 
 /**
  * All results at once, completed.

@@ -13,8 +13,8 @@ use proxy_wifi::{ConnectedNetwork, InterfaceId, WifiInterface};
 use crate::callback::{UserData, enter, with_sink};
 use crate::error::Error;
 use crate::types::{
-    PWIFI_IFACE_NOT_FOUND, PWIFI_IFACE_OK, PWIFI_IFACE_REJECTED, PWIFI_IFACE_UNAVAILABLE, auth_to_c, network_from_c,
-    pwifi_connect_params, pwifi_iface_result, pwifi_network,
+    PWIFI_IFACE_NOT_FOUND, PWIFI_IFACE_OK, PWIFI_IFACE_REJECTED, PWIFI_IFACE_TIMED_OUT, PWIFI_IFACE_UNAVAILABLE,
+    PWIFI_IFACE_WRONG_KEY, auth_to_c, network_from_c, pwifi_connect_params, pwifi_iface_result, pwifi_network,
 };
 
 /// Where a scan callback puts the BSSs it sees (`pwifi_scan_results_add`); valid during
@@ -170,6 +170,10 @@ fn check(code: pwifi_iface_result, ssid: Option<Ssid>) -> Result<(), InterfaceEr
             reason: "the application interface rejected the connection".into(),
         }),
         PWIFI_IFACE_UNAVAILABLE => Err(InterfaceError::Unavailable("the application interface is unavailable".into())),
+        PWIFI_IFACE_WRONG_KEY => {
+            Err(InterfaceError::WrongKey("the application interface says the key is wrong".into()))
+        }
+        PWIFI_IFACE_TIMED_OUT => Err(InterfaceError::TimedOut("the application interface timed out".into())),
         other => Err(InterfaceError::Backend(format!("the application interface failed (code {other})"))),
     }
 }

@@ -88,12 +88,17 @@ pub type pwifi_iface_result = i32;
 pub const PWIFI_IFACE_OK: pwifi_iface_result = 0;
 /// The interface does not see the requested network.
 pub const PWIFI_IFACE_NOT_FOUND: pwifi_iface_result = 1;
-/// The network refused the connection (wrong key, association rejected).
+/// The network refused the connection (association rejected). The guest is told 1
+/// (unspecified failure); use `PWIFI_IFACE_WRONG_KEY` when the key was wrong.
 pub const PWIFI_IFACE_REJECTED: pwifi_iface_result = 2;
 /// The interface is gone or its Wi-Fi service is unavailable.
 pub const PWIFI_IFACE_UNAVAILABLE: pwifi_iface_result = 3;
 /// Any other failure.
 pub const PWIFI_IFACE_FAILED: pwifi_iface_result = 4;
+/// The network refused the key (the guest is told 15, CHALLENGE_FAILURE).
+pub const PWIFI_IFACE_WRONG_KEY: pwifi_iface_result = 5;
+/// The connection did not complete in time (the guest is told 16, REJECTED_SEQUENCE_TIMEOUT).
+pub const PWIFI_IFACE_TIMED_OUT: pwifi_iface_result = 6;
 
 /// Scan mode of the simulated interface (`PWIFI_SCAN_MODE_*`).
 pub type pwifi_scan_mode = i32;

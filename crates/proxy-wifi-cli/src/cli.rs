@@ -248,7 +248,7 @@ pub enum GuestTransportKind {
 pub enum GuestCommand {
     /// Scan and print the networks (waits up to 10 s for late results, like the driver).
     Scan {
-        /// Targeted scan for this SSID (hidden networks).
+        /// Targeted scan for this SSID (hidden networks); only its BSSs are shown.
         #[arg(long)]
         ssid: Option<String>,
         /// Print JSON instead of a table.
@@ -258,7 +258,13 @@ pub enum GuestCommand {
         #[arg(long)]
         no_wait: bool,
     },
-    /// Connect to a network; exits non-zero on failure.
+    /// Connect to a network; prints the host's 802.11 status code and its name.
+    ///
+    /// Exit status: 0 connected; 3 refused with 1 UNSPECIFIED_FAILURE or a code without a
+    /// class below (network not found, interface gone, other); 4 wrong key (15
+    /// CHALLENGE_FAILURE); 5 denied (12 DENIED_OTHER_REASON: by the host's policy; 17
+    /// DENIED_NO_MORE_STAS: the interfaces serve other guests); 6 timed out (16
+    /// REJECTED_SEQUENCE_TIMEOUT); 1 no answer (host unreachable, bad arguments); 2 usage.
     Connect {
         /// The network's SSID.
         ssid: String,

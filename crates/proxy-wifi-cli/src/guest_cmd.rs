@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use proxy_wifi::protocol::{AuthType, Bssid, ConnectRequest, Pmk, SessionId, Ssid};
+use proxy_wifi::protocol::{AuthType, Bssid, ConnectRequest, Pmk, SessionId, Ssid, StatusCode};
 use proxy_wifi_guest::{
     DEFAULT_SCAN_WAIT, GuestClient, GuestConfig, GuestTransport, NotificationListener, scan_until_complete,
 };
@@ -63,6 +63,19 @@ pub fn connect_request(
     Ok(ConnectRequest { bssid: bssid.unwrap_or(Bssid::ZERO), ..request })
 }
 
+/// The class of a connect answer: `guest connect`'s exit status and what it means
+/// (documented in `guest connect --help` and docs/connect-failures.md).
+pub fn connect_class(code: StatusCode) -> (u8, &'static str) {
+    match code {
+        StatusCode::SUCCESS => (0, "connected"),
+        StatusCode::CHALLENGE_FAILURE => (4, "wrong key"),
+        StatusCode::DENIED_OTHER_REASON => (5, "denied by the host's policy"),
+        StatusCode::DENIED_NO_MORE_STAS => (5, "denied: the host's interfaces serve other guests"),
+        StatusCode::REJECTED_SEQUENCE_TIMEOUT => (6, "timed out"),
+        _ => (3, "refused (network not found, interface gone, or no better code)"),
+    }
+}
+
 /// Runs a guest subcommand.
 pub async fn run(args: GuestArgs) -> Result<ExitCode, String> {
     if let GuestCommand::Doctor { json } = args.command {
@@ -89,6 +102,11 @@ pub async fn run(args: GuestArgs) -> Result<ExitCode, String> {
                 .await
                 .map_err(|e| e.to_string())?;
             drop(progress);
+            let mut outcome = outcome;
+            if let Some(ssid) = ssid {
+                // The host may answer a targeted scan with every network it sees.
+                outcome.bss.retain(|b| b.ssid() == Some(ssid));
+            }
             if json {
                 let value = json!({
                     "complete": outcome.completed,
@@ -111,10 +129,13 @@ pub async fn run(args: GuestArgs) -> Result<ExitCode, String> {
             let response = client.connect(request).await.map_err(|e| e.to_string())?;
             drop(progress);
             let success = response.result_code.is_success();
+            let (exit, class) = connect_class(response.result_code);
             if json {
                 let value = json!({
                     "success": success,
                     "result_code": response.result_code.0,
+                    "result_name": response.result_code.name(),
+                    "class": class,
                     "bssid": response.bssid.to_string(),
                     "session_id": response.session_id.0,
                 });
@@ -127,9 +148,12 @@ pub async fn run(args: GuestArgs) -> Result<ExitCode, String> {
                     response.session_id
                 );
             } else {
-                eprintln!("connect to {ssid} failed: result {}, session {}", response.result_code, response.session_id);
+                eprintln!(
+                    "connect to {ssid} failed: {class}: result {}, session {}",
+                    response.result_code, response.session_id
+                );
             }
-            Ok(if success { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            Ok(ExitCode::from(exit))
         }
         GuestCommand::Disconnect { session, json } => {
             client.disconnect(SessionId(session)).await.map_err(|e| e.to_string())?;

@@ -174,8 +174,8 @@ fn ctl_shutdown_stops_serve_cleanly() {
 fn guest_connect_with_right_and_wrong_passphrase() {
     let (server, ports) = Server::start_on_free_ports(&[]);
     let wrong = guest(ports, &["connect", "FakeWpa2Psk", "--passphrase", "wrongwrong"]);
-    assert_eq!(wrong.status.code(), Some(1), "wrong passphrase fails: {}", stdout(&wrong));
-    assert!(stderr(&wrong).contains("failed"), "{}", stderr(&wrong));
+    assert_eq!(wrong.status.code(), Some(4), "wrong key exits 4: {}", stderr(&wrong));
+    assert!(stderr(&wrong).contains("wrong key: result 15 CHALLENGE_FAILURE"), "{}", stderr(&wrong));
     let right = guest(ports, &["connect", "FakeWpa2Psk", "--passphrase", "secretsecret", "--json"]);
     assert!(right.status.success(), "{}", stderr(&right));
     let value: serde_json::Value = serde_json::from_slice(&right.stdout).unwrap();
@@ -188,6 +188,20 @@ fn guest_connect_with_right_and_wrong_passphrase() {
     let bye = guest(ports, &["disconnect", "2"]);
     assert!(bye.status.success());
     assert!(stdout(&bye).contains("disconnected"));
+}
+
+#[test]
+fn guest_connect_exit_status_names_the_class_and_scan_ssid_shows_only_that_network() {
+    let (_server, ports) = Server::start_on_free_ports(&[]);
+    let unknown = guest(ports, &["connect", "NoSuchNetwork", "--json"]);
+    assert_eq!(unknown.status.code(), Some(3), "unknown network exits 3: {}", stderr(&unknown));
+    let value: serde_json::Value = serde_json::from_slice(&unknown.stdout).unwrap();
+    assert_eq!((value["result_code"].as_u64(), value["result_name"].as_str()), (Some(1), Some("UNSPECIFIED_FAILURE")));
+    let scan = guest(ports, &["scan", "--ssid", "FakeOpen", "--json"]);
+    assert!(scan.status.success(), "{}", stderr(&scan));
+    let value: serde_json::Value = serde_json::from_slice(&scan.stdout).unwrap();
+    let names: Vec<&str> = value["networks"].as_array().unwrap().iter().map(|n| n["ssid"].as_str().unwrap()).collect();
+    assert_eq!(names, ["FakeOpen"]);
 }
 
 #[test]

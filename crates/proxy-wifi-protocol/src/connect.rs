@@ -171,7 +171,8 @@ impl ConnectRequest {
     }
 }
 
-/// An IEEE 802.11 status code, passed to the guest's cfg80211 as is.
+/// An IEEE 802.11 status code (IEEE 802.11-2020, Table 9-50), passed to the guest's
+/// cfg80211 as is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct StatusCode(pub u16);
 
@@ -180,19 +181,48 @@ impl StatusCode {
     pub const SUCCESS: StatusCode = StatusCode(0);
     /// 1: unspecified failure.
     pub const UNSPECIFIED_FAILURE: StatusCode = StatusCode(1);
+    /// 12: denied for a reason outside the scope of the standard (Linux
+    /// `WLAN_STATUS_ASSOC_DENIED_UNSPEC`).
+    pub const DENIED_OTHER_REASON: StatusCode = StatusCode(12);
+    /// 15: authentication rejected because of challenge failure (Linux
+    /// `WLAN_STATUS_CHALLENGE_FAIL`).
+    pub const CHALLENGE_FAILURE: StatusCode = StatusCode(15);
+    /// 16: authentication rejected: timeout waiting for the next frame (Linux
+    /// `WLAN_STATUS_AUTH_TIMEOUT`).
+    pub const REJECTED_SEQUENCE_TIMEOUT: StatusCode = StatusCode(16);
+    /// 17: denied because the AP cannot handle more stations (Linux
+    /// `WLAN_STATUS_AP_UNABLE_TO_HANDLE_NEW_STA`).
+    pub const DENIED_NO_MORE_STAS: StatusCode = StatusCode(17);
 
     /// Whether this is [`StatusCode::SUCCESS`].
     pub fn is_success(self) -> bool {
         self == StatusCode::SUCCESS
     }
+
+    /// The IEEE 802.11-2020 name and meaning of the codes this project gives, if it is one.
+    pub fn describe(self) -> Option<(&'static str, &'static str)> {
+        Some(match self.0 {
+            0 => ("SUCCESS", "success"),
+            1 => ("UNSPECIFIED_FAILURE", "unspecified failure"),
+            12 => ("DENIED_OTHER_REASON", "denied for a reason outside the standard"),
+            15 => ("CHALLENGE_FAILURE", "authentication rejected: challenge failure"),
+            16 => ("REJECTED_SEQUENCE_TIMEOUT", "authentication rejected: timeout"),
+            17 => ("DENIED_NO_MORE_STAS", "denied: no room for another station"),
+            _ => return None,
+        })
+    }
+
+    /// The IEEE 802.11-2020 name, or `STATUS_<n>` for a code without one here.
+    pub fn name(self) -> String {
+        self.describe().map_or_else(|| format!("STATUS_{}", self.0), |(name, _)| name.to_string())
+    }
 }
 
 impl fmt::Display for StatusCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            0 => f.write_str("0 (success)"),
-            1 => f.write_str("1 (unspecified failure)"),
-            other => write!(f, "{other}"),
+        match self.describe() {
+            Some((name, meaning)) => write!(f, "{} {name} ({meaning})", self.0),
+            None => write!(f, "{}", self.0),
         }
     }
 }

@@ -20,6 +20,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+mod connect_failure;
 mod handler;
 mod host;
 mod identity;
@@ -31,6 +32,7 @@ mod service;
 mod status;
 mod transport;
 
+pub use connect_failure::ConnectFailure;
 pub use handler::Timeouts;
 #[cfg(target_os = "linux")]
 pub use host::linux::{BackendChoice, BackendError, select_backend};

@@ -5,7 +5,7 @@ use proxy_wifi_protocol::{Bssid, ConnectRequest, ConnectResponse, Message, Sessi
 use super::OperationHandler;
 use super::session::GuestConnection;
 use crate::identity::GuestId;
-use crate::interface::{ConnectParams, ConnectedNetwork, InterfaceError, InterfaceId};
+use crate::interface::{ConnectFailure, ConnectParams, ConnectedNetwork, InterfaceId};
 use crate::observer::{Authorization, ConnectRequestArgs, ConnectionArgs, OperationStatus, OperationType};
 
 fn answer(result_code: StatusCode, bssid: Bssid, session_id: SessionId) -> Message {
@@ -27,7 +27,7 @@ impl OperationHandler {
         // Rule 1: no interface, no connection.
         if self.interfaces.is_empty() {
             tracing::warn!(%guest, %ssid, "connect failed: no Wi-Fi interface");
-            return answer(StatusCode::UNSPECIFIED_FAILURE, Bssid::ZERO, session);
+            return answer(ConnectFailure::InterfaceGone.status_code(), Bssid::ZERO, session);
         }
 
         // A guest has one connection at a time: a new connect request supersedes the
@@ -53,11 +53,12 @@ impl OperationHandler {
             self.observer.notify("on_guest_connection_completion", move |o| {
                 o.on_guest_connection_completion(OperationType::GuestDirected, OperationStatus::Denied, &args)
             });
-            return answer(StatusCode::UNSPECIFIED_FAILURE, Bssid::ZERO, session);
+            return answer(ConnectFailure::DeniedByObserver.status_code(), Bssid::ZERO, session);
         }
 
         // Rule 4: each interface in order, 10 s each, until one connects.
-        let mut failure_status = StatusCode::UNSPECIFIED_FAILURE;
+        // The guest is told the cause of the attempt that got furthest.
+        let mut failure = ConnectFailure::Unspecified;
         for interface in self.interfaces.clone() {
             let id = interface.id();
             // Isolation rule: never take an interface away from another guest's connection.
@@ -66,6 +67,7 @@ impl OperationHandler {
                 if !others.is_empty() {
                     tracing::info!(%guest, interface = %id, users = ?others.iter().map(ToString::to_string).collect::<Vec<_>>(),
                         "interface skipped: it backs another guest's connection");
+                    failure = failure.or_further(ConnectFailure::InterfaceBusy);
                     continue;
                 }
             }
@@ -100,22 +102,22 @@ impl OperationHandler {
                     return answer(StatusCode::SUCCESS, bssid, session);
                 }
                 Ok(Err(error)) => {
-                    if let InterfaceError::Rejected { status, .. } = &error {
-                        failure_status = *status;
-                    }
+                    failure = failure.or_further(error.connect_failure());
                     tracing::info!(%guest, interface = %id, %ssid, %error, "interface could not connect");
                 }
                 Err(_) => {
+                    failure = failure.or_further(ConnectFailure::TimedOut);
                     tracing::warn!(%guest, interface = %id, %ssid, deadline = ?self.timeouts.connect, "interface connect missed its deadline")
                 }
             }
         }
-        tracing::info!(%guest, %ssid, %session, "guest-directed connection failed on every interface");
+        let status = failure.status_code();
+        tracing::info!(%guest, %ssid, %session, cause = %failure, %status, "guest-directed connection failed on every interface");
         let args = ConnectionArgs { guest: Some(guest.clone()), interface: None, ssid, bssid: params.bssid, auth };
         self.observer.notify("on_guest_connection_completion", move |o| {
             o.on_guest_connection_completion(OperationType::GuestDirected, OperationStatus::Failed, &args)
         });
-        answer(failure_status, Bssid::ZERO, session)
+        answer(status, Bssid::ZERO, session)
     }
 
     /// The first interface (in dispatch order) already connected to the requested SSID.
@@ -169,7 +171,7 @@ impl OperationHandler {
             }
             Authorization::Deny => {
                 tracing::info!(%guest, %interface, ssid = %network.ssid, "mirroring denied by the observer");
-                (OperationStatus::Denied, answer(StatusCode::UNSPECIFIED_FAILURE, Bssid::ZERO, session))
+                (OperationStatus::Denied, answer(ConnectFailure::DeniedByObserver.status_code(), Bssid::ZERO, session))
             }
         };
         self.observer.notify("on_guest_connection_completion", move |o| {

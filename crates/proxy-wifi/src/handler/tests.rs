@@ -30,6 +30,7 @@ enum Behaviour<T> {
     Answer(T),
     AnswerAfter(Duration, T),
     Fail,
+    FailWith(InterfaceError),
     Hang,
 }
 
@@ -84,6 +85,7 @@ impl TestInterface {
                 Ok(v)
             }
             Behaviour::Fail => Err(InterfaceError::Backend("scripted failure".into())),
+            Behaviour::FailWith(error) => Err(error),
             Behaviour::Hang => std::future::pending().await,
         }
     }
@@ -415,7 +417,7 @@ async fn connect_rule_2_mirroring_denied() {
     let mut h = Harness::new(vec![a.clone()]);
     *h.recorder.deny.lock().unwrap() = Some(OperationType::HostMirroring);
     let r = h.connect(ConnectRequest::open(ssid_of("Office"))).await;
-    assert_eq!(r.result_code, StatusCode::UNSPECIFIED_FAILURE);
+    assert_eq!(r.result_code, StatusCode::DENIED_OTHER_REASON);
     assert_eq!(h.connection(), None);
     assert_eq!(h.observer_log().await[1], "connect-done HostMirroring Denied Office");
 }
@@ -427,7 +429,7 @@ async fn connect_rule_3_observer_denies_guest_directed() {
     let mut h = Harness::new(vec![a.clone()]);
     *h.recorder.deny.lock().unwrap() = Some(OperationType::GuestDirected);
     let r = h.connect(ConnectRequest::open(ssid_of("Net"))).await;
-    assert_eq!(r.result_code, StatusCode::UNSPECIFIED_FAILURE);
+    assert_eq!(r.result_code, StatusCode::DENIED_OTHER_REASON);
     assert!(a.calls().is_empty());
     assert_eq!(h.observer_log().await, vec!["authorize GuestDirected Net", "connect-done GuestDirected Denied Net"]);
 }
@@ -439,7 +441,7 @@ async fn connect_rule_3_a_panicking_observer_counts_as_deny_and_service_goes_on(
     let mut h = Harness::new(vec![a.clone()]);
     *h.recorder.panic_on_authorize.lock().unwrap() = true;
     let r = h.connect(ConnectRequest::open(ssid_of("Net"))).await;
-    assert_eq!(r.result_code, StatusCode::UNSPECIFIED_FAILURE);
+    assert_eq!(r.result_code, StatusCode::DENIED_OTHER_REASON);
     *h.recorder.panic_on_authorize.lock().unwrap() = false;
     let r = h.connect(ConnectRequest::open(ssid_of("Net"))).await;
     assert_eq!(r.result_code, StatusCode::SUCCESS);
@@ -462,13 +464,14 @@ async fn connect_rule_4_interfaces_in_order_10s_each() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn connect_rule_4_all_failed_answers_status_1() {
+async fn connect_rule_4_all_failed_answers_the_cause_of_the_furthest_attempt() {
     let (a, b) = (TestInterface::new(1), TestInterface::new(2));
     a.on_connect(Behaviour::Fail);
     b.on_connect(Behaviour::Hang);
     let mut h = Harness::new(vec![a.clone(), b.clone()]);
     let r = h.connect(ConnectRequest::open(ssid_of("Net"))).await;
-    assert_eq!((r.result_code, r.bssid), (StatusCode::UNSPECIFIED_FAILURE, Bssid::ZERO));
+    // A backend error has no better code than 1; B's missed deadline says more.
+    assert_eq!((r.result_code, r.bssid), (StatusCode::REJECTED_SEQUENCE_TIMEOUT, Bssid::ZERO));
     assert_eq!(h.connection(), None);
     assert_eq!(h.observer_log().await.last().unwrap(), "connect-done GuestDirected Failed Net");
 }
@@ -654,7 +657,7 @@ async fn simulated_wpa2_connect_checks_the_pmk_end_to_end_through_the_handler() 
     let sim = crate::interface::simulated::SimulatedInterface::new(crate::SimulatedNetwork::defaults());
     let mut h = Harness::new(vec![sim]);
     let wrong = h.connect(psk_request("FakeWpa2Psk", "wrong-passphrase")).await;
-    assert_eq!(wrong.result_code, StatusCode::UNSPECIFIED_FAILURE);
+    assert_eq!(wrong.result_code, StatusCode::CHALLENGE_FAILURE);
     let right = h.connect(psk_request("FakeWpa2Psk", "secretsecret")).await;
     assert_eq!((right.result_code, right.bssid), (StatusCode::SUCCESS, Bssid([0, 0, 0, 0, 0, 1])));
 }
@@ -668,10 +671,55 @@ async fn a_new_connect_supersedes_a_guest_directed_connection() {
     assert_eq!(right.result_code, StatusCode::SUCCESS);
     // Not mirrored from the guest's own connection: the key is checked again.
     let wrong = h.connect(psk_request("FakeWpa2Psk", "wrong-passphrase")).await;
-    assert_eq!(wrong.result_code, StatusCode::UNSPECIFIED_FAILURE);
+    assert_eq!(wrong.result_code, StatusCode::CHALLENGE_FAILURE);
     assert_eq!(control.host_connection(), None, "the interface was released");
     let log = h.observer_log().await;
     assert!(log.contains(&"disconnect-done GuestDirected Succeeded FakeWpa2Psk".to_string()), "{log:?}");
+}
+
+// ---- Failure causes and their 802.11 status codes (docs/connect-failures.md) ----------
+
+#[tokio::test(start_paused = true)]
+async fn unknown_ssid_answers_1_and_a_wrong_key_elsewhere_says_more() {
+    let sim = crate::interface::simulated::SimulatedInterface::new(crate::SimulatedNetwork::defaults());
+    let mut h = Harness::new(vec![sim.clone()]);
+    let unknown = h.connect(ConnectRequest::open(ssid_of("NoSuchNetwork"))).await;
+    assert_eq!(unknown.result_code, StatusCode::UNSPECIFIED_FAILURE);
+    // Two interfaces: the first does not see the network, the second refuses the key.
+    let blind = TestInterface::new(1);
+    blind.on_connect(Behaviour::FailWith(InterfaceError::NetworkNotFound(ssid_of("FakeWpa2Psk"))));
+    let mut h = Harness::new(vec![blind, sim]);
+    let wrong = h.connect(psk_request("FakeWpa2Psk", "wrong-passphrase")).await;
+    assert_eq!(wrong.result_code, StatusCode::CHALLENGE_FAILURE);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_missed_deadline_answers_16_after_exactly_the_deadline() {
+    let a = TestInterface::new(1);
+    a.on_connect(Behaviour::Hang);
+    let mut h = Harness::new(vec![a.clone()]);
+    let started = Instant::now();
+    let r = h.connect(ConnectRequest::open(ssid_of("Net"))).await;
+    assert_eq!(started.elapsed(), crate::limits::CONNECT_TIMEOUT);
+    assert_eq!(r.result_code, StatusCode::REJECTED_SEQUENCE_TIMEOUT);
+}
+
+#[tokio::test(start_paused = true)]
+async fn interface_errors_carry_their_cause_to_the_guest() {
+    let a = TestInterface::new(1);
+    let mut h = Harness::new(vec![a.clone()]);
+    let cases = [
+        (InterfaceError::WrongKey("k".into()), StatusCode::CHALLENGE_FAILURE),
+        (InterfaceError::TimedOut("t".into()), StatusCode::REJECTED_SEQUENCE_TIMEOUT),
+        (InterfaceError::NetworkNotFound(ssid_of("Net")), StatusCode::UNSPECIFIED_FAILURE),
+        (InterfaceError::Unavailable("gone".into()), StatusCode::UNSPECIFIED_FAILURE),
+        (InterfaceError::Rejected { status: StatusCode(30), reason: "r".into() }, StatusCode(30)),
+    ];
+    for (error, code) in cases {
+        a.on_connect(Behaviour::FailWith(error.clone()));
+        let r = h.connect(ConnectRequest::open(ssid_of("Net"))).await;
+        assert_eq!(r.result_code, code, "{error}");
+    }
 }
 
 // ---- Many guests ----------------------------------------------------------------------
@@ -704,7 +752,7 @@ async fn isolation_a_directed_connect_never_takes_an_interface_from_another_gues
     let mut h = Harness::new(vec![x.clone()]);
     assert_eq!(connect_as(&mut h, &A, "N1").await.result_code, StatusCode::SUCCESS);
     let b = connect_as(&mut h, &B, "N2").await;
-    assert_eq!(b.result_code, StatusCode::UNSPECIFIED_FAILURE, "X backs A's connection");
+    assert_eq!(b.result_code, StatusCode::DENIED_NO_MORE_STAS, "X backs A's connection");
     assert_eq!(x.calls(), vec!["connect N1"], "X was not asked to switch networks");
     assert_eq!(h.handler.guest_connection(&A).unwrap().ssid, ssid_of("N1"), "A undisturbed");
     assert!(h.notifications_of(&A).is_empty());

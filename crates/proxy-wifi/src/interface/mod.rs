@@ -18,6 +18,7 @@ use proxy_wifi_protocol::{BssEntry, Bssid, Ssid, StatusCode};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
+pub use crate::connect_failure::ConnectFailure;
 pub use security::{ConnectParams, GuestSecurity, SaePassword};
 
 /// Identifies an interface (a GUID, as on Windows).
@@ -103,7 +104,13 @@ pub enum InterfaceError {
         /// What is unsupported.
         reason: String,
     },
-    /// The network refused the connection (wrong key, association rejected, ...).
+    /// The network refused the key (wrong passphrase, PSK or SAE password).
+    #[error("wrong key: {0}")]
+    WrongKey(String),
+    /// The interface did not connect within its own deadline.
+    #[error("timed out: {0}")]
+    TimedOut(String),
+    /// The network refused the connection (association rejected, ...).
     #[error("connection rejected with status {status}: {reason}")]
     Rejected {
         /// The 802.11 status code to give the guest.
@@ -117,6 +124,20 @@ pub enum InterfaceError {
     /// Any other backend failure.
     #[error("{0}")]
     Backend(String),
+}
+
+impl InterfaceError {
+    /// The cause a failed connect reports to the guest.
+    pub fn connect_failure(&self) -> ConnectFailure {
+        match self {
+            InterfaceError::NetworkNotFound(_) => ConnectFailure::NetworkNotFound,
+            InterfaceError::WrongKey(_) => ConnectFailure::WrongKey,
+            InterfaceError::TimedOut(_) => ConnectFailure::TimedOut,
+            InterfaceError::Rejected { status, .. } => ConnectFailure::Rejected(*status),
+            InterfaceError::Unavailable(_) => ConnectFailure::InterfaceGone,
+            InterfaceError::UnsupportedSecurity { .. } | InterfaceError::Backend(_) => ConnectFailure::Unspecified,
+        }
+    }
 }
 
 /// A spontaneous event of an interface, fed into the handler's work queue.

@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex, OnceLock};
 
 use async_trait::async_trait;
-use proxy_wifi_protocol::{Bssid, Pmk, Ssid, StatusCode};
+use proxy_wifi_protocol::{Bssid, Pmk, Ssid};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -200,10 +200,7 @@ impl SimulatedInterface {
     /// Checks the guest's key against the network; `Err` names what is wrong.
     fn check_key(network: &Network, params: &ConnectParams) -> Result<(), InterfaceError> {
         let ssid = network.description.ssid;
-        let rejected = |reason: &str| InterfaceError::Rejected {
-            status: StatusCode::UNSPECIFIED_FAILURE,
-            reason: format!("{reason} for '{ssid}'"),
-        };
+        let rejected = |reason: &str| InterfaceError::WrongKey(format!("{reason} for '{ssid}'"));
         match (&network.description.security, params.auth_algorithm()) {
             (SimulatedSecurity::Open, _) => Ok(()),
             (SimulatedSecurity::Wpa2Psk { .. }, AuthAlgorithm::Wpa2Psk) => {
@@ -383,7 +380,7 @@ mod tests {
     async fn wpa2_connect_needs_the_pmk_of_the_passphrase() {
         let sim = SimulatedInterface::new(SimulatedNetwork::defaults());
         let wrong = sim.connect(&psk_params("FakeWpa2Psk", "not-the-passphrase")).await.unwrap_err();
-        assert!(matches!(wrong, InterfaceError::Rejected { .. }), "{wrong}");
+        assert!(matches!(wrong, InterfaceError::WrongKey(_)), "{wrong}");
         let ok = sim.connect(&psk_params("FakeWpa2Psk", "secretsecret")).await.unwrap();
         assert_eq!(ok.bssid, Bssid([0, 0, 0, 0, 0, 1]));
         assert!(sim.connection_to(&ok.ssid).await.is_some());

@@ -170,10 +170,13 @@ impl WlanInterface {
         if code != reason::SUCCESS {
             tracing::info!(interface = %self.guid, %ssid, reason = format_args!("{code:#x}"), "host connection failed");
             if let Some(p) = pending {
-                let _ = p.reply.send(Err(InterfaceError::Rejected {
-                    status: StatusCode::UNSPECIFIED_FAILURE,
-                    reason: format!("the WLAN service could not connect to '{ssid}' (reason code {code:#x})"),
-                }));
+                let why = format!("the WLAN service could not connect to '{ssid}' (reason code {code:#x})");
+                let error = match code {
+                    reason::KEY_MISMATCH | reason::PSK_MISMATCH_SUSPECTED => InterfaceError::WrongKey(why),
+                    reason::NOT_VISIBLE | reason::NETWORK_NOT_AVAILABLE => InterfaceError::NetworkNotFound(ssid),
+                    _ => InterfaceError::Rejected { status: StatusCode::UNSPECIFIED_FAILURE, reason: why },
+                };
+                let _ = p.reply.send(Err(error));
             }
             return;
         }

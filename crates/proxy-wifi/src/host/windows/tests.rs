@@ -378,8 +378,7 @@ async fn connect_to_a_wpa2_psk_network_with_the_pmk_and_with_a_wrong_one() {
 
     let wrong = interface.connect(&psk_params("home", "not the passphrase")).await.unwrap_err();
     match &wrong {
-        InterfaceError::Rejected { status, reason } => {
-            assert_eq!(*status, StatusCode::UNSPECIFIED_FAILURE);
+        InterfaceError::WrongKey(reason) => {
             assert!(reason.contains(&format!("{:#x}", reason::PSK_MISMATCH_SUSPECTED)), "{reason}");
         }
         other => panic!("{other:?}"),
@@ -403,7 +402,7 @@ async fn connect_to_a_wpa3_sae_network_with_the_password_and_with_a_wrong_one() 
     let (interface, mut events) = backend.added().await;
 
     let wrong = interface.connect(&sae_params("lab", "not the password")).await.unwrap_err();
-    assert!(matches!(wrong, InterfaceError::Rejected { .. }), "{wrong:?}");
+    assert!(matches!(wrong, InterfaceError::WrongKey(_)), "{wrong:?}");
     let network = interface.connect(&sae_params("lab", LAB_PASSWORD)).await.unwrap();
     assert_eq!(network, ConnectedNetwork { ssid: ssid("lab"), bssid: bssid(4), auth: AuthAlgorithm::Wpa3Sae });
     let call = &fake.calls().connects[1];
@@ -422,7 +421,7 @@ async fn connect_to_a_network_out_of_range_fails_with_its_reason() {
     let mut backend = Backend::start(&fake);
     let (interface, _events) = backend.added().await;
     let error = interface.connect(&open_params("nowhere")).await.unwrap_err();
-    assert!(error.to_string().contains(&format!("{:#x}", reason::NETWORK_NOT_AVAILABLE)), "{error}");
+    assert_eq!(error, InterfaceError::NetworkNotFound(ssid("nowhere")), "NETWORK_NOT_AVAILABLE means not found");
 }
 
 #[tokio::test(start_paused = true)]
@@ -877,7 +876,7 @@ async fn service_connect_timeout_and_interface_removal_during_a_connect() {
 
     let started = std::time::Instant::now();
     let timed_out = s.guest.connect(psk_request("home", HOME_PASSPHRASE)).await.unwrap();
-    assert_eq!(timed_out.result_code, StatusCode::UNSPECIFIED_FAILURE);
+    assert_eq!(timed_out.result_code, StatusCode::REJECTED_SEQUENCE_TIMEOUT);
     assert!(started.elapsed() >= Duration::from_millis(400));
 
     // A connect that would take long is ended by the interface's removal.

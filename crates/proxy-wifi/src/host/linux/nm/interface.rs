@@ -348,17 +348,19 @@ impl Inner {
                         return Err(InterfaceError::NetworkNotFound(params.ssid));
                     }
                     Progress::Failed { state, reason } => {
-                        return Err(InterfaceError::Rejected {
-                            status: StatusCode::UNSPECIFIED_FAILURE,
-                            reason: format!("{} (device state {state}, reason {reason})", reason_text(reason)),
-                        });
+                        let why = format!("{} (device state {state}, reason {reason})", reason_text(reason));
+                        // NO_SECRETS (7) and SUPPLICANT_DISCONNECT (8): the handshake failed on the key.
+                        if matches!(reason, 7 | 8) {
+                            return Err(InterfaceError::WrongKey(why));
+                        }
+                        return Err(InterfaceError::Rejected { status: StatusCode::UNSPECIFIED_FAILURE, reason: why });
                     }
                 }
             }
         };
         let outcome = match tokio::time::timeout(HOST_CONNECT_DEADLINE, wait).await {
             Ok(outcome) => outcome,
-            Err(_) => Err(InterfaceError::Backend(format!(
+            Err(_) => Err(InterfaceError::TimedOut(format!(
                 "no connection to '{}' within {HOST_CONNECT_DEADLINE:?}",
                 params.ssid
             ))),

@@ -348,7 +348,7 @@ impl Inner {
             self.command_ok(&format!("SELECT_NETWORK {id}"), "SELECT_NETWORK").await?;
             match tokio::time::timeout(HOST_CONNECT_DEADLINE, self.wait_connected(&mut events, id, &params)).await {
                 Ok(result) => result,
-                Err(_) => Err(InterfaceError::Backend(format!(
+                Err(_) => Err(InterfaceError::TimedOut(format!(
                     "no connection to '{}' within {HOST_CONNECT_DEADLINE:?}",
                     params.ssid
                 ))),
@@ -398,7 +398,12 @@ impl Inner {
                     return Ok(bssid.or(known).unwrap_or(params.bssid));
                 }
                 Event::TempDisabled { network_id, reason } if network_id.is_none_or(|n| n == id) => {
-                    return Err(rejected(None, format!("'{}' temporarily disabled: {reason}", params.ssid)));
+                    let why = format!("'{}' temporarily disabled: {reason}", params.ssid);
+                    return Err(if reason == "WRONG_KEY" {
+                        InterfaceError::WrongKey(why)
+                    } else {
+                        rejected(None, why)
+                    });
                 }
                 Event::AssocReject { status_code } => {
                     return Err(rejected(status_code, format!("association with '{}' rejected", params.ssid)));

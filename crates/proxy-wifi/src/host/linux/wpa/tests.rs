@@ -242,7 +242,7 @@ async fn wrong_key_fails_and_cleans_up() {
     let fake = FakeSupplicant::start(&dir, "wlan9", FakeState { on_select: "wrong-key", ..host_networks() });
     let (interface, _events, stop) = open(&dir, "wlan9").await;
     let error = interface.connect(&psk_params("wrong password")).await.unwrap_err();
-    assert!(matches!(&error, InterfaceError::Rejected { reason, .. } if reason.contains("WRONG_KEY")), "{error}");
+    assert!(matches!(&error, InterfaceError::WrongKey(reason) if reason.contains("WRONG_KEY")), "{error}");
     let commands = fake.commands();
     let tail: Vec<&str> = commands.iter().map(String::as_str).filter(|c| c.contains("_NETWORK")).collect();
     assert!(tail.ends_with(&["SELECT_NETWORK 2", "REMOVE_NETWORK 2", "ENABLE_NETWORK 0"]), "{tail:?}");
