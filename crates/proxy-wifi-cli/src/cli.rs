@@ -1,5 +1,6 @@
 //! Command-line definitions (clap derive).
 
+use std::collections::BTreeSet;
 use std::fmt::Display;
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -7,7 +8,8 @@ use std::str::FromStr;
 
 use proxy_wifi::GuestAbi;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use proxy_wifi::protocol::{DEFAULT_NOTIFICATION_PORT, DEFAULT_REQUEST_PORT};
 
 /// Gives a virtual machine the Wi-Fi of the machine it runs on.
@@ -28,6 +30,28 @@ pub struct Cli {
     pub etw: bool,
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// Parses `args` (exits with clap's message on a bad command line) and says which
+    /// `serve` flags were given on it (clap ids), so a config file does not override them.
+    pub fn parse_with_given_flags(args: impl IntoIterator<Item = std::ffi::OsString>) -> (Cli, BTreeSet<String>) {
+        let mut matches = Cli::command().get_matches_from(args);
+        let given = matches.subcommand_matches("serve").map(flags_given).unwrap_or_default();
+        match Cli::from_arg_matches_mut(&mut matches) {
+            Ok(cli) => (cli, given),
+            Err(error) => error.format(&mut Cli::command()).exit(),
+        }
+    }
+}
+
+/// The ids of the flags given on the command line (not left at their defaults).
+fn flags_given(matches: &ArgMatches) -> BTreeSet<String> {
+    matches
+        .ids()
+        .filter(|id| matches.value_source(id.as_str()) == Some(ValueSource::CommandLine))
+        .map(|id| id.as_str().to_owned())
+        .collect()
 }
 
 /// Log output format.
@@ -86,6 +110,13 @@ pub enum BackendArg {
 /// `proxy-wifi serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
+    /// Settings from a TOML file (see contrib/proxy-wifi.toml); flags given on the command
+    /// line override it. Default: /etc/proxy-wifi/proxy-wifi.toml when it exists.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Ignore /etc/proxy-wifi/proxy-wifi.toml.
+    #[arg(long, conflicts_with = "config")]
+    pub no_config: bool,
     /// Transport (default: vsock with --guest-cid, hyperv with --vm-id, hybrid-vsock with --vmm-socket, else tcp).
     #[arg(long, value_enum)]
     pub transport: Option<TransportKind>,
@@ -117,6 +148,10 @@ pub struct ServeArgs {
     /// source IP, each with its own session; notifications go back to each guest.
     #[arg(long)]
     pub any_guest: bool,
+    /// Accept the guests listed (possibly none) and those added later with `proxy-wifi ctl
+    /// guest add` or the libvirt hook; `ctl guest remove` refuses them again.
+    #[arg(long)]
+    pub dynamic_guests: bool,
     /// IP address to listen on for requests (tcp transport).
     #[arg(long, value_name = "IP", default_value = "127.0.0.1")]
     pub listen: IpAddr,

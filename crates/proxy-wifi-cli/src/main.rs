@@ -1,6 +1,7 @@
 //! `proxy-wifi`: serve a VM the host's Wi-Fi, act as a test guest, control a service.
 
 mod cli;
+mod config_file;
 mod control;
 mod doctor;
 mod guest_cmd;
@@ -9,13 +10,13 @@ mod logging;
 mod networks_file;
 mod output;
 mod serve;
+mod serve_rules;
+mod toml_file;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let (cli, given) = cli::Cli::parse_with_given_flags(std::env::args_os());
     logging::init(cli.verbose, cli.quiet, cli.log_format, cli.etw);
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
@@ -26,7 +27,7 @@ fn main() -> ExitCode {
     };
     let outcome = runtime.block_on(async {
         match cli.command {
-            cli::Command::Serve(args) => serve::run(args).await,
+            cli::Command::Serve(args) => serve::run(args, given).await,
             cli::Command::Guest(args) => guest_cmd::run(args).await,
             cli::Command::Ctl(args) => control::run_ctl(args).await,
         }

@@ -13,55 +13,20 @@
 //! Every error names the file, the line, the field and the value, and says what is valid.
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use proxy_wifi::protocol::{Bssid, Ssid, channel_from_frequency_mhz, is_frequency_supported_by_guest};
 use proxy_wifi::{FakeNetwork, SimulatedNetwork, SimulatedSecurity};
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::toml_file::{FileError, TomlFile};
+
 /// Why a networks file was rejected.
-#[derive(Debug, thiserror::Error)]
-pub enum NetworksFileError {
-    /// The file could not be read.
-    #[error("cannot read networks file {path}: {source}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// Not valid TOML, or an unknown or missing field.
-    #[error("networks file {path}: {message}")]
-    Syntax {
-        /// The file.
-        path: PathBuf,
-        /// toml's message (with line and column).
-        message: String,
-    },
-    /// A field has a value that is not valid.
-    #[error("networks file {path}, line {line}: network {index}: {field} = {value} is not valid: {expected}")]
-    Invalid {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line of the value.
-        line: usize,
-        /// 1-based index of the `[[network]]` entry.
-        index: usize,
-        /// The field.
-        field: &'static str,
-        /// The value as written.
-        value: String,
-        /// What would be valid.
-        expected: String,
-    },
-    /// No networks.
-    #[error("networks file {path} has no [[network]] entry; add at least one (see contrib/networks.toml)")]
-    Empty {
-        /// The file.
-        path: PathBuf,
-    },
-}
+pub type NetworksFileError = FileError;
+
+/// How the networks file is named in messages.
+const KIND: &str = "networks file";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -83,32 +48,23 @@ struct RawNetwork {
 
 /// Reads and validates a networks file.
 pub fn load(path: &Path) -> Result<Vec<SimulatedNetwork>, NetworksFileError> {
-    let text =
-        std::fs::read_to_string(path).map_err(|source| NetworksFileError::Read { path: path.to_owned(), source })?;
-    parse(path, &text)
+    parse(path, &TomlFile::read(KIND, path)?)
 }
 
 /// Validates the text of a networks file (`path` is for messages).
 pub fn parse(path: &Path, text: &str) -> Result<Vec<SimulatedNetwork>, NetworksFileError> {
-    let raw: RawFile = toml::from_str(text)
-        .map_err(|e| NetworksFileError::Syntax { path: path.to_owned(), message: e.to_string().trim().to_owned() })?;
+    let file = TomlFile::new(KIND, path, text);
+    let raw: RawFile = file.parse()?;
     if raw.network.is_empty() {
-        return Err(NetworksFileError::Empty { path: path.to_owned() });
+        return Err(file.incomplete("it has no [[network]] entry; add at least one (see contrib/networks.toml)"));
     }
-    let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
     let mut bssids = HashSet::new();
     let mut networks = Vec::new();
     for (i, n) in raw.network.into_iter().enumerate() {
         let index = i + 1;
+        let entry = format!("network {index}");
         let invalid = |field: &'static str, span: std::ops::Range<usize>, value: String, expected: &str| {
-            NetworksFileError::Invalid {
-                path: path.to_owned(),
-                line: line_of(span.start),
-                index,
-                field,
-                value,
-                expected: expected.to_owned(),
-            }
+            file.invalid(&entry, field, span, value, expected)
         };
         let ssid_text = n.ssid.get_ref();
         let ssid = match Ssid::new(ssid_text.as_bytes()) {
@@ -203,24 +159,20 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<SimulatedNetwork>, NetworksF
     Ok(networks)
 }
 
-/// Parses `--fake-network SSID[=BSSID]`; `index` picks a default BSSID.
+/// Parses `--fake-network SSID[=BSSID]`; `index` picks a default BSSID. The error says
+/// what is wrong, for the caller to prefix with where the text came from.
 pub fn parse_fake_network(text: &str, index: usize) -> Result<FakeNetwork, String> {
     let (ssid, bssid) = match text.rsplit_once('=') {
         Some((ssid, bssid)) => match bssid.parse::<Bssid>() {
             Ok(bssid) => (ssid, bssid),
             Err(_) => {
-                return Err(format!(
-                    "--fake-network {text:?}: {bssid:?} is not a BSSID; expected SSID or SSID=aa:bb:cc:dd:ee:ff"
-                ));
+                return Err(format!("{bssid:?} is not a BSSID; expected SSID or SSID=aa:bb:cc:dd:ee:ff"));
             }
         },
         None => (text, Bssid([0x02, 0, 0, 0, 0x0f, index as u8])),
     };
     if ssid.is_empty() || ssid.len() > 32 {
-        return Err(format!(
-            "--fake-network {text:?}: the SSID is {} bytes long; it must be 1 to 32 bytes",
-            ssid.len()
-        ));
+        return Err(format!("the SSID is {} bytes long; it must be 1 to 32 bytes", ssid.len()));
     }
     Ok(FakeNetwork::new(ssid, bssid))
 }
@@ -266,7 +218,10 @@ mod tests {
             "[[network]]\nssid = \"A\"\nbssid = \"02:00:00:00:00:01\"\n[[network]]\nssid = \"B\"\nbssid = \"02:00:00:00:00:01\"\n",
         );
         assert!(e.contains("line 6: network 2: bssid = 02:00:00:00:00:01"), "{e}");
-        assert!(err("").contains("no [[network]] entry"));
+        assert_eq!(
+            err(""),
+            "networks file nets.toml: it has no [[network]] entry; add at least one (see contrib/networks.toml)"
+        );
     }
 
     #[test]

@@ -1,41 +1,23 @@
 //! `proxy-wifi serve`.
 
+use std::collections::BTreeSet;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use proxy_wifi::RequestChannelConfig;
 use proxy_wifi::protocol::{DEFAULT_NOTIFICATION_PORT, DEFAULT_REQUEST_PORT};
-use proxy_wifi::{GuestAbi, GuestId, OperationMode, Service, SimulatedNetwork, TransportSettings};
+use proxy_wifi::{GuestAbi, GuestId, OperationMode, Service, SimulatedNetwork, SsidAllowList, TransportSettings};
 use tokio::sync::Notify;
 
-use crate::cli::{ModeArg, ServeArgs, TransportKind};
+use crate::cli::{ServeArgs, TransportKind};
 use crate::control::{self, ControlServer};
-use crate::{host_backend, networks_file};
+use crate::{config_file, host_backend, networks_file, serve_rules};
 
-/// The transport settings the flags describe, or an error naming the bad flag.
+/// The transport settings the flags describe (after [`serve_rules::check`]), or an error
+/// naming the flag that is missing.
 pub fn transport_settings(args: &ServeArgs) -> Result<(TransportKind, TransportSettings), String> {
-    let kind = args.transport.unwrap_or(if !args.guest_cid.is_empty() {
-        TransportKind::Vsock
-    } else if args.vm_id.is_some() {
-        TransportKind::Hyperv
-    } else if !args.vmm_socket.is_empty() {
-        TransportKind::HybridVsock
-    } else {
-        TransportKind::Tcp
-    });
-    let misplaced = |flag: &str, value: String, transport: &str| {
-        Err(format!("{flag} {value} is for --transport {transport}, not {}", transport_name(kind)))
-    };
-    if kind != TransportKind::Vsock && !args.guest_cid.is_empty() {
-        return misplaced("--guest-cid", args.guest_cid[0].guest.to_string(), "vsock");
-    }
-    if let (true, Some(vm_id)) = (kind != TransportKind::Hyperv, &args.vm_id) {
-        return misplaced("--vm-id", vm_id.guest.to_string(), "hyperv");
-    }
-    if kind != TransportKind::HybridVsock && !args.vmm_socket.is_empty() {
-        return misplaced("--vmm-socket", args.vmm_socket[0].guest.display().to_string(), "hybrid-vsock");
-    }
+    let kind = serve_rules::transport_kind(args);
     let request_port = u32::from(args.request_port);
     let notification_port = u32::from(args.notification_port);
     let settings = match kind {
@@ -125,15 +107,6 @@ fn abi_banner(default: GuestAbi, per_guest: &[(GuestId, GuestAbi)]) -> Option<St
     }
 }
 
-fn transport_name(kind: TransportKind) -> &'static str {
-    match kind {
-        TransportKind::Tcp => "tcp",
-        TransportKind::Vsock => "vsock",
-        TransportKind::Hyperv => "hyperv",
-        TransportKind::HybridVsock => "hybrid-vsock",
-    }
-}
-
 /// Where notifications go, for the banner.
 fn notification_target(settings: &TransportSettings) -> String {
     match settings {
@@ -151,7 +124,8 @@ fn notification_target(settings: &TransportSettings) -> String {
             format!("each guest's CID and CIDs {guest_cids:?}, port {notification_port}")
         }
         TransportSettings::VsockMulti { guest_cids, notification_port, .. } => {
-            format!("CIDs {guest_cids:?}, port {notification_port}")
+            let cids: Vec<String> = guest_cids.iter().map(u32::to_string).collect();
+            format!("CIDs {}, port {notification_port}", cids.join(", "))
         }
         TransportSettings::HybridVsock { sockets, notification_port, .. } => {
             let paths: Vec<String> = sockets.iter().map(|p| p.display().to_string()).collect();
@@ -167,25 +141,20 @@ fn describe_networks(networks: &[SimulatedNetwork]) -> String {
 }
 
 /// Runs the service until Ctrl-C, SIGTERM (Ctrl-Break on Windows) or `ctl shutdown`.
-pub async fn run(args: ServeArgs) -> Result<ExitCode, String> {
+/// `given`: the flags given on the command line (they override the config file).
+pub async fn run(mut args: ServeArgs, given: BTreeSet<String>) -> Result<ExitCode, String> {
+    let (sources, extras) = config_file::load(&mut args, given)?;
+    serve_rules::check(&args, &sources)?;
     let (kind, settings) = transport_settings(&args)?;
-    let mode = match args.mode {
-        Some(ModeArg::Host) => OperationMode::Host,
-        Some(ModeArg::Simulated) => OperationMode::Simulated,
-        // Pointing at a VM uses the host's Wi-Fi; the loopback test setup is simulated.
-        None if kind == TransportKind::Tcp => OperationMode::Simulated,
-        None => OperationMode::Host,
-    };
-    if mode == OperationMode::Host && args.networks.is_some() {
-        return Err(
-            "--networks describes simulated networks: add --mode simulated (in host mode use --fake-network)".into()
-        );
-    }
+    let mode = serve_rules::operation_mode(&args, kind);
     let fake_networks = args
         .fake_networks
         .iter()
         .enumerate()
-        .map(|(i, text)| networks_file::parse_fake_network(text, i + 1))
+        .map(|(i, text)| {
+            networks_file::parse_fake_network(text, i + 1)
+                .map_err(|reason| format!("--fake-network {text:?}: {reason}"))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let simulated = match &args.networks {
         Some(path) => networks_file::load(path).map_err(|e| e.to_string())?,
@@ -205,6 +174,13 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, String> {
     }
     if mode == OperationMode::Simulated {
         builder = builder.simulated_networks(simulated.clone());
+    }
+    if !extras.allowed_ssids.is_empty() {
+        let rule = SsidAllowList::new();
+        for (guest, ssids) in &extras.allowed_ssids {
+            rule.restrict(guest.clone(), ssids.iter().copied());
+        }
+        builder = builder.observer(Arc::new(rule));
     }
     if !fake_networks.is_empty() {
         let list = fake_networks.clone();
@@ -250,6 +226,9 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, String> {
     crate::say!("proxy-wifi: serving {what} on {}, notifications to {guest}{try_it}", service.request_address());
     if let Some(layout) = abi_banner(args.guest_abi.into(), &per_guest_abis) {
         crate::say!("proxy-wifi: {layout}");
+    }
+    if let Some(file) = sources.file() {
+        crate::say!("proxy-wifi: settings from {} (flags given override it)", file.display());
     }
     if let Some((_, path)) = &control {
         crate::say!("proxy-wifi: control socket {} (`proxy-wifi ctl status`)", path.display());

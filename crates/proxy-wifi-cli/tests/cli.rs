@@ -435,3 +435,55 @@ fn etw_logging_starts_with_the_service() {
     assert!(clean, "clean exit; logs:\n{logs}");
     assert!(!logs.contains("warning"), "the ETW provider registers: {logs}");
 }
+
+#[test]
+fn a_config_file_sets_what_the_flags_leave_and_contradictions_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("nets.toml"),
+        "[[network]]\nssid = \"FromConfig\"\nsecurity = \"wpa2-psk\"\npassphrase = \"config pass\"\n",
+    )
+    .unwrap();
+    let ports = free_ports();
+    let config = dir.path().join("proxy-wifi.toml");
+    // The request port comes from the flag, the rest from the file (networks relative to it).
+    std::fs::write(
+        &config,
+        format!("mode = \"simulated\"\nrequest-port = 1\nnotification-port = {}\nnetworks = \"nets.toml\"\n", ports.1),
+    )
+    .unwrap();
+    let server = Server::start(&["--config", config.to_str().unwrap(), "--request-port", &ports.0.to_string()]);
+    assert!(server.first_line.contains("FromConfig"), "{}", server.first_line);
+    let connect = guest(ports, &["connect", "FromConfig", "--passphrase", "config pass"]);
+    assert!(connect.status.success(), "{}", stderr(&connect));
+    assert!(server.terminate());
+
+    let serve = |args: &[&str]| Command::new(cargo_bin("proxy-wifi")).arg("serve").args(args).output().unwrap();
+    std::fs::write(&config, "transport = \"vsock\"\n\n[[guest]]\nvsock-cid = 2000000\nabi = \"new\"\n").unwrap();
+    let out = serve(&["--config", config.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let message = stderr(&out);
+    assert!(message.contains("proxy-wifi.toml, line 5: guest 1: abi = \"new\" is not valid"), "{message}");
+    std::fs::write(&config, "any-guest = true\n").unwrap();
+    let out = serve(&["--config", config.to_str().unwrap(), "--guest-cid", "3"]);
+    let message = stderr(&out);
+    assert!(
+        message.contains("any-guest = true (config file") && message.contains("line 1) and --guest-cid 3"),
+        "{message}"
+    );
+    for (args, expected) in [
+        (&["--any-guest", "--guest-cid", "3"][..], "--any-guest and --guest-cid 3 contradict each other"),
+        (
+            &["--transport", "vsock", "--guest-cid", "3", "--listen", "0.0.0.0"],
+            "--listen 0.0.0.0 is an address of the tcp transport",
+        ),
+        (
+            &["--mode", "simulated", "--backend", "networkmanager"],
+            "--backend networkmanager chooses how the host's Wi-Fi",
+        ),
+    ] {
+        let out = serve(&[&["--no-config"], args].concat());
+        assert!(!out.status.success() && stderr(&out).contains(expected), "{args:?}: {}", stderr(&out));
+        assert!(!stderr(&out).contains(" { "), "no Debug text: {}", stderr(&out));
+    }
+}

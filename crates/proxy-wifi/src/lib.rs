@@ -29,6 +29,7 @@ pub mod limits;
 mod notify;
 mod observer;
 mod service;
+mod ssid_allow_list;
 mod status;
 mod transport;
 
@@ -56,6 +57,7 @@ pub use observer::{
 pub use proxy_wifi_protocol as protocol;
 pub use proxy_wifi_protocol::GuestAbi;
 pub use service::{OperationMode, Service, ServiceBuilder, ServiceError, ServiceHandle};
+pub use ssid_allow_list::SsidAllowList;
 pub use status::{ConnectionStatus, GuestStatus, ServiceStatus, StatusBoard, TransportStatus};
 pub use transport::TransportSettings;
 pub use transport::request_channel::RequestChannelConfig;

@@ -47,7 +47,7 @@ pub enum OperationMode {
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
     /// The request listener could not be bound.
-    #[error("cannot start the {transport} transport: {source}")]
+    #[error("cannot start the transport ({transport}): {source}")]
     Transport {
         /// The transport settings, described.
         transport: String,
@@ -225,7 +225,7 @@ impl ServiceBuilder {
             .build()
             .map_err(ServiceError::Runtime)?;
         let runtime_handle = runtime.handle().clone();
-        let transport_description = format!("{:?}", self.transport);
+        let transport_description = self.transport.to_string();
         let parts = RunParts {
             transport: self.transport,
             request_channel: self.request_channel,

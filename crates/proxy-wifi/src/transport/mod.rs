@@ -133,6 +133,40 @@ pub enum TransportSettings {
     },
 }
 
+/// For messages: the transport and its addresses, e.g. `vsock, guest CID 3, ports 12345/12346`.
+impl std::fmt::Display for TransportSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TransportSettings::Tcp { listen, guest } => write!(f, "tcp, listening on {listen}, guest at {guest}"),
+            TransportSettings::TcpMulti { listen, notification_port } => {
+                write!(f, "tcp, listening on {listen}, guests at their own address, port {notification_port}")
+            }
+            TransportSettings::Vsock { guest_cid, request_port, notification_port } => {
+                write!(f, "vsock, guest CID {guest_cid}, ports {request_port}/{notification_port}")
+            }
+            TransportSettings::VsockMulti { guest_cids, request_port, notification_port } => {
+                let cids: Vec<String> = guest_cids.iter().map(u32::to_string).collect();
+                let guests = if cids.is_empty() {
+                    "any guest CID".to_string()
+                } else {
+                    format!("guest CIDs {}", cids.join(", "))
+                };
+                write!(f, "vsock, {guests}, ports {request_port}/{notification_port}")
+            }
+            TransportSettings::HybridVsock { sockets, request_port, notification_port } => {
+                let paths: Vec<String> = sockets.iter().map(|p| p.display().to_string()).collect();
+                write!(f, "hybrid vsock, VMM sockets {}, ports {request_port}/{notification_port}", paths.join(", "))
+            }
+            TransportSettings::HyperV { vm_id, request_port, notification_port } => {
+                write!(f, "Hyper-V sockets, VM {vm_id}, ports {request_port}/{notification_port}")
+            }
+            TransportSettings::HyperVAny { request_port, notification_port } => {
+                write!(f, "Hyper-V sockets, any VM, ports {request_port}/{notification_port}")
+            }
+        }
+    }
+}
+
 impl TransportSettings {
     /// TCP on 127.0.0.1 with the default ports: the zero-configuration test setup.
     pub fn tcp_loopback() -> Self {
