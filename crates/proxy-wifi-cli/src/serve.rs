@@ -121,7 +121,8 @@ fn notification_target(settings: &TransportSettings) -> String {
             format!("each guest's CID, port {notification_port}")
         }
         TransportSettings::VsockMulti { guest_cids, any_guest: true, notification_port, .. } => {
-            format!("each guest's CID and CIDs {guest_cids:?}, port {notification_port}")
+            let cids: Vec<String> = guest_cids.iter().map(u32::to_string).collect();
+            format!("each guest's CID and CIDs {}, port {notification_port}", cids.join(", "))
         }
         TransportSettings::VsockMulti { guest_cids, notification_port, .. } => {
             let cids: Vec<String> = guest_cids.iter().map(u32::to_string).collect();

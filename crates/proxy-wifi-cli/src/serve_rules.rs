@@ -7,6 +7,12 @@ use std::collections::HashSet;
 use proxy_wifi::OperationMode;
 
 use crate::cli::{BackendArg, ServeArgs, TransportKind};
+
+/// Whether a vsock CID is never a VM (0-2, `VMADDR_CID_ANY`): such a CID is served only
+/// when listed, even with `--any-guest`.
+fn is_reserved_cid(cid: u32) -> bool {
+    cid <= 2 || cid == u32::MAX
+}
 use crate::config_file::SettingSources;
 
 /// The transport `args` ask for: `--transport`, or the one their guest flags imply.
@@ -52,13 +58,16 @@ pub fn check(args: &ServeArgs, sources: &SettingSources) -> Result<(), String> {
 
     // Guests: named ones, every one, or a list that changes.
     if args.any_guest {
-        if let Some((id, value)) = &first_guest {
+        // A CID listed beside --any-guest must add something: a reserved CID (0-2, served
+        // only by name) or a driver generation; a plain VM CID would be ignored.
+        if let Some(cid) = args.guest_cid.iter().find(|g| g.abi.is_none() && !is_reserved_cid(g.guest)) {
             return Err(format!(
-                "{} and {} contradict each other: --any-guest serves every VM that connects, --{} names the \
-                 only ones served; keep one",
+                "{} and {} contradict each other: --any-guest serves every VM that connects, --guest-cid names \
+                 the only ones served; keep one (beside --any-guest, list only a reserved CID 0-2 or a CID with \
+                 its driver generation, e.g. {}:legacy)",
                 sources.describe_switch("any_guest"),
-                s(id, value),
-                id.replace('_', "-"),
+                s("guest_cid", &cid.guest),
+                cid.guest
             ));
         }
         if args.dynamic_guests {
@@ -69,7 +78,7 @@ pub fn check(args: &ServeArgs, sources: &SettingSources) -> Result<(), String> {
                 sources.describe_switch("dynamic_guests")
             ));
         }
-        if kind == TransportKind::HybridVsock {
+        if kind == TransportKind::HybridVsock || !args.vmm_socket.is_empty() {
             return Err(format!(
                 "{} does not work with the hybrid-vsock transport: each VMM socket is one VM, so the service \
                  serves the sockets listed with --vmm-socket (or added with `ctl guest add hybrid-vsock:PATH`)",

@@ -30,23 +30,8 @@ pub enum FileError {
         message: String,
     },
     /// A field has a value that is not valid.
-    #[error("{kind} {path}, line {line}: {entry}{field} = {value} is not valid: {expected}")]
-    Invalid {
-        /// "networks file", "config file".
-        kind: &'static str,
-        /// The file.
-        path: PathBuf,
-        /// 1-based line of the value.
-        line: usize,
-        /// The entry holding the field followed by ": " (`network 2: `), or nothing.
-        entry: String,
-        /// The field.
-        field: &'static str,
-        /// The value as written.
-        value: String,
-        /// What would be valid.
-        expected: String,
-    },
+    #[error("{0}")]
+    Invalid(Box<InvalidValue>),
     /// The file lacks something it needs.
     #[error("{kind} {path}: {message}")]
     Incomplete {
@@ -57,6 +42,26 @@ pub enum FileError {
         /// What is missing and how to add it.
         message: String,
     },
+}
+
+/// A field with a value that is not valid, where it is, and what would be valid.
+#[derive(Debug, thiserror::Error)]
+#[error("{kind} {path}, line {line}: {entry}{field} = {value} is not valid: {expected}")]
+pub struct InvalidValue {
+    /// "networks file", "config file".
+    pub kind: &'static str,
+    /// The file.
+    pub path: PathBuf,
+    /// 1-based line of the value.
+    pub line: usize,
+    /// The entry holding the field followed by ": " (`network 2: `), or nothing.
+    pub entry: String,
+    /// The field.
+    pub field: &'static str,
+    /// The value as written.
+    pub value: String,
+    /// What would be valid.
+    pub expected: String,
 }
 
 /// A TOML file read into memory, for parsing and for locating values in errors.
@@ -102,7 +107,7 @@ impl<'a> TomlFile<'a> {
         value: String,
         expected: impl Into<String>,
     ) -> FileError {
-        FileError::Invalid {
+        FileError::Invalid(Box::new(InvalidValue {
             kind: self.kind,
             path: self.path.to_owned(),
             line: self.line_of(span.start),
@@ -110,7 +115,7 @@ impl<'a> TomlFile<'a> {
             field,
             value,
             expected: expected.into(),
-        }
+        }))
     }
 
     /// The error for a file that lacks something.

@@ -21,7 +21,7 @@ fn load(text: &str, flags: &[&str]) -> Result<(ServeArgs, SettingSources, FileEx
 }
 
 fn error(text: &str) -> String {
-    load(text, &[]).err().expect("the file is rejected")
+    load(text, &[]).expect_err("the file is rejected")
 }
 
 /// The example with every setting and section that is commented out uncommented.
@@ -129,12 +129,23 @@ fn contradictions_in_the_file_name_it_with_the_line() {
         let (args, sources, _) = load(text, flags).unwrap();
         crate::serve_rules::check(&args, &sources).unwrap_err()
     };
-    assert_eq!(
-        check("any-guest = true\n\n[[guest]]\nvsock-cid = 3\n", &[]),
-        "any-guest = true (config file cfg/proxy-wifi.toml, line 1) and guest-cid = 3 (config file \
-         cfg/proxy-wifi.toml, line 3) contradict each other: --any-guest serves every VM that connects, \
-         --guest-cid names the only ones served; keep one"
+    let e = check("any-guest = true\n\n[[guest]]\nvsock-cid = 3\n", &[]);
+    assert!(
+        e.starts_with(
+            "any-guest = true (config file cfg/proxy-wifi.toml, line 1) and guest-cid = 3 (config file \
+             cfg/proxy-wifi.toml, line 3) contradict each other: --any-guest serves every VM that connects, \
+             --guest-cid names the only ones served; keep one"
+        ),
+        "{e}"
     );
+    // Beside any-guest, a reserved CID or a CID with its driver generation adds something.
+    for text in [
+        "any-guest = true\n[[guest]]\nvsock-cid = 1\n",
+        "any-guest = true\n[[guest]]\nvsock-cid = 7\nabi = \"legacy\"\n",
+    ] {
+        let (args, sources, _) = load(text, &[]).unwrap();
+        crate::serve_rules::check(&args, &sources).unwrap();
+    }
     let e = check("transport = \"vsock\"\nlisten = \"0.0.0.0\"\n", &["--dynamic-guests"]);
     assert!(
         e.starts_with("listen = 0.0.0.0 (config file cfg/proxy-wifi.toml, line 2) is an address of the tcp"),

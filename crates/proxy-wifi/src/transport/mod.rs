@@ -144,12 +144,12 @@ impl std::fmt::Display for TransportSettings {
             TransportSettings::Vsock { guest_cid, request_port, notification_port } => {
                 write!(f, "vsock, guest CID {guest_cid}, ports {request_port}/{notification_port}")
             }
-            TransportSettings::VsockMulti { guest_cids, request_port, notification_port } => {
+            TransportSettings::VsockMulti { guest_cids, any_guest, request_port, notification_port } => {
                 let cids: Vec<String> = guest_cids.iter().map(u32::to_string).collect();
-                let guests = if cids.is_empty() {
-                    "any guest CID".to_string()
-                } else {
-                    format!("guest CIDs {}", cids.join(", "))
+                let guests = match (any_guest, cids.is_empty()) {
+                    (true, true) => "any guest CID".to_string(),
+                    (true, false) => format!("any guest CID and CIDs {}", cids.join(", ")),
+                    (false, _) => format!("guest CIDs {}", cids.join(", ")),
                 };
                 write!(f, "vsock, {guests}, ports {request_port}/{notification_port}")
             }
