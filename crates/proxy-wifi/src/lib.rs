@@ -48,8 +48,8 @@ pub use interface::simulated::{
     HostNetworkKind, ScanMode, SimulatedNetwork, SimulatedSecurity, SimulationControl, SimulationError,
 };
 pub use interface::{
-    AuthAlgorithm, ConnectParams, ConnectedNetwork, EventSink, GuestSecurity, InterfaceError, InterfaceEvent,
-    InterfaceId, SaePassword, ScanResults, ScanStatus, SharedInterface, WifiInterface,
+    AuthAlgorithm, ConnectParams, ConnectedNetwork, EventOrigin, EventReceiver, EventSink, GuestSecurity,
+    InterfaceError, InterfaceEvent, InterfaceId, SaePassword, ScanResults, ScanStatus, SharedInterface, WifiInterface,
 };
 pub use observer::{
     Authorization, ConnectRequestArgs, ConnectionArgs, DisconnectRequestArgs, Observer, OperationStatus, OperationType,

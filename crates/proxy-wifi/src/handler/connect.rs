@@ -3,7 +3,7 @@
 use proxy_wifi_protocol::{Bssid, ConnectRequest, ConnectResponse, Message, SessionId, StatusCode};
 
 use super::OperationHandler;
-use super::session::GuestConnection;
+use super::session::{GuestConnection, GuestMadeLink};
 use crate::identity::GuestId;
 use crate::interface::{ConnectFailure, ConnectParams, ConnectedNetwork, InterfaceId};
 use crate::observer::{Authorization, ConnectRequestArgs, ConnectionArgs, OperationStatus, OperationType};
@@ -39,10 +39,10 @@ impl OperationHandler {
             self.end_guest_connection(guest, previous).await;
         }
 
-        // Rule 2: mirroring when an interface is already connected to the SSID (shared
-        // freely between guests).
-        if let Some((interface, network)) = self.find_host_connection(&params).await {
-            return self.mirror(guest, interface, network, session).await;
+        // Rule 2: mirroring when an interface is already connected to the SSID: the host's
+        // own connection is shared freely, a guest-made one only with its credentials.
+        if let Some(found) = self.find_host_connection(&params).await {
+            return self.mirror(guest, found, session).await;
         }
 
         // Rule 3: a guest-directed connection needs the observer's approval.
@@ -75,6 +75,7 @@ impl OperationHandler {
                 Ok(Ok(network)) => {
                     // Rule 6: the BSS actually joined; the one the request named, if any.
                     let bssid = if params.bssid.is_zero() { network.bssid } else { params.bssid };
+                    let since = self.clock.now();
                     self.guest(guest).session.connection = Some(GuestConnection {
                         kind: OperationType::GuestDirected,
                         interface: id,
@@ -82,7 +83,9 @@ impl OperationHandler {
                         bssid,
                         auth: network.auth,
                         session,
+                        since,
                     });
+                    self.links.insert(id, GuestMadeLink::new(ssid, &params.security, guest.clone(), since));
                     self.publish_guest(guest);
                     tracing::info!(%guest, interface = %id, %ssid, %bssid, %session, "guest-directed connection succeeded");
                     let args = ConnectionArgs {
@@ -120,26 +123,36 @@ impl OperationHandler {
         answer(status, Bssid::ZERO, session)
     }
 
-    /// The first interface (in dispatch order) already connected to the requested SSID.
-    async fn find_host_connection(&self, params: &ConnectParams) -> Option<(InterfaceId, ConnectedNetwork)> {
+    /// The first interface (in dispatch order) already connected to the requested SSID
+    /// that the guest may share: a guest-made connection only with its credentials.
+    async fn find_host_connection(&self, params: &ConnectParams) -> Option<HostConnection> {
         for interface in &self.interfaces {
+            let id = interface.id();
             let lookup = tokio::time::timeout(self.timeouts.connect, interface.connection_to(&params.ssid)).await;
-            if let Ok(Some(network)) = lookup {
-                return Some((interface.id(), network));
-            }
+            let Ok(Some(network)) = lookup else { continue };
+            // Read right after the lookup: later events may concern this connection.
+            let since = self.clock.now();
+            let shares_link = match self.links.get(&id) {
+                Some(link) if link.ssid == network.ssid => {
+                    if !link.admits(&params.security) {
+                        tracing::info!(interface = %id, ssid = %network.ssid, users = link.users.len(),
+                            "a guest made this connection with other credentials; not shared");
+                        continue;
+                    }
+                    true
+                }
+                _ => false,
+            };
+            return Some(HostConnection { interface: id, network, since, shares_link });
         }
         None
     }
 
     /// Rule 2: ask the observer; approved → success with the host's BSSID, recorded as
-    /// mirrored; denied → failure. The observer is told the outcome either way.
-    async fn mirror(
-        &mut self,
-        guest: &GuestId,
-        interface: InterfaceId,
-        network: ConnectedNetwork,
-        session: SessionId,
-    ) -> Message {
+    /// mirrored (and as a user of the guest-made link it shares); denied → failure. The
+    /// observer is told the outcome either way.
+    async fn mirror(&mut self, guest: &GuestId, found: HostConnection, session: SessionId) -> Message {
+        let HostConnection { interface, network, since, shares_link } = found;
         let request_args = ConnectRequestArgs {
             guest: guest.clone(),
             interface: Some(interface),
@@ -163,9 +176,15 @@ impl OperationHandler {
                     bssid: network.bssid,
                     auth: network.auth,
                     session,
+                    since,
                 });
+                if shares_link {
+                    if let Some(link) = self.links.get_mut(&interface) {
+                        link.users.insert(guest.clone());
+                    }
+                }
                 self.publish_guest(guest);
-                tracing::info!(%guest, %interface, ssid = %network.ssid, bssid = %network.bssid, %session,
+                tracing::info!(%guest, %interface, ssid = %network.ssid, bssid = %network.bssid, %session, shares_link,
                     "guest mirrors the host connection");
                 (OperationStatus::Succeeded, answer(StatusCode::SUCCESS, network.bssid, session))
             }
@@ -179,4 +198,14 @@ impl OperationHandler {
         });
         message
     }
+}
+
+/// A host connection a guest may mirror.
+struct HostConnection {
+    interface: InterfaceId,
+    network: ConnectedNetwork,
+    /// The event clock right after the lookup.
+    since: u64,
+    /// Whether it is a guest-made link (the guest becomes one of its users).
+    shares_link: bool,
 }

@@ -5,7 +5,8 @@ use proxy_wifi_protocol::{DisconnectRequest, Message};
 use super::OperationHandler;
 use super::session::GuestConnection;
 use crate::identity::GuestId;
-use crate::observer::{DisconnectRequestArgs, OperationStatus, OperationType};
+use crate::interface::InterfaceId;
+use crate::observer::{DisconnectRequestArgs, OperationStatus};
 
 impl OperationHandler {
     /// Handles a disconnect request of `guest`. Always answered with success.
@@ -28,10 +29,10 @@ impl OperationHandler {
     }
 
     /// Ends the guest's connection, telling the observer (request, then completion):
-    /// rule 3 for a mirrored connection (the host is not touched), rule 4 for a
-    /// guest-directed one (the interface is disconnected, 5 s; a failure is logged, not
-    /// fatal) — unless other guests now mirror that interface's connection, which stays.
-    /// The connection is forgotten either way.
+    /// rule 3 for a mirrored host connection (the host is not touched), rule 4 for a
+    /// guest-made link the guest was the last user of (the interface is disconnected,
+    /// 5 s; a failure is logged, not fatal). A link other guests still use stays. The
+    /// guest's connection is forgotten either way.
     pub(crate) async fn end_guest_connection(
         &mut self,
         guest: &GuestId,
@@ -47,39 +48,49 @@ impl OperationHandler {
         // mistaken for a host disconnection.
         self.guest(guest).session.connection = None;
         self.publish_guest(guest);
-        let status = match kind {
-            OperationType::HostMirroring => OperationStatus::Succeeded,
-            OperationType::GuestDirected if !self.other_guests_on(connection.interface, guest).is_empty() => {
+        let was_link_user = self.links.get(&connection.interface).is_some_and(|l| l.users.contains(guest));
+        let last_user = self.leave_link(guest, connection.interface);
+        let status = if last_user {
+            self.release_link(guest, connection.interface).await
+        } else {
+            if was_link_user {
                 tracing::info!(%guest, interface = %connection.interface,
                     "other guests use this connection; the host stays connected");
-                OperationStatus::Succeeded
             }
-            OperationType::GuestDirected => {
-                match self.interfaces.iter().find(|i| i.id() == connection.interface).cloned() {
-                    Some(interface) => {
-                        match tokio::time::timeout(self.timeouts.disconnect, interface.disconnect()).await {
-                            Ok(Ok(())) => OperationStatus::Succeeded,
-                            Ok(Err(error)) => {
-                                tracing::warn!(%guest, interface = %connection.interface, %error, "interface disconnect failed");
-                                OperationStatus::Failed
-                            }
-                            Err(_) => {
-                                tracing::warn!(%guest, interface = %connection.interface,
-                                deadline = ?self.timeouts.disconnect, "interface disconnect missed its deadline");
-                                OperationStatus::Failed
-                            }
-                        }
-                    }
-                    // The interface went away: nothing left to disconnect.
-                    None => OperationStatus::Succeeded,
-                }
-            }
+            OperationStatus::Succeeded
         };
         tracing::info!(%guest, operation = "disconnect", session = %connection.session, ssid = %connection.ssid, ?kind,
             ?status, "guest connection ended");
         self.observer.notify("on_guest_disconnection_completion", move |o| {
             o.on_guest_disconnection_completion(kind, status, &args)
         });
+        status
+    }
+
+    /// Disconnects the interface of a guest-made link that lost its last user (5 s). The
+    /// link is forgotten once the interface left it; after a failure it is kept, without
+    /// users, so that its credentials still guard the connection the host may keep.
+    async fn release_link(&mut self, guest: &GuestId, id: InterfaceId) -> OperationStatus {
+        let Some(interface) = self.interfaces.iter().find(|i| i.id() == id).cloned() else {
+            // The interface went away: nothing left to disconnect.
+            self.links.remove(&id);
+            return OperationStatus::Succeeded;
+        };
+        let status = match tokio::time::timeout(self.timeouts.disconnect, interface.disconnect()).await {
+            Ok(Ok(())) => OperationStatus::Succeeded,
+            Ok(Err(error)) => {
+                tracing::warn!(%guest, interface = %id, %error, "interface disconnect failed");
+                OperationStatus::Failed
+            }
+            Err(_) => {
+                tracing::warn!(%guest, interface = %id, deadline = ?self.timeouts.disconnect,
+                    "interface disconnect missed its deadline");
+                OperationStatus::Failed
+            }
+        };
+        if status == OperationStatus::Succeeded {
+            self.links.remove(&id);
+        }
         status
     }
 }

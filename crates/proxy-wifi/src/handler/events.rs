@@ -4,12 +4,18 @@ use proxy_wifi_protocol::{Bssid, Message, SignalQualityNotification};
 
 use super::OperationHandler;
 use crate::identity::GuestId;
-use crate::interface::{InterfaceEvent, InterfaceId};
+use crate::interface::{EventOrigin, InterfaceEvent};
 use crate::observer::ConnectionArgs;
 
 impl OperationHandler {
-    /// Handles a spontaneous event of interface `id`.
-    pub fn on_interface_event(&mut self, id: InterfaceId, event: InterfaceEvent) {
+    /// Handles a spontaneous event of an interface.
+    ///
+    /// Rule (issue 13, reconnects): an event emitted before a guest connection was
+    /// recorded (its stamp predates the connection) is not about that connection, so it
+    /// never ends it or reaches its guest: a guest connecting again to the network it is
+    /// on must not lose the new link to the old link's disconnection.
+    pub fn on_interface_event(&mut self, origin: EventOrigin, event: InterfaceEvent) {
+        let id = origin.interface;
         if !self.interfaces.iter().any(|i| i.id() == id) {
             tracing::debug!(interface = %id, ?event, "event from an interface that is gone; ignored");
             return;
@@ -29,7 +35,9 @@ impl OperationHandler {
             }
             // Host disconnected: tell the observer; every guest whose connection to that
             // network this interface backed is told (never for a guest's own request: a
-            // guest-directed disconnect forgets the connection before this event runs).
+            // guest-directed disconnect forgets the connection before this event runs, and
+            // a connection made since then is newer than the event). A guest-made link
+            // older than the event is gone: the backend removes what it added for it.
             InterfaceEvent::HostDisconnected { ssid } => {
                 tracing::info!(interface = %id, %ssid, "host disconnected");
                 let args = ConnectionArgs {
@@ -43,18 +51,25 @@ impl OperationHandler {
                 let affected: Vec<GuestId> = self
                     .guests
                     .iter()
-                    .filter(|(_, s)| s.session.connection.is_some_and(|c| c.interface == id && c.ssid == ssid))
+                    .filter(|(_, s)| {
+                        s.session
+                            .connection
+                            .is_some_and(|c| c.interface == id && c.ssid == ssid && !c.predates(origin.stamp))
+                    })
                     .map(|(g, _)| g.clone())
                     .collect();
                 for guest in affected {
                     self.guest_connection_lost(&guest);
+                }
+                if self.links.get(&id).is_some_and(|l| l.ssid == ssid && l.since < origin.stamp) {
+                    self.links.remove(&id);
                 }
             }
             // Signal quality: forwarded to the guests whose connection this interface backs.
             InterfaceEvent::SignalQuality { percent } => {
                 let notification = SignalQualityNotification::from_link_quality(percent);
                 for (guest, state) in &self.guests {
-                    if state.session.is_backed_by(id) {
+                    if state.session.connection.is_some_and(|c| c.interface == id && !c.predates(origin.stamp)) {
                         tracing::debug!(%guest, interface = %id, percent, dbm = notification.signal_dbm,
                             "signal quality for the guest");
                         state.notifications.push(Message::NotifSignalQuality(notification));

@@ -28,12 +28,14 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use crate::identity::GuestId;
-use crate::interface::{EventSink, InterfaceEvent, InterfaceId, SharedInterface};
+use crate::interface::{
+    EventClock, EventOrigin, EventReceiver, EventSink, InterfaceEvent, InterfaceId, SharedInterface,
+};
 use crate::limits;
 use crate::notify::{NotificationHub, NotificationQueue};
 use crate::observer::ObserverQueue;
 use crate::status::{GuestStatus, RequestKind, StatusBoard};
-use session::GuestSession;
+use session::{GuestMadeLink, GuestSession};
 
 use crate::limits::MAX_GUESTS;
 
@@ -104,8 +106,14 @@ pub struct OperationHandler {
     observer: ObserverQueue,
     hub: NotificationHub,
     guests: BTreeMap<GuestId, GuestState>,
+    /// The host connections guests made, by interface (at most one per interface).
+    links: BTreeMap<InterfaceId, GuestMadeLink>,
+    /// How many guests are remembered at most ([`MAX_GUESTS`]).
+    max_guests: usize,
     timeouts: Timeouts,
-    events: mpsc::UnboundedSender<(InterfaceId, InterfaceEvent)>,
+    events: mpsc::UnboundedSender<(EventOrigin, InterfaceEvent)>,
+    /// Stamps every interface event (see [`EventClock`]).
+    clock: EventClock,
     status: Arc<Mutex<StatusBoard>>,
     /// What changed since the status was last published.
     unpublished: Unpublished,
@@ -129,7 +137,7 @@ impl OperationHandler {
         observer: ObserverQueue,
         hub: NotificationHub,
         timeouts: Timeouts,
-        events: mpsc::UnboundedSender<(InterfaceId, InterfaceEvent)>,
+        events: mpsc::UnboundedSender<(EventOrigin, InterfaceEvent)>,
         status: Arc<Mutex<StatusBoard>>,
     ) -> Self {
         Self {
@@ -137,8 +145,11 @@ impl OperationHandler {
             observer,
             hub,
             guests: BTreeMap::new(),
+            links: BTreeMap::new(),
+            max_guests: MAX_GUESTS,
             timeouts,
             events,
+            clock: EventClock::default(),
             status,
             unpublished: Unpublished::default(),
         }
@@ -147,7 +158,7 @@ impl OperationHandler {
     /// Handles one request of `guest` and returns the answer.
     pub async fn handle_request(&mut self, guest: &GuestId, request: Request) -> Message {
         // The guest is listening once it has made a request: its notifications may flow.
-        self.touch_guest(guest);
+        self.touch_guest(guest).await;
         let kind = request.kind();
         let started = Instant::now();
         let answer = match request {
@@ -162,13 +173,15 @@ impl OperationHandler {
 
     /// Creates the guest's state on its first request (opening its notification gate)
     /// and marks it active.
-    fn touch_guest(&mut self, guest: &GuestId) {
+    async fn touch_guest(&mut self, guest: &GuestId) {
         if let Some(state) = self.guests.get_mut(guest) {
             state.last_active = Instant::now();
             return;
         }
-        if self.guests.len() >= MAX_GUESTS {
-            self.forget_idlest_guest();
+        while self.guests.len() >= self.max_guests {
+            if !self.forget_idlest_guest().await {
+                break;
+            }
         }
         tracing::info!(%guest, "new guest");
         let notifications = self.hub.open(guest);
@@ -184,19 +197,38 @@ impl OperationHandler {
         self.publish_guest(guest);
     }
 
-    fn forget_idlest_guest(&mut self) {
+    /// Rule (issue 13, the guest cap): at [`MAX_GUESTS`] guests, the least recently active
+    /// one is forgotten — preferring guests without a connection, then guests that only
+    /// mirror a host connection, then users of a guest-made link. An evicted guest's
+    /// connection is ended as its disconnect would end it (a guest-made link it was the
+    /// last user of is disconnected, so the host is never left connected for nobody) and
+    /// the guest is told (NOTIF_DISCONNECTED). Never evicting link users instead could
+    /// lock every new guest out. Returns whether a guest was forgotten.
+    async fn forget_idlest_guest(&mut self) -> bool {
+        let links = &self.links;
         let idlest = self
             .guests
             .iter()
-            .min_by_key(|(_, s)| (s.session.connection.is_some(), s.last_active))
+            .min_by_key(|(id, s)| {
+                let uses_link = links.values().any(|l| l.users.contains(*id));
+                (uses_link, s.session.connection.is_some(), s.last_active)
+            })
             .map(|(id, _)| id.clone());
-        if let Some(id) = idlest {
-            tracing::warn!(guest = %id, max = MAX_GUESTS, "too many guests; forgetting the least recently active one");
-            if let Some(state) = self.guests.remove(&id) {
-                state.notifications.close();
-            }
-            self.unpublished.guests.insert(id);
+        let Some(id) = idlest else { return false };
+        tracing::warn!(guest = %id, max = self.max_guests, "too many guests; forgetting the least recently active one");
+        if let Some(connection) = self.guest(&id).session.connection {
+            self.end_guest_connection(&id, connection).await;
+            let session_id = self.guest(&id).session.current_session();
+            self.notify_guest(
+                &id,
+                Message::NotifDisconnected(proxy_wifi_protocol::DisconnectedNotification { session_id }),
+            );
         }
+        if let Some(state) = self.guests.remove(&id) {
+            state.notifications.close();
+        }
+        self.unpublished.guests.insert(id);
+        true
     }
 
     /// The state of `guest` (created by its first request).
@@ -211,7 +243,7 @@ impl OperationHandler {
             tracing::warn!(interface = %id, "interface already present; ignored");
             return;
         }
-        interface.attach(EventSink::new(id, self.events.clone()));
+        interface.attach(EventSink::new(id, self.clock.clone(), self.events.clone()));
         if id == InterfaceId::FAKE_NETWORKS {
             self.interfaces.insert(0, interface);
         } else {
@@ -241,6 +273,7 @@ impl OperationHandler {
         for guest in affected {
             self.guest_connection_lost(&guest);
         }
+        self.links.remove(&id);
         self.unpublished.interfaces = true;
     }
 
@@ -272,6 +305,7 @@ impl OperationHandler {
         let state = self.guest(guest);
         if let Some(connection) = state.session.connection.take() {
             let session_id = state.session.current_session();
+            self.leave_link(guest, connection.interface);
             tracing::info!(%guest, ssid = %connection.ssid, interface = %connection.interface, session = %session_id,
                 "host lost the connection backing the guest's; notifying the guest");
             self.notify_guest(
@@ -280,6 +314,12 @@ impl OperationHandler {
             );
             self.publish_guest(guest);
         }
+    }
+
+    /// `guest` stops using the guest-made link of `interface`, if it used it. Returns
+    /// whether the link is left without users (its host connection should end).
+    fn leave_link(&mut self, guest: &GuestId, interface: InterfaceId) -> bool {
+        self.links.get_mut(&interface).is_some_and(|link| link.users.remove(guest) && link.users.is_empty())
     }
 
     /// Marks `guest`'s session for the next status publication.
@@ -364,7 +404,7 @@ impl HandlerHandle {
 pub(crate) async fn run(
     mut handler: OperationHandler,
     mut work: mpsc::Receiver<Work>,
-    mut events: mpsc::UnboundedReceiver<(InterfaceId, InterfaceEvent)>,
+    mut events: EventReceiver,
     stop: tokio_util::sync::CancellationToken,
 ) {
     let mut requests = scheduler::FairQueue::new(limits::MAX_PENDING_PER_GUEST);
@@ -374,8 +414,8 @@ pub(crate) async fn run(
         while let Ok(item) = work.try_recv() {
             accept_work(&mut handler, &mut requests, item);
         }
-        while let Ok((id, event)) = events.try_recv() {
-            handler.on_interface_event(id, event);
+        while let Ok((origin, event)) = events.try_recv() {
+            handler.on_interface_event(origin, event);
         }
         handler.publish_status();
         if let Some((guest, request, reply)) = requests.pop() {
@@ -393,7 +433,7 @@ pub(crate) async fn run(
                 Some(item) => accept_work(&mut handler, &mut requests, item),
                 None => open = false,
             },
-            Some((id, event)) = events.recv() => handler.on_interface_event(id, event),
+            Some((origin, event)) = events.recv() => handler.on_interface_event(origin, event),
             _ = stop.cancelled() => open = false,
         }
     }

@@ -1,8 +1,19 @@
-//! The guest's connection state and session ids.
+//! The guest's connection state and session ids, and the host connections guests made.
+//!
+//! **Decision** (issue 13, a guest's reboot): the host cannot see a reboot — the guest id
+//! (CID, VM id) stays, and the protocol has no greeting. So a guest's state outlives its
+//! reboot: session ids go on increasing (the rebooted driver starts from 0 and takes any
+//! id), and the connection of the previous boot stays recorded until the guest connects
+//! again (the new connect replaces it, releasing its host link first), disconnects, the
+//! host loses it, or the guest is evicted. Events of the replaced link never end the new
+//! one (see [`GuestConnection::predates`]).
+
+use std::collections::BTreeSet;
 
 use proxy_wifi_protocol::{Bssid, SessionId, Ssid};
 
-use crate::interface::{AuthAlgorithm, InterfaceId};
+use crate::identity::GuestId;
+use crate::interface::{AuthAlgorithm, GuestSecurity, InterfaceError, InterfaceId};
 use crate::observer::OperationType;
 use crate::status::ConnectionStatus;
 
@@ -21,6 +32,53 @@ pub struct GuestConnection {
     pub auth: AuthAlgorithm,
     /// The session id of the connect response that made it.
     pub session: SessionId,
+    /// The handler's event clock when it was made: events stamped at or before it
+    /// concern an earlier connection.
+    pub since: u64,
+}
+
+impl GuestConnection {
+    /// Whether an event with `stamp` was emitted before this connection existed (so it
+    /// cannot be about it: a previous connection's disconnection, say).
+    pub fn predates(&self, stamp: u64) -> bool {
+        stamp <= self.since
+    }
+}
+
+/// A host connection a guest made (guest-directed), shared by the guests using it.
+///
+/// Rule (issue 13, shared connections): it ends — the interface is disconnected, which
+/// removes the temporary network or profile — when its last user leaves. Another guest
+/// may share it only with the same credentials (equal PMK or SAE password, compared in
+/// constant time), or when the network is open.
+pub struct GuestMadeLink {
+    /// The network.
+    pub ssid: Ssid,
+    /// The credentials it was made with (`None`: the application's interface took a
+    /// request whose security the handler could not decide; nobody else may share it).
+    credentials: Option<GuestSecurity>,
+    /// The guests using it. Empty only when its disconnection failed: the host may still
+    /// be connected, so the credentials still guard it.
+    pub users: BTreeSet<GuestId>,
+    /// The handler's event clock when it was made (see [`GuestConnection::since`]).
+    pub since: u64,
+}
+
+impl GuestMadeLink {
+    /// A link just made by `guest` with `security`.
+    pub fn new(ssid: Ssid, security: &Result<GuestSecurity, InterfaceError>, guest: GuestId, since: u64) -> Self {
+        Self { ssid, credentials: security.as_ref().ok().cloned(), users: BTreeSet::from([guest]), since }
+    }
+
+    /// Whether a guest asking with `security` may share the link: the network is open,
+    /// or the credentials are equal.
+    pub fn admits(&self, security: &Result<GuestSecurity, InterfaceError>) -> bool {
+        match (&self.credentials, security) {
+            (Some(GuestSecurity::Open), _) => true,
+            (Some(made_with), Ok(asked)) => made_with == asked,
+            _ => false,
+        }
+    }
 }
 
 impl From<GuestConnection> for ConnectionStatus {
@@ -71,6 +129,26 @@ impl GuestSession {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn ssid() -> Ssid {
+        Ssid::new(b"net").unwrap()
+    }
+
+    #[test]
+    fn a_link_is_shared_only_with_equal_credentials_or_when_open() {
+        use proxy_wifi_protocol::Pmk;
+        let pmk = |p: &[u8]| Ok(GuestSecurity::Wpa2Psk(Pmk::derive(p, &ssid())));
+        let psk = GuestMadeLink::new(ssid(), &pmk(b"right-key"), GuestId::Vsock(3), 0);
+        assert!(psk.admits(&pmk(b"right-key")));
+        assert!(!psk.admits(&pmk(b"wrong-key")));
+        assert!(!psk.admits(&Ok(GuestSecurity::Open)));
+        let unsupported = Err(InterfaceError::Backend("no".into()));
+        assert!(!psk.admits(&unsupported));
+        let open = GuestMadeLink::new(ssid(), &Ok(GuestSecurity::Open), GuestId::Vsock(3), 0);
+        assert!(open.admits(&pmk(b"anything")) && open.admits(&unsupported));
+        let undecided = GuestMadeLink::new(ssid(), &unsupported, GuestId::Vsock(3), 0);
+        assert!(!undecided.admits(&unsupported));
+    }
 
     #[test]
     fn session_ids_increase_by_one_and_older_ones_are_stale() {

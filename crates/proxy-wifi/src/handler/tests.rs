@@ -182,7 +182,7 @@ const G: GuestId = GuestId::Vsock(3);
 struct Harness {
     handler: OperationHandler,
     counters: Arc<crate::status::NotificationCounters>,
-    events: mpsc::UnboundedReceiver<(InterfaceId, InterfaceEvent)>,
+    events: crate::interface::EventReceiver,
     recorder: Arc<Recorder>,
 }
 
@@ -235,8 +235,8 @@ impl Harness {
 
     /// Feeds every event the interfaces emitted so far into the handler.
     fn pump_events(&mut self) {
-        while let Ok((id, event)) = self.events.try_recv() {
-            self.handler.on_interface_event(id, event);
+        while let Ok((origin, event)) = self.events.try_recv() {
+            self.handler.on_interface_event(origin, event);
         }
     }
 
@@ -846,3 +846,5 @@ async fn observer_arguments_carry_the_guest() {
     handler.observer.call("barrier", |_| ()).await;
     assert_eq!(*who.0.lock().unwrap(), ["scan vsock:11", "authorize vsock:11", "done vsock:11"]);
 }
+
+mod sessions;

@@ -12,6 +12,7 @@ pub mod simulated;
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use proxy_wifi_protocol::{BssEntry, Bssid, Ssid, StatusCode};
@@ -159,28 +160,67 @@ pub enum InterfaceEvent {
     ScanResults(ScanResults),
 }
 
+/// Where and when an event was emitted: the interface, and the event's stamp on the
+/// handler's [`EventClock`] (taken when the interface sent it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventOrigin {
+    /// The interface that emitted the event.
+    pub interface: InterfaceId,
+    /// Its stamp: greater than the stamp of every event sent before it.
+    pub stamp: u64,
+}
+
+/// The receiving end of the events of one or more [`EventSink`]s.
+pub type EventReceiver = mpsc::UnboundedReceiver<(EventOrigin, InterfaceEvent)>;
+
+/// The handler's event clock: every event is stamped with its next tick when it is sent.
+///
+/// The handler reads the clock when it records a guest connection; an event stamped at
+/// or before that reading was emitted before the connection existed, so it cannot be
+/// about it (behavior.md "Host events": a previous connection's events never end the
+/// current one).
+#[derive(Debug, Clone, Default)]
+pub struct EventClock(Arc<AtomicU64>);
+
+impl EventClock {
+    /// The stamp of the last event sent so far (0 before any).
+    pub fn now(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    fn tick(&self) -> u64 {
+        self.0.fetch_add(1, Ordering::SeqCst) + 1
+    }
+}
+
 /// Where an interface sends its [`InterfaceEvent`]s; cheap to clone, never blocks.
 #[derive(Debug, Clone)]
 pub struct EventSink {
     interface: InterfaceId,
-    sender: mpsc::UnboundedSender<(InterfaceId, InterfaceEvent)>,
+    clock: EventClock,
+    sender: mpsc::UnboundedSender<(EventOrigin, InterfaceEvent)>,
 }
 
 impl EventSink {
-    /// A sink feeding `sender`, tagging events with `interface`.
-    pub fn new(interface: InterfaceId, sender: mpsc::UnboundedSender<(InterfaceId, InterfaceEvent)>) -> Self {
-        Self { interface, sender }
+    /// A sink feeding `sender`, tagging events with `interface` and a stamp of `clock`.
+    pub fn new(
+        interface: InterfaceId,
+        clock: EventClock,
+        sender: mpsc::UnboundedSender<(EventOrigin, InterfaceEvent)>,
+    ) -> Self {
+        Self { interface, clock, sender }
     }
 
     /// A sink for a test: the receiving end gets every event.
-    pub fn channel(interface: InterfaceId) -> (Self, mpsc::UnboundedReceiver<(InterfaceId, InterfaceEvent)>) {
+    pub fn channel(interface: InterfaceId) -> (Self, EventReceiver) {
         let (sender, receiver) = mpsc::unbounded_channel();
-        (Self::new(interface, sender), receiver)
+        (Self::new(interface, EventClock::default(), sender), receiver)
     }
 
     /// Sends an event; silently dropped once the service stopped.
     pub fn send(&self, event: InterfaceEvent) {
-        let _ = self.sender.send((self.interface, event));
+        let origin = EventOrigin { interface: self.interface, stamp: self.clock.tick() };
+        let _ = self.sender.send((origin, event));
     }
 }
 

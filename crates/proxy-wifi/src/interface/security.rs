@@ -18,13 +18,23 @@
 use std::fmt;
 
 use proxy_wifi_protocol::{AkmSuite, AuthType, CipherSuite, ConnectRequest, Pmk, Ssid, WpaVersions};
+use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use super::{AuthAlgorithm, InterfaceError};
 
-/// An SAE password: UTF-8 text, zeroized on drop, never printed.
-#[derive(Clone, PartialEq, Eq)]
+/// An SAE password: UTF-8 text, zeroized on drop, never printed, compared in constant
+/// time (for equal lengths).
+#[derive(Clone)]
 pub struct SaePassword(Zeroizing<String>);
+
+impl PartialEq for SaePassword {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.as_bytes().ct_eq(other.0.as_bytes()).into()
+    }
+}
+
+impl Eq for SaePassword {}
 
 impl SaePassword {
     /// The password. Do not log it.
@@ -33,7 +43,8 @@ impl SaePassword {
     }
 }
 
-/// The security of a network the guest asks to join, validated.
+/// The security of a network the guest asks to join, validated. Equality compares the
+/// PMK or password in constant time.
 #[derive(Clone, PartialEq, Eq)]
 pub enum GuestSecurity {
     /// Open system, no encryption.

@@ -114,7 +114,7 @@ impl Registrar for ChannelRegistrar {
     }
 }
 
-type Events = mpsc::UnboundedReceiver<(InterfaceId, InterfaceEvent)>;
+type Events = crate::interface::EventReceiver;
 
 struct Backend {
     fake: FakeWlanApi,

@@ -167,10 +167,7 @@ fn temp_dir(name: &str) -> PathBuf {
 }
 
 /// Opens the interface behind the fake and runs its monitor.
-async fn open(
-    dir: &Path,
-    name: &str,
-) -> (Arc<WpaInterface>, mpsc::UnboundedReceiver<(InterfaceId, InterfaceEvent)>, CancellationToken) {
+async fn open(dir: &Path, name: &str) -> (Arc<WpaInterface>, crate::interface::EventReceiver, CancellationToken) {
     let (interface, monitor) = open_interface(dir, name).await.unwrap();
     let (sink, events) = EventSink::channel(interface.id());
     interface.attach(sink);
@@ -181,7 +178,7 @@ async fn open(
     (interface, events, stop)
 }
 
-async fn next_event(events: &mut mpsc::UnboundedReceiver<(InterfaceId, InterfaceEvent)>) -> InterfaceEvent {
+async fn next_event(events: &mut crate::interface::EventReceiver) -> InterfaceEvent {
     tokio::time::timeout(Duration::from_secs(5), events.recv()).await.expect("an event in time").unwrap().1
 }
 
