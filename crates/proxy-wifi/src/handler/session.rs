@@ -148,6 +148,11 @@ mod tests {
         assert!(open.admits(&pmk(b"anything")) && open.admits(&unsupported));
         let undecided = GuestMadeLink::new(ssid(), &unsupported, GuestId::Vsock(3), 0);
         assert!(!undecided.admits(&unsupported));
+        let sae =
+            |p: &[u8]| GuestSecurity::from_request(&proxy_wifi_protocol::ConnectRequest::wpa3_sae(ssid(), p).unwrap());
+        let sae_link = GuestMadeLink::new(ssid(), &sae(b"password"), GuestId::Vsock(3), 0);
+        assert!(sae_link.admits(&sae(b"password")));
+        assert!(!sae_link.admits(&sae(b"passwore")) && !sae_link.admits(&sae(b"password2")));
     }
 
     #[test]

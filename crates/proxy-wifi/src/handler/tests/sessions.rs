@@ -214,9 +214,12 @@ async fn an_evicted_guest_leaves_a_shared_connection_to_its_other_users() {
     psk_as(&mut h, &A, RIGHT).await;
     h.pump_events();
     tokio::time::advance(Duration::from_secs(1)).await;
-    psk_as(&mut h, &B, RIGHT).await;
+    let b = psk_as(&mut h, &B, RIGHT).await;
     h.request_as(&C, Request::Scan(ScanRequest::default())).await;
     assert!(!h.handler.guests.contains_key(&A), "A, the idlest, was evicted");
     assert!(control.host_connection().is_some(), "B still uses the connection");
     assert_eq!(h.handler.links.values().next().unwrap().users, std::collections::BTreeSet::from([B]));
+    // The link was not forgotten: its last user leaving releases the host.
+    disconnect_as(&mut h, &B, b.session_id).await;
+    assert_eq!(control.host_connection(), None);
 }

@@ -909,3 +909,24 @@ async fn service_without_wlan_service_serves_the_fake_networks() {
     assert_eq!(mirrored.result_code, StatusCode::SUCCESS);
     assert_eq!(s.service.status().board.interfaces, 1);
 }
+
+/// Issue 13: a guest connecting again to the network it is on got success, then
+/// NOTIF_DISCONNECTED for the new session (the WLAN service's disconnected notification
+/// of the old link came after the answer), and its retry with a wrong key was mirrored.
+#[tokio::test]
+async fn service_guest_reconnecting_to_its_network_keeps_the_new_link() {
+    let mut s = service_with(fake_with(&[IF1], vec![home()], vec![])).await;
+    eventually("the interface is registered", || s.service.status().board.interfaces == 2).await;
+    let first = s.guest.connect(psk_request("home", HOME_PASSPHRASE)).await.unwrap();
+    assert_eq!(first.result_code, StatusCode::SUCCESS);
+    let again = s.guest.connect(psk_request("home", HOME_PASSPHRASE)).await.unwrap();
+    assert_eq!((again.result_code, again.session_id), (StatusCode::SUCCESS, SessionId(2)));
+    let late = tokio::time::timeout(Duration::from_millis(500), s.listener.next()).await;
+    assert!(late.is_err(), "nothing for the new session: {late:?}");
+    assert_eq!(guest_connection(&s.service).map(|c| c.session_id), Some(2));
+
+    let wrong = s.guest.connect(psk_request("home", "not the passphrase")).await.unwrap();
+    assert_ne!(wrong.result_code, StatusCode::SUCCESS, "a wrong key is never mirrored");
+    assert_eq!(s.fake.connected_to(IF1), None, "the host left the guest's network");
+    assert!(!s.recorder.log().iter().any(|l| l.starts_with("authorize HostMirroring")), "{:?}", s.recorder.log());
+}
