@@ -62,7 +62,7 @@ async fn after_a_reconnect_a_wrong_key_never_succeeds_as_mirroring() {
     h.pump_events();
     let wrong = psk_as(&mut h, &G, WRONG).await;
     h.pump_events();
-    assert_eq!(wrong.result_code, StatusCode::UNSPECIFIED_FAILURE);
+    assert_ne!(wrong.result_code, StatusCode::SUCCESS);
     assert_eq!(control.host_connection(), None, "the host was released");
     assert!(!h.observer_log().await.iter().any(|l| l.starts_with("authorize HostMirroring")));
 }
@@ -80,7 +80,7 @@ async fn a_wrong_key_never_mirrors_a_guest_made_connection_the_host_could_not_le
     x.host_connected_to(ssid, bssid(1));
     x.on_connect(Behaviour::Fail); // the network refuses the wrong key
     let wrong = psk_as(&mut h, &G, WRONG).await;
-    assert_eq!(wrong.result_code, StatusCode::UNSPECIFIED_FAILURE);
+    assert_ne!(wrong.result_code, StatusCode::SUCCESS);
     assert_eq!(x.calls(), vec!["connect FakeWpa2Psk", "disconnect", "connect FakeWpa2Psk"]);
     // The right key may join it again.
     let right = psk_as(&mut h, &G, RIGHT).await;
@@ -138,7 +138,7 @@ async fn another_guest_shares_a_guest_made_connection_only_with_its_credentials(
     h.pump_events();
     // B does not know the key: no mirroring, and the interface stays A's.
     let b = psk_as(&mut h, &B, WRONG).await;
-    assert_eq!(b.result_code, StatusCode::UNSPECIFIED_FAILURE);
+    assert_ne!(b.result_code, StatusCode::SUCCESS);
     let open = h.request_as(&C, Request::Connect(ConnectRequest::open(ssid_of("FakeWpa2Psk")))).await;
     assert!(matches!(open, Message::ConnectResponse(r) if r.result_code != StatusCode::SUCCESS), "{open:?}");
     assert!(!h.observer_log().await.iter().any(|l| l.starts_with("authorize HostMirroring")));
