@@ -26,7 +26,8 @@ pub struct Cli {
     #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
     /// Also log to Event Tracing for Windows (provider "proxy-wifi"; build with --features etw).
-    #[arg(long, global = true)]
+    /// Hidden where it cannot work (builds other than Windows with the `etw` feature).
+    #[arg(long, global = true, hide = !cfg!(all(windows, feature = "etw")))]
     pub etw: bool,
     #[command(subcommand)]
     pub command: Command,
@@ -72,6 +73,19 @@ pub enum Command {
     Guest(GuestArgs),
     /// Control a running `serve` (simulated mode): trigger host events, read its status.
     Ctl(CtlArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages (proxy-wifi.1 and one per subcommand) into DIR, or print
+    /// proxy-wifi.1 on stdout.
+    Man {
+        /// Directory for the pages (created if missing).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// Transport between the service and its guest.
@@ -351,9 +365,10 @@ pub enum GuestCommand {
 /// `proxy-wifi ctl`.
 #[derive(Debug, Args)]
 pub struct CtlArgs {
-    /// The service's control socket (default: as `serve` chooses it).
-    #[arg(long, value_name = "PATH")]
-    pub socket: Option<PathBuf>,
+    /// The service's control socket, as given to `serve --control-socket` (default: as
+    /// `serve` chooses it). `--socket` is the old name.
+    #[arg(long, value_name = "PATH", alias = "socket")]
+    pub control_socket: Option<PathBuf>,
     /// Print the answer as JSON.
     #[arg(long, global = true)]
     pub json: bool,

@@ -182,12 +182,12 @@ async fn request<S: AsyncRead + AsyncWrite + Unpin>(stream: S, command: &CtlComm
 
 /// `proxy-wifi ctl ...`.
 pub async fn run_ctl(args: CtlArgs) -> Result<ExitCode, String> {
-    let path = args.socket.clone().map_or_else(default_location, Ok)?;
+    let path = args.control_socket.clone().map_or_else(default_location, Ok)?;
     #[cfg(windows)]
-    check_pipe_name("--socket", &path)?;
+    check_pipe_name("--control-socket", &path)?;
     let stream = platform::connect(&path).await.map_err(|e| {
         format!(
-            "cannot reach the service's control socket {}: {e}. Is `proxy-wifi serve` running (it prints where its control socket is)? Use --socket PATH if it was started with --control-socket.",
+            "cannot reach the service's control socket {}: {e}. Is `proxy-wifi serve` running (it prints where its control socket is)? Use `ctl --control-socket PATH` if it was started with --control-socket PATH.",
             path.display()
         )
     })?;

@@ -4,11 +4,13 @@ mod cli;
 mod config_file;
 mod control;
 mod doctor;
+mod generate;
 mod guest_cmd;
 mod host_backend;
 mod logging;
 mod networks_file;
 mod output;
+mod readiness;
 mod serve;
 mod serve_rules;
 mod toml_file;
@@ -30,6 +32,8 @@ fn main() -> ExitCode {
             cli::Command::Serve(args) => serve::run(args, given).await,
             cli::Command::Guest(args) => guest_cmd::run(args).await,
             cli::Command::Ctl(args) => control::run_ctl(args).await,
+            cli::Command::Completions { shell } => generate::completions(shell),
+            cli::Command::Man { dir } => generate::man(dir.as_deref()),
         }
     });
     match outcome {

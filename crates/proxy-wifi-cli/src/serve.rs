@@ -234,11 +234,13 @@ pub async fn run(mut args: ServeArgs, given: BTreeSet<String>) -> Result<ExitCod
     if let Some((_, path)) = &control {
         crate::say!("proxy-wifi: control socket {} (`proxy-wifi ctl status`)", path.display());
     }
+    crate::readiness::ready(&format!("serving {what} on {}", service.request_address()));
 
     tokio::select! {
         _ = wait_for_stop_signal() => tracing::info!("stopping"),
         _ = stop_requested.notified() => tracing::info!("stopping: `ctl shutdown`"),
     }
+    crate::readiness::stopping();
     drop(control);
     service.shutdown().await;
     Ok(ExitCode::SUCCESS)

@@ -1,13 +1,22 @@
 //! A small async client of wpa_supplicant's control interface (`wpa_ctrl` protocol):
 //! Unix datagram sockets, one command per datagram, one reply per command.
 //!
-//! The client binds its own datagram socket at a temporary path (wpa_supplicant answers
-//! to that address), connects it to the interface's socket, and sends commands. A
-//! socket that sent `ATTACH` also receives unsolicited `<level>CTRL-EVENT-...` messages;
-//! this module uses one socket for requests and another one, attached, for events.
+//! The client binds its own datagram socket at a fresh path (wpa_supplicant answers to
+//! that address), connects it to the interface's socket, and sends commands. A socket
+//! that sent `ATTACH` also receives unsolicited `<level>CTRL-EVENT-...` messages; this
+//! module uses one socket for requests and another one, attached, for events.
+//!
+//! wpa_supplicant sends its replies to the client's path as *it* sees it, so that path
+//! must not be in a mount namespace of our own: under systemd's `PrivateTmp=yes` a
+//! socket in `/tmp` never gets a reply. The client sockets go to systemd's
+//! `RuntimeDirectory=` (`$RUNTIME_DIRECTORY`), else to `/run/proxy-wifi` when running as
+//! root, else to the temporary directory.
 
+use std::ffi::OsStr;
 use std::io;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
@@ -58,12 +67,66 @@ pub struct CtrlSocket {
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
+/// Root's directory for client sockets when systemd gave none.
+const ROOT_CLIENT_DIR: &str = "/run/proxy-wifi";
+
+/// Where client sockets are bound (chosen once per process; see the module's doc).
+fn client_socket_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let runtime_directory = std::env::var_os("RUNTIME_DIRECTORY");
+        let root = rustix::process::geteuid().is_root();
+        let dir = choose_client_dir(runtime_directory.as_deref(), root, Path::new(ROOT_CLIENT_DIR));
+        tracing::debug!(dir = %dir.display(), "wpa_supplicant client sockets");
+        dir
+    })
+}
+
+/// The first entry of systemd's `RUNTIME_DIRECTORY` (a `:`-separated list); for root,
+/// `root_dir` if it is (or can be made) a private directory; else the temporary directory.
+fn choose_client_dir(runtime_directory: Option<&OsStr>, root: bool, root_dir: &Path) -> PathBuf {
+    if let Some(first) = runtime_directory.and_then(|list| std::env::split_paths(list).find(|p| p.is_absolute())) {
+        return first;
+    }
+    if root {
+        match private_directory(root_dir) {
+            Ok(()) => return root_dir.to_owned(),
+            Err(reason) => tracing::warn!(
+                "{reason}; wpa_supplicant client sockets go to {} (a private /tmp hides them from wpa_supplicant)",
+                std::env::temp_dir().display()
+            ),
+        }
+    }
+    std::env::temp_dir()
+}
+
+/// Creates `dir` (mode 0700) unless it exists, then checks, without following a link,
+/// that it is a directory of this user that nobody else may write to.
+fn private_directory(dir: &Path) -> Result<(), String> {
+    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(format!("cannot create {}: {e}", dir.display())),
+    }
+    let meta = std::fs::symlink_metadata(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let uid = rustix::process::geteuid().as_raw();
+    if !meta.file_type().is_dir() {
+        Err(format!("{} is not a directory (a link or another file)", dir.display()))
+    } else if meta.uid() != uid {
+        Err(format!("{} belongs to uid {}, not to this user (uid {uid})", dir.display(), meta.uid()))
+    } else if meta.mode() & 0o022 != 0 {
+        Err(format!("{} is writable by others (mode {:o})", dir.display(), meta.mode() & 0o7777))
+    } else {
+        Ok(())
+    }
+}
+
 impl CtrlSocket {
-    /// Binds a socket at a fresh temporary path and connects it to `remote`.
+    /// Binds a socket at a fresh path (see the module's doc) and connects it to `remote`.
     pub fn open(remote: &Path) -> Result<CtrlSocket, CtrlError> {
         let io_error = |source| CtrlError::Io { path: remote.to_owned(), source };
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let local = std::env::temp_dir().join(format!("proxy-wifi-wpa-{}-{n}", std::process::id()));
+        let local = client_socket_dir().join(format!("proxy-wifi-wpa-{}-{n}", std::process::id()));
         // A stale file from an earlier process with the same pid would make bind fail.
         let _ = std::fs::remove_file(&local);
         let socket = UnixDatagram::bind(&local).map_err(io_error)?;
@@ -187,6 +250,44 @@ mod tests {
         let local = client.local.clone();
         drop(client);
         assert!(!local.exists(), "the client's socket file is removed");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn client_sockets_go_where_wpa_supplicant_sees_them() {
+        let root_dir = temp_dir("root-dir").join("run-proxy-wifi");
+        // systemd's RuntimeDirectory= first (several directories: the first one).
+        let systemd = OsStr::new("/run/proxy-wifi:/run/other");
+        assert_eq!(choose_client_dir(Some(systemd), true, &root_dir), Path::new("/run/proxy-wifi"));
+        assert_eq!(choose_client_dir(Some(systemd), false, &root_dir), Path::new("/run/proxy-wifi"));
+        assert!(!root_dir.exists(), "systemd's directory is used as it is");
+        // A user without one: the temporary directory.
+        assert_eq!(choose_client_dir(None, false, &root_dir), std::env::temp_dir());
+        assert_eq!(choose_client_dir(Some(OsStr::new("")), false, &root_dir), std::env::temp_dir());
+        // Root without one: its own private directory, created 0700.
+        if rustix::process::geteuid().is_root() {
+            assert_eq!(choose_client_dir(None, true, &root_dir), root_dir);
+            assert_eq!(std::fs::metadata(&root_dir).unwrap().mode() & 0o777, 0o700);
+        }
+    }
+
+    #[test]
+    fn a_root_directory_that_is_a_link_or_shared_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = temp_dir("root-dir-refused");
+        let target = dir.join("elsewhere");
+        std::fs::create_dir(&target).unwrap();
+        let link = dir.join("link");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let error = private_directory(&link).unwrap_err();
+        assert!(error.contains("not a directory"), "{error}");
+        assert_eq!(choose_client_dir(None, true, &link), std::env::temp_dir());
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let error = private_directory(&target).unwrap_err();
+        assert!(error.contains("writable by others (mode 777)"), "{error}");
+        let file = dir.join("file");
+        std::fs::write(&file, b"").unwrap();
+        assert!(private_directory(&file).unwrap_err().contains("not a directory"));
         let _ = std::fs::remove_dir_all(&dir);
     }
 
