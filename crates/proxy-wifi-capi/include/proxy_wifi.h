@@ -497,13 +497,17 @@ typedef struct pwifi_service_status {
    */
   uint64_t notifications_sent;
   /**
-   * Notifications dropped or coalesced because a guest's queue was full.
+   * Notifications dropped because a guest's queue was full.
    */
   uint64_t notifications_dropped;
   /**
    * Notifications that could not be delivered.
    */
   uint64_t notifications_failed;
+  /**
+   * Signal notifications replaced in a guest's queue by a newer one.
+   */
+  uint64_t notifications_coalesced;
 } pwifi_service_status;
 
 /**
@@ -971,7 +975,7 @@ pwifi_result pwifi_service_get_status(const struct pwifi_service *service,
 
 /**
  * The full status as JSON (UTF-8, NUL-terminated, `*len` bytes without the NUL): every
- * guest with its session and connection, and all transport counters.
+ * guest with its request times, session, connection and notifications, the interfaces by name, and all counters.
  *
  * Ownership: `*json` is yours; free it with `pwifi_string_free`. Thread: any, also
  * from callbacks. Does not block.

@@ -203,10 +203,12 @@ pub struct pwifi_service_status {
     pub requests_invalid: u64,
     /// Notifications delivered to guests.
     pub notifications_sent: u64,
-    /// Notifications dropped or coalesced because a guest's queue was full.
+    /// Notifications dropped because a guest's queue was full.
     pub notifications_dropped: u64,
     /// Notifications that could not be delivered.
     pub notifications_failed: u64,
+    /// Signal notifications replaced in a guest's queue by a newer one.
+    pub notifications_coalesced: u64,
 }
 
 /// Fills `*out` with the service's state now.
@@ -231,7 +233,7 @@ pub extern "C" fn pwifi_service_get_status(
                 OperationMode::Simulated => PWIFI_MODE_SIMULATED,
             },
             running: entry.running.load(Ordering::Acquire),
-            interfaces: board.interfaces as u64,
+            interfaces: board.interfaces.len() as u64,
             guests: board.guests.len() as u64,
             connected_guests: board.guests.values().filter(|g| g.connection.is_some()).count() as u64,
             scan_requests: board.scan_requests,
@@ -243,6 +245,7 @@ pub extern "C" fn pwifi_service_get_status(
             notifications_sent: transport.notifications_sent,
             notifications_dropped: transport.notifications_dropped,
             notifications_failed: transport.notifications_failed,
+            notifications_coalesced: transport.notifications_coalesced,
         };
         // SAFETY: non-null; the caller gives a writable struct.
         unsafe { *out = snapshot };
@@ -251,7 +254,7 @@ pub extern "C" fn pwifi_service_get_status(
 }
 
 /// The full status as JSON (UTF-8, NUL-terminated, `*len` bytes without the NUL): every
-/// guest with its session and connection, and all transport counters.
+/// guest with its request times, session, connection and notifications, the interfaces by name, and all counters.
 ///
 /// Ownership: `*json` is yours; free it with `pwifi_string_free`. Thread: any, also
 /// from callbacks. Does not block.

@@ -402,7 +402,8 @@ pub enum CtlCommand {
         #[arg(value_enum)]
         mode: ScanModeArg,
     },
-    /// Guest session, connection and counters.
+    /// Version, uptime, addresses, interfaces, each guest (requests, session, connection,
+    /// notifications) and counters; `--json` gives the same as one structured object.
     Status,
     /// Stop the service cleanly (as Ctrl-C does); the way to stop it where no signal can be
     /// sent, e.g. a Windows process without a console.

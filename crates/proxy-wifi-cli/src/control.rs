@@ -26,11 +26,12 @@ const MAX_LINE: usize = 4096;
 pub struct ControlAnswer {
     /// Whether the command was carried out.
     pub ok: bool,
-    /// What happened (or why not).
+    /// What happened (or why not); empty when `status` says it.
+    #[serde(skip_serializing_if = "String::is_empty", default)]
     pub message: String,
     /// The service status (for `status`).
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub status: Option<serde_json::Value>,
+    pub status: Option<proxy_wifi::ServiceStatus>,
 }
 
 impl ControlAnswer {
@@ -47,10 +48,7 @@ impl ControlAnswer {
 pub fn execute(service: &ServiceHandle, command: CtlCommand) -> ControlAnswer {
     match command {
         CtlCommand::Status => {
-            let status = service.status();
-            let mut answer = ControlAnswer::ok(describe_status(&status));
-            answer.status = serde_json::to_value(&status).ok();
-            return answer;
+            return ControlAnswer { ok: true, message: String::new(), status: Some(service.status()) };
         }
         CtlCommand::Shutdown => return ControlAnswer::ok("the service is stopping"),
         _ => {}
@@ -97,38 +95,6 @@ fn simulate(simulation: &SimulationControl, command: CtlCommand) -> ControlAnswe
         }
         CtlCommand::Status | CtlCommand::Shutdown => unreachable!("handled by execute"),
     }
-}
-
-fn describe_status(status: &proxy_wifi::ServiceStatus) -> String {
-    let b = &status.board;
-    let mut lines = vec![format!("mode: {}", status.mode), format!("interfaces: {}", b.interfaces)];
-    if b.guests.is_empty() {
-        lines.push("guest: none has made a request yet".into());
-    }
-    for (guest, g) in &b.guests {
-        let connection = match &g.connection {
-            Some(c) => format!(
-                "connected to {} ({}, {}, {:?}) on {}, session {}",
-                c.ssid, c.bssid, c.auth, c.kind, c.interface, c.session_id
-            ),
-            None => "not connected".into(),
-        };
-        lines.push(format!("guest {guest}: {connection}; last session id {}", g.session_id));
-    }
-    let t = &status.transport;
-    lines.push(format!(
-        "requests: {} scan, {} connect, {} disconnect, {} invalid, {} timed out",
-        b.scan_requests, b.connect_requests, b.disconnect_requests, t.invalid, t.timed_out
-    ));
-    lines.push(format!(
-        "notifications: {} sent, {} dropped before a first request, {} dropped (queue), {} failed, {} queued",
-        t.notifications_sent,
-        t.notifications_gated,
-        t.notifications_dropped,
-        t.notifications_failed,
-        t.notifications_queued
-    ));
-    lines.join("\n")
 }
 
 /// Serves one control connection: one JSON line in, one JSON line out; after answering
@@ -192,7 +158,13 @@ pub async fn run_ctl(args: CtlArgs) -> Result<ExitCode, String> {
         )
     })?;
     let answer = request(stream, &args.command).await.map_err(|e| format!("control request failed: {e}"))?;
-    if args.json {
+    if let (Some(status), true) = (&answer.status, answer.ok) {
+        if args.json {
+            crate::say!("{}", serde_json::to_string_pretty(status).unwrap_or_default());
+        } else {
+            crate::say!("{}", crate::status_view::render(status, std::time::SystemTime::now()));
+        }
+    } else if args.json {
         crate::say!("{}", serde_json::to_string_pretty(&answer).unwrap_or_default());
     } else if answer.ok {
         crate::say!("{}", answer.message);

@@ -13,6 +13,7 @@ mod output;
 mod readiness;
 mod serve;
 mod serve_rules;
+mod status_view;
 mod toml_file;
 
 use std::process::ExitCode;

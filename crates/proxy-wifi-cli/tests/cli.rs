@@ -184,7 +184,16 @@ fn guest_connect_with_right_and_wrong_passphrase() {
     assert_eq!(value["session_id"], 2);
     let status = server.ctl(&["status", "--json"]);
     let value: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
-    assert_eq!(value["status"]["guests"]["tcp:127.0.0.1"]["connection"]["ssid"], "FakeWpa2Psk");
+    assert_eq!(value["guests"]["tcp:127.0.0.1"]["connection"]["ssid"], "FakeWpa2Psk");
+    assert_eq!(value["guests"]["tcp:127.0.0.1"]["connection"]["interface"], "sim0");
+    assert_eq!(value["guests"]["tcp:127.0.0.1"]["connection"]["kind"], "guest-directed");
+    assert_eq!(value["interfaces"][0]["backend"], "simulated");
+    assert_eq!(value["listen"]["requests"], format!("tcp:127.0.0.1:{}", ports.0));
+    assert_eq!(value["version"], env!("CARGO_PKG_VERSION"));
+    assert!(value.get("message").is_none(), "structured, no text: {value}");
+    let text = stdout(&server.ctl(&["status"]));
+    assert!(text.contains("sim0 (simulated"), "{text}");
+    assert!(text.contains("tcp:127.0.0.1: connected to FakeWpa2Psk"), "{text}");
     let bye = guest(ports, &["disconnect", "2"]);
     assert!(bye.status.success());
     assert!(stdout(&bye).contains("disconnected"));

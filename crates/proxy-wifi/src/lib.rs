@@ -58,6 +58,9 @@ pub use proxy_wifi_protocol as protocol;
 pub use proxy_wifi_protocol::GuestAbi;
 pub use service::{OperationMode, Service, ServiceBuilder, ServiceError, ServiceHandle};
 pub use ssid_allow_list::SsidAllowList;
-pub use status::{ConnectionStatus, GuestStatus, ServiceStatus, StatusBoard, TransportStatus};
+pub use status::{
+    ConnectionStatus, GuestNotificationStatus, GuestStatus, InterfaceStatus, ListenStatus, ServiceStatus, StatusBoard,
+    TransportStatus,
+};
 pub use transport::TransportSettings;
 pub use transport::request_channel::RequestChannelConfig;

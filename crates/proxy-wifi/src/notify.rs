@@ -18,7 +18,7 @@ use proxy_wifi_protocol::{GuestAbi, Message};
 use tokio::sync::Notify;
 
 use crate::identity::{GuestAbis, GuestId};
-use crate::status::NotificationCounters;
+use crate::status::{GuestNotificationCounters, NotificationCounters, NotificationOutcome};
 
 /// The bounded queue of notifications waiting for delivery to one guest.
 #[derive(Debug)]
@@ -31,6 +31,8 @@ pub struct NotificationQueue {
     pub(crate) abi: GuestAbi,
     /// Delivery counters (shared by every guest's queue).
     pub counters: Arc<NotificationCounters>,
+    /// This guest's delivery counters.
+    pub(crate) guest_counters: Arc<GuestNotificationCounters>,
 }
 
 impl NotificationQueue {
@@ -43,7 +45,20 @@ impl NotificationQueue {
             ready: Notify::new(),
             abi,
             counters,
+            guest_counters: Arc::default(),
         }
+    }
+
+    /// Counts a delivery outcome, for this guest and in the totals.
+    pub(crate) fn count(&self, outcome: NotificationOutcome) {
+        let total = match outcome {
+            NotificationOutcome::Sent => &self.counters.sent,
+            NotificationOutcome::Coalesced => &self.counters.coalesced,
+            NotificationOutcome::Dropped => &self.counters.dropped,
+            NotificationOutcome::Failed => &self.counters.failed,
+        };
+        total.fetch_add(1, Ordering::Relaxed);
+        self.guest_counters.count(outcome);
     }
 
     /// Ends the queue: its sender delivers what is queued, then stops.
@@ -66,7 +81,7 @@ impl NotificationQueue {
         if let Message::NotifSignalQuality(_) = message {
             if let Some(queued) = items.iter_mut().find(|m| matches!(m, Message::NotifSignalQuality(_))) {
                 *queued = message;
-                self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+                self.count(NotificationOutcome::Coalesced);
                 return;
             }
         }
@@ -75,11 +90,11 @@ impl NotificationQueue {
                 Some(oldest_scan) => {
                     items.remove(oldest_scan);
                     self.counters.queued.fetch_sub(1, Ordering::Relaxed);
-                    self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+                    self.count(NotificationOutcome::Dropped);
                     tracing::warn!("notification queue full; oldest scan results dropped");
                 }
                 None => {
-                    self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+                    self.count(NotificationOutcome::Dropped);
                     tracing::warn!(operation = %message.operation(), "notification queue full; notification dropped");
                     return;
                 }
@@ -206,6 +221,9 @@ mod tests {
         assert_eq!(q.try_pop(), Some(signal(-80)));
         assert_eq!(q.try_pop(), Some(disconnected(1)));
         assert_eq!(q.try_pop(), None);
+        assert_eq!(q.counters.coalesced.load(Ordering::Relaxed), 2);
+        assert_eq!(q.guest_counters.read().coalesced, 2);
+        assert_eq!(q.guest_counters.read().dropped, 0);
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::identity::GuestId;
 use crate::interface::{AuthAlgorithm, InterfaceId};
 
 /// Whether a guest connection is made by the host for the guest, or mirrors one the host already has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum OperationType {
     /// The host connects (or disconnects) an interface because the guest asked.

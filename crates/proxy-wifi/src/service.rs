@@ -14,6 +14,7 @@
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::thread;
+use std::time::{Instant, SystemTime};
 
 use proxy_wifi_protocol::GuestAbi;
 use tokio::sync::mpsc;
@@ -29,7 +30,9 @@ use crate::interface::{InterfaceId, SharedInterface};
 use crate::limits;
 use crate::notify::NotificationHub;
 use crate::observer::{Observer, ObserverQueue};
-use crate::status::{NotificationCounters, RequestCounters, ServiceStatus, StatusBoard, TransportStatus};
+use crate::status::{
+    ListenStatus, NotificationCounters, RequestCounters, ServiceStatus, SharedStatus, TransportStatus,
+};
 use crate::transport::request_channel::{self, RequestChannelConfig};
 use crate::transport::{self, TransportSettings, notification_sender};
 
@@ -213,7 +216,7 @@ impl ServiceBuilder {
 
         let notification_counters = Arc::new(NotificationCounters::default());
         let request_counters = Arc::new(RequestCounters::default());
-        let board = Arc::new(Mutex::new(StatusBoard::default()));
+        let board = Arc::new(SharedStatus::default());
         let shutdown = CancellationToken::new();
         let (work_sender, work_receiver) = mpsc::channel(limits::WORK_QUEUE_CAPACITY);
         let (ready_sender, ready) = std::sync::mpsc::channel();
@@ -226,6 +229,11 @@ impl ServiceBuilder {
             .map_err(ServiceError::Runtime)?;
         let runtime_handle = runtime.handle().clone();
         let transport_description = self.transport.to_string();
+        let listen = ListenStatus {
+            transport: self.transport.kind().into(),
+            requests: String::new(),
+            notifications: self.transport.notification_destination(),
+        };
         let parts = RunParts {
             transport: self.transport,
             request_channel: self.request_channel,
@@ -256,6 +264,8 @@ impl ServiceBuilder {
         match ready.recv() {
             Ok(Ok((local, local_tcp))) => Ok(ServiceHandle {
                 thread: Mutex::new(Some(thread)),
+                started: (Instant::now(), SystemTime::now()),
+                listen: ListenStatus { requests: local.clone(), ..listen },
                 shutdown,
                 simulation,
                 mode: self.mode,
@@ -289,7 +299,7 @@ struct RunParts {
     notification_queue_capacity: usize,
     guest_abis: Arc<GuestAbis>,
     request_counters: Arc<RequestCounters>,
-    board: Arc<Mutex<StatusBoard>>,
+    board: Arc<SharedStatus>,
     shutdown: CancellationToken,
     work_sender: mpsc::Sender<Work>,
     work_receiver: mpsc::Receiver<Work>,
@@ -369,7 +379,10 @@ pub struct ServiceHandle {
     mode: OperationMode,
     notification_counters: Arc<NotificationCounters>,
     request_counters: Arc<RequestCounters>,
-    board: Arc<Mutex<StatusBoard>>,
+    board: Arc<SharedStatus>,
+    /// When it started (monotonic, wall clock).
+    started: (Instant, SystemTime),
+    listen: ListenStatus,
     request_address: String,
     request_tcp_addr: Option<SocketAddr>,
     interface_changes: mpsc::UnboundedSender<InterfaceChange>,
@@ -415,14 +428,18 @@ impl ServiceHandle {
         self.request_tcp_addr
     }
 
-    /// The guest session, connection and counters now.
+    /// The service's version, uptime, addresses, interfaces, guests and counters now.
     pub fn status(&self) -> ServiceStatus {
         ServiceStatus {
+            version: env!("CARGO_PKG_VERSION").into(),
             mode: match self.mode {
                 OperationMode::Host => "host".into(),
                 OperationMode::Simulated => "simulated".into(),
             },
-            board: self.board.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+            started_at: self.started.1,
+            uptime_seconds: self.started.0.elapsed().as_secs(),
+            listen: self.listen.clone(),
+            board: self.board.snapshot(),
             transport: TransportStatus::read(&self.request_counters, &self.notification_counters),
         }
     }

@@ -1,13 +1,16 @@
-//! A snapshot of the service's state for operators (`proxy-wifi ctl status`).
-
+//! A snapshot of the service's state for operators (`proxy-wifi ctl status`, metrics).
 //!
 //! It sits below the layers that fill it: the handler publishes the guests' sessions into
 //! a [`StatusBoard`], the request channel and the notification senders count into
-//! [`RequestCounters`] and [`NotificationCounters`]; a [`ServiceStatus`] is their snapshot.
+//! [`RequestCounters`], [`NotificationCounters`] and each guest's
+//! [`GuestNotificationCounters`]; a [`ServiceStatus`] is their snapshot.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::observer::OperationType;
 
@@ -30,14 +33,16 @@ pub struct RequestCounters {
     pub open: AtomicU64,
 }
 
-/// Counters of the notification channel.
+/// Counters of the notification channel (all guests).
 #[derive(Debug, Default)]
 pub struct NotificationCounters {
     /// Delivered (connected and written).
     pub sent: AtomicU64,
     /// Dropped before the guest's first request.
     pub gated: AtomicU64,
-    /// Dropped because the queue was full, or replaced by a newer signal update.
+    /// Replaced in the queue by a newer signal update.
+    pub coalesced: AtomicU64,
+    /// Dropped because the queue was full.
     pub dropped: AtomicU64,
     /// Could not be delivered (connect or write failed).
     pub failed: AtomicU64,
@@ -45,13 +50,85 @@ pub struct NotificationCounters {
     pub queued: AtomicU64,
 }
 
+/// What happened to one notification of a guest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotificationOutcome {
+    /// Delivered.
+    Sent,
+    /// Replaced in the queue by a newer signal update.
+    Coalesced,
+    /// Dropped because the queue was full.
+    Dropped,
+    /// Could not be delivered.
+    Failed,
+}
+
+/// One guest's notification counters.
+#[derive(Debug, Default)]
+pub struct GuestNotificationCounters {
+    sent: AtomicU64,
+    coalesced: AtomicU64,
+    dropped: AtomicU64,
+    failed: AtomicU64,
+}
+
+impl GuestNotificationCounters {
+    /// Counts one outcome.
+    pub(crate) fn count(&self, outcome: NotificationOutcome) {
+        let counter = match outcome {
+            NotificationOutcome::Sent => &self.sent,
+            NotificationOutcome::Coalesced => &self.coalesced,
+            NotificationOutcome::Dropped => &self.dropped,
+            NotificationOutcome::Failed => &self.failed,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The counts now.
+    pub fn read(&self) -> GuestNotificationStatus {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        GuestNotificationStatus {
+            sent: get(&self.sent),
+            coalesced: get(&self.coalesced),
+            dropped: get(&self.dropped),
+            failed: get(&self.failed),
+        }
+    }
+}
+
+/// One guest's notifications at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuestNotificationStatus {
+    /// Delivered.
+    pub sent: u64,
+    /// Replaced in the queue by a newer signal update.
+    pub coalesced: u64,
+    /// Dropped because the queue was full.
+    pub dropped: u64,
+    /// Could not be delivered.
+    pub failed: u64,
+}
+
+/// A Wi-Fi interface as shown to operators.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InterfaceStatus {
+    /// Its name (`wlan0`; the GUID where the backend has no name).
+    pub name: String,
+    /// The backend driving it (`networkmanager`, `wpa_supplicant`, `wlanapi`, `simulated`, ...).
+    pub backend: String,
+    /// Its id.
+    pub id: String,
+}
+
 /// The guest's connection as shown to operators.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectionStatus {
     /// Mirrored or guest-directed.
     pub kind: OperationType,
-    /// Interface backing it.
+    /// Name of the interface backing it (`wlan0`).
     pub interface: String,
+    /// Id of the interface backing it.
+    pub interface_id: String,
     /// SSID (escaped).
     pub ssid: String,
     /// BSSID.
@@ -63,21 +140,29 @@ pub struct ConnectionStatus {
 }
 
 /// One guest's session as shown to operators.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GuestStatus {
+    /// When its first request arrived (RFC 3339, UTC).
+    #[serde(with = "rfc3339")]
+    pub first_request: SystemTime,
+    /// When its last request arrived (RFC 3339, UTC).
+    #[serde(with = "rfc3339")]
+    pub last_request: SystemTime,
     /// Last session id given to the guest (0 before any connect).
     pub session_id: u64,
     /// The guest's connection.
     pub connection: Option<ConnectionStatus>,
+    /// Its notifications.
+    pub notifications: GuestNotificationStatus,
 }
 
 /// What the handler publishes after each change.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusBoard {
     /// Every guest that made a request, by identity (`vsock:7`, `tcp:127.0.0.1`, ...).
-    pub guests: std::collections::BTreeMap<String, GuestStatus>,
-    /// Number of interfaces.
-    pub interfaces: usize,
+    pub guests: BTreeMap<String, GuestStatus>,
+    /// The interfaces, in dispatch order.
+    pub interfaces: Vec<InterfaceStatus>,
     /// Scan requests handled.
     pub scan_requests: u64,
     /// Connect requests handled.
@@ -119,7 +204,7 @@ impl StatusBoard {
 }
 
 /// Transport counters at one moment.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TransportStatus {
     /// Request connections accepted.
     pub accepted: u64,
@@ -139,7 +224,9 @@ pub struct TransportStatus {
     pub notifications_sent: u64,
     /// Notifications dropped before the guest's first request.
     pub notifications_gated: u64,
-    /// Notifications dropped or coalesced because the queue was full.
+    /// Signal notifications replaced in a queue by a newer one.
+    pub notifications_coalesced: u64,
+    /// Notifications dropped because the queue was full.
     pub notifications_dropped: u64,
     /// Notifications that could not be delivered.
     pub notifications_failed: u64,
@@ -160,6 +247,7 @@ impl TransportStatus {
             refused_busy: get(&requests.refused_busy),
             notifications_sent: get(&notifications.sent),
             notifications_gated: get(&notifications.gated),
+            notifications_coalesced: get(&notifications.coalesced),
             notifications_dropped: get(&notifications.dropped),
             notifications_failed: get(&notifications.failed),
             notifications_queued: get(&notifications.queued),
@@ -167,14 +255,72 @@ impl TransportStatus {
     }
 }
 
+/// Where the service listens and where it sends.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListenStatus {
+    /// The transport kind (`tcp`, `vsock`, `hybrid-vsock`, `hyperv`).
+    pub transport: String,
+    /// Where requests are accepted (`tcp:127.0.0.1:12345`, `vsock:ANY:12345`, ...).
+    pub requests: String,
+    /// Where notifications go (`tcp:127.0.0.1:12346`, `vsock:<guest CID>:12346`, ...).
+    pub notifications: String,
+}
+
 /// The service's state at one moment.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServiceStatus {
+    /// The library's version.
+    pub version: String,
     /// Mode: `host` or `simulated`.
     pub mode: String,
+    /// When the service started (RFC 3339, UTC).
+    #[serde(with = "rfc3339")]
+    pub started_at: SystemTime,
+    /// Seconds since the start.
+    pub uptime_seconds: u64,
+    /// Transport and addresses.
+    pub listen: ListenStatus,
     /// Guest session and requests.
     #[serde(flatten)]
     pub board: StatusBoard,
     /// Channel counters.
     pub transport: TransportStatus,
+}
+
+/// Times as RFC 3339 text in UTC, to the second.
+mod rfc3339 {
+    use std::time::SystemTime;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(time: &SystemTime, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&humantime::format_rfc3339_seconds(*time))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<SystemTime, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        humantime::parse_rfc3339(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// What the handler shares with the service handle: the published board and each
+/// guest's live notification counters (read at each snapshot).
+#[derive(Debug, Default)]
+pub(crate) struct SharedStatus {
+    pub(crate) board: Mutex<StatusBoard>,
+    pub(crate) guest_notifications: Mutex<BTreeMap<String, Arc<GuestNotificationCounters>>>,
+}
+
+impl SharedStatus {
+    /// The board now, each guest with its notification counts.
+    pub(crate) fn snapshot(&self) -> StatusBoard {
+        let mut board = self.board.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let live = self.guest_notifications.lock().unwrap_or_else(|p| p.into_inner());
+        for (guest, status) in &mut board.guests {
+            if let Some(counters) = live.get(guest) {
+                status.notifications = counters.read();
+            }
+        }
+        board
+    }
 }

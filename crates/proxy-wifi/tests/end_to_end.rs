@@ -42,7 +42,7 @@ async fn scan_shows_the_three_simulated_networks() {
 async fn connect_with_right_and_wrong_pmk_then_disconnect() {
     let s = simulated().await;
     let wrong = s.guest.connect(psk_request("FakeWpa2Psk", "not-the-passphrase")).await.unwrap();
-    assert_eq!(wrong.result_code, StatusCode::UNSPECIFIED_FAILURE);
+    assert_eq!(wrong.result_code, StatusCode::CHALLENGE_FAILURE);
     assert_eq!(wrong.session_id, SessionId(1));
     let right = s.guest.connect(psk_request("FakeWpa2Psk", "secretsecret")).await.unwrap();
     assert_eq!(right.result_code, StatusCode::SUCCESS);
@@ -116,7 +116,9 @@ async fn fake_networks_come_first_and_are_always_connected() {
     assert_eq!(response.bss.len(), 4);
     let r = s.guest.connect(psk_request("Corp", "anything-at-all")).await.unwrap();
     assert_eq!(r.result_code, StatusCode::SUCCESS);
-    assert_eq!(connection(&s.service).unwrap().interface, "1b57e649-a1df-482f-85c2-a16063836418");
+    let connection = connection(&s.service).unwrap();
+    assert_eq!(connection.interface, "fake-networks");
+    assert_eq!(connection.interface_id, "1b57e649-a1df-482f-85c2-a16063836418");
 }
 
 struct DenyDirected(Mutex<Vec<String>>);
@@ -136,7 +138,7 @@ async fn observer_veto_is_honoured() {
     let observer = Arc::new(DenyDirected(Mutex::new(Vec::new())));
     let s = simulated_with(|b| b.observer(observer.clone())).await;
     let r = s.guest.connect(ConnectRequest::open(ssid("FakeOpen"))).await.unwrap();
-    assert_eq!(r.result_code, StatusCode::UNSPECIFIED_FAILURE);
+    assert_eq!(r.result_code, StatusCode::DENIED_OTHER_REASON);
     assert_eq!(*observer.0.lock().unwrap(), ["GuestDirected FakeOpen"]);
 }
 

@@ -20,8 +20,8 @@ pub mod scheduler;
 pub mod session;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use proxy_wifi_protocol::{ConnectRequest, DisconnectRequest, Message, ScanRequest};
 use tokio::sync::{mpsc, oneshot};
@@ -34,7 +34,7 @@ use crate::interface::{
 use crate::limits;
 use crate::notify::{NotificationHub, NotificationQueue};
 use crate::observer::ObserverQueue;
-use crate::status::{GuestStatus, RequestKind, StatusBoard};
+use crate::status::{GuestNotificationStatus, GuestStatus, InterfaceStatus, RequestKind, SharedStatus};
 use session::{GuestMadeLink, GuestSession};
 
 use crate::limits::MAX_GUESTS;
@@ -97,6 +97,9 @@ pub(crate) struct GuestState {
     /// Interfaces whose scan for this guest is still running (more results will come).
     running_scans: HashSet<InterfaceId>,
     last_active: Instant,
+    /// Wall-clock times of its first and last request, for operators.
+    first_request: SystemTime,
+    last_request: SystemTime,
 }
 
 /// The operation handler's state. Driven by the work-queue task (`run`); tests drive it directly.
@@ -114,7 +117,7 @@ pub struct OperationHandler {
     events: mpsc::UnboundedSender<(EventOrigin, InterfaceEvent)>,
     /// Stamps every interface event (see [`EventClock`]).
     clock: EventClock,
-    status: Arc<Mutex<StatusBoard>>,
+    status: Arc<SharedStatus>,
     /// What changed since the status was last published.
     unpublished: Unpublished,
 }
@@ -138,7 +141,7 @@ impl OperationHandler {
         hub: NotificationHub,
         timeouts: Timeouts,
         events: mpsc::UnboundedSender<(EventOrigin, InterfaceEvent)>,
-        status: Arc<Mutex<StatusBoard>>,
+        status: Arc<SharedStatus>,
     ) -> Self {
         Self {
             interfaces: Vec::new(),
@@ -176,6 +179,8 @@ impl OperationHandler {
     async fn touch_guest(&mut self, guest: &GuestId) {
         if let Some(state) = self.guests.get_mut(guest) {
             state.last_active = Instant::now();
+            state.last_request = SystemTime::now();
+            self.unpublished.guests.insert(guest.clone());
             return;
         }
         while self.guests.len() >= self.max_guests {
@@ -192,6 +197,8 @@ impl OperationHandler {
                 notifications,
                 running_scans: HashSet::new(),
                 last_active: Instant::now(),
+                first_request: SystemTime::now(),
+                last_request: SystemTime::now(),
             },
         );
         self.publish_guest(guest);
@@ -322,6 +329,11 @@ impl OperationHandler {
         self.links.get_mut(&interface).is_some_and(|link| link.users.remove(guest) && link.users.is_empty())
     }
 
+    /// The operator-facing name of an interface (its id once it is gone).
+    fn interface_name(&self, id: InterfaceId) -> String {
+        self.interfaces.iter().find(|i| i.id() == id).map_or_else(|| id.to_string(), |i| i.name())
+    }
+
     /// Marks `guest`'s session for the next status publication.
     fn publish_guest(&mut self, guest: &GuestId) {
         self.unpublished.guests.insert(guest.clone());
@@ -333,24 +345,39 @@ impl OperationHandler {
         if changes.guests.is_empty() && !changes.interfaces && changes.requests.is_empty() {
             return;
         }
-        let mut board = self.status.lock().unwrap_or_else(|p| p.into_inner());
+        let mut board = self.status.board.lock().unwrap_or_else(|p| p.into_inner());
+        let mut live = self.status.guest_notifications.lock().unwrap_or_else(|p| p.into_inner());
         for guest in changes.guests {
             let key = guest.to_string();
             match self.guests.get(&guest) {
                 Some(state) => {
+                    let connection = state.session.connection.map(|c| {
+                        let mut status: crate::status::ConnectionStatus = c.into();
+                        status.interface = self.interface_name(c.interface);
+                        status
+                    });
                     let status = GuestStatus {
+                        first_request: state.first_request,
+                        last_request: state.last_request,
                         session_id: state.session.current_session().0,
-                        connection: state.session.connection.map(Into::into),
+                        connection,
+                        notifications: GuestNotificationStatus::default(),
                     };
+                    live.insert(key.clone(), state.notifications.guest_counters.clone());
                     board.guests.insert(key, status);
                 }
                 None => {
+                    live.remove(&key);
                     board.guests.remove(&key);
                 }
             }
         }
         if changes.interfaces {
-            board.interfaces = self.interfaces.len();
+            board.interfaces = self
+                .interfaces
+                .iter()
+                .map(|i| InterfaceStatus { name: i.name(), backend: i.backend().into(), id: i.id().to_string() })
+                .collect();
         }
         for kind in changes.requests {
             board.count_request(kind);

@@ -86,6 +86,7 @@ impl From<GuestConnection> for ConnectionStatus {
         Self {
             kind: c.kind,
             interface: c.interface.to_string(),
+            interface_id: c.interface.to_string(),
             ssid: c.ssid.to_string(),
             bssid: c.bssid.to_string(),
             auth: c.auth,

@@ -198,7 +198,7 @@ impl Harness {
             hub,
             Timeouts::default(),
             sender,
-            Arc::new(Mutex::new(crate::status::StatusBoard::default())),
+            Arc::new(crate::status::SharedStatus::default()),
         );
         for i in interfaces {
             handler.add_interface(i);

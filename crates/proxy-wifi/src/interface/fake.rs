@@ -85,6 +85,14 @@ impl WifiInterface for FakeNetworksInterface {
         InterfaceId::FAKE_NETWORKS
     }
 
+    fn name(&self) -> String {
+        "fake-networks".into()
+    }
+
+    fn backend(&self) -> &'static str {
+        "fake-networks"
+    }
+
     fn attach(&self, _events: EventSink) {}
 
     async fn connection_to(&self, ssid: &Ssid) -> Option<ConnectedNetwork> {

@@ -233,6 +233,16 @@ pub trait WifiInterface: Send + Sync + 'static {
     /// The interface's id.
     fn id(&self) -> InterfaceId;
 
+    /// Its name for operators (`wlan0`); its id when it has none.
+    fn name(&self) -> String {
+        self.id().to_string()
+    }
+
+    /// The backend driving it (`networkmanager`, `wpa_supplicant`, `wlanapi`, ...).
+    fn backend(&self) -> &'static str {
+        "application"
+    }
+
     /// Gives the interface the sink for its events. Called once, before any operation.
     fn attach(&self, events: EventSink);
 

@@ -231,6 +231,14 @@ impl WifiInterface for SimulatedInterface {
         SIMULATED_INTERFACE_ID
     }
 
+    fn name(&self) -> String {
+        "sim0".into()
+    }
+
+    fn backend(&self) -> &'static str {
+        "simulated"
+    }
+
     fn attach(&self, events: EventSink) {
         let _ = self.events.set(events);
     }

@@ -168,6 +168,33 @@ impl std::fmt::Display for TransportSettings {
 }
 
 impl TransportSettings {
+    /// The transport's kind: `tcp`, `vsock`, `hybrid-vsock` or `hyperv`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            TransportSettings::Tcp { .. } | TransportSettings::TcpMulti { .. } => "tcp",
+            TransportSettings::Vsock { .. } | TransportSettings::VsockMulti { .. } => "vsock",
+            TransportSettings::HybridVsock { .. } => "hybrid-vsock",
+            TransportSettings::HyperV { .. } | TransportSettings::HyperVAny { .. } => "hyperv",
+        }
+    }
+
+    /// Where notifications go, for operators (`tcp:127.0.0.1:12346`, `vsock:<guest CID>:12346`).
+    pub fn notification_destination(&self) -> String {
+        match self {
+            TransportSettings::Tcp { guest, .. } => format!("tcp:{guest}"),
+            TransportSettings::TcpMulti { notification_port, .. } => format!("tcp:<guest address>:{notification_port}"),
+            TransportSettings::Vsock { guest_cid, notification_port, .. } => {
+                format!("vsock:{guest_cid}:{notification_port}")
+            }
+            TransportSettings::VsockMulti { notification_port, .. } => format!("vsock:<guest CID>:{notification_port}"),
+            TransportSettings::HybridVsock { notification_port, .. } => {
+                format!("hybrid-vsock:<VMM socket> CONNECT {notification_port}")
+            }
+            TransportSettings::HyperV { vm_id, notification_port, .. } => format!("hyperv:{vm_id}:{notification_port}"),
+            TransportSettings::HyperVAny { notification_port, .. } => format!("hyperv:<VM id>:{notification_port}"),
+        }
+    }
+
     /// TCP on 127.0.0.1 with the default ports: the zero-configuration test setup.
     pub fn tcp_loopback() -> Self {
         Self::tcp(IpAddr::V4(Ipv4Addr::LOCALHOST), DEFAULT_REQUEST_PORT, None, DEFAULT_NOTIFICATION_PORT)

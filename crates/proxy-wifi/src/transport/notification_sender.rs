@@ -6,7 +6,6 @@
 //! connection is closed; delivery is fire and forget.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use proxy_wifi_protocol::Message;
 use tokio::io::AsyncWriteExt;
@@ -16,6 +15,7 @@ use tokio_util::task::TaskTracker;
 use super::{GuestId, NotificationConnector};
 use crate::limits::{NOTIFICATION_CONNECT_TIMEOUT, NOTIFICATION_WRITE_TIMEOUT};
 use crate::notify::{NotificationQueue, StartDelivery};
+use crate::status::NotificationOutcome;
 
 /// Delivery through `connector`: one sender task per guest, on `tracker`, until `stop`.
 pub(crate) fn start_delivery(
@@ -68,11 +68,11 @@ async fn deliver(queue: &NotificationQueue, connector: &dyn NotificationConnecto
     .await;
     match outcome {
         Ok(()) => {
-            queue.counters.sent.fetch_add(1, Ordering::Relaxed);
+            queue.count(NotificationOutcome::Sent);
             tracing::debug!(%operation, %guest, to = %connector.describe(guest), "notification sent");
         }
         Err(error) => {
-            queue.counters.failed.fetch_add(1, Ordering::Relaxed);
+            queue.count(NotificationOutcome::Failed);
             tracing::warn!(%operation, %guest, to = %connector.describe(guest), %error, "notification not delivered");
         }
     }

@@ -56,6 +56,8 @@ struct State {
 /// A WLAN-service interface. Created by the backend; shared with the handler.
 pub struct WlanInterface {
     guid: Uuid,
+    /// The adapter's description (its GUID when the service does not list it).
+    description: String,
     api: SharedWlanApi,
     state: Mutex<State>,
     events: OnceLock<EventSink>,
@@ -76,7 +78,9 @@ pub fn wlan_error(error: WlanError) -> InterfaceError {
 impl WlanInterface {
     /// The interface `guid` of `api`.
     pub fn new(api: SharedWlanApi, guid: Uuid) -> Self {
-        Self { guid, api, state: Mutex::new(State::default()), events: OnceLock::new() }
+        let listed = api.enum_interfaces().ok().and_then(|list| list.into_iter().find(|i| i.guid == guid));
+        let description = listed.map_or_else(|| guid.to_string(), |info| info.description);
+        Self { guid, description, api, state: Mutex::new(State::default()), events: OnceLock::new() }
     }
 
     /// The interface GUID.
@@ -227,6 +231,14 @@ impl WlanInterface {
 impl WifiInterface for WlanInterface {
     fn id(&self) -> InterfaceId {
         InterfaceId(self.guid)
+    }
+
+    fn name(&self) -> String {
+        self.description.clone()
+    }
+
+    fn backend(&self) -> &'static str {
+        "wlanapi"
     }
 
     /// Keeps the sink and, if the interface is already connected, reports it.

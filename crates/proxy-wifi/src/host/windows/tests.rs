@@ -757,7 +757,7 @@ async fn next_notification(listener: &mut NotificationListener) -> Message {
 #[tokio::test]
 async fn service_host_disconnection_under_the_guest_connection_notifies_the_guest() {
     let mut s = service_with(fake_with(&[IF1], vec![home(), cafe()], vec![])).await;
-    eventually("the interface is registered", || s.service.status().board.interfaces == 2).await;
+    eventually("the interface is registered", || s.service.status().board.interfaces.len() == 2).await;
 
     let scan = s.guest.scan(None).await.unwrap();
     assert!(scan.scan_complete);
@@ -785,7 +785,7 @@ async fn service_host_disconnection_under_the_guest_connection_notifies_the_gues
 #[tokio::test]
 async fn service_guest_connect_then_disconnect_leaves_the_host_network() {
     let mut s = service_with(fake_with(&[IF1], vec![cafe()], vec![])).await;
-    eventually("the interface is registered", || s.service.status().board.interfaces == 2).await;
+    eventually("the interface is registered", || s.service.status().board.interfaces.len() == 2).await;
     let mut request = ConnectRequest::open(ssid("cafe"));
     request.auth_type = AuthType::Automatic;
     let connected = s.guest.connect(request).await.unwrap();
@@ -805,7 +805,7 @@ async fn service_guest_mirrors_a_host_connection_to_an_enterprise_network() {
     let fake = fake_with(&[IF1], vec![corp(), home()], vec![]);
     fake.connect_quietly(IF1, "corp");
     let s = service_with(fake).await;
-    eventually("the interface is registered", || s.service.status().board.interfaces == 2).await;
+    eventually("the interface is registered", || s.service.status().board.interfaces.len() == 2).await;
 
     let scan = s.guest.scan(None).await.unwrap();
     let corp_entry = scan.bss.iter().find(|b| b.bssid == bssid(3)).expect("corp listed");
@@ -824,10 +824,10 @@ async fn service_guest_mirrors_a_host_connection_to_an_enterprise_network() {
 async fn service_signal_quality_reaches_the_guest_for_its_interface_only() {
     let fake = fake_with(&[IF1, IF2], vec![home()], vec![]);
     let mut s = service_with(fake).await;
-    eventually("the interfaces are registered", || s.service.status().board.interfaces == 3).await;
+    eventually("the interfaces are registered", || s.service.status().board.interfaces.len() == 3).await;
     let connected = s.guest.connect(psk_request("home", HOME_PASSPHRASE)).await.unwrap();
     assert_eq!(connected.result_code, StatusCode::SUCCESS);
-    let backing = guest_connection(&s.service).unwrap().interface;
+    let backing = guest_connection(&s.service).unwrap().interface_id;
     let (mine, other) = if backing == IF1.to_string() { (IF1, IF2) } else { (IF2, IF1) };
 
     s.fake.set_signal_quality(other, 10);
@@ -846,7 +846,7 @@ async fn service_pushes_host_scan_results_and_follows_arrivals() {
     assert_eq!(first.bss.len(), 1, "only the fake network before any Wi-Fi interface");
 
     s.fake.add_connected_interface(IF2, "cafe");
-    eventually("the interface arrived", || s.service.status().board.interfaces == 2).await;
+    eventually("the interface arrived", || s.service.status().board.interfaces.len() == 2).await;
     eventually("the observer heard of its connection", || {
         s.recorder.log().contains(&"host-connected cafe open".to_owned())
     })
@@ -872,7 +872,7 @@ async fn service_connect_timeout_and_interface_removal_during_a_connect() {
     fake.set_connects_complete(false);
     let timeouts = Timeouts { connect: Duration::from_millis(400), ..Timeouts::default() };
     let s = service(fake.clone(), WlanBackend::new(Arc::new(fake.clone())), timeouts).await;
-    eventually("the interface is registered", || s.service.status().board.interfaces == 2).await;
+    eventually("the interface is registered", || s.service.status().board.interfaces.len() == 2).await;
 
     let started = std::time::Instant::now();
     let timed_out = s.guest.connect(psk_request("home", HOME_PASSPHRASE)).await.unwrap();
@@ -885,7 +885,7 @@ async fn service_connect_timeout_and_interface_removal_during_a_connect() {
     let slow = Timeouts { connect: Duration::from_secs(20), ..Timeouts::default() };
     drop(s);
     let s = service(fake.clone(), WlanBackend::new(Arc::new(fake.clone())), slow).await;
-    eventually("the interface is registered", || s.service.status().board.interfaces == 2).await;
+    eventually("the interface is registered", || s.service.status().board.interfaces.len() == 2).await;
     let guest = s.guest.clone();
     let pending = tokio::spawn(async move { guest.connect(psk_request("home", HOME_PASSPHRASE)).await });
     eventually("the host was asked", || fake.calls().connects.len() == 2).await;
@@ -894,7 +894,7 @@ async fn service_connect_timeout_and_interface_removal_during_a_connect() {
     let ended = pending.await.unwrap().unwrap();
     assert_eq!(ended.result_code, StatusCode::UNSPECIFIED_FAILURE);
     assert!(started.elapsed() < Duration::from_secs(5));
-    eventually("the interface is gone", || s.service.status().board.interfaces == 1).await;
+    eventually("the interface is gone", || s.service.status().board.interfaces.len() == 1).await;
 }
 
 #[tokio::test]
@@ -907,7 +907,7 @@ async fn service_without_wlan_service_serves_the_fake_networks() {
     assert_eq!(scan.bss.iter().map(|b| b.ssid().unwrap().to_string()).collect::<Vec<_>>(), ["fake-net"]);
     let mirrored = s.guest.connect(psk_request("fake-net", "anything")).await.unwrap();
     assert_eq!(mirrored.result_code, StatusCode::SUCCESS);
-    assert_eq!(s.service.status().board.interfaces, 1);
+    assert_eq!(s.service.status().board.interfaces.len(), 1);
 }
 
 /// Issue 13: a guest connecting again to the network it is on got success, then
@@ -916,7 +916,7 @@ async fn service_without_wlan_service_serves_the_fake_networks() {
 #[tokio::test]
 async fn service_guest_reconnecting_to_its_network_keeps_the_new_link() {
     let mut s = service_with(fake_with(&[IF1], vec![home()], vec![])).await;
-    eventually("the interface is registered", || s.service.status().board.interfaces == 2).await;
+    eventually("the interface is registered", || s.service.status().board.interfaces.len() == 2).await;
     let first = s.guest.connect(psk_request("home", HOME_PASSPHRASE)).await.unwrap();
     assert_eq!(first.result_code, StatusCode::SUCCESS);
     let again = s.guest.connect(psk_request("home", HOME_PASSPHRASE)).await.unwrap();

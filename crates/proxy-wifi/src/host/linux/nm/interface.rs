@@ -436,6 +436,14 @@ impl WifiInterface for NmInterface {
         self.inner.id
     }
 
+    fn name(&self) -> String {
+        self.inner.name.clone()
+    }
+
+    fn backend(&self) -> &'static str {
+        "networkmanager"
+    }
+
     fn attach(&self, events: EventSink) {
         let connected = self.inner.state().host;
         self.inner.outlet.attach(events, connected);

@@ -460,6 +460,14 @@ impl WifiInterface for WpaInterface {
         self.inner.id
     }
 
+    fn name(&self) -> String {
+        self.inner.name.clone()
+    }
+
+    fn backend(&self) -> &'static str {
+        "wpa_supplicant"
+    }
+
     fn attach(&self, events: EventSink) {
         let connected = self.inner.state().host;
         self.inner.outlet.attach(events, connected);
