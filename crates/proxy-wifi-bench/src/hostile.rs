@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use proxy_wifi::ServiceStatus;
-use proxy_wifi::protocol::{Capabilities, Message};
+use proxy_wifi::protocol::{Capabilities, GuestBound};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
@@ -312,7 +312,7 @@ impl Suite<'_> {
         let (answer, _) = wire::exchange(self.target.request_addr, &wire::scan_request(), Duration::from_secs(5))
             .await
             .map_err(|e| format!("first scan: {e}"))?;
-        let Some(Message::ScanResponse(scan)) = wire::decode_answer(&answer) else {
+        let Some(GuestBound::ScanResponse(scan)) = wire::decode_answer(&answer) else {
             return Err(format!("first scan: not a scan response: {answer:?}"));
         };
         self.expected_bss = scan.bss.len();
@@ -342,7 +342,7 @@ impl Suite<'_> {
         let ms = elapsed.as_secs_f64() * 1e3;
         self.probes.push(ms);
         match wire::decode_answer(&answer) {
-            Some(Message::ScanResponse(scan)) if scan.bss.len() == self.expected_bss => Ok(ms),
+            Some(GuestBound::ScanResponse(scan)) if scan.bss.len() == self.expected_bss => Ok(ms),
             _ => Err(format!("well-formed scan answered wrongly: {} bytes", answer.len())),
         }
     }
@@ -572,7 +572,7 @@ impl Suite<'_> {
                             Ok(o) if o.answer.is_empty() => tally.closed += 1,
                             Ok(o) if o.answer == INVALID => tally.invalid += 1,
                             Ok(o) => match wire::decode_answer(&o.answer) {
-                                Some(Message::ScanResponse(_)) => tally.answered += 1,
+                                Some(GuestBound::ScanResponse(_)) => tally.answered += 1,
                                 _ => {
                                     tally.bad.get_or_insert(format!("case {i} {bytes:?}: answer {:?}", o.answer));
                                 }
@@ -910,7 +910,7 @@ async fn slow_send(addr: SocketAddr, request: &[u8], interval: Duration) -> Resu
     let mut answer = Vec::new();
     reader.read_to_end(&mut answer).await.map_err(|e| e.to_string())?;
     match wire::decode_answer(&answer) {
-        Some(Message::ScanResponse(_)) => Ok(SlowOutcome::Answered),
+        Some(GuestBound::ScanResponse(_)) => Ok(SlowOutcome::Answered),
         _ => Err(format!("slow request answered wrongly: {answer:?}")),
     }
 }

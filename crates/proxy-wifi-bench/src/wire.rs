@@ -5,10 +5,9 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use proxy_wifi::protocol::{AuthType, Bssid, Direction};
 use proxy_wifi::protocol::{
-    ConnectRequest, DisconnectRequest, HEADER_LEN, MAX_SCAN_RESPONSE_BODY_LEN, Message, Pmk, ScanRequest, SessionId,
-    Ssid, decode_frame,
+    AuthType, Bssid, ConnectRequest, DisconnectRequest, GuestBound, HEADER_LEN, HostBound, MAX_SCAN_RESPONSE_BODY_LEN,
+    Pmk, ScanRequest, SessionId, Ssid,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -42,31 +41,31 @@ pub fn header(operation: u8, size: u32, version: u16) -> Vec<u8> {
 
 /// A wildcard scan request (what `iw scan` makes the driver send).
 pub fn scan_request() -> Vec<u8> {
-    Message::ScanRequest(ScanRequest::default()).to_bytes()
+    HostBound::Scan(ScanRequest::default()).to_bytes()
 }
 
 /// A scan request for one SSID.
 pub fn targeted_scan_request(ssid: &str) -> Vec<u8> {
-    Message::ScanRequest(ScanRequest { ssid: Ssid::new(ssid.as_bytes()).ok() }).to_bytes()
+    HostBound::Scan(ScanRequest { ssid: Ssid::new(ssid.as_bytes()).ok() }).to_bytes()
 }
 
 /// A connect request to an open network as `iw connect` sends it (auth type 8, any BSS).
 pub fn open_connect_request(ssid: &str) -> Vec<u8> {
     let mut request = ConnectRequest::open(Ssid::new(ssid.as_bytes()).expect("SSID of at most 32 bytes"));
     request.auth_type = AuthType::from_u8(8);
-    Message::ConnectRequest(request).to_bytes()
+    HostBound::Connect(request).to_bytes()
 }
 
 /// A WPA2-PSK connect request as wpa_supplicant makes the driver send it (the PMK).
 pub fn wpa2_connect_request(ssid: &str, bssid: Bssid, passphrase: &str) -> Vec<u8> {
     let ssid = Ssid::new(ssid.as_bytes()).expect("SSID of at most 32 bytes");
     let request = ConnectRequest { bssid, ..ConnectRequest::wpa2_psk(ssid, Pmk::derive(passphrase.as_bytes(), &ssid)) };
-    Message::ConnectRequest(request).to_bytes()
+    HostBound::Connect(request).to_bytes()
 }
 
 /// A disconnect request for `session_id`.
 pub fn disconnect_request(session_id: u64) -> Vec<u8> {
-    Message::DisconnectRequest(DisconnectRequest { session_id: SessionId(session_id) }).to_bytes()
+    HostBound::Disconnect(DisconnectRequest { session_id: SessionId(session_id) }).to_bytes()
 }
 
 /// The session id of the raw bytes of a connect response (header included).
@@ -83,8 +82,8 @@ pub fn connect_response_succeeded(answer: &[u8]) -> bool {
 }
 
 /// Decodes raw bytes as exactly one whole host-to-guest message.
-pub fn decode_answer(bytes: &[u8]) -> Option<Message> {
-    match decode_frame(bytes, Direction::HostToGuest) {
+pub fn decode_answer(bytes: &[u8]) -> Option<GuestBound> {
+    match GuestBound::decode_frame(bytes) {
         Ok(proxy_wifi::protocol::Decoded::Complete { message, consumed }) if consumed == bytes.len() => Some(message),
         _ => None,
     }

@@ -4,7 +4,7 @@ use std::fmt;
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
-use proxy_wifi::protocol::{BssEntry, Message, Security, channel_from_frequency_mhz};
+use proxy_wifi::protocol::{BssEntry, GuestBound, Security, channel_from_frequency_mhz};
 use serde_json::{Value, json};
 
 /// Writes to stdout; a closed pipe (`proxy-wifi guest scan | head -1`) ends the
@@ -83,23 +83,23 @@ pub fn bss_table(entries: &[BssEntry]) -> String {
 }
 
 /// A notification as JSON.
-pub fn notification_json(message: &Message) -> Value {
+pub fn notification_json(message: &GuestBound) -> Value {
     match message {
-        Message::ScanResponse(r) => json!({
+        GuestBound::ScanResponse(r) => json!({
             "type": "scan-results",
             "scan_complete": r.scan_complete,
             "networks": r.bss.iter().map(bss_json).collect::<Vec<_>>(),
         }),
-        Message::NotifDisconnected(n) => json!({"type": "disconnected", "session_id": n.session_id.0}),
-        Message::NotifSignalQuality(n) => json!({"type": "signal", "signal_dbm": n.signal_dbm}),
+        GuestBound::NotifDisconnected(n) => json!({"type": "disconnected", "session_id": n.session_id.0}),
+        GuestBound::NotifSignalQuality(n) => json!({"type": "signal", "signal_dbm": n.signal_dbm}),
         other => json!({"type": other.operation().name()}),
     }
 }
 
 /// A notification as one text line.
-pub fn notification_text(message: &Message) -> String {
+pub fn notification_text(message: &GuestBound) -> String {
     match message {
-        Message::ScanResponse(r) => {
+        GuestBound::ScanResponse(r) => {
             let names: Vec<String> =
                 r.bss.iter().map(|b| b.ssid().map_or_else(|| b.bssid.to_string(), |s| s.to_string())).collect();
             format!(
@@ -109,8 +109,8 @@ pub fn notification_text(message: &Message) -> String {
                 names.join(", ")
             )
         }
-        Message::NotifDisconnected(n) => format!("disconnected: session {}", n.session_id),
-        Message::NotifSignalQuality(n) => format!("signal: {} dBm", n.signal_dbm),
+        GuestBound::NotifDisconnected(n) => format!("disconnected: session {}", n.session_id),
+        GuestBound::NotifSignalQuality(n) => format!("signal: {} dBm", n.signal_dbm),
         other => format!("{}", other.operation()),
     }
 }

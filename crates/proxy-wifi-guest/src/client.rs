@@ -1,7 +1,8 @@
 //! The request channel: one request, one answer per connection.
 
 use proxy_wifi_protocol::{
-    ConnectRequest, ConnectResponse, DisconnectRequest, Message, Operation, ScanRequest, ScanResponse, SessionId, Ssid,
+    ConnectRequest, ConnectResponse, DisconnectRequest, GuestBound, HostBound, Operation, ScanRequest, ScanResponse,
+    SessionId, Ssid,
 };
 use tokio::io::AsyncWriteExt;
 
@@ -36,20 +37,20 @@ impl GuestClient {
     }
 
     /// Sends `message` on a new connection and returns the host's answer as is (including
-    /// [`Message::Invalid`]).
-    pub async fn request(&self, message: &Message) -> Result<Message, GuestError> {
+    /// [`GuestBound::Invalid`]).
+    pub async fn request(&self, message: &HostBound) -> Result<GuestBound, GuestError> {
         tracing::debug!(endpoint = %self.endpoint(), operation = %message.operation(), "sending request");
         self.exchange(&message.to_bytes()).await
     }
 
     /// Sends `bytes` as they are (possibly malformed, to test a host) on a new connection and
     /// returns the host's one answer.
-    pub async fn request_raw(&self, bytes: &[u8]) -> Result<Message, GuestError> {
+    pub async fn request_raw(&self, bytes: &[u8]) -> Result<GuestBound, GuestError> {
         tracing::debug!(endpoint = %self.endpoint(), len = bytes.len(), "sending raw request");
         self.exchange(bytes).await
     }
 
-    async fn exchange(&self, bytes: &[u8]) -> Result<Message, GuestError> {
+    async fn exchange(&self, bytes: &[u8]) -> Result<GuestBound, GuestError> {
         let endpoint = self.endpoint();
         let mut stream = GuestStream::connect(endpoint, self.config.connect_timeout).await?;
         let timeout = self.config.io_timeout;
@@ -74,8 +75,8 @@ impl GuestClient {
     /// networks), and returns the host's answer; see [`super::scan_until_complete`] to wait
     /// for the rest of the results when `scan_complete` is false.
     pub async fn scan(&self, ssid: Option<Ssid>) -> Result<ScanResponse, GuestError> {
-        match self.request(&Message::ScanRequest(ScanRequest { ssid })).await? {
-            Message::ScanResponse(response) => Ok(response),
+        match self.request(&HostBound::Scan(ScanRequest { ssid })).await? {
+            GuestBound::ScanResponse(response) => Ok(response),
             other => Err(unexpected(Operation::ScanResponse, &other)),
         }
     }
@@ -83,25 +84,25 @@ impl GuestClient {
     /// Asks the host to connect and returns its answer; a refusal is a [`ConnectResponse`]
     /// whose `result_code` is not success, not an error.
     pub async fn connect(&self, request: ConnectRequest) -> Result<ConnectResponse, GuestError> {
-        match self.request(&Message::ConnectRequest(request)).await? {
-            Message::ConnectResponse(response) => Ok(response),
+        match self.request(&HostBound::Connect(request)).await? {
+            GuestBound::ConnectResponse(response) => Ok(response),
             other => Err(unexpected(Operation::ConnectResponse, &other)),
         }
     }
 
     /// Asks the host to end the connection of `session_id`.
     pub async fn disconnect(&self, session_id: SessionId) -> Result<(), GuestError> {
-        match self.request(&Message::DisconnectRequest(DisconnectRequest { session_id })).await? {
-            Message::DisconnectResponse => Ok(()),
+        match self.request(&HostBound::Disconnect(DisconnectRequest { session_id })).await? {
+            GuestBound::DisconnectResponse => Ok(()),
             other => Err(unexpected(Operation::DisconnectResponse, &other)),
         }
     }
 }
 
 /// The error for an answer that is not the `expected` one.
-fn unexpected(expected: Operation, got: &Message) -> GuestError {
+fn unexpected(expected: Operation, got: &GuestBound) -> GuestError {
     match got {
-        Message::Invalid => GuestError::Invalid,
+        GuestBound::Invalid => GuestError::Invalid,
         other => GuestError::UnexpectedAnswer { expected, got: other.operation() },
     }
 }

@@ -3,7 +3,7 @@
 use std::io;
 use std::time::Duration;
 
-use proxy_wifi_protocol::{GuestAbi, Message};
+use proxy_wifi_protocol::{GuestAbi, GuestBound};
 use tokio::net::{TcpListener, TcpSocket};
 
 use super::transport::{GuestStream, read_message_within};
@@ -83,7 +83,7 @@ impl NotificationListener {
     /// Fails only if accepting fails with a lasting error. Cancelling this future (for
     /// example with a timeout) loses at most the connection being read, as the driver
     /// would.
-    pub async fn next(&mut self) -> Result<Message, GuestError> {
+    pub async fn next(&mut self) -> Result<GuestBound, GuestError> {
         loop {
             let accepted = match &self.inner {
                 Inner::Tcp(listener) => {

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use proxy_wifi_protocol::{BssEntry, Message, ScanResponse, Ssid};
+use proxy_wifi_protocol::{BssEntry, GuestBound, ScanResponse, Ssid};
 use tokio::time::Instant;
 
 use super::{GuestClient, GuestError, NotificationListener};
@@ -17,7 +17,7 @@ pub struct ScanOutcome {
     /// the scan was left open and no listener was given).
     pub completed: bool,
     /// The other notifications received while waiting, in order of arrival.
-    pub other_notifications: Vec<Message>,
+    pub other_notifications: Vec<GuestBound>,
 }
 
 impl ScanOutcome {
@@ -60,7 +60,7 @@ pub async fn scan_until_complete(
                 break;
             }
             Ok(notification) => match notification? {
-                Message::ScanResponse(results) => outcome.merge(results),
+                GuestBound::ScanResponse(results) => outcome.merge(results),
                 other => outcome.other_notifications.push(other),
             },
         }

@@ -4,9 +4,9 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use proxy_wifi_protocol::{
-    BssEntry, Bssid, Capabilities, ConnectRequest, ConnectResponse, DecodeError, Decoded, Direction, HEADER_LEN,
-    MAX_SCAN_RESPONSE_BODY_LEN, Message, Operation, ScanRequest, ScanResponse, SessionId, SignalQualityNotification,
-    Ssid, StatusCode, decode_frame,
+    BssEntry, Bssid, Capabilities, ConnectRequest, ConnectResponse, DecodeError, Decoded, GuestBound, HEADER_LEN,
+    HostBound, MAX_SCAN_RESPONSE_BODY_LEN, Operation, ScanRequest, ScanResponse, SessionId, SignalQualityNotification,
+    Ssid, StatusCode,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -26,7 +26,7 @@ enum Reply {
 
 /// A fake host that accepts one connection, reads one whole request, replies, and returns
 /// the request it read.
-async fn fake_host(reply: Reply) -> (u16, JoinHandle<Message>) {
+async fn fake_host(reply: Reply) -> (u16, JoinHandle<HostBound>) {
     let listener = TcpListener::bind((LOCALHOST, 0)).await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let task = tokio::spawn(async move {
@@ -44,10 +44,10 @@ async fn fake_host(reply: Reply) -> (u16, JoinHandle<Message>) {
     (port, task)
 }
 
-async fn read_request(stream: &mut TcpStream) -> Message {
+async fn read_request(stream: &mut TcpStream) -> HostBound {
     let mut buf = Vec::new();
     loop {
-        match decode_frame(&buf, Direction::GuestToHost).unwrap() {
+        match HostBound::decode_frame(&buf).unwrap() {
             Decoded::Complete { message, .. } => return message,
             Decoded::Incomplete { needed } => {
                 let start = buf.len();
@@ -107,12 +107,12 @@ fn vsock_endpoints_are_the_drivers() {
 #[tokio::test]
 async fn scan_round_trip() {
     let answer = ScanResponse { scan_complete: true, bss: vec![bss(1, -50, "One"), bss(2, -60, "Two")] };
-    let (port, host) = fake_host(Reply::Bytes(Message::ScanResponse(answer.clone()).to_bytes())).await;
+    let (port, host) = fake_host(Reply::Bytes(GuestBound::ScanResponse(answer.clone()).to_bytes())).await;
     let client = GuestClient::new(config_for(port));
     let ssid = Ssid::new(b"HiddenNet").unwrap();
     let got = client.scan(Some(ssid)).await.unwrap();
     assert_eq!(got, answer);
-    assert_eq!(host.await.unwrap(), Message::ScanRequest(ScanRequest { ssid: Some(ssid) }));
+    assert_eq!(host.await.unwrap(), HostBound::Scan(ScanRequest { ssid: Some(ssid) }));
 }
 
 #[tokio::test]
@@ -122,33 +122,33 @@ async fn connect_and_disconnect_round_trips() {
         bssid: Bssid([2, 0, 0, 0, 0, 1]),
         session_id: SessionId(7),
     };
-    let (port, host) = fake_host(Reply::Bytes(Message::ConnectResponse(response).to_bytes())).await;
+    let (port, host) = fake_host(Reply::Bytes(GuestBound::ConnectResponse(response).to_bytes())).await;
     let client = GuestClient::new(config_for(port));
     let request = ConnectRequest::open(Ssid::new(b"FakeOpen").unwrap());
     assert_eq!(client.connect(request.clone()).await.unwrap(), response);
-    assert_eq!(host.await.unwrap(), Message::ConnectRequest(request));
+    assert_eq!(host.await.unwrap(), HostBound::Connect(request));
 
-    let (port, host) = fake_host(Reply::Bytes(Message::DisconnectResponse.to_bytes())).await;
+    let (port, host) = fake_host(Reply::Bytes(GuestBound::DisconnectResponse.to_bytes())).await;
     let client = GuestClient::new(config_for(port));
     client.disconnect(SessionId(7)).await.unwrap();
     assert_eq!(
         host.await.unwrap(),
-        Message::DisconnectRequest(proxy_wifi_protocol::DisconnectRequest { session_id: SessionId(7) })
+        HostBound::Disconnect(proxy_wifi_protocol::DisconnectRequest { session_id: SessionId(7) })
     );
 }
 
 #[tokio::test]
 async fn request_returns_the_answer_as_is() {
-    let (port, host) = fake_host(Reply::Bytes(Message::Invalid.to_bytes())).await;
+    let (port, host) = fake_host(Reply::Bytes(GuestBound::Invalid.to_bytes())).await;
     let client = GuestClient::new(config_for(port));
-    let answer = client.request(&Message::ScanRequest(ScanRequest::default())).await.unwrap();
-    assert_eq!(answer, Message::Invalid);
+    let answer = client.request(&HostBound::Scan(ScanRequest::default())).await.unwrap();
+    assert_eq!(answer, GuestBound::Invalid);
     host.await.unwrap();
 }
 
 #[tokio::test]
 async fn invalid_answer_is_an_error() {
-    let (port, host) = fake_host(Reply::Bytes(Message::Invalid.to_bytes())).await;
+    let (port, host) = fake_host(Reply::Bytes(GuestBound::Invalid.to_bytes())).await;
     let client = GuestClient::new(config_for(port));
     let error = client.scan(None).await.unwrap_err();
     assert!(matches!(error, GuestError::Invalid), "{error}");
@@ -157,7 +157,7 @@ async fn invalid_answer_is_an_error() {
 
 #[tokio::test]
 async fn other_answer_is_unexpected() {
-    let (port, host) = fake_host(Reply::Bytes(Message::DisconnectResponse.to_bytes())).await;
+    let (port, host) = fake_host(Reply::Bytes(GuestBound::DisconnectResponse.to_bytes())).await;
     let client = GuestClient::new(config_for(port));
     let error = client.connect(ConnectRequest::open(Ssid::new(b"x").unwrap())).await.unwrap_err();
     assert!(
@@ -205,7 +205,7 @@ async fn refused_connection_names_the_address() {
 #[tokio::test]
 async fn host_closing_mid_message_is_reported() {
     // A connect-response header (16-byte body) followed by 3 body bytes, then close.
-    let mut bytes = Message::ConnectResponse(ConnectResponse {
+    let mut bytes = GuestBound::ConnectResponse(ConnectResponse {
         result_code: StatusCode::SUCCESS,
         bssid: Bssid::ZERO,
         session_id: SessionId(1),
@@ -247,11 +247,11 @@ async fn oversized_header_is_rejected_without_reading_the_body() {
 
 #[tokio::test]
 async fn request_raw_sends_bytes_as_is() {
-    let (port, host) = fake_host(Reply::Bytes(Message::Invalid.to_bytes())).await;
+    let (port, host) = fake_host(Reply::Bytes(GuestBound::Invalid.to_bytes())).await;
     let client = GuestClient::new(config_for(port));
-    let bytes = Message::ScanRequest(ScanRequest::default()).to_bytes();
-    assert_eq!(client.request_raw(&bytes).await.unwrap(), Message::Invalid);
-    assert_eq!(host.await.unwrap(), Message::ScanRequest(ScanRequest::default()));
+    let bytes = HostBound::Scan(ScanRequest::default()).to_bytes();
+    assert_eq!(client.request_raw(&bytes).await.unwrap(), GuestBound::Invalid);
+    assert_eq!(host.await.unwrap(), HostBound::Scan(ScanRequest::default()));
 }
 
 #[tokio::test]
@@ -268,7 +268,7 @@ async fn listener_skips_silent_and_garbage_connections() {
     let mut half = TcpStream::connect((LOCALHOST, port)).await.unwrap();
     half.write_all(&[8, 1, 0]).await.unwrap();
     send_notification(port, &[0xff; 12]).await;
-    let notification = Message::NotifSignalQuality(SignalQualityNotification { signal_dbm: -70 });
+    let notification = GuestBound::NotifSignalQuality(SignalQualityNotification { signal_dbm: -70 });
     send_notification(port, &notification.to_bytes()).await;
 
     let started = Instant::now();
@@ -283,8 +283,9 @@ async fn listener_skips_silent_and_garbage_connections() {
 async fn listener_delivers_one_message_per_connection() {
     let mut listener = NotificationListener::bind(&config_for(0)).await.unwrap();
     let port = listener.local_port();
-    let first = Message::NotifSignalQuality(SignalQualityNotification { signal_dbm: -60 });
-    let second = Message::NotifDisconnected(proxy_wifi_protocol::DisconnectedNotification { session_id: SessionId(3) });
+    let first = GuestBound::NotifSignalQuality(SignalQualityNotification { signal_dbm: -60 });
+    let second =
+        GuestBound::NotifDisconnected(proxy_wifi_protocol::DisconnectedNotification { session_id: SessionId(3) });
     // Two messages on one connection: only the first is read, as the driver does.
     let mut both = first.to_bytes();
     both.extend_from_slice(&second.to_bytes());
@@ -305,16 +306,16 @@ async fn scan_until_complete_merges_partial_and_notified_results() {
     let host = tokio::spawn(async move {
         let (mut stream, _) = host_listener.accept().await.unwrap();
         let request = read_request(&mut stream).await;
-        stream.write_all(&Message::ScanResponse(partial).to_bytes()).await.unwrap();
+        stream.write_all(&GuestBound::ScanResponse(partial).to_bytes()).await.unwrap();
         drop(stream);
         // Later, the rest of the results, with a signal notification in between.
         tokio::time::sleep(Duration::from_millis(50)).await;
-        let signal = Message::NotifSignalQuality(SignalQualityNotification { signal_dbm: -55 });
+        let signal = GuestBound::NotifSignalQuality(SignalQualityNotification { signal_dbm: -55 });
         send_notification(notification_port, &signal.to_bytes()).await;
         let still_partial = ScanResponse { scan_complete: false, bss: vec![bss(3, -70, "Three")] };
-        send_notification(notification_port, &Message::ScanResponse(still_partial).to_bytes()).await;
+        send_notification(notification_port, &GuestBound::ScanResponse(still_partial).to_bytes()).await;
         let complete = ScanResponse { scan_complete: true, bss: vec![bss(2, -40, "Two"), bss(4, -80, "Four")] };
-        send_notification(notification_port, &Message::ScanResponse(complete).to_bytes()).await;
+        send_notification(notification_port, &GuestBound::ScanResponse(complete).to_bytes()).await;
         request
     });
 
@@ -325,16 +326,16 @@ async fn scan_until_complete_merges_partial_and_notified_results() {
     assert_eq!(outcome.bss, vec![bss(1, -50, "One"), bss(2, -40, "Two"), bss(3, -70, "Three"), bss(4, -80, "Four")]);
     assert_eq!(
         outcome.other_notifications,
-        vec![Message::NotifSignalQuality(SignalQualityNotification { signal_dbm: -55 })]
+        vec![GuestBound::NotifSignalQuality(SignalQualityNotification { signal_dbm: -55 })]
     );
-    assert_eq!(host.await.unwrap(), Message::ScanRequest(ScanRequest::default()));
+    assert_eq!(host.await.unwrap(), HostBound::Scan(ScanRequest::default()));
 }
 
 #[tokio::test]
 async fn scan_until_complete_gives_up_after_the_wait() {
     let mut listener = NotificationListener::bind(&config_for(0)).await.unwrap();
     let partial = ScanResponse { scan_complete: false, bss: vec![bss(1, -50, "One"), bss(1, -45, "One")] };
-    let (port, host) = fake_host(Reply::Bytes(Message::ScanResponse(partial).to_bytes())).await;
+    let (port, host) = fake_host(Reply::Bytes(GuestBound::ScanResponse(partial).to_bytes())).await;
     let client = GuestClient::new(config_for(port));
     let started = Instant::now();
     let outcome = scan_until_complete(&client, Some(&mut listener), None, Duration::from_millis(100)).await.unwrap();
@@ -349,7 +350,7 @@ async fn scan_until_complete_gives_up_after_the_wait() {
 #[tokio::test]
 async fn scan_until_complete_without_listener_returns_the_answer() {
     let partial = ScanResponse { scan_complete: false, bss: vec![bss(1, -50, "One")] };
-    let (port, host) = fake_host(Reply::Bytes(Message::ScanResponse(partial).to_bytes())).await;
+    let (port, host) = fake_host(Reply::Bytes(GuestBound::ScanResponse(partial).to_bytes())).await;
     let client = GuestClient::new(config_for(port));
     let outcome = scan_until_complete(&client, None, None, Duration::from_secs(10)).await.unwrap();
     assert!(!outcome.completed);
@@ -361,7 +362,7 @@ async fn scan_until_complete_without_listener_returns_the_answer() {
 async fn completed_scan_does_not_wait_for_notifications() {
     let mut listener = NotificationListener::bind(&config_for(0)).await.unwrap();
     let complete = ScanResponse { scan_complete: true, bss: vec![bss(1, -50, "One")] };
-    let (port, host) = fake_host(Reply::Bytes(Message::ScanResponse(complete).to_bytes())).await;
+    let (port, host) = fake_host(Reply::Bytes(GuestBound::ScanResponse(complete).to_bytes())).await;
     let client = GuestClient::new(config_for(port));
     let started = Instant::now();
     let outcome = scan_until_complete(&client, Some(&mut listener), None, Duration::from_secs(10)).await.unwrap();
@@ -394,13 +395,13 @@ async fn vsock_round_trip_where_loopback_exists() {
     };
     assert_eq!(listener.local_port(), base + 1);
     let answer = ScanResponse { scan_complete: true, bss: vec![bss(1, -50, "One")] };
-    let reply = Message::ScanResponse(answer.clone()).to_bytes();
+    let reply = GuestBound::ScanResponse(answer.clone()).to_bytes();
     let host = tokio::spawn(async move {
         let (mut stream, _) = host_listener.accept().await.unwrap();
         let mut request = [0u8; HEADER_LEN + 33];
         stream.read_exact(&mut request).await.unwrap();
         stream.write_all(&reply).await.unwrap();
-        let notification = Message::NotifSignalQuality(SignalQualityNotification { signal_dbm: -70 }).to_bytes();
+        let notification = GuestBound::NotifSignalQuality(SignalQualityNotification { signal_dbm: -70 }).to_bytes();
         let mut stream = VsockStream::connect(VsockAddr::new(CID_LOCAL, (base + 1).into())).await.unwrap();
         stream.write_all(&notification).await.unwrap();
     });
@@ -415,6 +416,6 @@ async fn vsock_round_trip_where_loopback_exists() {
         Err(other) => panic!("{other}"),
     }
     let got = tokio::time::timeout(Duration::from_secs(5), listener.next()).await.unwrap().unwrap();
-    assert_eq!(got, Message::NotifSignalQuality(SignalQualityNotification { signal_dbm: -70 }));
+    assert_eq!(got, GuestBound::NotifSignalQuality(SignalQualityNotification { signal_dbm: -70 }));
     host.await.unwrap();
 }

@@ -5,7 +5,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use proxy_wifi_protocol::{Direction, GuestAbi, HEADER_LEN, Header, Message};
+use proxy_wifi_protocol::{GuestAbi, GuestBound, HEADER_LEN};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
@@ -90,7 +90,7 @@ pub(crate) async fn read_message_within<R>(
     abi: GuestAbi,
     endpoint: Endpoint,
     action: &'static str,
-) -> Result<Message, GuestError>
+) -> Result<GuestBound, GuestError>
 where
     R: AsyncRead + Unpin,
 {
@@ -105,17 +105,20 @@ async fn read_message<R>(
     abi: GuestAbi,
     endpoint: Endpoint,
     action: &'static str,
-) -> Result<Message, GuestError>
+) -> Result<GuestBound, GuestError>
 where
     R: AsyncRead + Unpin,
 {
     let mut header_bytes = [0u8; HEADER_LEN];
     read_part(stream, &mut header_bytes, endpoint, action, "header").await?;
-    let header = Header::decode_as(&header_bytes, Direction::HostToGuest, abi)
-        .map_err(|source| GuestError::Decode { action, endpoint, source })?;
+    let header = GuestBound::decode_header_as(&header_bytes, abi).map_err(|source| GuestError::Decode {
+        action,
+        endpoint,
+        source,
+    })?;
     let mut body = vec![0u8; header.body_len()];
     read_part(stream, &mut body, endpoint, action, "body").await?;
-    Message::decode_body_as(header, &body, abi).map_err(|source| GuestError::Decode { action, endpoint, source })
+    GuestBound::decode_body_as(header, &body, abi).map_err(|source| GuestError::Decode { action, endpoint, source })
 }
 
 /// Fills `buf`, telling how much arrived if the peer closes first.

@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
 use proxy_wifi_protocol::{
-    BssEntry, Bssid, Capabilities, ConnectRequest, Direction, Message, Pmk, RsnElement, ScanResponse,
-    ScanResponseBuilder, Ssid, decode_frame, push_rsn_element, push_ssid_element,
+    BssEntry, Bssid, Capabilities, ConnectRequest, GuestBound, HostBound, Pmk, RsnElement, ScanResponse,
+    ScanResponseBuilder, Ssid, push_rsn_element, push_ssid_element,
 };
 
-fn scan_response(count: usize) -> Message {
+fn scan_response(count: usize) -> GuestBound {
     let bss = (0..count)
         .map(|i| {
             let ssid = Ssid::new(format!("Network-{i:05}").as_bytes()).unwrap();
@@ -31,12 +31,12 @@ fn scan_response(count: usize) -> Message {
             }
         })
         .collect();
-    Message::ScanResponse(ScanResponse { scan_complete: true, bss })
+    GuestBound::ScanResponse(ScanResponse { scan_complete: true, bss })
 }
 
 fn connect_request() -> Vec<u8> {
     let ssid = Ssid::new(b"FakeWpa2Psk").unwrap();
-    Message::ConnectRequest(ConnectRequest::wpa2_psk(ssid, Pmk::derive(b"secretsecret", &ssid))).to_bytes()
+    HostBound::Connect(ConnectRequest::wpa2_psk(ssid, Pmk::derive(b"secretsecret", &ssid))).to_bytes()
 }
 
 /// Median time per call of `f` over 31 batches of `iterations` calls.
@@ -77,7 +77,7 @@ fn main() {
             black_box(&copy);
         })
     });
-    let Message::ScanResponse(response) = &message else { unreachable!() };
+    let GuestBound::ScanResponse(response) = &message else { unreachable!() };
     let mut builder = ScanResponseBuilder::with_capacity(response.bss.len(), 64 * response.bss.len());
     for entry in &response.bss {
         builder.push(entry);
@@ -89,11 +89,10 @@ fn main() {
             black_box(&buffer);
         })
     });
-    group.bench_function("decode", |b| b.iter(|| decode_frame(black_box(&encoded), Direction::HostToGuest).unwrap()));
+    group.bench_function("decode", |b| b.iter(|| GuestBound::decode_frame(black_box(&encoded)).unwrap()));
     group.finish();
-    criterion.bench_function("connect_request_decode", |b| {
-        b.iter(|| decode_frame(black_box(&connect), Direction::GuestToHost).unwrap())
-    });
+    criterion
+        .bench_function("connect_request_decode", |b| b.iter(|| HostBound::decode_frame(black_box(&connect)).unwrap()));
     criterion.final_summary();
 
     let encode = median_time(200, || {
@@ -122,7 +121,7 @@ fn main() {
     let us = |d: Duration| d.as_secs_f64() * 1e6;
     let ratio = |d: Duration| d.as_secs_f64() / memcpy.as_secs_f64();
     println!("summary: scan response of 1000 BSS = {} bytes; memcpy {:.2} us", encoded.len(), us(memcpy));
-    println!("summary: encode Message (owned entries) {:.2} us = {:.2}x memcpy", us(encode), ratio(encode));
+    println!("summary: encode GuestBound (owned entries) {:.2} us = {:.2}x memcpy", us(encode), ratio(encode));
     println!("summary: encode ScanResponseBuilder {:.2} us = {:.2}x memcpy", us(encode_builder), ratio(encode_builder));
     println!(
         "summary: copy entries into a builder + encode {:.2} us = {:.2}x memcpy",

@@ -15,8 +15,6 @@ pub const MAX_AKM_SUITES: usize = 2;
 pub const MAX_PAIRWISE_CIPHER_SUITES: usize = 5;
 /// Length of the fixed part of a connect request (everything before the key).
 pub const CONNECT_REQUEST_FIXED_LEN: usize = 76;
-/// Body length of a connect response.
-pub const CONNECT_RESPONSE_LEN: usize = 16;
 
 /// A guest's connect request. Unused slots of the suite arrays are not kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -239,6 +237,9 @@ pub struct ConnectResponse {
 }
 
 impl ConnectResponse {
+    /// Body length of a connect response: result code (2), BSSID (6), session id (8).
+    pub const ENCODED_LEN: usize = size_of::<u16>() + 6 + size_of::<u64>();
+
     pub(crate) fn encode(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.result_code.0.to_le_bytes());
         out.extend_from_slice(&self.bssid.0);

@@ -13,6 +13,9 @@ pub struct DisconnectRequest {
 }
 
 impl DisconnectRequest {
+    /// Body length of a disconnect request: the session id.
+    pub const ENCODED_LEN: usize = size_of::<u64>();
+
     pub(crate) fn encode(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.session_id.0.to_le_bytes());
     }

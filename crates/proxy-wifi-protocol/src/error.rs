@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::header::{Direction, Operation};
+use crate::header::Operation;
 
 /// What a body size must be for an operation, as named in [`DecodeError::BodySize`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,8 +51,8 @@ pub enum DecodeError {
     WrongDirection {
         /// The operation found.
         operation: Operation,
-        /// The direction the bytes were read in.
-        direction: Direction,
+        /// The direction the bytes were read in, e.g. `from guest to host`.
+        direction: &'static str,
     },
     /// The declared body size is invalid (or above the cap) for the operation.
     #[error("{operation}: size is {size}, expected {expected}")]

@@ -3,7 +3,13 @@
 use std::fmt;
 
 use crate::abi::GuestAbi;
+use crate::connect::{CONNECT_REQUEST_FIXED_LEN, ConnectResponse};
+use crate::disconnect::DisconnectRequest;
 use crate::error::{DecodeError, SizeRule};
+use crate::key::MAX_KEY_LEN;
+use crate::message::Frame;
+use crate::notification::{DisconnectedNotification, SignalQualityNotification};
+use crate::scan::ScanRequest;
 
 /// Length of the header: operation (1), size (4), version (2).
 pub const HEADER_LEN: usize = 7;
@@ -20,7 +26,7 @@ pub const PROTOCOL_VERSION: u16 = 0x0001;
 /// Largest body a guest may send: a connect request with a 255-byte key (76 + 255).
 ///
 /// A host never reads more than this for one request, whatever the header claims.
-pub const MAX_REQUEST_BODY_LEN: u32 = 76 + 255;
+pub const MAX_REQUEST_BODY_LEN: u32 = (CONNECT_REQUEST_FIXED_LEN + MAX_KEY_LEN) as u32;
 
 /// Largest scan-response body a guest-side reader accepts: 16 MiB.
 ///
@@ -70,14 +76,6 @@ impl Operation {
         Self::ALL.get(usize::from(code)).copied()
     }
 
-    /// The direction this operation travels in.
-    pub fn direction(self) -> Direction {
-        match self {
-            Operation::ScanRequest | Operation::ConnectRequest | Operation::DisconnectRequest => Direction::GuestToHost,
-            _ => Direction::HostToGuest,
-        }
-    }
-
     /// The body sizes valid for this operation (the upper bound is the allocation cap).
     pub fn body_size_rule(self) -> SizeRule {
         self.body_size_rule_as(GuestAbi::Current)
@@ -91,11 +89,14 @@ impl Operation {
                 SizeRule::Between { min: abi.scan_response_fixed_len() as u32, max: MAX_SCAN_RESPONSE_BODY_LEN }
             }
             Operation::Invalid | Operation::DisconnectResponse => SizeRule::Exactly(0),
-            Operation::ScanRequest => SizeRule::Exactly(33),
-            Operation::ConnectRequest => SizeRule::Between { min: 76, max: MAX_REQUEST_BODY_LEN },
-            Operation::ConnectResponse => SizeRule::Exactly(16),
-            Operation::DisconnectRequest | Operation::NotifDisconnected => SizeRule::Exactly(8),
-            Operation::NotifSignalQuality => SizeRule::Exactly(1),
+            Operation::ScanRequest => exactly(ScanRequest::ENCODED_LEN),
+            Operation::ConnectRequest => {
+                SizeRule::Between { min: CONNECT_REQUEST_FIXED_LEN as u32, max: MAX_REQUEST_BODY_LEN }
+            }
+            Operation::ConnectResponse => exactly(ConnectResponse::ENCODED_LEN),
+            Operation::DisconnectRequest => exactly(DisconnectRequest::ENCODED_LEN),
+            Operation::NotifDisconnected => exactly(DisconnectedNotification::ENCODED_LEN),
+            Operation::NotifSignalQuality => exactly(SignalQualityNotification::ENCODED_LEN),
         }
     }
 
@@ -121,22 +122,8 @@ impl fmt::Display for Operation {
     }
 }
 
-/// Which side sends the bytes being decoded; it decides which operations are accepted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Direction {
-    /// Requests on the request channel, read by the host.
-    GuestToHost,
-    /// Responses and notifications, read by the guest.
-    HostToGuest,
-}
-
-impl fmt::Display for Direction {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Direction::GuestToHost => "from guest to host",
-            Direction::HostToGuest => "from host to guest",
-        })
-    }
+fn exactly(len: usize) -> SizeRule {
+    SizeRule::Exactly(len as u32)
 }
 
 /// A validated header: the operation is known and allowed in the direction read, the
@@ -151,14 +138,9 @@ pub struct Header {
 }
 
 impl Header {
-    /// Checks the 7 header bytes read in `direction`.
-    pub fn decode(bytes: &[u8; HEADER_LEN], direction: Direction) -> Result<Header, DecodeError> {
-        Self::decode_as(bytes, direction, GuestAbi::Current)
-    }
-
-    /// Checks the 7 header bytes read in `direction`, with the size rules of the layout
-    /// `abi`.
-    pub fn decode_as(bytes: &[u8; HEADER_LEN], direction: Direction, abi: GuestAbi) -> Result<Header, DecodeError> {
+    /// Checks the 7 header bytes of a message of type `M` (the direction read), with the
+    /// size rules of the layout `abi`.
+    pub(crate) fn decode_for<M: Frame>(bytes: &[u8; HEADER_LEN], abi: GuestAbi) -> Result<Header, DecodeError> {
         let code = bytes[0];
         let size = u32::from_le_bytes([bytes[1], bytes[2], bytes[3], bytes[4]]);
         let version = u16::from_le_bytes([bytes[5], bytes[6]]);
@@ -166,8 +148,8 @@ impl Header {
             return Err(DecodeError::UnsupportedVersion { version });
         }
         let operation = Operation::from_code(code).ok_or(DecodeError::UnknownOperation { code })?;
-        if operation.direction() != direction {
-            return Err(DecodeError::WrongDirection { operation, direction });
+        if !M::carries(operation) {
+            return Err(DecodeError::WrongDirection { operation, direction: M::DIRECTION });
         }
         let rule = operation.body_size_rule_as(abi);
         let valid = match rule {

@@ -1,143 +1,263 @@
-//! The message enum: one variant per operation.
+//! The two message enums, one per direction: [`HostBound`] (what a guest sends on the
+//! request channel) and [`GuestBound`] (what the host answers or notifies).
+//!
+//! The direction is in the type: a host decodes [`HostBound`] and can only get a request
+//! out, a guest decodes [`GuestBound`] and can only get an answer or a notification.
 
 use crate::abi::GuestAbi;
 use crate::connect::{ConnectRequest, ConnectResponse};
 use crate::disconnect::DisconnectRequest;
 use crate::error::DecodeError;
+use crate::framing::Decoded;
 use crate::header::{HEADER_LEN, Header, Operation};
 use crate::notification::{DisconnectedNotification, SignalQualityNotification};
 use crate::scan::{ScanRequest, ScanResponse};
 
-/// A whole protocol message (header + body), typed.
+/// A message the guest sends to the host: a request on the request channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Message {
+pub enum HostBound {
+    /// Scan.
+    Scan(ScanRequest),
+    /// Connect.
+    Connect(ConnectRequest),
+    /// Disconnect.
+    Disconnect(DisconnectRequest),
+}
+
+/// A message the host sends to the guest: the answer to a request, or a notification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GuestBound {
     /// The host could not process a request.
     Invalid,
-    /// Guest → host: scan.
-    ScanRequest(ScanRequest),
-    /// Host → guest: scan answer or scan-results notification.
+    /// Scan answer, or scan-results notification.
     ScanResponse(ScanResponse),
-    /// Guest → host: connect.
-    ConnectRequest(ConnectRequest),
-    /// Host → guest: connect answer.
+    /// Connect answer.
     ConnectResponse(ConnectResponse),
-    /// Guest → host: disconnect.
-    DisconnectRequest(DisconnectRequest),
-    /// Host → guest: disconnect answer.
+    /// Disconnect answer.
     DisconnectResponse,
-    /// Host → guest: the connection was lost.
+    /// The connection was lost.
     NotifDisconnected(DisconnectedNotification),
-    /// Host → guest: new signal strength.
+    /// New signal strength.
     NotifSignalQuality(SignalQualityNotification),
 }
 
-impl Message {
+/// One direction's messages: what the codec needs to frame them. Implemented by
+/// [`HostBound`] and [`GuestBound`] only.
+pub trait Frame: Sized + sealed::Sealed {
+    /// How the direction is named in errors, e.g. `from guest to host`.
+    const DIRECTION: &'static str;
+    /// Whether `operation` travels in this direction.
+    fn carries(operation: Operation) -> bool;
     /// The operation code of this message.
-    pub fn operation(&self) -> Operation {
-        match self {
-            Message::Invalid => Operation::Invalid,
-            Message::ScanRequest(_) => Operation::ScanRequest,
-            Message::ScanResponse(_) => Operation::ScanResponse,
-            Message::ConnectRequest(_) => Operation::ConnectRequest,
-            Message::ConnectResponse(_) => Operation::ConnectResponse,
-            Message::DisconnectRequest(_) => Operation::DisconnectRequest,
-            Message::DisconnectResponse => Operation::DisconnectResponse,
-            Message::NotifDisconnected(_) => Operation::NotifDisconnected,
-            Message::NotifSignalQuality(_) => Operation::NotifSignalQuality,
-        }
-    }
-
-    /// The length of the body this message encodes to.
-    pub fn body_len(&self) -> usize {
-        self.body_len_as(GuestAbi::Current)
-    }
-
+    fn operation(&self) -> Operation;
     /// The length of the body this message encodes to in the layout `abi`.
-    pub fn body_len_as(&self, abi: GuestAbi) -> usize {
+    fn body_len_as(&self, abi: GuestAbi) -> usize;
+    /// Appends the body (no header) in the layout `abi` to `out`.
+    fn encode_body_as(&self, abi: GuestAbi, out: &mut Vec<u8>);
+    /// Decodes a body whose header was checked for this direction; `body.len()` is
+    /// `header.size`.
+    fn decode_checked_body(header: Header, body: &[u8], abi: GuestAbi) -> Result<Self, DecodeError>;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::HostBound {}
+    impl Sealed for super::GuestBound {}
+}
+
+impl Frame for HostBound {
+    const DIRECTION: &'static str = "from guest to host";
+
+    fn carries(operation: Operation) -> bool {
+        matches!(operation, Operation::ScanRequest | Operation::ConnectRequest | Operation::DisconnectRequest)
+    }
+
+    fn operation(&self) -> Operation {
         match self {
-            Message::Invalid | Message::DisconnectResponse => 0,
-            Message::ScanRequest(m) => m.encoded_len(),
-            Message::ScanResponse(m) => m.encoded_len_as(abi),
-            Message::ConnectRequest(m) => m.encoded_len(),
-            Message::ConnectResponse(_) => crate::connect::CONNECT_RESPONSE_LEN,
-            Message::DisconnectRequest(_) | Message::NotifDisconnected(_) => 8,
-            Message::NotifSignalQuality(_) => 1,
+            HostBound::Scan(_) => Operation::ScanRequest,
+            HostBound::Connect(_) => Operation::ConnectRequest,
+            HostBound::Disconnect(_) => Operation::DisconnectRequest,
         }
     }
 
-    /// The header of this message.
-    pub fn header(&self) -> Header {
-        self.header_as(GuestAbi::Current)
-    }
-
-    /// The header of this message in the layout `abi`.
-    pub fn header_as(&self, abi: GuestAbi) -> Header {
-        Header { operation: self.operation(), size: self.body_len_as(abi) as u32 }
-    }
-
-    /// Appends header and body to `out`.
-    pub fn encode(&self, out: &mut Vec<u8>) {
-        self.encode_as(GuestAbi::Current, out);
-    }
-
-    /// Appends header and body in the layout `abi` to `out` (only scan responses differ).
-    pub fn encode_as(&self, abi: GuestAbi, out: &mut Vec<u8>) {
-        out.reserve(HEADER_LEN + self.body_len_as(abi));
-        out.extend_from_slice(&self.header_as(abi).encode());
+    fn body_len_as(&self, _abi: GuestAbi) -> usize {
         match self {
-            Message::Invalid | Message::DisconnectResponse => {}
-            Message::ScanRequest(m) => m.encode(out),
-            Message::ScanResponse(m) => m.encode_as(abi, out),
-            Message::ConnectRequest(m) => m.encode(out),
-            Message::ConnectResponse(m) => m.encode(out),
-            Message::DisconnectRequest(m) => m.encode(out),
-            Message::NotifDisconnected(m) => m.encode(out),
-            Message::NotifSignalQuality(m) => m.encode(out),
+            HostBound::Scan(_) => ScanRequest::ENCODED_LEN,
+            HostBound::Connect(m) => m.encoded_len(),
+            HostBound::Disconnect(_) => DisconnectRequest::ENCODED_LEN,
         }
     }
 
-    /// Header and body as a new buffer.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        self.to_bytes_as(GuestAbi::Current)
-    }
-
-    /// Header and body in the layout `abi` as a new buffer.
-    pub fn to_bytes_as(&self, abi: GuestAbi) -> Vec<u8> {
-        let mut out = Vec::with_capacity(HEADER_LEN + self.body_len_as(abi));
-        self.encode_as(abi, &mut out);
-        out
-    }
-
-    /// Decodes the body of a message whose header was validated by [`Header::decode`].
-    ///
-    /// `body` must be exactly `header.size` bytes long.
-    pub fn decode_body(header: Header, body: &[u8]) -> Result<Message, DecodeError> {
-        Self::decode_body_as(header, body, GuestAbi::Current)
-    }
-
-    /// Decodes the body of a message in the layout `abi`, whose header was validated by
-    /// [`Header::decode_as`] with the same `abi`.
-    ///
-    /// `body` must be exactly `header.size` bytes long.
-    pub fn decode_body_as(header: Header, body: &[u8], abi: GuestAbi) -> Result<Message, DecodeError> {
-        if body.len() != header.body_len() {
-            return Err(DecodeError::FieldMismatch {
-                operation: header.operation,
-                field: "body length",
-                value: body.len() as u64,
-                expected: header.size.into(),
-            });
+    fn encode_body_as(&self, _abi: GuestAbi, out: &mut Vec<u8>) {
+        match self {
+            HostBound::Scan(m) => m.encode(out),
+            HostBound::Connect(m) => m.encode(out),
+            HostBound::Disconnect(m) => m.encode(out),
         }
+    }
+
+    fn decode_checked_body(header: Header, body: &[u8], _abi: GuestAbi) -> Result<Self, DecodeError> {
         Ok(match header.operation {
-            Operation::Invalid => Message::Invalid,
-            Operation::ScanRequest => Message::ScanRequest(ScanRequest::decode(body)?),
-            Operation::ScanResponse => Message::ScanResponse(ScanResponse::decode_as(body, abi)?),
-            Operation::ConnectRequest => Message::ConnectRequest(ConnectRequest::decode(body)?),
-            Operation::ConnectResponse => Message::ConnectResponse(ConnectResponse::decode(body)?),
-            Operation::DisconnectRequest => Message::DisconnectRequest(DisconnectRequest::decode(body)?),
-            Operation::DisconnectResponse => Message::DisconnectResponse,
-            Operation::NotifDisconnected => Message::NotifDisconnected(DisconnectedNotification::decode(body)?),
-            Operation::NotifSignalQuality => Message::NotifSignalQuality(SignalQualityNotification::decode(body)?),
+            Operation::ScanRequest => HostBound::Scan(ScanRequest::decode(body)?),
+            Operation::ConnectRequest => HostBound::Connect(ConnectRequest::decode(body)?),
+            Operation::DisconnectRequest => HostBound::Disconnect(DisconnectRequest::decode(body)?),
+            operation => return Err(DecodeError::WrongDirection { operation, direction: Self::DIRECTION }),
         })
     }
+}
+
+impl Frame for GuestBound {
+    const DIRECTION: &'static str = "from host to guest";
+
+    fn carries(operation: Operation) -> bool {
+        !HostBound::carries(operation)
+    }
+
+    fn operation(&self) -> Operation {
+        match self {
+            GuestBound::Invalid => Operation::Invalid,
+            GuestBound::ScanResponse(_) => Operation::ScanResponse,
+            GuestBound::ConnectResponse(_) => Operation::ConnectResponse,
+            GuestBound::DisconnectResponse => Operation::DisconnectResponse,
+            GuestBound::NotifDisconnected(_) => Operation::NotifDisconnected,
+            GuestBound::NotifSignalQuality(_) => Operation::NotifSignalQuality,
+        }
+    }
+
+    fn body_len_as(&self, abi: GuestAbi) -> usize {
+        match self {
+            GuestBound::Invalid | GuestBound::DisconnectResponse => 0,
+            GuestBound::ScanResponse(m) => m.encoded_len_as(abi),
+            GuestBound::ConnectResponse(_) => ConnectResponse::ENCODED_LEN,
+            GuestBound::NotifDisconnected(_) => DisconnectedNotification::ENCODED_LEN,
+            GuestBound::NotifSignalQuality(_) => SignalQualityNotification::ENCODED_LEN,
+        }
+    }
+
+    fn encode_body_as(&self, abi: GuestAbi, out: &mut Vec<u8>) {
+        match self {
+            GuestBound::Invalid | GuestBound::DisconnectResponse => {}
+            GuestBound::ScanResponse(m) => m.encode_as(abi, out),
+            GuestBound::ConnectResponse(m) => m.encode(out),
+            GuestBound::NotifDisconnected(m) => m.encode(out),
+            GuestBound::NotifSignalQuality(m) => m.encode(out),
+        }
+    }
+
+    fn decode_checked_body(header: Header, body: &[u8], abi: GuestAbi) -> Result<Self, DecodeError> {
+        Ok(match header.operation {
+            Operation::Invalid => GuestBound::Invalid,
+            Operation::ScanResponse => GuestBound::ScanResponse(ScanResponse::decode_as(body, abi)?),
+            Operation::ConnectResponse => GuestBound::ConnectResponse(ConnectResponse::decode(body)?),
+            Operation::DisconnectResponse => GuestBound::DisconnectResponse,
+            Operation::NotifDisconnected => GuestBound::NotifDisconnected(DisconnectedNotification::decode(body)?),
+            Operation::NotifSignalQuality => GuestBound::NotifSignalQuality(SignalQualityNotification::decode(body)?),
+            operation => return Err(DecodeError::WrongDirection { operation, direction: Self::DIRECTION }),
+        })
+    }
+}
+
+/// The same encoding and decoding methods on both message enums.
+macro_rules! frame_methods {
+    ($message:ty) => {
+        impl $message {
+            /// The operation code of this message.
+            pub fn operation(&self) -> Operation {
+                Frame::operation(self)
+            }
+
+            /// The length of the body this message encodes to.
+            pub fn body_len(&self) -> usize {
+                self.body_len_as(GuestAbi::Current)
+            }
+
+            /// The length of the body this message encodes to in the layout `abi`.
+            pub fn body_len_as(&self, abi: GuestAbi) -> usize {
+                Frame::body_len_as(self, abi)
+            }
+
+            /// The header of this message.
+            pub fn header(&self) -> Header {
+                self.header_as(GuestAbi::Current)
+            }
+
+            /// The header of this message in the layout `abi`.
+            pub fn header_as(&self, abi: GuestAbi) -> Header {
+                Header { operation: self.operation(), size: self.body_len_as(abi) as u32 }
+            }
+
+            /// Appends header and body to `out`.
+            pub fn encode(&self, out: &mut Vec<u8>) {
+                self.encode_as(GuestAbi::Current, out);
+            }
+
+            /// Appends header and body in the layout `abi` to `out` (only scan responses differ).
+            pub fn encode_as(&self, abi: GuestAbi, out: &mut Vec<u8>) {
+                out.reserve(HEADER_LEN + self.body_len_as(abi));
+                out.extend_from_slice(&self.header_as(abi).encode());
+                self.encode_body_as(abi, out);
+            }
+
+            /// Header and body as a new buffer.
+            pub fn to_bytes(&self) -> Vec<u8> {
+                self.to_bytes_as(GuestAbi::Current)
+            }
+
+            /// Header and body in the layout `abi` as a new buffer.
+            pub fn to_bytes_as(&self, abi: GuestAbi) -> Vec<u8> {
+                let mut out = Vec::with_capacity(HEADER_LEN + self.body_len_as(abi));
+                self.encode_as(abi, &mut out);
+                out
+            }
+
+            /// Checks the 7 header bytes of a message of this direction.
+            pub fn decode_header(bytes: &[u8; HEADER_LEN]) -> Result<Header, DecodeError> {
+                Self::decode_header_as(bytes, GuestAbi::Current)
+            }
+
+            /// Checks the 7 header bytes of a message of this direction, with the size
+            /// rules of the layout `abi`.
+            pub fn decode_header_as(bytes: &[u8; HEADER_LEN], abi: GuestAbi) -> Result<Header, DecodeError> {
+                Header::decode_for::<Self>(bytes, abi)
+            }
+
+            /// Decodes the body of a message whose header was checked by
+            /// [`Self::decode_header`]. `body` must be exactly `header.size` bytes long.
+            pub fn decode_body(header: Header, body: &[u8]) -> Result<Self, DecodeError> {
+                Self::decode_body_as(header, body, GuestAbi::Current)
+            }
+
+            /// Decodes the body of a message in the layout `abi`, whose header was checked
+            /// by [`Self::decode_header_as`] with the same `abi`.
+            pub fn decode_body_as(header: Header, body: &[u8], abi: GuestAbi) -> Result<Self, DecodeError> {
+                decode_body::<Self>(header, body, abi)
+            }
+
+            /// Decodes the first message of `buf` (see [`Decoded`]).
+            pub fn decode_frame(buf: &[u8]) -> Result<Decoded<Self>, DecodeError> {
+                Self::decode_frame_as(buf, GuestAbi::Current)
+            }
+
+            /// Decodes the first message of `buf` in the layout `abi` (a guest driver of
+            /// the legacy generation reads scan responses without `scan_complete`).
+            pub fn decode_frame_as(buf: &[u8], abi: GuestAbi) -> Result<Decoded<Self>, DecodeError> {
+                crate::framing::decode_frame::<Self>(buf, abi)
+            }
+        }
+    };
+}
+
+frame_methods!(HostBound);
+frame_methods!(GuestBound);
+
+fn decode_body<M: Frame>(header: Header, body: &[u8], abi: GuestAbi) -> Result<M, DecodeError> {
+    if body.len() != header.body_len() {
+        return Err(DecodeError::FieldMismatch {
+            operation: header.operation,
+            field: "body length",
+            value: body.len() as u64,
+            expected: header.size.into(),
+        });
+    }
+    M::decode_checked_body(header, body, abi)
 }

@@ -13,6 +13,9 @@ pub struct DisconnectedNotification {
 }
 
 impl DisconnectedNotification {
+    /// Body length of the notification: the session id.
+    pub const ENCODED_LEN: usize = size_of::<u64>();
+
     pub(crate) fn encode(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.session_id.0.to_le_bytes());
     }
@@ -33,6 +36,9 @@ pub struct SignalQualityNotification {
 }
 
 impl SignalQualityNotification {
+    /// Body length of the notification: the signal byte.
+    pub const ENCODED_LEN: usize = size_of::<i8>();
+
     /// The notification for a link quality in percent: `q/2 - 100` dBm, q clamped to 0–100.
     pub fn from_link_quality(percent: u32) -> Self {
         Self { signal_dbm: link_quality_to_dbm(percent) as i8 }

@@ -23,6 +23,9 @@ pub struct ScanRequest {
 }
 
 impl ScanRequest {
+    /// Body length of a scan request.
+    pub const ENCODED_LEN: usize = SCAN_REQUEST_LEN;
+
     pub(crate) fn decode(body: &[u8]) -> Result<ScanRequest, DecodeError> {
         let mut r = Reader::new(Operation::ScanRequest, body);
         let ssid_len = r.u8("ssid_len")?;
@@ -33,10 +36,6 @@ impl ScanRequest {
         }
         let ssid = (ssid_len > 0).then(|| Ssid::new(&field[..usize::from(ssid_len)]).expect("checked length"));
         Ok(ScanRequest { ssid })
-    }
-
-    pub(crate) fn encoded_len(&self) -> usize {
-        SCAN_REQUEST_LEN
     }
 
     pub(crate) fn encode(&self, out: &mut Vec<u8>) {
@@ -244,8 +243,8 @@ impl ScanResponse {
 /// another, so encoding is two block copies and one offset per entry.
 ///
 /// ```
-/// use proxy_wifi_protocol::{Bssid, Capabilities, Direction, RsnElement, ScanResponseBuilder, Ssid,
-///     decode_frame, push_rsn_element, push_ssid_element};
+/// use proxy_wifi_protocol::{Bssid, Capabilities, GuestBound, RsnElement, ScanResponseBuilder, Ssid,
+///     push_rsn_element, push_ssid_element};
 ///
 /// let mut builder = ScanResponseBuilder::new();
 /// let ssid = Ssid::new(b"Home").unwrap();
@@ -255,7 +254,7 @@ impl ScanResponse {
 /// });
 /// let mut bytes = Vec::new();
 /// builder.encode(true, &mut bytes);
-/// assert!(decode_frame(&bytes, Direction::HostToGuest).is_ok());
+/// assert!(GuestBound::decode_frame(&bytes).is_ok());
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ScanResponseBuilder {

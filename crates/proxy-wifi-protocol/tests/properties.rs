@@ -3,8 +3,8 @@
 use proptest::prelude::*;
 use proxy_wifi_protocol::{
     AkmSuite, AuthType, BssEntry, Bssid, Capabilities, CipherSuite, ConnectRequest, ConnectResponse, DecodeError,
-    Decoded, Direction, DisconnectRequest, DisconnectedNotification, GuestAbi, Key, Message, Operation, ScanRequest,
-    ScanResponse, SessionId, SignalQualityNotification, Ssid, StatusCode, WpaVersions, decode_frame, decode_frame_as,
+    Decoded, DisconnectRequest, DisconnectedNotification, GuestAbi, GuestBound, HostBound, Key, Operation, ScanRequest,
+    ScanResponse, SessionId, SignalQualityNotification, Ssid, StatusCode, WpaVersions,
 };
 
 fn ssid() -> impl Strategy<Value = Ssid> {
@@ -59,34 +59,94 @@ fn bss_entry() -> impl Strategy<Value = BssEntry> {
         })
 }
 
+/// A message of either direction, so one property covers both enums.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Message {
+    Host(HostBound),
+    Guest(GuestBound),
+}
+
+/// Which enum to decode bytes as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    GuestToHost,
+    HostToGuest,
+}
+
+impl Message {
+    fn to_bytes(&self) -> Vec<u8> {
+        match self {
+            Message::Host(m) => m.to_bytes(),
+            Message::Guest(m) => m.to_bytes(),
+        }
+    }
+
+    fn body_len(&self) -> usize {
+        match self {
+            Message::Host(m) => m.body_len(),
+            Message::Guest(m) => m.body_len(),
+        }
+    }
+
+    fn operation(&self) -> Operation {
+        match self {
+            Message::Host(m) => m.operation(),
+            Message::Guest(m) => m.operation(),
+        }
+    }
+}
+
 fn message() -> impl Strategy<Value = Message> {
     prop_oneof![
-        Just(Message::Invalid),
+        Just(Message::Guest(GuestBound::Invalid)),
         proptest::option::of(ssid().prop_filter("non-empty", |s| !s.is_empty()))
-            .prop_map(|ssid| Message::ScanRequest(ScanRequest { ssid })),
-        (any::<bool>(), proptest::collection::vec(bss_entry(), 0..8))
-            .prop_map(|(scan_complete, bss)| Message::ScanResponse(ScanResponse { scan_complete, bss })),
-        connect_request().prop_map(Message::ConnectRequest),
+            .prop_map(|ssid| Message::Host(HostBound::Scan(ScanRequest { ssid }))),
+        (any::<bool>(), proptest::collection::vec(bss_entry(), 0..8)).prop_map(|(scan_complete, bss)| {
+            Message::Guest(GuestBound::ScanResponse(ScanResponse { scan_complete, bss }))
+        }),
+        connect_request().prop_map(|r| Message::Host(HostBound::Connect(r))),
         (any::<u16>(), bssid(), any::<u64>()).prop_map(|(code, bssid, session)| {
-            Message::ConnectResponse(ConnectResponse {
+            Message::Guest(GuestBound::ConnectResponse(ConnectResponse {
                 result_code: StatusCode(code),
                 bssid,
                 session_id: SessionId(session),
-            })
+            }))
         }),
-        any::<u64>().prop_map(|s| Message::DisconnectRequest(DisconnectRequest { session_id: SessionId(s) })),
-        Just(Message::DisconnectResponse),
-        any::<u64>().prop_map(|s| Message::NotifDisconnected(DisconnectedNotification { session_id: SessionId(s) })),
-        any::<i8>().prop_map(|signal_dbm| Message::NotifSignalQuality(SignalQualityNotification { signal_dbm })),
+        any::<u64>().prop_map(|s| Message::Host(HostBound::Disconnect(DisconnectRequest { session_id: SessionId(s) }))),
+        Just(Message::Guest(GuestBound::DisconnectResponse)),
+        any::<u64>().prop_map(|s| Message::Guest(GuestBound::NotifDisconnected(DisconnectedNotification {
+            session_id: SessionId(s)
+        }))),
+        any::<i8>().prop_map(|signal_dbm| Message::Guest(GuestBound::NotifSignalQuality(SignalQualityNotification {
+            signal_dbm
+        }))),
     ]
 }
 
-fn decode(bytes: &[u8], direction: Direction) -> Result<Decoded, DecodeError> {
-    decode_frame(bytes, direction)
+fn wrap<M>(decoded: Decoded<M>, wrap: impl FnOnce(M) -> Message) -> Decoded<Message> {
+    match decoded {
+        Decoded::Incomplete { needed } => Decoded::Incomplete { needed },
+        Decoded::Complete { message, consumed } => Decoded::Complete { message: wrap(message), consumed },
+    }
+}
+
+/// Decodes `bytes` as the enum of `direction`.
+fn decode(bytes: &[u8], direction: Direction) -> Result<Decoded<Message>, DecodeError> {
+    match direction {
+        Direction::GuestToHost => HostBound::decode_frame(bytes).map(|d| wrap(d, Message::Host)),
+        Direction::HostToGuest => GuestBound::decode_frame(bytes).map(|d| wrap(d, Message::Guest)),
+    }
 }
 
 fn direction(message: &Message) -> Direction {
-    message.operation().direction()
+    match message {
+        Message::Host(_) => Direction::GuestToHost,
+        Message::Guest(_) => Direction::HostToGuest,
+    }
+}
+
+fn decode_legacy(bytes: &[u8]) -> Result<Decoded<GuestBound>, DecodeError> {
+    GuestBound::decode_frame_as(bytes, GuestAbi::Legacy)
 }
 
 proptest! {
@@ -113,20 +173,20 @@ proptest! {
         let mut built = Vec::new();
         builder.encode(complete, &mut built);
         prop_assert_eq!(builder.body_len() + 7, built.len());
-        prop_assert_eq!(built, Message::ScanResponse(ScanResponse { scan_complete: complete, bss: entries }).to_bytes());
+        prop_assert_eq!(built, GuestBound::ScanResponse(ScanResponse { scan_complete: complete, bss: entries }).to_bytes());
     }
 
     #[test]
     fn legacy_layout_round_trips_and_is_one_byte_shorter(entries in proptest::collection::vec(bss_entry(), 0..12)) {
-        let message = Message::ScanResponse(ScanResponse { scan_complete: true, bss: entries });
+        let message = GuestBound::ScanResponse(ScanResponse { scan_complete: true, bss: entries });
         let legacy = message.to_bytes_as(GuestAbi::Legacy);
         prop_assert_eq!(legacy.len() + 1, message.to_bytes().len());
         prop_assert_eq!(
-            decode_frame_as(&legacy, Direction::HostToGuest, GuestAbi::Legacy).unwrap(),
+            decode_legacy(&legacy).unwrap(),
             Decoded::Complete { message, consumed: legacy.len() }
         );
         for cut in 0..legacy.len() {
-            let result = decode_frame_as(&legacy[..cut], Direction::HostToGuest, GuestAbi::Legacy).unwrap();
+            let result = decode_legacy(&legacy[..cut]).unwrap();
             prop_assert_eq!(result, Decoded::Incomplete { needed: if cut < 7 { 7 - cut } else { legacy.len() - cut } });
         }
     }
@@ -140,25 +200,24 @@ proptest! {
         let mut built = Vec::new();
         builder.encode_as(GuestAbi::Legacy, true, &mut built);
         prop_assert_eq!(builder.body_len_as(GuestAbi::Legacy) + 7, built.len());
-        let message = Message::ScanResponse(ScanResponse { scan_complete: true, bss: entries });
+        let message = GuestBound::ScanResponse(ScanResponse { scan_complete: true, bss: entries });
         prop_assert_eq!(built, message.to_bytes_as(GuestAbi::Legacy));
     }
 
     #[test]
     fn legacy_scan_response_counts_out_of_range(entries in proptest::collection::vec(bss_entry(), 0..4), extra in 1u32..) {
-        let good = Message::ScanResponse(ScanResponse { scan_complete: true, bss: entries.clone() }).to_bytes_as(GuestAbi::Legacy);
+        let good = GuestBound::ScanResponse(ScanResponse { scan_complete: true, bss: entries.clone() }).to_bytes_as(GuestAbi::Legacy);
         let body_len = good.len() - 7;
-        let legacy = |bytes: &[u8]| decode_frame_as(bytes, Direction::HostToGuest, GuestAbi::Legacy);
 
         let mut bytes = good.clone();
         let claimed = (((body_len - 8) / 26) as u32).saturating_add(extra);
         bytes[7..11].copy_from_slice(&claimed.to_le_bytes());
-        let num_bss_error = matches!(legacy(&bytes), Err(DecodeError::FieldTooLarge { field: "num_bss", .. }));
+        let num_bss_error = matches!(decode_legacy(&bytes), Err(DecodeError::FieldTooLarge { field: "num_bss", .. }));
         prop_assert!(num_bss_error);
 
         let mut bytes = good.clone();
         bytes[11..15].copy_from_slice(&(body_len as u32).wrapping_add(extra).to_le_bytes());
-        let total_error = matches!(legacy(&bytes), Err(DecodeError::FieldMismatch { field: "total_size", .. }));
+        let total_error = matches!(decode_legacy(&bytes), Err(DecodeError::FieldMismatch { field: "total_size", .. }));
         prop_assert!(total_error);
 
         if !entries.is_empty() {
@@ -166,7 +225,7 @@ proptest! {
             let at = 7 + 8 + 22;
             let offset = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
             bytes[at..at + 4].copy_from_slice(&offset.saturating_add(body_len as u32).to_le_bytes());
-            let ie_error = matches!(legacy(&bytes), Err(DecodeError::IesOutOfBounds { index: 0, .. }));
+            let ie_error = matches!(decode_legacy(&bytes), Err(DecodeError::IesOutOfBounds { index: 0, .. }));
             prop_assert!(ie_error);
         }
     }
@@ -235,7 +294,7 @@ proptest! {
 
     #[test]
     fn scan_request_ssid_len_out_of_range(len in 33u8..) {
-        let mut bytes = Message::ScanRequest(ScanRequest { ssid: None }).to_bytes();
+        let mut bytes = HostBound::Scan(ScanRequest { ssid: None }).to_bytes();
         bytes[7] = len;
         prop_assert_eq!(
             decode(&bytes, Direction::GuestToHost).unwrap_err().to_string(),
@@ -245,7 +304,7 @@ proptest! {
 
     #[test]
     fn connect_request_counts_out_of_range(req in connect_request(), ssid_len in 33u8.., akm in 3u8.., pairwise in 6u8..) {
-        let good = Message::ConnectRequest(req).to_bytes();
+        let good = HostBound::Connect(req).to_bytes();
         let mut bytes = good.clone();
         bytes[7] = ssid_len;
         prop_assert_eq!(
@@ -268,7 +327,7 @@ proptest! {
 
     #[test]
     fn connect_request_key_len_must_match_body(req in connect_request(), key_len in any::<u8>()) {
-        let mut bytes = Message::ConnectRequest(req).to_bytes();
+        let mut bytes = HostBound::Connect(req).to_bytes();
         let actual = bytes.len() - 7 - 76;
         prop_assume!(usize::from(key_len) != actual);
         bytes[7 + 75] = key_len;
@@ -283,7 +342,7 @@ proptest! {
 
     #[test]
     fn scan_response_counts_out_of_range(entries in proptest::collection::vec(bss_entry(), 0..4), extra in 1u32..) {
-        let response = Message::ScanResponse(ScanResponse { scan_complete: true, bss: entries.clone() });
+        let response = GuestBound::ScanResponse(ScanResponse { scan_complete: true, bss: entries.clone() });
         let good = response.to_bytes();
         let body_len = good.len() - 7;
 
@@ -367,5 +426,5 @@ fn header_claiming_4_gib_is_refused_before_any_body() {
 }
 
 fn hex_connect_open() -> Vec<u8> {
-    Message::ConnectRequest(ConnectRequest::open(Ssid::new(b"FakeOpen").unwrap())).to_bytes()
+    HostBound::Connect(ConnectRequest::open(Ssid::new(b"FakeOpen").unwrap())).to_bytes()
 }

@@ -1,10 +1,10 @@
 //! Golden vectors: each decodes to the documented values and re-encodes to the same bytes.
 
 use proxy_wifi_protocol::{
-    AkmSuite, AuthType, BssEntry, Bssid, Capabilities, CipherSuite, ConnectRequest, ConnectResponse, Decoded,
-    Direction, DisconnectRequest, DisconnectedNotification, GuestAbi, Key, Message, Operation, Pmk, RsnElement,
-    ScanRequest, ScanResponse, SessionId, SignalQualityNotification, Ssid, StatusCode, WpaVersions, decode_frame,
-    decode_frame_as, push_rsn_element, push_ssid_element,
+    AkmSuite, AuthType, BssEntry, Bssid, Capabilities, CipherSuite, ConnectRequest, ConnectResponse, DecodeError,
+    Decoded, DisconnectRequest, DisconnectedNotification, GuestAbi, GuestBound, HostBound, Key, Pmk, RsnElement,
+    ScanRequest, ScanResponse, SessionId, SignalQualityNotification, Ssid, StatusCode, WpaVersions, push_rsn_element,
+    push_ssid_element,
 };
 
 fn vector(name: &str) -> Vec<u8> {
@@ -13,14 +13,25 @@ fn vector(name: &str) -> Vec<u8> {
     hex::decode(text.trim()).unwrap()
 }
 
-fn direction_of(bytes: &[u8]) -> Direction {
-    Operation::from_code(bytes[0]).unwrap().direction()
+/// Decodes the request vector, checks it equals `expected`, and that encoding gives the same bytes.
+fn check_request(name: &str, expected: HostBound) {
+    check(name, expected, HostBound::decode_frame, HostBound::to_bytes);
 }
 
-/// Decodes the vector, checks it equals `expected`, and that encoding gives the same bytes.
-fn check(name: &str, expected: Message) {
+/// Decodes the answer or notification vector, checks it equals `expected`, and that
+/// encoding gives the same bytes.
+fn check_answer(name: &str, expected: GuestBound) {
+    check(name, expected, GuestBound::decode_frame, GuestBound::to_bytes);
+}
+
+fn check<M: PartialEq + std::fmt::Debug>(
+    name: &str,
+    expected: M,
+    decode: fn(&[u8]) -> Result<Decoded<M>, DecodeError>,
+    encode: fn(&M) -> Vec<u8>,
+) {
     let bytes = vector(name);
-    let decoded = match decode_frame(&bytes, direction_of(&bytes)).unwrap() {
+    let decoded = match decode(&bytes).unwrap() {
         Decoded::Complete { message, consumed } => {
             assert_eq!(consumed, bytes.len(), "{name}: consumed");
             message
@@ -28,7 +39,7 @@ fn check(name: &str, expected: Message) {
         other => panic!("{name}: {other:?}"),
     };
     assert_eq!(decoded, expected, "{name}: decoded value");
-    assert_eq!(hex::encode(expected.to_bytes()), hex::encode(&bytes), "{name}: re-encoding");
+    assert_eq!(hex::encode(encode(&expected)), hex::encode(&bytes), "{name}: re-encoding");
 }
 
 /// Decodes the legacy-layout vector, checks it equals `expected` (legacy responses are
@@ -36,8 +47,8 @@ fn check(name: &str, expected: Message) {
 /// or misreads it (the two layouts cannot be told apart, only configured).
 fn check_legacy(name: &str, expected: ScanResponse) {
     let bytes = vector(name);
-    let message = Message::ScanResponse(expected);
-    match decode_frame_as(&bytes, Direction::HostToGuest, GuestAbi::Legacy).unwrap() {
+    let message = GuestBound::ScanResponse(expected);
+    match GuestBound::decode_frame_as(&bytes, GuestAbi::Legacy).unwrap() {
         Decoded::Complete { message: decoded, consumed } => {
             assert_eq!(consumed, bytes.len(), "{name}: consumed");
             assert_eq!(decoded, message, "{name}: decoded value");
@@ -45,10 +56,7 @@ fn check_legacy(name: &str, expected: ScanResponse) {
         other => panic!("{name}: {other:?}"),
     }
     assert_eq!(hex::encode(message.to_bytes_as(GuestAbi::Legacy)), hex::encode(&bytes), "{name}: re-encoding");
-    assert_ne!(
-        decode_frame(&bytes, Direction::HostToGuest).ok(),
-        Some(Decoded::Complete { message, consumed: bytes.len() })
-    );
+    assert_ne!(GuestBound::decode_frame(&bytes).ok(), Some(Decoded::Complete { message, consumed: bytes.len() }));
 }
 
 fn ssid(s: &str) -> Ssid {
@@ -66,13 +74,13 @@ fn ies(name: &str, rsn: Option<RsnElement>) -> Vec<u8> {
 
 #[test]
 fn scan_requests() {
-    check("scan_request_all", Message::ScanRequest(ScanRequest { ssid: None }));
-    check("scan_request_targeted", Message::ScanRequest(ScanRequest { ssid: Some(ssid("HiddenNet")) }));
+    check_request("scan_request_all", HostBound::Scan(ScanRequest { ssid: None }));
+    check_request("scan_request_targeted", HostBound::Scan(ScanRequest { ssid: Some(ssid("HiddenNet")) }));
 }
 
 #[test]
 fn scan_response_empty() {
-    check("scan_response_empty", Message::ScanResponse(ScanResponse { scan_complete: true, bss: vec![] }));
+    check_answer("scan_response_empty", GuestBound::ScanResponse(ScanResponse { scan_complete: true, bss: vec![] }));
     assert_eq!(vector("scan_response_empty").len(), 7 + 9);
 }
 
@@ -123,12 +131,12 @@ fn one_6ghz_network(scan_complete: bool) -> ScanResponse {
 
 #[test]
 fn scan_response_two() {
-    check("scan_response_two", Message::ScanResponse(two_networks()));
+    check_answer("scan_response_two", GuestBound::ScanResponse(two_networks()));
 }
 
 #[test]
 fn scan_response_partial() {
-    check("scan_response_partial", Message::ScanResponse(one_6ghz_network(false)));
+    check_answer("scan_response_partial", GuestBound::ScanResponse(one_6ghz_network(false)));
 }
 
 #[test]
@@ -162,9 +170,9 @@ fn a_legacy_response_is_the_current_one_without_its_scan_complete_byte() {
 #[test]
 fn connect_request_wpa2psk() {
     let ssid = ssid("FakeWpa2Psk");
-    check(
+    check_request(
         "connect_request_wpa2psk",
-        Message::ConnectRequest(ConnectRequest {
+        HostBound::Connect(ConnectRequest {
             ssid,
             bssid: Bssid::ZERO,
             auth_type: AuthType::OpenSystem,
@@ -179,14 +187,14 @@ fn connect_request_wpa2psk() {
 
 #[test]
 fn connect_request_open() {
-    check("connect_request_open", Message::ConnectRequest(ConnectRequest::open(ssid("FakeOpen"))));
+    check_request("connect_request_open", HostBound::Connect(ConnectRequest::open(ssid("FakeOpen"))));
 }
 
 #[test]
 fn connect_request_sae() {
-    check(
+    check_request(
         "connect_request_sae",
-        Message::ConnectRequest(ConnectRequest {
+        HostBound::Connect(ConnectRequest {
             ssid: ssid("HomeWpa3"),
             bssid: "a0:b1:c2:d3:e4:f5".parse().unwrap(),
             auth_type: AuthType::Sae,
@@ -201,17 +209,17 @@ fn connect_request_sae() {
 
 #[test]
 fn connect_responses() {
-    check(
+    check_answer(
         "connect_response_success",
-        Message::ConnectResponse(ConnectResponse {
+        GuestBound::ConnectResponse(ConnectResponse {
             result_code: StatusCode::SUCCESS,
             bssid: Bssid([0, 0, 0, 0, 0, 1]),
             session_id: SessionId(1),
         }),
     );
-    check(
+    check_answer(
         "connect_response_failure",
-        Message::ConnectResponse(ConnectResponse {
+        GuestBound::ConnectResponse(ConnectResponse {
             result_code: StatusCode::UNSPECIFIED_FAILURE,
             bssid: Bssid::ZERO,
             session_id: SessionId(2),
@@ -221,18 +229,21 @@ fn connect_responses() {
 
 #[test]
 fn disconnect_and_notifications() {
-    check("disconnect_request", Message::DisconnectRequest(DisconnectRequest { session_id: SessionId(1) }));
-    check("disconnect_response", Message::DisconnectResponse);
-    check("notif_disconnected", Message::NotifDisconnected(DisconnectedNotification { session_id: SessionId(7) }));
-    check("notif_signal_quality", Message::NotifSignalQuality(SignalQualityNotification { signal_dbm: -70 }));
-    check("error_response", Message::Invalid);
+    check_request("disconnect_request", HostBound::Disconnect(DisconnectRequest { session_id: SessionId(1) }));
+    check_answer("disconnect_response", GuestBound::DisconnectResponse);
+    check_answer(
+        "notif_disconnected",
+        GuestBound::NotifDisconnected(DisconnectedNotification { session_id: SessionId(7) }),
+    );
+    check_answer("notif_signal_quality", GuestBound::NotifSignalQuality(SignalQualityNotification { signal_dbm: -70 }));
+    check_answer("error_response", GuestBound::Invalid);
 }
 
 #[test]
 fn bss_entry_ssid_helper_reads_the_ssid_element() {
     let bytes = vector("scan_response_two");
-    let Decoded::Complete { message: Message::ScanResponse(response), .. } =
-        decode_frame(&bytes, Direction::HostToGuest).unwrap()
+    let Decoded::Complete { message: GuestBound::ScanResponse(response), .. } =
+        GuestBound::decode_frame(&bytes).unwrap()
     else {
         panic!("not a scan response")
     };
@@ -244,7 +255,7 @@ fn bss_entry_ssid_helper_reads_the_ssid_element() {
 fn wpa2_psk_constructor_gives_the_request_of_the_vector() {
     let name = ssid("FakeWpa2Psk");
     let request = ConnectRequest::wpa2_psk(name, Pmk::derive(b"secretsecret", &name));
-    assert_eq!(Message::ConnectRequest(request).to_bytes(), vector("connect_request_wpa2psk"));
+    assert_eq!(HostBound::Connect(request).to_bytes(), vector("connect_request_wpa2psk"));
     let sae = ConnectRequest::wpa3_sae(ssid("HomeWpa3"), b"correct horse").unwrap();
     assert_eq!(
         (sae.auth_type, sae.wpa_versions, sae.akm_suites.as_slice()),

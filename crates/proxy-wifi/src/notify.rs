@@ -14,7 +14,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use proxy_wifi_protocol::{GuestAbi, Message};
+use proxy_wifi_protocol::{GuestAbi, GuestBound};
 use tokio::sync::Notify;
 
 use crate::identity::{GuestAbis, GuestId};
@@ -23,7 +23,7 @@ use crate::status::{GuestNotificationCounters, NotificationCounters, Notificatio
 /// The bounded queue of notifications waiting for delivery to one guest.
 #[derive(Debug)]
 pub struct NotificationQueue {
-    items: Mutex<VecDeque<Message>>,
+    items: Mutex<VecDeque<GuestBound>>,
     capacity: usize,
     closed: AtomicBool,
     ready: Notify,
@@ -69,7 +69,7 @@ impl NotificationQueue {
 
     /// Queues a notification for the guest; never blocks. A notification the guest's
     /// driver does not accept (scan results, for a legacy driver) is not queued.
-    pub fn push(&self, message: Message) {
+    pub fn push(&self, message: GuestBound) {
         if !self.abi.accepts_notification(message.operation()) {
             tracing::debug!(operation = %message.operation(), abi = %self.abi, "not sent: the guest's driver does not take it");
             return;
@@ -78,15 +78,15 @@ impl NotificationQueue {
         if self.closed.load(Ordering::Acquire) {
             return;
         }
-        if let Message::NotifSignalQuality(_) = message {
-            if let Some(queued) = items.iter_mut().find(|m| matches!(m, Message::NotifSignalQuality(_))) {
+        if let GuestBound::NotifSignalQuality(_) = message {
+            if let Some(queued) = items.iter_mut().find(|m| matches!(m, GuestBound::NotifSignalQuality(_))) {
                 *queued = message;
                 self.count(NotificationOutcome::Coalesced);
                 return;
             }
         }
         if items.len() >= self.capacity {
-            match items.iter().position(|m| matches!(m, Message::ScanResponse(_))) {
+            match items.iter().position(|m| matches!(m, GuestBound::ScanResponse(_))) {
                 Some(oldest_scan) => {
                     items.remove(oldest_scan);
                     self.counters.queued.fetch_sub(1, Ordering::Relaxed);
@@ -107,7 +107,7 @@ impl NotificationQueue {
     }
 
     /// Takes the oldest queued notification, if any.
-    pub fn try_pop(&self) -> Option<Message> {
+    pub fn try_pop(&self) -> Option<GuestBound> {
         let message = self.items.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
         if message.is_some() {
             self.counters.queued.fetch_sub(1, Ordering::Relaxed);
@@ -116,7 +116,7 @@ impl NotificationQueue {
     }
 
     /// Waits for and takes the oldest queued notification; `None` once closed and empty.
-    pub async fn pop(&self) -> Option<Message> {
+    pub async fn pop(&self) -> Option<GuestBound> {
         loop {
             let ready = self.ready.notified();
             if let Some(message) = self.try_pop() {
@@ -186,16 +186,16 @@ mod tests {
     use super::*;
     use proxy_wifi_protocol::{DisconnectedNotification, ScanResponse, SessionId, SignalQualityNotification};
 
-    fn signal(dbm: i8) -> Message {
-        Message::NotifSignalQuality(SignalQualityNotification { signal_dbm: dbm })
+    fn signal(dbm: i8) -> GuestBound {
+        GuestBound::NotifSignalQuality(SignalQualityNotification { signal_dbm: dbm })
     }
 
-    fn scan() -> Message {
-        Message::ScanResponse(ScanResponse::default())
+    fn scan() -> GuestBound {
+        GuestBound::ScanResponse(ScanResponse::default())
     }
 
-    fn disconnected(s: u64) -> Message {
-        Message::NotifDisconnected(DisconnectedNotification { session_id: SessionId(s) })
+    fn disconnected(s: u64) -> GuestBound {
+        GuestBound::NotifDisconnected(DisconnectedNotification { session_id: SessionId(s) })
     }
 
     #[test]

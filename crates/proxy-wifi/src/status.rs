@@ -183,6 +183,15 @@ pub enum RequestKind {
 }
 
 impl RequestKind {
+    /// The kind of `request`.
+    pub fn of(request: &proxy_wifi_protocol::HostBound) -> RequestKind {
+        match request {
+            proxy_wifi_protocol::HostBound::Scan(_) => RequestKind::Scan,
+            proxy_wifi_protocol::HostBound::Connect(_) => RequestKind::Connect,
+            proxy_wifi_protocol::HostBound::Disconnect(_) => RequestKind::Disconnect,
+        }
+    }
+
     /// The name for logs.
     pub fn name(self) -> &'static str {
         match self {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::*;
 use proxy_wifi::HostNetworkKind;
 use proxy_wifi::protocol::{
-    ConnectRequest, DisconnectedNotification, Message, Pmk, Security, SecurityKind, SessionId,
+    ConnectRequest, DisconnectedNotification, GuestBound, HostBound, Pmk, Security, SecurityKind, SessionId,
     SignalQualityNotification, Ssid, StatusCode,
 };
 use proxy_wifi::{Authorization, ConnectRequestArgs, FakeNetwork, Observer, OperationType, ScanMode};
@@ -63,12 +63,12 @@ async fn signal_and_host_disconnection_reach_the_guest() {
     sim.set_signal_quality(40);
     assert_eq!(
         next_notification(&mut s.listener).await,
-        Message::NotifSignalQuality(SignalQualityNotification { signal_dbm: -80 })
+        GuestBound::NotifSignalQuality(SignalQualityNotification { signal_dbm: -80 })
     );
     sim.host_disconnect().unwrap();
     assert_eq!(
         next_notification(&mut s.listener).await,
-        Message::NotifDisconnected(DisconnectedNotification { session_id: open.session_id })
+        GuestBound::NotifDisconnected(DisconnectedNotification { session_id: open.session_id })
     );
     assert!(connection(&s.service).is_none());
 }
@@ -149,7 +149,7 @@ async fn notifications_before_the_first_request_are_dropped() {
     assert!(no_notification(&mut s.listener, Duration::from_millis(300)).await);
     s.guest.scan(None).await.unwrap();
     s.service.simulation().unwrap().send_scan_results();
-    assert!(matches!(next_notification(&mut s.listener).await, Message::ScanResponse(r) if r.scan_complete));
+    assert!(matches!(next_notification(&mut s.listener).await, GuestBound::ScanResponse(r) if r.scan_complete));
     let status = s.service.status();
     assert_eq!(status.transport.notifications_gated, 1);
 }
@@ -183,7 +183,7 @@ fn usable_from_plain_synchronous_code() {
     let addr = service.request_tcp_addr().unwrap();
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
     use std::io::{Read, Write};
-    stream.write_all(&Message::ScanRequest(Default::default()).to_bytes()).unwrap();
+    stream.write_all(&HostBound::Scan(Default::default()).to_bytes()).unwrap();
     let mut answer = Vec::new();
     stream.read_to_end(&mut answer).unwrap();
     assert_eq!(answer[0], 2, "a scan response");

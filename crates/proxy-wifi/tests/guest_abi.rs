@@ -7,8 +7,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use proxy_wifi::protocol::{
-    ConnectRequest, Decoded, Direction, GuestAbi, Message, Operation, ScanRequest, SignalQualityNotification, Ssid,
-    decode_frame_as,
+    ConnectRequest, Decoded, GuestAbi, GuestBound, HostBound, Operation, ScanRequest, SignalQualityNotification, Ssid,
 };
 use proxy_wifi::{GuestId, ScanMode, Service, TransportSettings};
 use proxy_wifi_guest::{GuestClient, GuestConfig, GuestError, GuestTransport};
@@ -16,7 +15,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 /// Sends `request` on `stream` and returns the raw answer bytes.
-async fn raw_request(mut stream: TcpStream, request: &Message) -> Vec<u8> {
+async fn raw_request(mut stream: TcpStream, request: &HostBound) -> Vec<u8> {
     stream.write_all(&request.to_bytes()).await.unwrap();
     let mut bytes = Vec::new();
     tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut bytes)).await.unwrap().unwrap();
@@ -25,20 +24,20 @@ async fn raw_request(mut stream: TcpStream, request: &Message) -> Vec<u8> {
 
 /// Sends one scan request from `stream` and returns the raw answer bytes.
 async fn raw_scan(stream: TcpStream) -> Vec<u8> {
-    raw_request(stream, &Message::ScanRequest(ScanRequest::default())).await
+    raw_request(stream, &HostBound::Scan(ScanRequest::default())).await
 }
 
 /// Connects the guest to `FakeOpen` (so host events about that interface concern it).
 async fn connect_open(addr: SocketAddr) {
-    let request = Message::ConnectRequest(ConnectRequest::open(Ssid::new(b"FakeOpen").unwrap()));
+    let request = HostBound::Connect(ConnectRequest::open(Ssid::new(b"FakeOpen").unwrap()));
     let answer = raw_request(TcpStream::connect(addr).await.unwrap(), &request).await;
     assert_eq!(answer[0], Operation::ConnectResponse as u8);
     assert_eq!(&answer[7..9], &[0, 0], "connect succeeded");
 }
 
 /// The whole message in `bytes`, read in the layout `abi` (panics if it is not exactly one).
-fn decode_whole(bytes: &[u8], abi: GuestAbi) -> Message {
-    match decode_frame_as(bytes, Direction::HostToGuest, abi).unwrap() {
+fn decode_whole(bytes: &[u8], abi: GuestAbi) -> GuestBound {
+    match GuestBound::decode_frame_as(bytes, abi).unwrap() {
         Decoded::Complete { message, consumed } if consumed == bytes.len() => message,
         other => panic!("not one whole {abi} message: {other:?}"),
     }
@@ -73,7 +72,9 @@ async fn a_legacy_guest_gets_the_legacy_layout_and_no_scan_results_notification(
 
     // The answer is exactly one legacy message: 8-byte fixed part, no scan_complete.
     let bytes = raw_scan(TcpStream::connect(addr).await.unwrap()).await;
-    let Message::ScanResponse(response) = decode_whole(&bytes, GuestAbi::Legacy) else { panic!("not a scan answer") };
+    let GuestBound::ScanResponse(response) = decode_whole(&bytes, GuestAbi::Legacy) else {
+        panic!("not a scan answer")
+    };
     assert_eq!(response.bss.len(), 1, "async mode answers with the first network only");
     assert_eq!(u32::from_le_bytes(bytes[1..5].try_into().unwrap()) as usize, 8 + 26 + response.bss[0].ies.len());
 
@@ -145,7 +146,7 @@ async fn a_legacy_client_skips_scan_results_sent_as_notifications() {
     simulation.set_signal_quality(40);
     assert_eq!(
         common::next_notification(&mut legacy_listener).await,
-        Message::NotifSignalQuality(SignalQualityNotification { signal_dbm: -80 })
+        GuestBound::NotifSignalQuality(SignalQualityNotification { signal_dbm: -80 })
     );
     service.stop();
 }

@@ -6,7 +6,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use proxy_wifi::protocol::{ConnectRequest, Message, ScanRequest, SessionId, Ssid, StatusCode};
+use proxy_wifi::protocol::{ConnectRequest, HostBound, ScanRequest, SessionId, Ssid, StatusCode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -36,9 +36,9 @@ async fn malformed_requests_get_invalid_and_state_survives() {
     let connected = s.guest.connect(ConnectRequest::open(Ssid::new(b"FakeOpen").unwrap())).await.unwrap();
     assert_eq!(connected.result_code, StatusCode::SUCCESS);
 
-    let mut num_akm_7 = Message::ConnectRequest(ConnectRequest::open(Ssid::new(b"FakeOpen").unwrap())).to_bytes();
+    let mut num_akm_7 = HostBound::Connect(ConnectRequest::open(Ssid::new(b"FakeOpen").unwrap())).to_bytes();
     num_akm_7[7 + 41] = 7;
-    let mut ssid_len_40 = Message::ScanRequest(ScanRequest::default()).to_bytes();
+    let mut ssid_len_40 = HostBound::Scan(ScanRequest::default()).to_bytes();
     ssid_len_40[7] = 40;
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("bad version", [header(1, 33, 2), vec![0; 33]].concat()),
@@ -93,7 +93,7 @@ async fn a_guest_that_disconnects_mid_response_does_not_hurt() {
     let addr = s.service.request_tcp_addr().unwrap();
     for _ in 0..20 {
         let mut stream = TcpStream::connect(addr).await.unwrap();
-        stream.write_all(&Message::ScanRequest(ScanRequest::default()).to_bytes()).await.unwrap();
+        stream.write_all(&HostBound::Scan(ScanRequest::default()).to_bytes()).await.unwrap();
         drop(stream);
     }
     // The 20 scans are still queued for this guest (at most 16 wait, the rest are closed

@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use proxy_wifi::protocol::{
-    ConnectRequest, Decoded, Direction, DisconnectedNotification, Message, ScanRequest, SessionId,
-    SignalQualityNotification, Ssid, StatusCode, decode_frame,
+    ConnectRequest, Decoded, DisconnectedNotification, GuestBound, HostBound, ScanRequest, SessionId,
+    SignalQualityNotification, Ssid, StatusCode,
 };
 use proxy_wifi::{OperationMode, Service, TransportSettings};
 use proxy_wifi_guest::{GuestConfig, GuestTransport, NotificationListener};
@@ -22,17 +22,17 @@ use tokio::net::{TcpSocket, UnixListener, UnixStream};
 use tokio::sync::mpsc;
 
 /// Reads one whole message from a stream that the peer closes after writing.
-async fn read_message<S: AsyncReadExt + Unpin>(stream: &mut S) -> Message {
+async fn read_message<S: AsyncReadExt + Unpin>(stream: &mut S) -> GuestBound {
     let mut bytes = Vec::new();
     tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut bytes)).await.unwrap().unwrap();
-    match decode_frame(&bytes, Direction::HostToGuest).unwrap() {
+    match GuestBound::decode_frame(&bytes).unwrap() {
         Decoded::Complete { message, .. } => message,
         other => panic!("incomplete answer: {other:?}"),
     }
 }
 
 /// One request from a guest whose source address is `source`.
-async fn request_from(source: IpAddr, service: SocketAddr, message: &Message) -> Message {
+async fn request_from(source: IpAddr, service: SocketAddr, message: &HostBound) -> GuestBound {
     let socket = TcpSocket::new_v4().unwrap();
     socket.bind(SocketAddr::new(source, 0)).unwrap();
     let mut stream = socket.connect(service).await.unwrap();
@@ -40,13 +40,13 @@ async fn request_from(source: IpAddr, service: SocketAddr, message: &Message) ->
     read_message(&mut stream).await
 }
 
-fn open(ssid: &str) -> Message {
-    Message::ConnectRequest(ConnectRequest::open(Ssid::new(ssid.as_bytes()).unwrap()))
+fn open(ssid: &str) -> HostBound {
+    HostBound::Connect(ConnectRequest::open(Ssid::new(ssid.as_bytes()).unwrap()))
 }
 
-fn connect_answer(message: Message) -> (StatusCode, SessionId) {
+fn connect_answer(message: GuestBound) -> (StatusCode, SessionId) {
     match message {
-        Message::ConnectResponse(r) => (r.result_code, r.session_id),
+        GuestBound::ConnectResponse(r) => (r.result_code, r.session_id),
         other => panic!("{other:?}"),
     }
 }
@@ -89,7 +89,7 @@ async fn tcp_guests_keyed_by_source_ip_are_isolated_and_notified_separately() {
     // A signal change reaches both (both use that interface), each at its own address.
     let sim = service.simulation().unwrap();
     sim.set_signal_quality(40);
-    let expected = Message::NotifSignalQuality(SignalQualityNotification { signal_dbm: -80 });
+    let expected = GuestBound::NotifSignalQuality(SignalQualityNotification { signal_dbm: -80 });
     assert_eq!(common::next_notification(&mut a_listener).await, expected);
     assert_eq!(common::next_notification(&mut b_listener).await, expected);
 
@@ -97,11 +97,11 @@ async fn tcp_guests_keyed_by_source_ip_are_isolated_and_notified_separately() {
     sim.host_disconnect().unwrap();
     assert_eq!(
         common::next_notification(&mut a_listener).await,
-        Message::NotifDisconnected(DisconnectedNotification { session_id: a_session })
+        GuestBound::NotifDisconnected(DisconnectedNotification { session_id: a_session })
     );
     assert_eq!(
         common::next_notification(&mut b_listener).await,
-        Message::NotifDisconnected(DisconnectedNotification { session_id: b_session })
+        GuestBound::NotifDisconnected(DisconnectedNotification { session_id: b_session })
     );
     service.stop();
 }
@@ -169,7 +169,7 @@ impl TestVmm {
     }
 
     /// A guest request to host port `port`: the VMM connects to `<path>_<port>`.
-    async fn guest_request(&self, port: u32, message: &Message) -> Message {
+    async fn guest_request(&self, port: u32, message: &HostBound) -> GuestBound {
         let mut name = self.path.as_os_str().to_owned();
         name.push(format!("_{port}"));
         let mut stream = UnixStream::connect(PathBuf::from(name)).await.unwrap();
@@ -193,8 +193,8 @@ async fn hybrid_vsock_end_to_end_through_a_vmm_muxer() {
     .unwrap();
     assert!(dir.join("fc-vsock.sock_12345").exists(), "the service listens on <path>_<port>");
 
-    let scan = vmm.guest_request(12345, &Message::ScanRequest(ScanRequest::default())).await;
-    assert!(matches!(scan, Message::ScanResponse(r) if r.bss.len() == 3));
+    let scan = vmm.guest_request(12345, &HostBound::Scan(ScanRequest::default())).await;
+    assert!(matches!(scan, GuestBound::ScanResponse(r) if r.bss.len() == 3));
     let (code, _) = connect_answer(vmm.guest_request(12345, &open("FakeOpen")).await);
     assert_eq!(code, StatusCode::SUCCESS);
     let guest_key = format!("hybrid-vsock:{}", socket.display());
@@ -206,7 +206,7 @@ async fn hybrid_vsock_end_to_end_through_a_vmm_muxer() {
     let mut stream = tokio::time::timeout(Duration::from_secs(5), notifications.recv()).await.unwrap().unwrap();
     assert_eq!(
         read_message(&mut stream).await,
-        Message::NotifSignalQuality(SignalQualityNotification { signal_dbm: -80 })
+        GuestBound::NotifSignalQuality(SignalQualityNotification { signal_dbm: -80 })
     );
 
     // Failure answers: nobody listening (the VMM closes), then a malformed answer.
@@ -217,8 +217,8 @@ async fn hybrid_vsock_end_to_end_through_a_vmm_muxer() {
     service.simulation().unwrap().set_signal_quality(70);
     wait_for(|| service.status().transport.notifications_failed == 2).await;
     // The service keeps serving.
-    let scan = vmm.guest_request(12345, &Message::ScanRequest(ScanRequest::default())).await;
-    assert!(matches!(scan, Message::ScanResponse(_)));
+    let scan = vmm.guest_request(12345, &HostBound::Scan(ScanRequest::default())).await;
+    assert!(matches!(scan, GuestBound::ScanResponse(_)));
     service.stop();
     assert!(!dir.join("fc-vsock.sock_12345").exists(), "listener socket removed at stop");
 }

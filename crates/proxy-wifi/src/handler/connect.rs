@@ -1,6 +1,6 @@
 //! Connect rules (behavior.md "Requests / Connect"), and the multi-guest isolation rule.
 
-use proxy_wifi_protocol::{Bssid, ConnectRequest, ConnectResponse, Message, SessionId, StatusCode};
+use proxy_wifi_protocol::{Bssid, ConnectRequest, ConnectResponse, GuestBound, SessionId, StatusCode};
 
 use super::OperationHandler;
 use super::session::{GuestConnection, GuestMadeLink};
@@ -8,13 +8,13 @@ use crate::identity::GuestId;
 use crate::interface::{ConnectFailure, ConnectParams, ConnectedNetwork, InterfaceId};
 use crate::observer::{Authorization, ConnectRequestArgs, ConnectionArgs, OperationStatus, OperationType};
 
-fn answer(result_code: StatusCode, bssid: Bssid, session_id: SessionId) -> Message {
-    Message::ConnectResponse(ConnectResponse { result_code, bssid, session_id })
+fn answer(result_code: StatusCode, bssid: Bssid, session_id: SessionId) -> GuestBound {
+    GuestBound::ConnectResponse(ConnectResponse { result_code, bssid, session_id })
 }
 
 impl OperationHandler {
     /// Handles a connect request of `guest`.
-    pub(crate) async fn connect(&mut self, guest: &GuestId, request: ConnectRequest) -> Message {
+    pub(crate) async fn connect(&mut self, guest: &GuestId, request: ConnectRequest) -> GuestBound {
         let params = ConnectParams::new(request);
         // Rule 5: every connect response carries a new session id, one greater than the last.
         let session = self.guest(guest).session.next_session();
@@ -151,7 +151,7 @@ impl OperationHandler {
     /// Rule 2: ask the observer; approved → success with the host's BSSID, recorded as
     /// mirrored (and as a user of the guest-made link it shares); denied → failure. The
     /// observer is told the outcome either way.
-    async fn mirror(&mut self, guest: &GuestId, found: HostConnection, session: SessionId) -> Message {
+    async fn mirror(&mut self, guest: &GuestId, found: HostConnection, session: SessionId) -> GuestBound {
         let HostConnection { interface, network, since, shares_link } = found;
         let request_args = ConnectRequestArgs {
             guest: guest.clone(),

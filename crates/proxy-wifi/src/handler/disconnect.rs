@@ -1,6 +1,6 @@
 //! Disconnect rules (behavior.md "Requests / Disconnect").
 
-use proxy_wifi_protocol::{DisconnectRequest, Message};
+use proxy_wifi_protocol::{DisconnectRequest, GuestBound};
 
 use super::OperationHandler;
 use super::session::GuestConnection;
@@ -10,22 +10,22 @@ use crate::observer::{DisconnectRequestArgs, OperationStatus};
 
 impl OperationHandler {
     /// Handles a disconnect request of `guest`. Always answered with success.
-    pub(crate) async fn disconnect(&mut self, guest: &GuestId, request: DisconnectRequest) -> Message {
+    pub(crate) async fn disconnect(&mut self, guest: &GuestId, request: DisconnectRequest) -> GuestBound {
         let session = request.session_id;
         let state = self.guest(guest);
         // Rule 1: a session older than the current one: nothing to do.
         if state.session.is_stale(session) {
             tracing::info!(%guest, operation = "disconnect", %session, current = %state.session.current_session(),
                 "stale session; nothing to do");
-            return Message::DisconnectResponse;
+            return GuestBound::DisconnectResponse;
         }
         // Rule 2: no guest connection: nothing to do.
         let Some(connection) = state.session.connection else {
             tracing::info!(%guest, operation = "disconnect", %session, "guest has no connection; nothing to do");
-            return Message::DisconnectResponse;
+            return GuestBound::DisconnectResponse;
         };
         self.end_guest_connection(guest, connection).await;
-        Message::DisconnectResponse
+        GuestBound::DisconnectResponse
     }
 
     /// Ends the guest's connection, telling the observer (request, then completion):

@@ -1,6 +1,6 @@
 //! Host events (behavior.md "Host events"): each reaches only the guests it concerns.
 
-use proxy_wifi_protocol::{Bssid, Message, SignalQualityNotification};
+use proxy_wifi_protocol::{Bssid, GuestBound, SignalQualityNotification};
 
 use super::OperationHandler;
 use crate::identity::GuestId;
@@ -72,7 +72,7 @@ impl OperationHandler {
                     if state.session.connection.is_some_and(|c| c.interface == id && !c.predates(origin.stamp)) {
                         tracing::debug!(%guest, interface = %id, percent, dbm = notification.signal_dbm,
                             "signal quality for the guest");
-                        state.notifications.push(Message::NotifSignalQuality(notification));
+                        state.notifications.push(GuestBound::NotifSignalQuality(notification));
                     }
                 }
             }

@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use proxy_wifi_protocol::{ConnectRequest, DisconnectRequest, Message, ScanRequest};
+use proxy_wifi_protocol::GuestBound;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
@@ -39,39 +39,8 @@ use session::{GuestMadeLink, GuestSession};
 
 use crate::limits::MAX_GUESTS;
 
-/// A request from the guest, typed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Request {
-    /// Scan.
-    Scan(ScanRequest),
-    /// Connect.
-    Connect(ConnectRequest),
-    /// Disconnect.
-    Disconnect(DisconnectRequest),
-}
-
-impl TryFrom<Message> for Request {
-    type Error = Message;
-    fn try_from(message: Message) -> Result<Self, Message> {
-        match message {
-            Message::ScanRequest(r) => Ok(Request::Scan(r)),
-            Message::ConnectRequest(r) => Ok(Request::Connect(r)),
-            Message::DisconnectRequest(r) => Ok(Request::Disconnect(r)),
-            other => Err(other),
-        }
-    }
-}
-
-impl Request {
-    /// Its kind.
-    pub fn kind(&self) -> RequestKind {
-        match self {
-            Request::Scan(_) => RequestKind::Scan,
-            Request::Connect(_) => RequestKind::Connect,
-            Request::Disconnect(_) => RequestKind::Disconnect,
-        }
-    }
-}
+/// A request from the guest, typed: the protocol's host-bound message.
+pub use proxy_wifi_protocol::HostBound as Request;
 
 /// Deadlines the handler puts around interface operations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,10 +128,10 @@ impl OperationHandler {
     }
 
     /// Handles one request of `guest` and returns the answer.
-    pub async fn handle_request(&mut self, guest: &GuestId, request: Request) -> Message {
+    pub async fn handle_request(&mut self, guest: &GuestId, request: Request) -> GuestBound {
         // The guest is listening once it has made a request: its notifications may flow.
         self.touch_guest(guest).await;
-        let kind = request.kind();
+        let kind = RequestKind::of(&request);
         let started = Instant::now();
         let answer = match request {
             Request::Scan(r) => self.scan(guest, r).await,
@@ -228,7 +197,7 @@ impl OperationHandler {
             let session_id = self.guest(&id).session.current_session();
             self.notify_guest(
                 &id,
-                Message::NotifDisconnected(proxy_wifi_protocol::DisconnectedNotification { session_id }),
+                GuestBound::NotifDisconnected(proxy_wifi_protocol::DisconnectedNotification { session_id }),
             );
         }
         if let Some(state) = self.guests.remove(&id) {
@@ -300,7 +269,7 @@ impl OperationHandler {
     }
 
     /// Queues a notification for `guest`.
-    fn notify_guest(&self, guest: &GuestId, message: Message) {
+    fn notify_guest(&self, guest: &GuestId, message: GuestBound) {
         if let Some(state) = self.guests.get(guest) {
             state.notifications.push(message);
         }
@@ -317,7 +286,7 @@ impl OperationHandler {
                 "host lost the connection backing the guest's; notifying the guest");
             self.notify_guest(
                 guest,
-                Message::NotifDisconnected(proxy_wifi_protocol::DisconnectedNotification { session_id }),
+                GuestBound::NotifDisconnected(proxy_wifi_protocol::DisconnectedNotification { session_id }),
             );
             self.publish_guest(guest);
         }
@@ -388,7 +357,7 @@ impl OperationHandler {
 /// One item of the serialized work queue.
 pub(crate) enum Work {
     /// A guest request and where to send its answer.
-    Request(GuestId, Request, oneshot::Sender<Message>),
+    Request(GuestId, Request, oneshot::Sender<GuestBound>),
     /// An interface appeared.
     AddInterface(SharedInterface),
     /// An interface disappeared.
@@ -408,7 +377,7 @@ impl HandlerHandle {
 
     /// Queues a request of `guest` and waits for its answer; `None` once the service
     /// stopped, or when the guest already has too many requests waiting.
-    pub async fn submit(&self, guest: GuestId, request: Request) -> Option<Message> {
+    pub async fn submit(&self, guest: GuestId, request: Request) -> Option<GuestBound> {
         let (reply, answer) = oneshot::channel();
         self.work.send(Work::Request(guest, request, reply)).await.ok()?;
         answer.await.ok()

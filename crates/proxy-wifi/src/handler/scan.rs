@@ -2,7 +2,7 @@
 
 use futures::future::join_all;
 use proxy_wifi_protocol::{
-    BSS_ENTRY_LEN, BssEntry, Bssid, MAX_SCAN_RESPONSE_BODY_LEN, Message, SCAN_RESPONSE_FIXED_LEN, ScanRequest,
+    BSS_ENTRY_LEN, BssEntry, Bssid, GuestBound, MAX_SCAN_RESPONSE_BODY_LEN, SCAN_RESPONSE_FIXED_LEN, ScanRequest,
     ScanResponse,
 };
 use rustc_hash::{FxBuildHasher, FxHashSet};
@@ -40,7 +40,7 @@ pub(crate) fn merge_bss(lists: impl IntoIterator<Item = Vec<BssEntry>>) -> Vec<B
 
 impl OperationHandler {
     /// Handles a scan request.
-    pub(crate) async fn scan(&mut self, guest: &GuestId, request: ScanRequest) -> Message {
+    pub(crate) async fn scan(&mut self, guest: &GuestId, request: ScanRequest) -> GuestBound {
         // Rule 1: tell the observer; the scan waits for the callback.
         let who = guest.clone();
         self.observer.call("on_guest_scan_request", move |o| o.on_guest_scan_request(&who)).await;
@@ -99,7 +99,7 @@ impl OperationHandler {
             scan_complete,
             "scan answered"
         );
-        Message::ScanResponse(ScanResponse { scan_complete, bss })
+        GuestBound::ScanResponse(ScanResponse { scan_complete, bss })
     }
 
     /// Rule 7: later results of an interface go as a scan-results notification to the
@@ -123,7 +123,7 @@ impl OperationHandler {
             }
             let scan_complete = state.running_scans.is_empty();
             tracing::debug!(%guest, interface = %id, networks = bss.len(), scan_complete, "scan results for the guest");
-            state.notifications.push(Message::ScanResponse(ScanResponse { scan_complete, bss: bss.clone() }));
+            state.notifications.push(GuestBound::ScanResponse(ScanResponse { scan_complete, bss: bss.clone() }));
         }
     }
 }

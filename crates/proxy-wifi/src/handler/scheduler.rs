@@ -6,13 +6,13 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use proxy_wifi_protocol::Message;
+use proxy_wifi_protocol::GuestBound;
 use tokio::sync::oneshot;
 
 use super::Request;
 use crate::identity::GuestId;
 
-type Pending = (Request, oneshot::Sender<Message>);
+type Pending = (Request, oneshot::Sender<GuestBound>);
 
 /// Per-guest request queues, served in turn.
 pub(crate) struct FairQueue {
@@ -32,8 +32,8 @@ impl FairQueue {
         &mut self,
         guest: GuestId,
         request: Request,
-        reply: oneshot::Sender<Message>,
-    ) -> Result<(), (GuestId, Request, oneshot::Sender<Message>)> {
+        reply: oneshot::Sender<GuestBound>,
+    ) -> Result<(), (GuestId, Request, oneshot::Sender<GuestBound>)> {
         let queue = self.queues.entry(guest.clone()).or_default();
         if queue.len() >= self.max_per_guest {
             return Err((guest, request, reply));
@@ -46,7 +46,7 @@ impl FairQueue {
     }
 
     /// The next request: the oldest of the guest whose turn it is.
-    pub(crate) fn pop(&mut self) -> Option<(GuestId, Request, oneshot::Sender<Message>)> {
+    pub(crate) fn pop(&mut self) -> Option<(GuestId, Request, oneshot::Sender<GuestBound>)> {
         let guest = self.turn.pop_front()?;
         let queue = self.queues.get_mut(&guest)?;
         let (request, reply) = queue.pop_front()?;

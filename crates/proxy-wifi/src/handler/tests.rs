@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use proxy_wifi_protocol::{
-    BssEntry, Bssid, ConnectRequest, ConnectResponse, DisconnectRequest, DisconnectedNotification, Message, Pmk,
+    BssEntry, Bssid, ConnectRequest, ConnectResponse, DisconnectRequest, DisconnectedNotification, GuestBound, Pmk,
     ScanRequest, ScanResponse, SessionId, SignalQualityNotification, Ssid, StatusCode,
 };
 use tokio::sync::mpsc;
@@ -206,31 +206,31 @@ impl Harness {
         Self { handler, counters, events, recorder }
     }
 
-    async fn request(&mut self, request: Request) -> Message {
+    async fn request(&mut self, request: Request) -> GuestBound {
         self.handler.handle_request(&G, request).await
     }
 
-    async fn request_as(&mut self, guest: &GuestId, request: Request) -> Message {
+    async fn request_as(&mut self, guest: &GuestId, request: Request) -> GuestBound {
         self.handler.handle_request(guest, request).await
     }
 
     async fn scan(&mut self, ssid: Option<&str>) -> ScanResponse {
         match self.request(Request::Scan(ScanRequest { ssid: ssid.map(ssid_of) })).await {
-            Message::ScanResponse(r) => r,
+            GuestBound::ScanResponse(r) => r,
             other => panic!("{other:?}"),
         }
     }
 
     async fn connect(&mut self, request: ConnectRequest) -> ConnectResponse {
         match self.request(Request::Connect(request)).await {
-            Message::ConnectResponse(r) => r,
+            GuestBound::ConnectResponse(r) => r,
             other => panic!("{other:?}"),
         }
     }
 
     async fn disconnect(&mut self, session: u64) {
         let answer = self.request(Request::Disconnect(DisconnectRequest { session_id: SessionId(session) })).await;
-        assert_eq!(answer, Message::DisconnectResponse);
+        assert_eq!(answer, GuestBound::DisconnectResponse);
     }
 
     /// Feeds every event the interfaces emitted so far into the handler.
@@ -246,11 +246,11 @@ impl Harness {
         self.recorder.log()
     }
 
-    fn notifications(&self) -> Vec<Message> {
+    fn notifications(&self) -> Vec<GuestBound> {
         self.notifications_of(&G)
     }
 
-    fn notifications_of(&self, guest: &GuestId) -> Vec<Message> {
+    fn notifications_of(&self, guest: &GuestId) -> Vec<GuestBound> {
         match self.handler.guests.get(guest) {
             Some(state) => std::iter::from_fn(|| state.notifications.try_pop()).collect(),
             None => Vec::new(),
@@ -362,7 +362,7 @@ async fn scan_rules_3_6_7_running_interfaces_and_later_results() {
     let notes = h.notifications();
     assert_eq!(notes.len(), 2);
     match (&notes[0], &notes[1]) {
-        (Message::ScanResponse(first), Message::ScanResponse(last)) => {
+        (GuestBound::ScanResponse(first), GuestBound::ScanResponse(last)) => {
             assert!(!first.scan_complete, "b is still running");
             assert_eq!(first.bss.len(), 2);
             assert!(last.scan_complete, "nobody runs any more");
@@ -372,7 +372,7 @@ async fn scan_rules_3_6_7_running_interfaces_and_later_results() {
     // A spontaneous host scan (nobody waiting) is pushed too, complete.
     a.emit(InterfaceEvent::ScanResults(results(vec![entry("A", 1)], ScanStatus::Completed)));
     h.pump_events();
-    assert!(matches!(&h.notifications()[..], [Message::ScanResponse(r)] if r.scan_complete));
+    assert!(matches!(&h.notifications()[..], [GuestBound::ScanResponse(r)] if r.scan_complete));
 }
 
 // ---- Connect --------------------------------------------------------------------------
@@ -578,7 +578,7 @@ async fn host_disconnection_backing_the_guest_notifies_it_with_the_current_sessi
     h.pump_events();
     assert_eq!(
         h.notifications(),
-        vec![Message::NotifDisconnected(DisconnectedNotification { session_id: SessionId(session) })]
+        vec![GuestBound::NotifDisconnected(DisconnectedNotification { session_id: SessionId(session) })]
     );
     assert_eq!(h.connection(), None);
     assert!(h.observer_log().await.contains(&"host-disconnected Net".to_string()));
@@ -604,7 +604,7 @@ async fn signal_quality_of_the_backing_interface_only() {
     b.emit(InterfaceEvent::SignalQuality { percent: 90 });
     a.emit(InterfaceEvent::SignalQuality { percent: 40 });
     h.pump_events();
-    assert_eq!(h.notifications(), vec![Message::NotifSignalQuality(SignalQualityNotification { signal_dbm: -80 })]);
+    assert_eq!(h.notifications(), vec![GuestBound::NotifSignalQuality(SignalQualityNotification { signal_dbm: -80 })]);
 }
 
 #[tokio::test(start_paused = true)]
@@ -644,7 +644,7 @@ async fn interface_removal_loses_the_guest_connection_it_backed() {
     h.handler.remove_interface(a.id);
     assert_eq!(
         h.notifications(),
-        vec![Message::NotifDisconnected(DisconnectedNotification { session_id: SessionId(session) })]
+        vec![GuestBound::NotifDisconnected(DisconnectedNotification { session_id: SessionId(session) })]
     );
     // Events of a removed interface are ignored.
     a.emit(InterfaceEvent::SignalQuality { percent: 10 });
@@ -730,7 +730,7 @@ const C: GuestId = GuestId::Vsock(12);
 
 async fn connect_as(h: &mut Harness, guest: &GuestId, ssid: &str) -> ConnectResponse {
     match h.request_as(guest, Request::Connect(ConnectRequest::open(ssid_of(ssid)))).await {
-        Message::ConnectResponse(r) => r,
+        GuestBound::ConnectResponse(r) => r,
         other => panic!("{other:?}"),
     }
 }
@@ -777,7 +777,7 @@ async fn mirroring_is_shared_and_a_shared_connection_outlives_its_first_guest() 
     assert!(h.notifications_of(&A).is_empty());
     assert_eq!(
         h.notifications_of(&B),
-        vec![Message::NotifDisconnected(DisconnectedNotification { session_id: b.session_id })]
+        vec![GuestBound::NotifDisconnected(DisconnectedNotification { session_id: b.session_id })]
     );
 }
 
@@ -793,7 +793,7 @@ async fn host_events_reach_only_the_guests_they_concern() {
     h.pump_events();
     assert_eq!(
         h.notifications_of(&A),
-        vec![Message::NotifSignalQuality(SignalQualityNotification { signal_dbm: -70 })]
+        vec![GuestBound::NotifSignalQuality(SignalQualityNotification { signal_dbm: -70 })]
     );
     assert!(h.notifications_of(&C).is_empty());
 }
@@ -804,12 +804,14 @@ async fn scan_results_go_to_the_guests_with_a_scan_pending_else_to_all() {
     x.on_scan(Behaviour::Answer(results(vec![entry("N", 1)], ScanStatus::Running)));
     let mut h = Harness::new(vec![x.clone()]);
     let a = h.request_as(&A, Request::Scan(ScanRequest::default())).await;
-    assert!(matches!(a, Message::ScanResponse(r) if !r.scan_complete));
+    assert!(matches!(a, GuestBound::ScanResponse(r) if !r.scan_complete));
     x.on_scan(Behaviour::Answer(results(vec![entry("N", 1)], ScanStatus::Completed)));
     h.request_as(&B, Request::Scan(ScanRequest::default())).await;
     x.emit(InterfaceEvent::ScanResults(results(vec![entry("N", 1), entry("M", 2)], ScanStatus::Completed)));
     h.pump_events();
-    assert!(matches!(&h.notifications_of(&A)[..], [Message::ScanResponse(r)] if r.scan_complete && r.bss.len() == 2));
+    assert!(
+        matches!(&h.notifications_of(&A)[..], [GuestBound::ScanResponse(r)] if r.scan_complete && r.bss.len() == 2)
+    );
     assert!(h.notifications_of(&B).is_empty(), "B had no scan pending");
     // Nobody waits now: a host scan's results go to every guest.
     x.emit(InterfaceEvent::ScanResults(results(vec![entry("N", 1)], ScanStatus::Completed)));

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use proxy_wifi_protocol::Message;
+use proxy_wifi_protocol::GuestBound;
 use tokio::io::AsyncWriteExt;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -51,7 +51,12 @@ pub(crate) async fn run_sender(
     }
 }
 
-async fn deliver(queue: &NotificationQueue, connector: &dyn NotificationConnector, guest: &GuestId, message: Message) {
+async fn deliver(
+    queue: &NotificationQueue,
+    connector: &dyn NotificationConnector,
+    guest: &GuestId,
+    message: GuestBound,
+) {
     let bytes = message.to_bytes_as(queue.abi);
     let operation = message.operation();
     let outcome = async {

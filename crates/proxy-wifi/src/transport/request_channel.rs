@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use proxy_wifi_protocol::{DecodeError, Direction, GuestAbi, HEADER_LEN, Header, MAX_REQUEST_BODY_LEN, Message};
+use proxy_wifi_protocol::{DecodeError, GuestAbi, GuestBound, HEADER_LEN, HostBound, MAX_REQUEST_BODY_LEN};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -27,7 +27,7 @@ use tokio_util::task::TaskTracker;
 use zeroize::Zeroize;
 
 use super::{BoxedStream, GuestId, RequestListener};
-use crate::handler::{HandlerHandle, Request};
+use crate::handler::HandlerHandle;
 use crate::identity::GuestAbis;
 use crate::limits;
 use crate::status::RequestCounters;
@@ -65,7 +65,7 @@ pub(crate) enum ReadError {
 }
 
 /// Reads one request: header, checks, then exactly the declared body.
-pub(crate) async fn read_request(stream: &mut BoxedStream) -> Result<Request, ReadError> {
+pub(crate) async fn read_request(stream: &mut BoxedStream) -> Result<HostBound, ReadError> {
     // The header check caps the size: the body fits a stack buffer, no allocation.
     let mut body = [0u8; MAX_REQUEST_BODY_LEN as usize];
     read_request_into(stream, &mut body).await
@@ -76,15 +76,14 @@ pub(crate) async fn read_request(stream: &mut BoxedStream) -> Result<Request, Re
 async fn read_request_into(
     stream: &mut BoxedStream,
     body: &mut [u8; MAX_REQUEST_BODY_LEN as usize],
-) -> Result<Request, ReadError> {
+) -> Result<HostBound, ReadError> {
     let body = WipeOnDrop(body);
     let mut header_bytes = [0u8; HEADER_LEN];
     stream.read_exact(&mut header_bytes).await?;
-    let header = Header::decode(&header_bytes, Direction::GuestToHost)?;
+    let header = HostBound::decode_header(&header_bytes)?;
     let body = &mut body.0[..header.body_len()];
     stream.read_exact(body).await?;
-    let message = Message::decode_body(header, body)?;
-    Ok(Request::try_from(message).expect("the header check admits requests only"))
+    Ok(HostBound::decode_body(header, body)?)
 }
 
 /// Zeroizes the borrowed bytes when dropped, also when the read is cancelled midway.
@@ -172,7 +171,7 @@ async fn serve_connection(
         Ok(Err(ReadError::Malformed(error))) => {
             counters.invalid.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(%guest, %error, "malformed request; answering INVALID");
-            Message::Invalid
+            GuestBound::Invalid
         }
         Ok(Ok(request)) => match handler.submit(guest.clone(), request).await {
             Some(answer) => {
@@ -208,7 +207,7 @@ mod tests {
     fn connect_with_pmk() -> (Vec<u8>, Pmk) {
         let ssid = Ssid::new(b"lab-wpa2").unwrap();
         let pmk = Pmk::derive(b"labpassword", &ssid);
-        (Message::ConnectRequest(ConnectRequest::wpa2_psk(ssid, pmk.clone())).to_bytes(), pmk)
+        (HostBound::Connect(ConnectRequest::wpa2_psk(ssid, pmk.clone())).to_bytes(), pmk)
     }
 
     #[tokio::test]
@@ -219,7 +218,7 @@ mod tests {
         let mut stream: BoxedStream = Box::new(host);
         let mut body = [0u8; MAX_REQUEST_BODY_LEN as usize];
         let request = read_request_into(&mut stream, &mut body).await.unwrap();
-        assert!(matches!(request, Request::Connect(_)));
+        assert!(matches!(request, HostBound::Connect(_)));
         assert!(body.iter().all(|&b| b == 0), "the PMK {:02x?} stays in the read buffer", &pmk.expose_secret()[..4]);
     }
 

@@ -56,7 +56,7 @@ pub async fn simulated_with(configure: impl FnOnce(ServiceBuilder) -> ServiceBui
 }
 
 /// The next notification, or a panic after 5 s.
-pub async fn next_notification(listener: &mut NotificationListener) -> proxy_wifi::protocol::Message {
+pub async fn next_notification(listener: &mut NotificationListener) -> proxy_wifi::protocol::GuestBound {
     tokio::time::timeout(Duration::from_secs(5), listener.next()).await.expect("a notification within 5 s").unwrap()
 }
 

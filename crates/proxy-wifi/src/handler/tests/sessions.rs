@@ -15,18 +15,18 @@ const WRONG: &str = "wrong-passphrase";
 
 async fn psk_as(h: &mut Harness, guest: &GuestId, passphrase: &str) -> ConnectResponse {
     match h.request_as(guest, Request::Connect(psk_request("FakeWpa2Psk", passphrase))).await {
-        Message::ConnectResponse(r) => r,
+        GuestBound::ConnectResponse(r) => r,
         other => panic!("{other:?}"),
     }
 }
 
 async fn disconnect_as(h: &mut Harness, guest: &GuestId, session: SessionId) {
     let answer = h.request_as(guest, Request::Disconnect(DisconnectRequest { session_id: session })).await;
-    assert_eq!(answer, Message::DisconnectResponse);
+    assert_eq!(answer, GuestBound::DisconnectResponse);
 }
 
-fn disconnected_notifications(h: &Harness, guest: &GuestId) -> Vec<Message> {
-    h.notifications_of(guest).into_iter().filter(|m| matches!(m, Message::NotifDisconnected(_))).collect()
+fn disconnected_notifications(h: &Harness, guest: &GuestId) -> Vec<GuestBound> {
+    h.notifications_of(guest).into_iter().filter(|m| matches!(m, GuestBound::NotifDisconnected(_))).collect()
 }
 
 // ---- 13.6: a reconnect keeps the new link --------------------------------------------------
@@ -43,7 +43,7 @@ async fn a_guest_connecting_again_to_its_network_keeps_the_new_link() {
     let again = psk_as(&mut h, &G, RIGHT).await;
     assert_eq!((again.result_code, again.session_id), (StatusCode::SUCCESS, SessionId(2)));
     h.pump_events();
-    assert_eq!(disconnected_notifications(&h, &G), Vec::<Message>::new(), "the new session was not ended");
+    assert_eq!(disconnected_notifications(&h, &G), Vec::<GuestBound>::new(), "the new session was not ended");
     assert_eq!(h.connection().map(|c| c.session), Some(SessionId(2)));
     // The guest's disconnect of the new session releases the host.
     h.disconnect(2).await;
@@ -140,7 +140,7 @@ async fn another_guest_shares_a_guest_made_connection_only_with_its_credentials(
     let b = psk_as(&mut h, &B, WRONG).await;
     assert_ne!(b.result_code, StatusCode::SUCCESS);
     let open = h.request_as(&C, Request::Connect(ConnectRequest::open(ssid_of("FakeWpa2Psk")))).await;
-    assert!(matches!(open, Message::ConnectResponse(r) if r.result_code != StatusCode::SUCCESS), "{open:?}");
+    assert!(matches!(open, GuestBound::ConnectResponse(r) if r.result_code != StatusCode::SUCCESS), "{open:?}");
     assert!(!h.observer_log().await.iter().any(|l| l.starts_with("authorize HostMirroring")));
     assert!(h.handler.guest_connection(&B).is_none() && h.handler.guest_connection(&C).is_none());
     assert_eq!(h.handler.guest_connection(&A).unwrap().kind, OperationType::GuestDirected);
@@ -202,8 +202,8 @@ async fn at_the_guest_cap_an_evicted_guest_releases_its_guest_made_connection() 
     assert_eq!(h.handler.guests.keys().collect::<Vec<_>>(), vec![&B]);
     assert_eq!(control.host_connection(), None, "the host left A's network");
     assert!(h.handler.links.is_empty());
-    let told: Vec<Message> = std::iter::from_fn(|| a_queue.try_pop()).collect();
-    assert_eq!(told, vec![Message::NotifDisconnected(DisconnectedNotification { session_id: a.session_id })]);
+    let told: Vec<GuestBound> = std::iter::from_fn(|| a_queue.try_pop()).collect();
+    assert_eq!(told, vec![GuestBound::NotifDisconnected(DisconnectedNotification { session_id: a.session_id })]);
 }
 
 #[tokio::test(start_paused = true)]

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use proxy_wifi_protocol::{
-    AuthType, Bssid, CipherSuite, ConnectRequest, DisconnectedNotification, Message, Pmk, RsnElement, Security,
+    AuthType, Bssid, CipherSuite, ConnectRequest, DisconnectedNotification, GuestBound, Pmk, RsnElement, Security,
     SecurityKind, SessionId, SignalQualityNotification, Ssid, StatusCode,
 };
 use tokio::sync::mpsc;
@@ -750,7 +750,7 @@ async fn eventually(what: &str, condition: impl Fn() -> bool) {
     panic!("timed out waiting until {what}");
 }
 
-async fn next_notification(listener: &mut NotificationListener) -> Message {
+async fn next_notification(listener: &mut NotificationListener) -> GuestBound {
     tokio::time::timeout(Duration::from_secs(5), listener.next()).await.expect("a notification").unwrap()
 }
 
@@ -769,12 +769,12 @@ async fn service_host_disconnection_under_the_guest_connection_notifies_the_gues
     s.fake.host_disconnect(IF1);
     loop {
         match next_notification(&mut s.listener).await {
-            Message::NotifDisconnected(n) => {
+            GuestBound::NotifDisconnected(n) => {
                 assert_eq!(n, DisconnectedNotification { session_id: connected.session_id });
                 break;
             }
             // Results of the host scan the guest's scan started.
-            Message::ScanResponse(_) => continue,
+            GuestBound::ScanResponse(_) => continue,
             other => panic!("{other:?}"),
         }
     }
@@ -834,7 +834,7 @@ async fn service_signal_quality_reaches_the_guest_for_its_interface_only() {
     s.fake.set_signal_quality(mine, 61);
     assert_eq!(
         next_notification(&mut s.listener).await,
-        Message::NotifSignalQuality(SignalQualityNotification::from_link_quality(61))
+        GuestBound::NotifSignalQuality(SignalQualityNotification::from_link_quality(61))
     );
 }
 
@@ -856,7 +856,7 @@ async fn service_pushes_host_scan_results_and_follows_arrivals() {
     assert!(cached.scan_complete);
     assert!(cached.bss.iter().any(|b| b.bssid == bssid(2)), "the connected BSS is in the cache");
     loop {
-        if let Message::ScanResponse(pushed) = next_notification(&mut s.listener).await {
+        if let GuestBound::ScanResponse(pushed) = next_notification(&mut s.listener).await {
             assert!(pushed.scan_complete);
             if pushed.bss.iter().any(|b| b.bssid == bssid(1)) {
                 break;
