@@ -203,8 +203,7 @@ mod tests {
         let r = connect_request(ssid, Some("secretsecret"), None, None, None).unwrap();
         let bytes = HostBound::Connect(r).to_bytes();
         let vector = "036c00000001000b46616b655770613250736b00000000000000000000000000000000000000000000000000000000020102ac0f00000000000104ac0f000000000000000000000000000000000004ac0f002038b4872e652742beaeb9d49376e5e987b74b844b262cd6a223b7413b00ce036f";
-        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(hex, vector);
+        assert_eq!(hex::encode(bytes), vector);
     }
 
     #[test]

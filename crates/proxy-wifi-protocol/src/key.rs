@@ -111,11 +111,8 @@ impl Pmk {
             return Err(InvalidPmkHex { len: text.len(), detail: "" });
         }
         let mut out = [0u8; 32];
-        for (i, byte) in out.iter_mut().enumerate() {
-            let pair = text.get(2 * i..2 * i + 2).ok_or(InvalidPmkHex { len: text.len(), detail: " (not ASCII)" })?;
-            *byte = u8::from_str_radix(pair, 16)
-                .map_err(|_| InvalidPmkHex { len: text.len(), detail: " (not all hex digits)" })?;
-        }
+        hex::decode_to_slice(text, &mut out)
+            .map_err(|_| InvalidPmkHex { len: text.len(), detail: " (not all hex digits)" })?;
         Ok(Pmk(out))
     }
 
@@ -126,12 +123,9 @@ impl Pmk {
 
     /// The PMK as 64 lowercase hex digits (for profiles and supplicant commands).
     pub fn to_hex(&self) -> zeroize::Zeroizing<String> {
-        let mut out = zeroize::Zeroizing::new(String::with_capacity(64));
-        for b in self.0 {
-            out.push(char::from_digit(u32::from(b >> 4), 16).unwrap_or('0'));
-            out.push(char::from_digit(u32::from(b & 0xf), 16).unwrap_or('0'));
-        }
-        out
+        let mut digits = zeroize::Zeroizing::new([0u8; 64]);
+        hex::encode_to_slice(self.0, &mut digits[..]).expect("64 digits for 32 bytes");
+        zeroize::Zeroizing::new(std::str::from_utf8(&digits[..]).expect("hex digits are ASCII").to_owned())
     }
 }
 

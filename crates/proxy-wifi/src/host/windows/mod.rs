@@ -35,6 +35,10 @@ pub mod profile;
 pub mod security;
 
 #[cfg(test)]
+mod service_tests;
+#[cfg(test)]
+mod test_data;
+#[cfg(test)]
 mod tests;
 #[cfg(all(test, windows))]
 mod wlanapi_tests;

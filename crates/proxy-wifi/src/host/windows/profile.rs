@@ -321,8 +321,7 @@ mod tests {
             let xml = build_profile(&ssid, &ProfileSecurity::Open);
             let f = parsed(&xml);
             let hex = field(&f, "WLANProfile/SSIDConfig/SSID/hex").unwrap_or_default();
-            let decoded: Vec<u8> =
-                (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect();
+            let decoded = hex::decode(&hex).unwrap();
             assert_eq!(decoded, bytes, "hex of {ssid}");
             let name = field(&f, "WLANProfile/name").unwrap();
             if let Ok(text) = std::str::from_utf8(bytes) {

@@ -16,199 +16,31 @@
 //!   changes can be triggered by the test.
 //!
 //! Timers use tokio's clock, so tests can run with a paused clock.
+//!
+//! Parts: [`bss`] (the networks in range and the security check), [`profile`] (reading a
+//! connection's profile XML), [`scheduler`] (the clock and the delivery task).
 
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+pub mod bss;
+mod profile;
+mod scheduler;
+
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use proxy_wifi_protocol::{
-    AkmSuite, Bssid, Capabilities, CipherSuite, Pmk, RsnElement, Ssid, push_rsn_element, push_ssid_element,
-};
+use proxy_wifi_protocol::{Bssid, Ssid};
 use tokio::sync::{Notify, watch};
-use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::api::{
-    Dot11AuthAlgorithm, Dot11CipherAlgorithm, InterfaceState, NotificationCallback, WlanApi, WlanBss, WlanConnection,
-    WlanError, WlanEvent, WlanInterfaceInfo, WlanNetwork, WlanNotification, WlanResult, reason, win32,
+    InterfaceState, NotificationCallback, WlanApi, WlanBss, WlanConnection, WlanError, WlanEvent, WlanInterfaceInfo,
+    WlanNetwork, WlanNotification, WlanResult, reason, win32,
 };
-use super::profile::PROFILE_NAMESPACE;
-
-/// The secret a fake network checks a connection's key against.
-#[derive(Clone, PartialEq, Eq)]
-pub enum FakeSecret {
-    /// No key (open, or a network the fake never lets anyone join: enterprise).
-    None,
-    /// WPA2-PSK: the PMK of the passphrase.
-    Pmk(Pmk),
-    /// WPA3-SAE: the password.
-    Password(String),
-}
-
-impl std::fmt::Debug for FakeSecret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            FakeSecret::None => "None",
-            FakeSecret::Pmk(_) => "Pmk(<redacted>)",
-            FakeSecret::Password(_) => "Password(<redacted>)",
-        })
-    }
-}
-
-/// A BSS in range of the fake, with the network's security.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FakeBss {
-    /// SSID.
-    pub ssid: Ssid,
-    /// BSSID.
-    pub bssid: Bssid,
-    /// The network's authentication, as `WlanGetAvailableNetworkList` reports it.
-    pub auth: Dot11AuthAlgorithm,
-    /// The network's cipher.
-    pub cipher: Dot11CipherAlgorithm,
-    /// What a connection must present.
-    pub secret: FakeSecret,
-    /// Signal, dBm.
-    pub rssi_dbm: i32,
-    /// Link quality, 0–100.
-    pub link_quality: u32,
-    /// Centre frequency, kHz.
-    pub frequency_khz: u32,
-    /// 802.11 capabilities.
-    pub capabilities: u16,
-    /// Information elements.
-    pub ies: Vec<u8>,
-    /// Found only by a scan targeted at its SSID.
-    pub hidden: bool,
-}
-
-fn ssid_of(ssid: impl AsRef<[u8]>) -> Ssid {
-    Ssid::new(ssid.as_ref()).expect("a fake network's SSID is at most 32 bytes")
-}
-
-impl FakeBss {
-    fn build(
-        ssid: Ssid,
-        bssid: Bssid,
-        auth: Dot11AuthAlgorithm,
-        cipher: Dot11CipherAlgorithm,
-        secret: FakeSecret,
-        rsn: Option<RsnElement>,
-    ) -> Self {
-        let mut ies = Vec::new();
-        push_ssid_element(&mut ies, &ssid);
-        ies.extend_from_slice(&[1, 4, 0x82, 0x84, 0x8b, 0x96]); // supported rates
-        let mut capabilities = Capabilities::ESS;
-        if let Some(rsn) = &rsn {
-            push_rsn_element(&mut ies, rsn);
-        }
-        if cipher != Dot11CipherAlgorithm::None {
-            capabilities = capabilities | Capabilities::PRIVACY;
-        }
-        Self {
-            ssid,
-            bssid,
-            auth,
-            cipher,
-            secret,
-            rssi_dbm: -55,
-            link_quality: 90,
-            frequency_khz: 5_180_000,
-            capabilities: capabilities.0,
-            ies,
-            hidden: false,
-        }
-    }
-
-    /// An open network (no cipher). Panics on an SSID over 32 bytes.
-    pub fn open(ssid: impl AsRef<[u8]>, bssid: Bssid) -> Self {
-        Self::build(ssid_of(ssid), bssid, Dot11AuthAlgorithm::Open, Dot11CipherAlgorithm::None, FakeSecret::None, None)
-    }
-
-    /// A WPA2-PSK/CCMP network with this passphrase.
-    pub fn wpa2_psk(ssid: impl AsRef<[u8]>, bssid: Bssid, passphrase: &str) -> Self {
-        let ssid = ssid_of(ssid);
-        let pmk = Pmk::derive(passphrase.as_bytes(), &ssid);
-        Self::build(
-            ssid,
-            bssid,
-            Dot11AuthAlgorithm::RsnaPsk,
-            Dot11CipherAlgorithm::Ccmp,
-            FakeSecret::Pmk(pmk),
-            Some(RsnElement::wpa2_psk()),
-        )
-    }
-
-    /// A WPA3-SAE/CCMP network with this password.
-    pub fn wpa3_sae(ssid: impl AsRef<[u8]>, bssid: Bssid, password: &str) -> Self {
-        Self::build(
-            ssid_of(ssid),
-            bssid,
-            Dot11AuthAlgorithm::Wpa3Sae,
-            Dot11CipherAlgorithm::Ccmp,
-            FakeSecret::Password(password.to_owned()),
-            Some(RsnElement::wpa3_sae()),
-        )
-    }
-
-    /// A WPA2-Enterprise (802.1X/CCMP) network: nobody joins it through a profile.
-    pub fn enterprise(ssid: impl AsRef<[u8]>, bssid: Bssid) -> Self {
-        let rsn = RsnElement {
-            version: 1,
-            group_cipher: CipherSuite::Ccmp,
-            pairwise_ciphers: vec![CipherSuite::Ccmp],
-            akm_suites: vec![AkmSuite::Ieee8021x],
-            capabilities: 0,
-        };
-        Self::build(
-            ssid_of(ssid),
-            bssid,
-            Dot11AuthAlgorithm::Rsna,
-            Dot11CipherAlgorithm::Ccmp,
-            FakeSecret::None,
-            Some(rsn),
-        )
-    }
-
-    /// The same BSS, hidden: only a targeted scan finds it.
-    pub fn hidden(mut self) -> Self {
-        self.hidden = true;
-        self
-    }
-
-    /// The same BSS on another channel and signal.
-    pub fn at(mut self, frequency_mhz: u32, rssi_dbm: i32) -> Self {
-        self.frequency_khz = frequency_mhz * 1000;
-        self.rssi_dbm = rssi_dbm;
-        self
-    }
-
-    fn as_wlan_bss(&self) -> WlanBss {
-        WlanBss {
-            ssid: self.ssid,
-            bssid: self.bssid,
-            phy_type: 8,
-            rssi_dbm: self.rssi_dbm,
-            link_quality: self.link_quality,
-            frequency_khz: self.frequency_khz,
-            capabilities: self.capabilities,
-            beacon_period: 100,
-            ies: self.ies.clone(),
-        }
-    }
-
-    fn as_network(&self) -> WlanNetwork {
-        WlanNetwork {
-            ssid: self.ssid,
-            auth: self.auth,
-            cipher: self.cipher,
-            security_enabled: self.cipher != Dot11CipherAlgorithm::None,
-            signal_quality: self.link_quality,
-            connectable: true,
-        }
-    }
-}
+pub use bss::FakeBss;
+use bss::{check_security, ssid_of};
+pub use profile::FakeConnectCall;
+use profile::parse_profile;
+use scheduler::Scheduler;
 
 /// How long the fake's asynchronous operations take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -229,27 +61,6 @@ impl Default for FakeTimings {
             disconnect: Duration::from_millis(100),
         }
     }
-}
-
-/// A `WlanConnect` call, as the fake understood its profile.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FakeConnectCall {
-    /// The interface.
-    pub interface: Uuid,
-    /// The SSID from the profile's `<hex>` element.
-    pub ssid: Ssid,
-    /// The profile's `<name>`.
-    pub name: String,
-    /// `<authentication>`.
-    pub authentication: String,
-    /// `<encryption>`.
-    pub encryption: String,
-    /// `<keyType>`, if any.
-    pub key_type: Option<String>,
-    /// `<keyMaterial>`, unescaped, if any.
-    pub key_material: Option<String>,
-    /// The desired BSSID, if any.
-    pub bssid: Option<Bssid>,
 }
 
 /// What the fake was asked to do.
@@ -314,15 +125,6 @@ impl FakeState {
     }
 }
 
-type Action = Box<dyn FnOnce(&mut FakeState) -> Vec<WlanEvent> + Send>;
-
-#[derive(Default)]
-struct Scheduler {
-    queue: BTreeMap<(Instant, u64), Action>,
-    sequence: u64,
-    held: bool,
-}
-
 struct Inner {
     state: Mutex<FakeState>,
     scheduler: Mutex<Scheduler>,
@@ -354,12 +156,6 @@ impl Default for FakeWlanApi {
     }
 }
 
-enum Next {
-    Due(Action),
-    At(Instant),
-    Idle,
-}
-
 impl FakeWlanApi {
     /// A service with no interface and nothing in range.
     pub fn new() -> Self {
@@ -385,52 +181,6 @@ impl FakeWlanApi {
 
     fn state(&self) -> MutexGuard<'_, FakeState> {
         lock(&self.inner.state)
-    }
-
-    /// Runs `action` on the state after `delay`, from the delivery task, and delivers the
-    /// notifications it returns.
-    fn schedule(&self, delay: Duration, action: impl FnOnce(&mut FakeState) -> Vec<WlanEvent> + Send + 'static) {
-        self.ensure_task();
-        let deadline = Instant::now() + delay;
-        {
-            let mut scheduler = lock(&self.inner.scheduler);
-            scheduler.sequence += 1;
-            let key = (deadline, scheduler.sequence);
-            scheduler.queue.insert(key, Box::new(action));
-        }
-        self.inner.pending.send_modify(|n| *n += 1);
-        self.inner.wake.notify_one();
-    }
-
-    /// Delivers `notification` for `guid` after `delay`, if the interface still exists.
-    fn notify_later(&self, delay: Duration, guid: Uuid, notification: WlanNotification) {
-        self.schedule(delay, move |state| {
-            if state.interface(guid).is_none() {
-                return Vec::new();
-            }
-            vec![WlanEvent { interface: guid, notification }]
-        });
-    }
-
-    fn ensure_task(&self) {
-        if self.inner.task_started.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        let inner = Arc::downgrade(&self.inner);
-        let wake = self.inner.wake.clone();
-        match tokio::runtime::Handle::try_current() {
-            Ok(handle) => {
-                handle.spawn(deliver(inner, wake));
-            }
-            Err(_) => {
-                std::thread::spawn(move || {
-                    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build();
-                    if let Ok(runtime) = runtime {
-                        runtime.block_on(deliver(inner, wake));
-                    }
-                });
-            }
-        }
     }
 
     // ---- configuration ---------------------------------------------------------------
@@ -570,25 +320,6 @@ impl FakeWlanApi {
         self.start_scan(guid, None, timings.scan);
     }
 
-    // ---- delivery control ------------------------------------------------------------------
-
-    /// Holds notifications back (they queue) until [`FakeWlanApi::release_notifications`].
-    pub fn hold_notifications(&self) {
-        lock(&self.inner.scheduler).held = true;
-    }
-
-    /// Delivers held notifications, in order.
-    pub fn release_notifications(&self) {
-        lock(&self.inner.scheduler).held = false;
-        self.inner.wake.notify_one();
-    }
-
-    /// Waits until every scheduled notification was delivered.
-    pub async fn settled(&self) {
-        let mut pending = self.inner.pending.subscribe();
-        let _ = pending.wait_for(|n| *n == 0).await;
-    }
-
     // ---- inspection --------------------------------------------------------------------
 
     /// What the fake was asked so far.
@@ -671,126 +402,6 @@ impl FakeWlanApi {
             notification: WlanNotification::ConnectionComplete { ssid: call.ssid, reason: outcome },
         });
         events
-    }
-}
-
-/// The reason code a connection with `call`'s profile to `bss` ends with.
-fn check_security(bss: &FakeBss, call: &FakeConnectCall) -> u32 {
-    let key = call.key_material.as_deref().unwrap_or_default();
-    match (call.authentication.as_str(), call.encryption.as_str()) {
-        ("open", "none") if bss.auth == Dot11AuthAlgorithm::Open && bss.cipher == Dot11CipherAlgorithm::None => {
-            reason::SUCCESS
-        }
-        ("WPA2PSK", "AES")
-            if bss.auth == Dot11AuthAlgorithm::RsnaPsk
-                && matches!(bss.cipher, Dot11CipherAlgorithm::Ccmp | Dot11CipherAlgorithm::Gcmp) =>
-        {
-            let FakeSecret::Pmk(pmk) = &bss.secret else { return reason::ASSOCIATION_FAILURE };
-            let given = match call.key_type.as_deref() {
-                Some("networkKey") => Pmk::from_hex(key).ok(),
-                Some("passPhrase") => Some(Pmk::derive(key.as_bytes(), &bss.ssid)),
-                _ => None,
-            };
-            if given.as_ref() == Some(pmk) { reason::SUCCESS } else { reason::PSK_MISMATCH_SUSPECTED }
-        }
-        ("WPA3SAE", "AES") if bss.auth == Dot11AuthAlgorithm::Wpa3Sae => match &bss.secret {
-            FakeSecret::Password(password) if call.key_type.as_deref() == Some("passPhrase") && key == password => {
-                reason::SUCCESS
-            }
-            _ => reason::KEY_MISMATCH,
-        },
-        _ => reason::ASSOCIATION_FAILURE,
-    }
-}
-
-/// Reads a temporary profile the way the WLAN service would: a well-formed document in the
-/// profile namespace with an SSID (`<hex>` preferred to `<name>`) and its security.
-fn parse_profile(xml: &str, interface: Uuid, bssid: Option<Bssid>) -> Option<FakeConnectCall> {
-    let doc = roxmltree::Document::parse(xml).ok()?;
-    let root = doc.root_element();
-    if root.tag_name().name() != "WLANProfile" || root.tag_name().namespace() != Some(PROFILE_NAMESPACE) {
-        return None;
-    }
-    let path = |names: &[&str]| -> Option<String> {
-        let mut node = root;
-        for name in names {
-            node = node.children().find(|c| c.is_element() && c.tag_name().name() == *name)?;
-        }
-        Some(node.text().unwrap_or_default().to_owned())
-    };
-    let ssid = match path(&["SSIDConfig", "SSID", "hex"]) {
-        Some(hex) => {
-            if hex.len() % 2 != 0 || !hex.is_ascii() {
-                return None;
-            }
-            let bytes: Option<Vec<u8>> =
-                (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok()).collect();
-            Ssid::new(&bytes?).ok()?
-        }
-        None => Ssid::new(path(&["SSIDConfig", "SSID", "name"])?.as_bytes()).ok()?,
-    };
-    if path(&["connectionType"])? != "ESS" {
-        return None;
-    }
-    Some(FakeConnectCall {
-        interface,
-        ssid,
-        name: path(&["name"])?,
-        authentication: path(&["MSM", "security", "authEncryption", "authentication"])?,
-        encryption: path(&["MSM", "security", "authEncryption", "encryption"])?,
-        key_type: path(&["MSM", "security", "sharedKey", "keyType"]),
-        key_material: path(&["MSM", "security", "sharedKey", "keyMaterial"]),
-        bssid,
-    })
-}
-
-/// Marks the delivery task as gone when its runtime drops it, so that the next call
-/// starts another one (a fake can outlive the runtime that first used it).
-struct TaskGuard(Weak<Inner>);
-
-impl Drop for TaskGuard {
-    fn drop(&mut self) {
-        if let Some(inner) = self.0.upgrade() {
-            inner.task_started.store(false, Ordering::Release);
-        }
-    }
-}
-
-async fn deliver(inner: Weak<Inner>, wake: Arc<Notify>) {
-    let _guard = TaskGuard(inner.clone());
-    loop {
-        let next = {
-            let Some(inner) = inner.upgrade() else { return };
-            let mut scheduler = lock(&inner.scheduler);
-            match scheduler.queue.first_key_value() {
-                _ if scheduler.held => Next::Idle,
-                Some((&(deadline, _), _)) if deadline <= Instant::now() => {
-                    Next::Due(scheduler.queue.pop_first().map(|(_, action)| action).expect("first entry"))
-                }
-                Some((&(deadline, _), _)) => Next::At(deadline),
-                None => Next::Idle,
-            }
-        };
-        match next {
-            Next::Due(action) => {
-                let Some(inner) = inner.upgrade() else { return };
-                let events = action(&mut lock(&inner.state));
-                let callback = lock(&inner.callback).clone();
-                if let Some(callback) = callback {
-                    for event in events {
-                        callback(event);
-                    }
-                }
-                inner.pending.send_modify(|n| *n = n.saturating_sub(1));
-            }
-            Next::At(deadline) => {
-                tokio::select! {
-                    _ = tokio::time::sleep_until(deadline) => {}
-                    _ = wake.notified() => {}
-                }
-            }
-            Next::Idle => wake.notified().await,
-        }
     }
 }
 
