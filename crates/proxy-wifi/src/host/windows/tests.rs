@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use proxy_wifi_protocol::{AuthType, CipherSuite, ConnectRequest, Pmk, RsnElement, Security, SecurityKind, StatusCode};
+use proxy_wifi_protocol::{AuthType, CipherSuite, ConnectRequest, Pmk, RsnElement, Security, SecurityKind};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
