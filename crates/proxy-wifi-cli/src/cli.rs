@@ -197,6 +197,13 @@ pub struct ServeArgs {
     /// Time a request connection has to deliver its request, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 5000, value_parser = clap::value_parser!(u64).range(10..=600_000))]
     pub read_deadline_ms: u64,
+    /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9560); off by
+    /// default, and on loopback addresses only unless --metrics-allow-remote.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<std::net::SocketAddr>,
+    /// Let --metrics listen on a non-loopback address (the metrics name guests and networks).
+    #[arg(long)]
+    pub metrics_allow_remote: bool,
 }
 
 /// A guest driver generation on the command line.

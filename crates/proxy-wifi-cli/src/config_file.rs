@@ -47,6 +47,8 @@ struct RawConfig {
     control_socket: Option<Spanned<String>>,
     no_control: Option<Spanned<bool>>,
     read_deadline_ms: Option<Spanned<i64>>,
+    metrics: Option<Spanned<String>>,
+    metrics_allow_remote: Option<Spanned<bool>>,
     #[serde(default)]
     guest: Vec<Spanned<RawGuest>>,
 }
@@ -217,6 +219,21 @@ pub fn apply(
             file.invalid("", "read-deadline-ms", v.span(), v.get_ref().to_string(), "10 to 600000 milliseconds")
         })?;
         merge.put("read_deadline_ms", v.span(), &mut args.read_deadline_ms, ms);
+    }
+    if let Some(v) = &raw.metrics {
+        let address = v.get_ref().parse::<std::net::SocketAddr>().map_err(|_| {
+            file.invalid(
+                "",
+                "metrics",
+                v.span(),
+                format!("{:?}", v.get_ref()),
+                "an IP address and port, e.g. \"127.0.0.1:9560\"",
+            )
+        })?;
+        merge.put("metrics", v.span(), &mut args.metrics, Some(address));
+    }
+    if let Some(v) = &raw.metrics_allow_remote {
+        merge.put("metrics_allow_remote", v.span(), &mut args.metrics_allow_remote, *v.get_ref());
     }
 
     let guests = read_guests(&file, base, &raw.guest)?;

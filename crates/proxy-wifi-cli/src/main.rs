@@ -8,6 +8,7 @@ mod generate;
 mod guest_cmd;
 mod host_backend;
 mod logging;
+mod metrics_server;
 mod networks_file;
 mod output;
 mod readiness;

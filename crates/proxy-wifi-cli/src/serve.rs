@@ -146,6 +146,9 @@ fn describe_networks(networks: &[SimulatedNetwork]) -> String {
 pub async fn run(mut args: ServeArgs, given: BTreeSet<String>) -> Result<ExitCode, String> {
     let (sources, extras) = config_file::load(&mut args, given)?;
     serve_rules::check(&args, &sources)?;
+    if let Some(address) = args.metrics {
+        crate::metrics_server::check_address(address, args.metrics_allow_remote)?;
+    }
     let (kind, settings) = transport_settings(&args)?;
     let mode = serve_rules::operation_mode(&args, kind);
     let fake_networks = args
@@ -206,6 +209,11 @@ pub async fn run(mut args: ServeArgs, given: BTreeSet<String>) -> Result<ExitCod
         Some((ControlServer::start(path.clone(), service.clone(), stop_requested.clone()).await?, path))
     };
 
+    let metrics = match args.metrics {
+        Some(address) => Some(crate::metrics_server::start(address, &service).await?),
+        None => None,
+    };
+
     let guest = notification_target(&settings);
     let what = match mode {
         OperationMode::Simulated => format!("simulated Wi-Fi ({})", describe_networks(&simulated)),
@@ -234,6 +242,9 @@ pub async fn run(mut args: ServeArgs, given: BTreeSet<String>) -> Result<ExitCod
     if let Some((_, path)) = &control {
         crate::say!("proxy-wifi: control socket {} (`proxy-wifi ctl status`)", path.display());
     }
+    if let Some(metrics) = &metrics {
+        crate::say!("proxy-wifi: metrics on http://{}/metrics", metrics.address);
+    }
     crate::readiness::ready(&format!("serving {what} on {}", service.request_address()));
 
     tokio::select! {
@@ -242,6 +253,7 @@ pub async fn run(mut args: ServeArgs, given: BTreeSet<String>) -> Result<ExitCod
     }
     crate::readiness::stopping();
     drop(control);
+    drop(metrics);
     service.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }

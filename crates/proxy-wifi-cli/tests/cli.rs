@@ -213,6 +213,62 @@ fn guest_connect_exit_status_names_the_class_and_scan_ssid_shows_only_that_netwo
     assert_eq!(names, ["FakeOpen"]);
 }
 
+/// `GET /metrics` over plain HTTP/1.1; returns the body of a 200 answer.
+fn scrape(port: u16) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect((Ipv4Addr::LOCALHOST, port)).unwrap();
+    stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").expect("an HTTP answer");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(head.to_ascii_lowercase().contains("content-type: application/openmetrics-text"), "{head}");
+    body.to_string()
+}
+
+/// The value of the sample `name{labels}` in a scrape.
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[test]
+fn metrics_are_served_on_loopback_and_count_what_the_guest_did() {
+    let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap().local_addr().unwrap().port();
+    let address = format!("127.0.0.1:{port}");
+    let (server, ports) = Server::start_on_free_ports(&["--metrics", &address]);
+    let before = scrape(port);
+    assert_eq!(sample(&before, "proxy_wifi_guests"), Some(0.0), "{before}");
+    assert!(guest(ports, &["scan", "--no-wait"]).status.success());
+    assert_eq!(guest(ports, &["connect", "FakeWpa2Psk", "--passphrase", "wrongwrong"]).status.code(), Some(4));
+    assert!(guest(ports, &["connect", "FakeWpa2Psk", "--passphrase", "secretsecret"]).status.success());
+    let text = scrape(port);
+    let expected = [
+        (r#"proxy_wifi_requests_total{operation="scan",result="ok"}"#, 1.0),
+        (r#"proxy_wifi_requests_total{operation="connect",result="challenge_failure"}"#, 1.0),
+        (r#"proxy_wifi_requests_total{operation="connect",result="success"}"#, 1.0),
+        (r#"proxy_wifi_request_duration_seconds_count{operation="connect"}"#, 2.0),
+        (r#"proxy_wifi_request_duration_seconds_bucket{le="+Inf",operation="scan"}"#, 1.0),
+        ("proxy_wifi_guests", 1.0),
+        (r#"proxy_wifi_connections{kind="guest-directed"}"#, 1.0),
+        (r#"proxy_wifi_connections{kind="mirrored"}"#, 0.0),
+        ("proxy_wifi_interfaces", 1.0),
+        (r#"proxy_wifi_request_connections_total{outcome="answered"}"#, 3.0),
+    ];
+    for (series, value) in expected {
+        assert_eq!(sample(&text, series), Some(value), "{series} in:\n{text}");
+    }
+    assert!(sample(&text, r#"proxy_wifi_notifications_total{outcome="sent"}"#).is_some(), "{text}");
+    assert!(text.ends_with("# EOF\n"), "{text}");
+    assert!(server.terminate());
+
+    let remote = Command::new(cargo_bin("proxy-wifi"))
+        .args(["serve", "--no-config", "--no-control", "--metrics", "0.0.0.0:9560"])
+        .output()
+        .unwrap();
+    assert!(!remote.status.success());
+    assert!(stderr(&remote).contains("--metrics 0.0.0.0:9560: not a loopback address"), "{}", stderr(&remote));
+}
+
 #[test]
 fn ctl_signal_40_reaches_guest_listen_as_minus_80_dbm() {
     let (server, ports) = Server::start_on_free_ports(&[]);

@@ -26,6 +26,7 @@ mod host;
 mod identity;
 mod interface;
 pub mod limits;
+mod metrics;
 mod notify;
 mod observer;
 mod service;

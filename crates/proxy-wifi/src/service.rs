@@ -444,6 +444,18 @@ impl ServiceHandle {
         }
     }
 
+    /// Registers the service's Prometheus metrics into `registry`: requests by operation
+    /// and result, request latency, notifications by outcome, request connections,
+    /// guests, connections by kind, interfaces, queued notifications.
+    pub fn register_metrics(&self, registry: &mut prometheus_client::registry::Registry) {
+        self.board.request_metrics.register(registry);
+        registry.register_collector(Box::new(crate::metrics::StatusCollector {
+            status: self.board.clone(),
+            requests: self.request_counters.clone(),
+            notifications: self.notification_counters.clone(),
+        }));
+    }
+
     /// Adds an interface at run time (e.g. a Wi-Fi adapter plugged in). Run-time adds
     /// and removes are applied in the order they are asked, shortly after the call.
     pub fn add_interface(&self, interface: SharedInterface) {

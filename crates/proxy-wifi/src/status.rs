@@ -318,6 +318,8 @@ mod rfc3339 {
 pub(crate) struct SharedStatus {
     pub(crate) board: Mutex<StatusBoard>,
     pub(crate) guest_notifications: Mutex<BTreeMap<String, Arc<GuestNotificationCounters>>>,
+    /// Requests by operation and result, and their latency (Prometheus metrics).
+    pub(crate) request_metrics: crate::metrics::RequestMetrics,
 }
 
 impl SharedStatus {

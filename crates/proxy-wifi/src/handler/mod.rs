@@ -139,6 +139,7 @@ impl OperationHandler {
             Request::Disconnect(r) => self.disconnect(guest, r).await,
         };
         tracing::debug!(%guest, operation = kind.name(), duration = ?started.elapsed(), "request handled");
+        self.status.request_metrics.observe(kind, &answer, started.elapsed());
         self.unpublished.requests.push(kind);
         answer
     }
