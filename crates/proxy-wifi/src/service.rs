@@ -1,5 +1,10 @@
 //! The service: builder, start, stop.
 //!
+//! [`ServiceBuilder::run`] is the async core, on the caller's tokio runtime until a
+//! shutdown future completes; [`ServiceBuilder::start`] runs the same core on a thread and
+//! runtime of its own and hands back a [`ServiceHandle`] (status, stop), as the CLI and the
+//! C ABI use it.
+//!
 //! ```no_run
 //! use proxy_wifi::{OperationMode, Service, TransportSettings};
 //!
@@ -177,10 +182,102 @@ impl ServiceBuilder {
         self
     }
 
-    /// Binds the transport and starts serving on the service's own runtime thread.
+    /// Binds the transport and serves on the caller's tokio runtime (current-thread or
+    /// multi-thread) until `shutdown` completes, then stops in order (listener, in-flight
+    /// requests, host backend, work queue, notification flush) and returns.
+    ///
+    /// This is the service's async core; [`ServiceBuilder::start`] runs it on a thread and
+    /// runtime of its own. Fails only when the transport cannot be bound.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), ServiceError> {
+        let transport_description = self.transport.to_string();
+        let prepared = self.prepare();
+        let stop = prepared.parts.shutdown.clone();
+        let serving = run_service(prepared.parts, |_, _| {});
+        tokio::pin!(serving);
+        let outcome = tokio::select! {
+            outcome = &mut serving => outcome,
+            () = shutdown => {
+                stop.cancel();
+                serving.await
+            }
+        };
+        if let Some(thread) = prepared.observer_thread {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+        outcome.map_err(|source| ServiceError::Transport { transport: transport_description, source })
+    }
+
+    /// Binds the transport and starts serving on the service's own runtime thread: a thin
+    /// wrapper that runs [`ServiceBuilder::run`]'s core there until the handle stops it.
     ///
     /// Works from plain synchronous code and from inside a tokio runtime alike.
-    pub fn start(mut self) -> Result<ServiceHandle, ServiceError> {
+    pub fn start(self) -> Result<ServiceHandle, ServiceError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(self.worker_threads)
+            .thread_name("proxy-wifi-worker")
+            .enable_all()
+            .build()
+            .map_err(ServiceError::Runtime)?;
+        let runtime_handle = runtime.handle().clone();
+        let transport_description = self.transport.to_string();
+        let listen = ListenStatus {
+            transport: self.transport.kind().into(),
+            requests: String::new(),
+            notifications: self.transport.notification_destination(),
+        };
+        let mode = self.mode;
+        let Prepared { parts, observer_thread, simulation } = self.prepare();
+        let shutdown = parts.shutdown.clone();
+        let notification_counters = parts.notification_counters.clone();
+        let request_counters = parts.request_counters.clone();
+        let board = parts.board.clone();
+        let work_sender = parts.work_sender.clone();
+        let (ready_sender, ready) = std::sync::mpsc::channel();
+        let thread = thread::Builder::new()
+            .name("proxy-wifi".into())
+            .spawn(move || {
+                let bound = ready_sender.clone();
+                let served = runtime.block_on(run_service(parts, move |local, local_tcp| {
+                    let _ = bound.send(Ok((local, local_tcp)));
+                }));
+                if let Err(error) = served {
+                    let _ = ready_sender.send(Err(error));
+                }
+                runtime.shutdown_timeout(limits::RUNTIME_SHUTDOWN);
+                if let Some(thread) = observer_thread {
+                    let _ = thread.join();
+                }
+            })
+            .map_err(ServiceError::Runtime)?;
+
+        match ready.recv() {
+            Ok(Ok((local, local_tcp))) => Ok(ServiceHandle {
+                thread: Mutex::new(Some(thread)),
+                started: (Instant::now(), SystemTime::now()),
+                listen: ListenStatus { requests: local.clone(), ..listen },
+                shutdown,
+                simulation,
+                mode,
+                notification_counters,
+                request_counters,
+                board,
+                request_address: local,
+                request_tcp_addr: local_tcp,
+                interface_changes: apply_interface_changes(&runtime_handle, HandlerHandle::new(work_sender)),
+            }),
+            Ok(Err(source)) => {
+                let _ = thread.join();
+                Err(ServiceError::Transport { transport: transport_description, source })
+            }
+            Err(_) => {
+                let _ = thread.join();
+                Err(ServiceError::Runtime(std::io::Error::other("service thread ended during start")))
+            }
+        }
+    }
+
+    /// Everything the core needs, built from the settings; starts the observer thread.
+    fn prepare(mut self) -> Prepared {
         let host_backend = match self.mode {
             OperationMode::Host => self.host_backend.take(),
             OperationMode::Simulated => None,
@@ -213,27 +310,7 @@ impl ServiceBuilder {
                 interfaces.extend(self.host_interfaces.iter().cloned());
             }
         }
-
-        let notification_counters = Arc::new(NotificationCounters::default());
-        let request_counters = Arc::new(RequestCounters::default());
-        let board = Arc::new(SharedStatus::default());
-        let shutdown = CancellationToken::new();
         let (work_sender, work_receiver) = mpsc::channel(limits::WORK_QUEUE_CAPACITY);
-        let (ready_sender, ready) = std::sync::mpsc::channel();
-
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(self.worker_threads)
-            .thread_name("proxy-wifi-worker")
-            .enable_all()
-            .build()
-            .map_err(ServiceError::Runtime)?;
-        let runtime_handle = runtime.handle().clone();
-        let transport_description = self.transport.to_string();
-        let listen = ListenStatus {
-            transport: self.transport.kind().into(),
-            requests: String::new(),
-            notifications: self.transport.notification_destination(),
-        };
         let parts = RunParts {
             transport: self.transport,
             request_channel: self.request_channel,
@@ -241,51 +318,25 @@ impl ServiceBuilder {
             interfaces,
             host_backend,
             observer: observer_queue,
-            notification_counters: notification_counters.clone(),
+            notification_counters: Arc::new(NotificationCounters::default()),
             notification_queue_capacity: self.notification_queue_capacity,
             guest_abis: Arc::new(self.guest_abis),
-            request_counters: request_counters.clone(),
-            board: board.clone(),
-            shutdown: shutdown.clone(),
-            work_sender: work_sender.clone(),
+            request_counters: Arc::new(RequestCounters::default()),
+            board: Arc::new(SharedStatus::default()),
+            shutdown: CancellationToken::new(),
+            work_sender,
             work_receiver,
         };
-        let thread = thread::Builder::new()
-            .name("proxy-wifi".into())
-            .spawn(move || {
-                runtime.block_on(run_service(parts, ready_sender));
-                runtime.shutdown_timeout(limits::RUNTIME_SHUTDOWN);
-                if let Some(thread) = observer_thread {
-                    let _ = thread.join();
-                }
-            })
-            .map_err(ServiceError::Runtime)?;
-
-        match ready.recv() {
-            Ok(Ok((local, local_tcp))) => Ok(ServiceHandle {
-                thread: Mutex::new(Some(thread)),
-                started: (Instant::now(), SystemTime::now()),
-                listen: ListenStatus { requests: local.clone(), ..listen },
-                shutdown,
-                simulation,
-                mode: self.mode,
-                notification_counters,
-                request_counters,
-                board,
-                request_address: local,
-                request_tcp_addr: local_tcp,
-                interface_changes: apply_interface_changes(&runtime_handle, HandlerHandle::new(work_sender)),
-            }),
-            Ok(Err(source)) => {
-                let _ = thread.join();
-                Err(ServiceError::Transport { transport: transport_description, source })
-            }
-            Err(_) => {
-                let _ = thread.join();
-                Err(ServiceError::Runtime(std::io::Error::other("service thread ended during start")))
-            }
-        }
+        Prepared { parts, observer_thread, simulation }
     }
+}
+
+/// A service ready to run: its parts, the observer thread to join after, and the
+/// simulated interface's controls.
+struct Prepared {
+    parts: RunParts,
+    observer_thread: Option<thread::JoinHandle<()>>,
+    simulation: Option<SimulationControl>,
 }
 
 struct RunParts {
@@ -305,16 +356,11 @@ struct RunParts {
     work_receiver: mpsc::Receiver<Work>,
 }
 
-/// Binds, serves until shutdown, then stops in order: listener, in-flight connections,
-/// work queue, notification flush.
-async fn run_service(parts: RunParts, ready: std::sync::mpsc::Sender<std::io::Result<(String, Option<SocketAddr>)>>) {
-    let (listener, connector) = match transport::bind(&parts.transport).await {
-        Ok(bound) => bound,
-        Err(error) => {
-            let _ = ready.send(Err(error));
-            return;
-        }
-    };
+/// Binds, tells `ready` where it listens, serves until `parts.shutdown`, then stops in
+/// order: listener, in-flight connections, work queue, notification flush. Fails only when
+/// the transport cannot be bound.
+async fn run_service(parts: RunParts, ready: impl FnOnce(String, Option<SocketAddr>)) -> std::io::Result<()> {
+    let (listener, connector) = transport::bind(&parts.transport).await?;
     let local = listener.local_description();
     let local_tcp = listener.local_tcp_addr();
     let (event_sender, event_receiver) = mpsc::unbounded_channel();
@@ -349,7 +395,7 @@ async fn run_service(parts: RunParts, ready: std::sync::mpsc::Sender<std::io::Re
         tracker.clone(),
     ));
     tracing::info!(listen = %local, "proxy-wifi service started");
-    let _ = ready.send(Ok((local, local_tcp)));
+    ready(local, local_tcp);
 
     parts.shutdown.cancelled().await;
     let _ = request_task.await;
@@ -369,6 +415,7 @@ async fn run_service(parts: RunParts, ready: std::sync::mpsc::Sender<std::io::Re
         tracing::warn!("queued notifications not all delivered before the stop");
     }
     tracing::info!("proxy-wifi service stopped");
+    Ok(())
 }
 
 /// A running service. Dropping it stops the service.
