@@ -58,8 +58,13 @@ fn man_pages_cover_each_subcommand() {
 #[test]
 fn ctl_and_serve_name_the_control_socket_alike() {
     let dir = tempfile::tempdir().unwrap();
-    let nowhere = dir.path().join("nothing.sock");
-    let nowhere = nowhere.to_str().unwrap();
+    // A control socket nothing listens on (Windows: a named pipe nobody created).
+    let nowhere = if cfg!(windows) {
+        format!(r"\\.\pipe\proxy-wifi-nothing-{}", std::process::id())
+    } else {
+        dir.path().join("nothing.sock").to_str().unwrap().to_owned()
+    };
+    let nowhere = nowhere.as_str();
     for flag in ["--control-socket", "--socket"] {
         let out = proxy_wifi(&["ctl", flag, nowhere, "status"]);
         assert!(!out.status.success());
