@@ -106,11 +106,12 @@ printf 'ctrl_interface=/run/wpa_supplicant\n' >/tmp/wpas.conf
 wpa_supplicant -B -i "$STA" -c /tmp/wpas.conf -f /var/log/wpas.log
 wait_for 5 sh -c "wpa_cli -i $STA ping | grep -q PONG" || die "wpa_supplicant did not start"
 
-# start_unit UNIT INSTANCE: the unit's ExecStart, run as systemd would: RuntimeDirectory=
-# created 0700 and named in $RUNTIME_DIRECTORY, a private /tmp (PrivateTmp=yes).
+# start_unit UNIT INSTANCE [ARGS]: the unit's ExecStart (plus ARGS, as a drop-in would add
+# them), run as systemd would: RuntimeDirectory= created 0700 and named in
+# $RUNTIME_DIRECTORY, a private /tmp (PrivateTmp=yes).
 start_unit() {
-  local unit=/usr/lib/systemd/system/$1 instance=$2 exec name
-  exec=$(sed -n 's/^ExecStart=//p' "$unit" | sed "s/%i/$instance/g")
+  local unit=/usr/lib/systemd/system/$1 instance=$2 extra=${3:-} exec name
+  exec="$(sed -n 's/^ExecStart=//p' "$unit" | sed "s/%i/$instance/g") $extra"
   name=$(sed -n 's/^RuntimeDirectory=//p' "$unit" | sed "s/%i/$instance/g")
   [ -n "$exec" ] && [ -n "$name" ] || die "$1: no ExecStart= or RuntimeDirectory="
   grep -q '^PrivateTmp=yes' "$unit" || die "$1 has no PrivateTmp=yes"
@@ -151,15 +152,21 @@ proxy-wifi ctl --control-socket /run/proxy-wifi-vm1/control.sock status >/dev/nu
   && pass "proxy-wifi@vm1: control socket in its runtime directory" || fail "proxy-wifi@vm1: ctl status"
 stop_unit proxy-wifi@vm1.service
 
-# 2. The main unit with the package's own settings (host Wi-Fi, guests added at run time).
-start_unit proxy-wifi.service ""
+# 2. The main unit with the package's own settings (host Wi-Fi, backend auto), the VM
+#    named on the command line as an operator's drop-in would (--guest-cid 1).
+start_unit proxy-wifi.service "" "--guest-cid 1"
 if proxy-wifi ctl --control-socket /run/proxy-wifi/control.sock status >/tmp/status.txt 2>&1; then
   pass "proxy-wifi.service: serving with /etc/proxy-wifi/proxy-wifi.toml; ctl status answers"
 else
   fail "ctl status: $(cat /tmp/status.txt)"
 fi
-grep -q "interface added" /tmp/unit.log && pass "proxy-wifi.service: the wpa_supplicant backend found $STA" \
+grep -q "interface added" /tmp/unit.log && pass "proxy-wifi.service: backend auto found wpa_supplicant on $STA" \
   || fail "proxy-wifi.service: no interface: $(tail -5 /tmp/unit.log)"
+if $HI $G scan >/tmp/scan.txt 2>/tmp/scan.err && grep -q lab-wpa2 /tmp/scan.txt; then
+  pass "proxy-wifi.service: guest scan: $(grep -c lab- /tmp/scan.txt) lab networks"
+else
+  fail "proxy-wifi.service: scan: $(cat /tmp/scan.txt /tmp/scan.err; tail -5 /tmp/unit.log)"
+fi
 stop_unit proxy-wifi.service
 
 # 3. Remove (settings stay, as conffiles do), then purge.
