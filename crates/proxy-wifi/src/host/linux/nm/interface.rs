@@ -16,13 +16,11 @@ use super::model::{
     reason_text,
 };
 use super::proxies::{DeviceProxy, NetworkManagerProxy, NmPropertiesProxy, SettingsConnectionProxy, WirelessProxy};
-use crate::host::linux::shared::stable_interface_id;
-use crate::host::linux::shared::{EventOutlet, on_own_task};
+use crate::host::linux::shared::{HostLink, LinkDriver, LinuxInterface, stable_interface_id};
 use crate::interface::{
-    ConnectParams, ConnectedNetwork, EventSink, InterfaceError, InterfaceEvent, InterfaceId, ScanResults, ScanStatus,
-    WifiInterface,
+    ConnectParams, ConnectedNetwork, InterfaceError, InterfaceEvent, InterfaceId, ScanResults, ScanStatus,
 };
-use crate::limits::{HOST_CONNECT_DEADLINE, HOST_DISCONNECT_WAIT, HOST_LOSS_CLEANUP_DELAY, NM_STRENGTH_POLL_PERIOD};
+use crate::limits::{HOST_CONNECT_DEADLINE, HOST_DISCONNECT_WAIT, NM_STRENGTH_POLL_PERIOD};
 
 const AP_INTERFACE: &str = "org.freedesktop.NetworkManager.AccessPoint";
 const WIRELESS_INTERFACE: &str = "org.freedesktop.NetworkManager.Device.Wireless";
@@ -33,22 +31,18 @@ fn dbus_error(what: &str, error: zbus::Error) -> InterfaceError {
 
 #[derive(Debug, Default)]
 struct State {
-    host: Option<ConnectedNetwork>,
     /// The active connection made for the guest (volatile).
     ours: Option<OwnedObjectPath>,
-    own_disconnect: bool,
-    last_percent: Option<u32>,
 }
 
-struct Inner {
-    id: InterfaceId,
-    name: String,
+/// One NetworkManager Wi-Fi device, as [`NmInterface`] drives it.
+pub struct NmDevice {
     connection: zbus::Connection,
     device_path: OwnedObjectPath,
     nm: NetworkManagerProxy<'static>,
     device: DeviceProxy<'static>,
     wireless: WirelessProxy<'static>,
-    outlet: EventOutlet,
+    link: HostLink,
     state: Mutex<State>,
     /// Device state changes (new state, reason), for the operations waiting on them.
     states: broadcast::Sender<(u32, u32)>,
@@ -60,9 +54,7 @@ struct Inner {
 /// Scans call `RequestScan` and answer from the device's access points (IEs synthesized
 /// from their properties); connects add and activate a volatile connection, which
 /// NetworkManager deletes once it is deactivated.
-pub struct NmInterface {
-    inner: Arc<Inner>,
-}
+pub type NmInterface = LinuxInterface<NmDevice>;
 
 impl NmInterface {
     /// The interface id of the NetworkManager device named `name`.
@@ -88,33 +80,31 @@ impl NmInterface {
             .await?;
         let nm = NetworkManagerProxy::builder(connection).cache_properties(CacheProperties::No).build().await?;
         let (states, _) = broadcast::channel(32);
-        let inner = Arc::new(Inner {
-            id: Self::interface_id(&name),
-            name,
+        let device = NmDevice {
             connection: connection.clone(),
             device_path: path,
             nm,
             device,
             wireless,
-            outlet: EventOutlet::default(),
+            link: HostLink::new(Self::interface_id(&name), name, None),
             state: Mutex::new(State::default()),
             states,
             operation: tokio::sync::Mutex::new(()),
-        });
-        let host = inner.current_connection().await;
-        inner.state().host = host;
-        Ok(Some(NmInterface { inner }))
+        };
+        let host = device.current_connection().await;
+        device.link.connected(host);
+        Ok(Some(NmInterface::new(device)))
     }
 
     /// The network interface name.
     pub fn name(&self) -> &str {
-        &self.inner.name
+        self.driver().link.name()
     }
 
     /// Follows the device's state changes and scans, and polls the strength of the
     /// active access point, until `stop`; then deactivates a guest connection left over.
     pub(crate) async fn run_monitor(&self, stop: CancellationToken) {
-        let inner = self.inner.clone();
+        let inner = self.driver().clone();
         let streams = async {
             let states = inner.device.receive_state_changed().await?;
             let properties = NmPropertiesProxy::builder(&inner.connection)
@@ -128,7 +118,7 @@ impl NmInterface {
         let (mut states, mut changes) = match streams.await {
             Ok(streams) => streams,
             Err(error) => {
-                tracing::warn!(interface = %inner.name, %error, "cannot follow the NetworkManager device");
+                tracing::warn!(interface = %inner.link.name(), %error, "cannot follow the NetworkManager device");
                 stop.cancelled().await;
                 return;
             }
@@ -163,7 +153,7 @@ impl NmInterface {
     }
 }
 
-impl Inner {
+impl NmDevice {
     fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -185,7 +175,9 @@ impl Inner {
             match self.access_point(&path.as_ref()).await {
                 Ok(ap) => entries.extend(ap.to_bss_entry()),
                 // An access point may vanish between the listing and the read.
-                Err(error) => tracing::debug!(interface = %self.name, ap = %path, %error, "access point unreadable"),
+                Err(error) => {
+                    tracing::debug!(interface = %self.link.name(), ap = %path, %error, "access point unreadable")
+                }
             }
         }
         Ok(entries)
@@ -194,10 +186,10 @@ impl Inner {
     async fn emit_scan_results(&self) {
         match self.entries().await {
             Ok(bss) => {
-                tracing::debug!(interface = %self.name, networks = bss.len(), "host scan results");
-                self.outlet.emit(InterfaceEvent::ScanResults(ScanResults { bss, status: ScanStatus::Completed }));
+                tracing::debug!(interface = %self.link.name(), networks = bss.len(), "host scan results");
+                self.link.emit(InterfaceEvent::ScanResults(ScanResults { bss, status: ScanStatus::Completed }));
             }
-            Err(error) => tracing::warn!(interface = %self.name, %error, "reading the access points failed"),
+            Err(error) => tracing::warn!(interface = %self.link.name(), %error, "reading the access points failed"),
         }
     }
 
@@ -215,49 +207,26 @@ impl Inner {
     }
 
     async fn on_state(&self, new_state: u32, old_state: u32, reason: u32) {
-        tracing::debug!(interface = %self.name, new_state, old_state, reason, "NetworkManager device state");
-        let up = (device_state::IP_CONFIG..=device_state::ACTIVATED).contains(&new_state);
-        if up {
-            if self.state().host.is_none() {
+        tracing::debug!(interface = %self.link.name(), new_state, old_state, reason, "NetworkManager device state");
+        if (device_state::IP_CONFIG..=device_state::ACTIVATED).contains(&new_state) {
+            if self.link.host().is_none() {
                 if let Some(network) = self.current_connection().await {
-                    {
-                        let mut state = self.state();
-                        state.host = Some(network);
-                        state.last_percent = None;
-                    }
-                    tracing::info!(interface = %self.name, ssid = %network.ssid, bssid = %network.bssid, "host connected");
-                    self.outlet.emit(InterfaceEvent::HostConnected(network));
+                    self.link.connected(Some(network));
                 }
             }
-        } else {
-            let (left, own) = {
-                let mut state = self.state();
-                (state.host.take(), state.own_disconnect)
-            };
-            if let Some(network) = left {
-                tracing::info!(interface = %self.name, ssid = %network.ssid, new_state, reason, own, "host disconnected");
-                if !own {
-                    self.outlet.emit(InterfaceEvent::HostDisconnected { ssid: network.ssid });
-                    // The handler forgets a guest connection the host lost and will not
-                    // ask for a disconnect: make sure the volatile connection goes.
-                    let ours = self.state().ours.take();
-                    if let Some(active) = ours {
-                        // A moment later, so that the guest hears of the loss first.
-                        let nm = self.nm.clone();
-                        let name = self.name.clone();
-                        tokio::spawn(async move {
-                            tokio::time::sleep(HOST_LOSS_CLEANUP_DELAY).await;
-                            tracing::info!(interface = %name, "the host lost the guest's connection; deactivating it");
-                            let _ = nm.deactivate_connection(&active.as_ref()).await;
-                        });
-                    }
-                }
+        } else if self.link.disconnected().is_some() {
+            let ours = self.state().ours.take();
+            if let Some(active) = ours {
+                let nm = self.nm.clone();
+                self.link.clean_up_after_loss(async move {
+                    let _ = nm.deactivate_connection(&active.as_ref()).await;
+                });
             }
         }
     }
 
     async fn poll_strength(&self) {
-        if self.state().host.is_none() {
+        if self.link.host().is_none() {
             return;
         }
         let Ok(ap) = self.wireless.active_access_point().await else { return };
@@ -267,16 +236,20 @@ impl Inner {
         let Ok(ap) = self.access_point(&ap.as_ref()).await else { return };
         // NetworkManager's strength is already a percentage; the dBm round trip keeps it
         // on the guest's q/2 - 100 scale.
-        let percent = dbm_to_link_quality(link_quality_to_dbm(u32::from(ap.strength)));
-        let changed = {
-            let mut state = self.state();
-            let changed = state.last_percent != Some(percent);
-            state.last_percent = Some(percent);
-            changed
-        };
-        if changed {
-            self.outlet.emit(InterfaceEvent::SignalQuality { percent });
-        }
+        self.link.signal(dbm_to_link_quality(link_quality_to_dbm(u32::from(ap.strength))));
+    }
+}
+
+#[async_trait]
+impl LinkDriver for NmDevice {
+    const BACKEND: &'static str = "networkmanager";
+
+    fn link(&self) -> &HostLink {
+        &self.link
+    }
+
+    async fn connection_to(&self, ssid: &Ssid) -> Option<ConnectedNetwork> {
+        self.current_connection().await.filter(|n| n.ssid == *ssid)
     }
 
     async fn scan(&self, ssid: Option<Ssid>) -> Result<ScanResults, InterfaceError> {
@@ -289,7 +262,7 @@ impl Inner {
         let triggered = match self.wireless.request_scan(options).await {
             Ok(()) => true,
             Err(error) => {
-                tracing::debug!(interface = %self.name, %error, "RequestScan refused; answering from the access points");
+                tracing::debug!(interface = %self.link.name(), %error, "RequestScan refused; answering from the access points");
                 false
             }
         };
@@ -329,7 +302,7 @@ impl Inner {
             .add_and_activate_connection2(dict, &self.device_path.as_ref(), &root, options)
             .await
             .map_err(|e| dbus_error("AddAndActivateConnection2", e))?;
-        tracing::debug!(interface = %self.name, ssid = %params.ssid, active = %active, "volatile connection activating");
+        tracing::debug!(interface = %self.link.name(), ssid = %params.ssid, active = %active, "volatile connection activating");
         let wait = async {
             let mut tracker = ActivationTracker::default();
             loop {
@@ -337,14 +310,14 @@ impl Inner {
                     Ok(change) => change,
                     Err(broadcast::error::RecvError::Lagged(_)) => continue,
                     Err(broadcast::error::RecvError::Closed) => {
-                        return Err(InterfaceError::Unavailable(format!("{} went away", self.name)));
+                        return Err(InterfaceError::Unavailable(format!("{} went away", self.link.name())));
                     }
                 };
                 match tracker.on_state(new_state, reason) {
                     Progress::Pending => {}
                     Progress::Connected => return Ok(()),
                     Progress::Failed { state, reason: 53 } => {
-                        tracing::debug!(interface = %self.name, state, "network not found");
+                        tracing::debug!(interface = %self.link.name(), state, "network not found");
                         return Err(InterfaceError::NetworkNotFound(params.ssid));
                     }
                     Progress::Failed { state, reason } => {
@@ -373,14 +346,14 @@ impl Inner {
                     bssid: joined.map_or(params.bssid, |n| n.bssid),
                     auth: params.auth_algorithm(),
                 };
-                tracing::info!(interface = %self.name, ssid = %params.ssid, bssid = %network.bssid, "connected for the guest");
+                tracing::info!(interface = %self.link.name(), ssid = %params.ssid, bssid = %network.bssid, "connected for the guest");
                 self.state().ours = Some(active);
                 Ok(network)
             }
             Err(error) => {
-                tracing::info!(interface = %self.name, ssid = %params.ssid, %error, "guest connection failed; deactivating");
+                tracing::info!(interface = %self.link.name(), ssid = %params.ssid, %error, "guest connection failed; deactivating");
                 if let Err(e) = self.nm.deactivate_connection(&active.as_ref()).await {
-                    tracing::debug!(interface = %self.name, error = %e, "deactivation after a failure");
+                    tracing::debug!(interface = %self.link.name(), error = %e, "deactivation after a failure");
                 }
                 // Volatile connections go with their deactivation; make sure of it.
                 if let Ok(proxy) = SettingsConnectionProxy::builder(&self.connection).path(settings_path) {
@@ -393,12 +366,12 @@ impl Inner {
         }
     }
 
-    async fn disconnect(&self) -> Result<(), InterfaceError> {
+    async fn disconnect(self: Arc<Self>) -> Result<(), InterfaceError> {
         let _operation = self.operation.lock().await;
         let Some(active) = self.state().ours.take() else {
             return Ok(());
         };
-        self.state().own_disconnect = true;
+        let own = self.link.own_disconnect();
         let mut states = self.states.subscribe();
         let result = self.nm.deactivate_connection(&active.as_ref()).await;
         if result.is_ok() {
@@ -412,57 +385,20 @@ impl Inner {
                 }
             };
             if tokio::time::timeout(HOST_DISCONNECT_WAIT, wait).await.is_err() {
-                tracing::warn!(interface = %self.name, "the device did not leave the guest's connection in time");
+                tracing::warn!(interface = %self.link.name(), "the device did not leave the guest's connection in time");
             }
         }
-        self.state().own_disconnect = false;
+        drop(own);
         match result {
             Ok(()) => {
-                tracing::info!(interface = %self.name, "guest connection deactivated");
+                tracing::info!(interface = %self.link.name(), "guest connection deactivated");
                 Ok(())
             }
             // Already gone (the host lost it): nothing left to do.
             Err(error) => {
-                tracing::info!(interface = %self.name, %error, "guest connection was already inactive");
+                tracing::info!(interface = %self.link.name(), %error, "guest connection was already inactive");
                 Ok(())
             }
         }
-    }
-}
-
-#[async_trait]
-impl WifiInterface for NmInterface {
-    fn id(&self) -> InterfaceId {
-        self.inner.id
-    }
-
-    fn name(&self) -> String {
-        self.inner.name.clone()
-    }
-
-    fn backend(&self) -> &'static str {
-        "networkmanager"
-    }
-
-    fn attach(&self, events: EventSink) {
-        let connected = self.inner.state().host;
-        self.inner.outlet.attach(events, connected);
-    }
-
-    async fn connection_to(&self, ssid: &Ssid) -> Option<ConnectedNetwork> {
-        self.inner.current_connection().await.filter(|n| n.ssid == *ssid)
-    }
-
-    async fn scan(&self, ssid: Option<Ssid>) -> Result<ScanResults, InterfaceError> {
-        self.inner.scan(ssid).await
-    }
-
-    async fn connect(&self, params: &ConnectParams) -> Result<ConnectedNetwork, InterfaceError> {
-        on_own_task("connect", self.inner.clone().connect(params.clone())).await
-    }
-
-    async fn disconnect(&self) -> Result<(), InterfaceError> {
-        let inner = self.inner.clone();
-        on_own_task("disconnect", async move { inner.disconnect().await }).await
     }
 }

@@ -13,14 +13,11 @@ use super::parse::{
     Event, Status, bss_range_command, network_settings, parse_bss_page, parse_event, parse_list_networks,
     parse_signal_poll, parse_status, scan_command,
 };
-use crate::host::linux::shared::{EventOutlet, on_own_task};
+use crate::host::linux::shared::{HostLink, LinkDriver, LinuxInterface};
 use crate::interface::{
-    ConnectParams, ConnectedNetwork, EventSink, InterfaceError, InterfaceEvent, InterfaceId, ScanResults, ScanStatus,
-    WifiInterface,
+    ConnectParams, ConnectedNetwork, InterfaceError, InterfaceEvent, InterfaceId, ScanResults, ScanStatus,
 };
-use crate::limits::{
-    HOST_CONNECT_DEADLINE, HOST_DISCONNECT_WAIT, HOST_LOSS_CLEANUP_DELAY, WPA_REQUEST_TIMEOUT, WPA_SIGNAL_POLL_PERIOD,
-};
+use crate::limits::{HOST_CONNECT_DEADLINE, HOST_DISCONNECT_WAIT, WPA_REQUEST_TIMEOUT, WPA_SIGNAL_POLL_PERIOD};
 
 /// A connect fails after this many scans in a row that did not find the network.
 const NOT_FOUND_LIMIT: u32 = 3;
@@ -31,28 +28,25 @@ const MAX_BSS_PAGES: usize = 256;
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct TemporaryNetwork {
     id: u32,
+    /// Which guest connection of this interface made it (wpa_supplicant reuses ids).
+    serial: u64,
     /// Networks that were enabled before `SELECT_NETWORK` disabled them.
     restore: Vec<u32>,
 }
 
 #[derive(Debug, Default)]
 struct State {
-    /// What the interface is connected to now (from `STATUS` / events).
-    host: Option<ConnectedNetwork>,
-    /// The wpa_supplicant network id of that connection.
+    /// The wpa_supplicant network id of the host's connection.
     host_network: Option<u32>,
     temporary: Option<TemporaryNetwork>,
-    /// A guest disconnect is under way: its `CTRL-EVENT-DISCONNECTED` is not a host event.
-    own_disconnect: bool,
-    /// The last link quality sent, so that only changes are sent.
-    last_percent: Option<u32>,
+    /// Serial of the last temporary network made.
+    last_serial: u64,
 }
 
-pub(crate) struct Inner {
-    id: InterfaceId,
-    name: String,
+/// One station interface of wpa_supplicant, as [`WpaInterface`] drives it.
+pub struct WpaStation {
     ctrl: tokio::sync::Mutex<CtrlSocket>,
-    outlet: EventOutlet,
+    link: HostLink,
     state: Mutex<State>,
     events: broadcast::Sender<Event>,
     /// Connects and disconnects, one at a time.
@@ -64,9 +58,7 @@ pub(crate) struct Inner {
 /// Scans trigger `SCAN` and answer at once from the BSS table (real IEs); connects use a
 /// temporary network that is removed, with the host's other networks re-enabled, when
 /// the guest disconnects or the connect fails.
-pub struct WpaInterface {
-    inner: Arc<Inner>,
-}
+pub type WpaInterface = LinuxInterface<WpaStation>;
 
 fn ctrl_error(error: CtrlError) -> InterfaceError {
     match error {
@@ -85,39 +77,33 @@ impl WpaInterface {
         }
         let status = parse_status(&ctrl.request("STATUS", WPA_REQUEST_TIMEOUT).await.map_err(ctrl_error)?);
         let (events, _) = broadcast::channel(64);
-        let inner = Inner {
-            id,
-            name,
+        let station = WpaStation {
             ctrl: tokio::sync::Mutex::new(ctrl),
-            outlet: EventOutlet::default(),
-            state: Mutex::new(State {
-                host: status.connected_network(),
-                host_network: status.network_id,
-                ..State::default()
-            }),
+            link: HostLink::new(id, name, status.connected_network()),
+            state: Mutex::new(State { host_network: status.network_id, ..State::default() }),
             events,
             operation: tokio::sync::Mutex::new(()),
         };
-        Ok(WpaInterface { inner: Arc::new(inner) })
+        Ok(WpaInterface::new(station))
     }
 
     /// Follows the events of `monitor` (an attached control socket) and polls the
     /// signal while connected, until `stop`; then removes a temporary network left over.
     pub(crate) async fn run_monitor(&self, monitor: CtrlSocket, stop: CancellationToken) {
-        let inner = self.inner.clone();
+        let inner = self.driver().clone();
         let mut poll = tokio::time::interval(WPA_SIGNAL_POLL_PERIOD);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = stop.cancelled() => {
                     let _ = monitor.request("DETACH", Duration::from_millis(500)).await;
-                    inner.remove_temporary_network().await;
+                    inner.remove_temporary_network(None).await;
                     break;
                 }
                 message = monitor.recv() => match message {
                     Ok(message) => inner.on_event(parse_event(&message)).await,
                     Err(error) => {
-                        tracing::warn!(interface = %inner.name, %error, "wpa_supplicant event socket failed");
+                        tracing::warn!(interface = %inner.link.name(), %error, "wpa_supplicant event socket failed");
                         stop.cancelled().await;
                     }
                 },
@@ -127,7 +113,7 @@ impl WpaInterface {
     }
 }
 
-impl Inner {
+impl WpaStation {
     fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -148,7 +134,7 @@ impl Inner {
         } else {
             Err(InterfaceError::Backend(format!(
                 "wpa_supplicant refused '{shown}' on {}: {}",
-                self.name,
+                self.link.name(),
                 reply.trim_end()
             )))
         }
@@ -180,83 +166,51 @@ impl Inner {
                 let (network, status_id) = match self.status().await {
                     Ok(status) => (status.connected_network(), status.network_id),
                     Err(error) => {
-                        tracing::warn!(interface = %self.name, %error, "STATUS after CTRL-EVENT-CONNECTED failed");
+                        tracing::warn!(interface = %self.link.name(), %error, "STATUS after CTRL-EVENT-CONNECTED failed");
                         (None, None)
                     }
                 };
-                tracing::info!(interface = %self.name, bssid = ?bssid, ssid = ?network.map(|n| n.ssid), "wpa_supplicant connected");
-                {
-                    let mut state = self.state();
-                    state.host = network;
-                    state.host_network = network_id.or(status_id);
-                    state.last_percent = None;
-                }
-                if let Some(network) = network {
-                    self.outlet.emit(InterfaceEvent::HostConnected(network));
-                }
+                tracing::debug!(interface = %self.link.name(), bssid = ?bssid, network = ?network_id.or(status_id), "wpa_supplicant connected");
+                self.state().host_network = network_id.or(status_id);
+                self.link.connected(network);
             }
             Event::Disconnected { bssid, reason, locally_generated } => {
-                let (left, left_network, own) = {
-                    let mut state = self.state();
-                    state.last_percent = None;
-                    (state.host.take(), state.host_network.take(), state.own_disconnect)
-                };
-                tracing::info!(interface = %self.name, bssid = ?bssid, reason = ?reason, locally_generated, own,
+                tracing::debug!(interface = %self.link.name(), bssid = ?bssid, reason = ?reason, locally_generated,
                     "wpa_supplicant disconnected");
-                if let (Some(network), false) = (left, own) {
-                    self.outlet.emit(InterfaceEvent::HostDisconnected { ssid: network.ssid });
-                    // The handler forgets a guest connection the host lost, and will not
-                    // ask for a disconnect: the temporary network goes now.
-                    let ours = {
-                        let state = self.state();
-                        state.temporary.as_ref().is_some_and(|t| Some(t.id) == left_network)
-                    };
-                    if ours {
-                        // A moment later, so that the guest hears of the loss first.
-                        let inner = self.clone();
-                        tokio::spawn(async move {
-                            let _operation = inner.operation.lock().await;
-                            tokio::time::sleep(HOST_LOSS_CLEANUP_DELAY).await;
-                            tracing::info!(interface = %inner.name,
-                                "the host lost the guest's connection; removing the temporary network");
-                            inner.remove_temporary_network().await;
+                let left_network = self.state().host_network.take();
+                if self.link.disconnected().is_some() {
+                    // The temporary network of the lost connection goes; not a newer one.
+                    let lost = self.state().temporary.as_ref().filter(|t| Some(t.id) == left_network).map(|t| t.serial);
+                    if let Some(serial) = lost {
+                        let station = self.clone();
+                        self.link.clean_up_after_loss(async move {
+                            let _operation = station.operation.lock().await;
+                            station.remove_temporary_network(Some(serial)).await;
                         });
                     }
                 }
             }
             Event::ScanResults | Event::ScanFailed => match self.bss_table().await {
                 Ok(bss) => {
-                    tracing::debug!(interface = %self.name, networks = bss.len(), "host scan results");
-                    self.outlet.emit(InterfaceEvent::ScanResults(ScanResults { bss, status: ScanStatus::Completed }));
+                    tracing::debug!(interface = %self.link.name(), networks = bss.len(), "host scan results");
+                    self.link.emit(InterfaceEvent::ScanResults(ScanResults { bss, status: ScanStatus::Completed }));
                 }
-                Err(error) => tracing::warn!(interface = %self.name, %error, "reading the BSS table failed"),
+                Err(error) => tracing::warn!(interface = %self.link.name(), %error, "reading the BSS table failed"),
             },
             Event::SignalChange { signal: Some(dbm) } => self.signal(*dbm),
-            Event::Terminating => tracing::info!(interface = %self.name, "wpa_supplicant is terminating"),
-            Event::Other(text) => tracing::trace!(interface = %self.name, event = %text, "wpa_supplicant event"),
+            Event::Terminating => tracing::info!(interface = %self.link.name(), "wpa_supplicant is terminating"),
+            Event::Other(text) => tracing::trace!(interface = %self.link.name(), event = %text, "wpa_supplicant event"),
             _ => {}
         }
         let _ = self.events.send(event);
     }
 
     fn signal(&self, dbm: i32) {
-        let percent = proxy_wifi_protocol::dbm_to_link_quality(dbm);
-        let changed = {
-            let mut state = self.state();
-            let changed = state.host.is_some() && state.last_percent != Some(percent);
-            if changed {
-                state.last_percent = Some(percent);
-            }
-            changed
-        };
-        if changed {
-            tracing::debug!(interface = %self.name, dbm, percent, "signal quality");
-            self.outlet.emit(InterfaceEvent::SignalQuality { percent });
-        }
+        self.link.signal(proxy_wifi_protocol::dbm_to_link_quality(dbm));
     }
 
     async fn poll_signal(&self) {
-        if self.state().host.is_none() {
+        if self.link.host().is_none() {
             return;
         }
         match self.command("SIGNAL_POLL").await {
@@ -265,7 +219,7 @@ impl Inner {
                     self.signal(dbm);
                 }
             }
-            Err(error) => tracing::debug!(interface = %self.name, %error, "SIGNAL_POLL failed"),
+            Err(error) => tracing::debug!(interface = %self.link.name(), %error, "SIGNAL_POLL failed"),
         }
     }
 
@@ -279,10 +233,10 @@ impl Inner {
     async fn remove_and_restore(&self, id: u32, restore: &[u32]) {
         let remove = format!("REMOVE_NETWORK {id}");
         if let Err(error) = self.command_ok(&remove, &remove).await {
-            tracing::warn!(interface = %self.name, network = id, %error, "removing the temporary network failed");
+            tracing::warn!(interface = %self.link.name(), network = id, %error, "removing the temporary network failed");
         }
         self.restore_networks(restore).await;
-        tracing::debug!(interface = %self.name, network = id, restored = ?restore, "temporary network removed");
+        tracing::debug!(interface = %self.link.name(), network = id, restored = ?restore, "temporary network removed");
     }
 
     /// Enables again the networks `SELECT_NETWORK` disabled.
@@ -290,83 +244,23 @@ impl Inner {
         for network in restore {
             let enable = format!("ENABLE_NETWORK {network}");
             if let Err(error) = self.command_ok(&enable, &enable).await {
-                tracing::warn!(interface = %self.name, network, %error, "re-enabling a host network failed");
+                tracing::warn!(interface = %self.link.name(), network, %error, "re-enabling a host network failed");
             }
         }
     }
 
-    async fn remove_temporary_network(&self) {
-        let temporary = self.state().temporary.take();
+    /// Removes the temporary network (only the one of guest connection `serial`, when
+    /// given) and enables the host's networks again.
+    async fn remove_temporary_network(&self, serial: Option<u64>) {
+        let temporary = {
+            let mut state = self.state();
+            match (&state.temporary, serial) {
+                (Some(t), Some(serial)) if t.serial != serial => None,
+                _ => state.temporary.take(),
+            }
+        };
         if let Some(temporary) = temporary {
             self.remove_and_restore(temporary.id, &temporary.restore).await;
-        }
-    }
-
-    async fn scan(&self, ssid: Option<Ssid>) -> Result<ScanResults, InterfaceError> {
-        let reply = self.command(&scan_command(ssid.as_ref())).await?;
-        let triggered = match reply.trim_end() {
-            "OK" => true,
-            // A scan is already running: its results will come as an event.
-            "FAIL-BUSY" => true,
-            other => {
-                tracing::debug!(interface = %self.name, reply = other, "SCAN refused; answering from the BSS table");
-                false
-            }
-        };
-        let bss = self.bss_table().await?;
-        // Nothing known yet: tell the guest more is coming rather than "nothing here".
-        let status = if bss.is_empty() && triggered { ScanStatus::Running } else { ScanStatus::Completed };
-        tracing::debug!(interface = %self.name, networks = bss.len(), ?status, "scan answered from the BSS table");
-        Ok(ScanResults { bss, status })
-    }
-
-    async fn connect(self: Arc<Self>, params: ConnectParams) -> Result<ConnectedNetwork, InterfaceError> {
-        let _operation = self.operation.lock().await;
-        let settings = network_settings(&params)?;
-        // A temporary network of an earlier guest connection goes first; what it was to
-        // restore still holds.
-        let previous = self.state().temporary.take();
-        let restore = match previous {
-            Some(previous) => {
-                self.command_ok(&format!("REMOVE_NETWORK {}", previous.id), "REMOVE_NETWORK").await.ok();
-                previous.restore
-            }
-            None => self.enabled_networks().await?,
-        };
-        let reply = self.command("ADD_NETWORK").await?;
-        let id: u32 = reply.trim().parse().map_err(|_| {
-            InterfaceError::Backend(format!("ADD_NETWORK on {} answered '{}'", self.name, reply.trim_end()))
-        })?;
-        let outcome = async {
-            for setting in &settings {
-                let shown = format!("SET_NETWORK {id} {}", setting.name);
-                let command = zeroize::Zeroizing::new(format!("{shown} {}", setting.value.as_str()));
-                let shown = if setting.secret { shown } else { command.to_string() };
-                self.command_ok(&command, &shown).await?;
-            }
-            let mut events = self.events.subscribe();
-            self.command_ok(&format!("SELECT_NETWORK {id}"), "SELECT_NETWORK").await?;
-            match tokio::time::timeout(HOST_CONNECT_DEADLINE, self.wait_connected(&mut events, id, &params)).await {
-                Ok(result) => result,
-                Err(_) => Err(InterfaceError::TimedOut(format!(
-                    "no connection to '{}' within {HOST_CONNECT_DEADLINE:?}",
-                    params.ssid
-                ))),
-            }
-        }
-        .await;
-        match outcome {
-            Ok(bssid) => {
-                self.state().temporary = Some(TemporaryNetwork { id, restore });
-                let network = ConnectedNetwork { ssid: params.ssid, bssid, auth: params.auth_algorithm() };
-                tracing::info!(interface = %self.name, ssid = %params.ssid, %bssid, network = id, "connected for the guest");
-                Ok(network)
-            }
-            Err(error) => {
-                tracing::info!(interface = %self.name, ssid = %params.ssid, %error, "guest connection failed; cleaning up");
-                self.remove_and_restore(id, &restore).await;
-                Err(error)
-            }
         }
     }
 
@@ -389,12 +283,12 @@ impl Inner {
                 Ok(event) => event,
                 Err(broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(broadcast::error::RecvError::Closed) => {
-                    return Err(InterfaceError::Unavailable(format!("{} went away", self.name)));
+                    return Err(InterfaceError::Unavailable(format!("{} went away", self.link.name())));
                 }
             };
             match event {
                 Event::Connected { bssid, network_id } if network_id.is_none_or(|n| n == id) => {
-                    let known = self.state().host.map(|h| h.bssid);
+                    let known = self.link.host().map(|h| h.bssid);
                     return Ok(bssid.or(known).unwrap_or(params.bssid));
                 }
                 Event::TempDisabled { network_id, reason } if network_id.is_none_or(|n| n == id) => {
@@ -421,15 +315,105 @@ impl Inner {
             }
         }
     }
+}
 
-    async fn disconnect(&self) -> Result<(), InterfaceError> {
+#[async_trait]
+impl LinkDriver for WpaStation {
+    const BACKEND: &'static str = "wpa_supplicant";
+
+    fn link(&self) -> &HostLink {
+        &self.link
+    }
+
+    async fn connection_to(&self, ssid: &Ssid) -> Option<ConnectedNetwork> {
+        match self.status().await {
+            Ok(status) => status.connected_network().filter(|n| n.ssid == *ssid),
+            Err(error) => {
+                tracing::debug!(interface = %self.link.name(), %error, "STATUS failed");
+                None
+            }
+        }
+    }
+
+    async fn scan(&self, ssid: Option<Ssid>) -> Result<ScanResults, InterfaceError> {
+        let reply = self.command(&scan_command(ssid.as_ref())).await?;
+        let triggered = match reply.trim_end() {
+            "OK" => true,
+            // A scan is already running: its results will come as an event.
+            "FAIL-BUSY" => true,
+            other => {
+                tracing::debug!(interface = %self.link.name(), reply = other, "SCAN refused; answering from the BSS table");
+                false
+            }
+        };
+        let bss = self.bss_table().await?;
+        // Nothing known yet: tell the guest more is coming rather than "nothing here".
+        let status = if bss.is_empty() && triggered { ScanStatus::Running } else { ScanStatus::Completed };
+        tracing::debug!(interface = %self.link.name(), networks = bss.len(), ?status, "scan answered from the BSS table");
+        Ok(ScanResults { bss, status })
+    }
+
+    async fn connect(self: Arc<Self>, params: ConnectParams) -> Result<ConnectedNetwork, InterfaceError> {
+        let _operation = self.operation.lock().await;
+        let settings = network_settings(&params)?;
+        // A temporary network of an earlier guest connection goes first; what it was to
+        // restore still holds.
+        let previous = self.state().temporary.take();
+        let restore = match previous {
+            Some(previous) => {
+                self.command_ok(&format!("REMOVE_NETWORK {}", previous.id), "REMOVE_NETWORK").await.ok();
+                previous.restore
+            }
+            None => self.enabled_networks().await?,
+        };
+        let reply = self.command("ADD_NETWORK").await?;
+        let id: u32 = reply.trim().parse().map_err(|_| {
+            InterfaceError::Backend(format!("ADD_NETWORK on {} answered '{}'", self.link.name(), reply.trim_end()))
+        })?;
+        let outcome = async {
+            for setting in &settings {
+                let shown = format!("SET_NETWORK {id} {}", setting.name);
+                let command = zeroize::Zeroizing::new(format!("{shown} {}", setting.value.as_str()));
+                let shown = if setting.secret { shown } else { command.to_string() };
+                self.command_ok(&command, &shown).await?;
+            }
+            let mut events = self.events.subscribe();
+            self.command_ok(&format!("SELECT_NETWORK {id}"), "SELECT_NETWORK").await?;
+            match tokio::time::timeout(HOST_CONNECT_DEADLINE, self.wait_connected(&mut events, id, &params)).await {
+                Ok(result) => result,
+                Err(_) => Err(InterfaceError::TimedOut(format!(
+                    "no connection to '{}' within {HOST_CONNECT_DEADLINE:?}",
+                    params.ssid
+                ))),
+            }
+        }
+        .await;
+        match outcome {
+            Ok(bssid) => {
+                let mut state = self.state();
+                state.last_serial += 1;
+                state.temporary = Some(TemporaryNetwork { id, serial: state.last_serial, restore });
+                drop(state);
+                let network = ConnectedNetwork { ssid: params.ssid, bssid, auth: params.auth_algorithm() };
+                tracing::info!(interface = %self.link.name(), ssid = %params.ssid, %bssid, network = id, "connected for the guest");
+                Ok(network)
+            }
+            Err(error) => {
+                tracing::info!(interface = %self.link.name(), ssid = %params.ssid, %error, "guest connection failed; cleaning up");
+                self.remove_and_restore(id, &restore).await;
+                Err(error)
+            }
+        }
+    }
+
+    async fn disconnect(self: Arc<Self>) -> Result<(), InterfaceError> {
         let _operation = self.operation.lock().await;
         let Some(temporary) = self.state().temporary.take() else {
             return Ok(());
         };
         let status = self.status().await.unwrap_or_default();
         let connected = status.network_id == Some(temporary.id) && status.wpa_state != "DISCONNECTED";
-        self.state().own_disconnect = true;
+        let own = self.link.own_disconnect();
         let mut events = self.events.subscribe();
         let remove = format!("REMOVE_NETWORK {}", temporary.id);
         let removed = self.command_ok(&remove, &remove).await;
@@ -443,56 +427,13 @@ impl Inner {
                 }
             };
             if tokio::time::timeout(HOST_DISCONNECT_WAIT, wait).await.is_err() {
-                tracing::warn!(interface = %self.name, "no CTRL-EVENT-DISCONNECTED after removing the temporary network");
+                tracing::warn!(interface = %self.link.name(), "no CTRL-EVENT-DISCONNECTED after removing the temporary network");
             }
         }
-        self.state().own_disconnect = false;
+        drop(own);
         // Restore even if the removal failed (the network may already be gone).
         self.restore_networks(&temporary.restore).await;
-        tracing::info!(interface = %self.name, network = temporary.id, "guest connection ended");
+        tracing::info!(interface = %self.link.name(), network = temporary.id, "guest connection ended");
         removed
-    }
-}
-
-#[async_trait]
-impl WifiInterface for WpaInterface {
-    fn id(&self) -> InterfaceId {
-        self.inner.id
-    }
-
-    fn name(&self) -> String {
-        self.inner.name.clone()
-    }
-
-    fn backend(&self) -> &'static str {
-        "wpa_supplicant"
-    }
-
-    fn attach(&self, events: EventSink) {
-        let connected = self.inner.state().host;
-        self.inner.outlet.attach(events, connected);
-    }
-
-    async fn connection_to(&self, ssid: &Ssid) -> Option<ConnectedNetwork> {
-        match self.inner.status().await {
-            Ok(status) => status.connected_network().filter(|n| n.ssid == *ssid),
-            Err(error) => {
-                tracing::debug!(interface = %self.inner.name, %error, "STATUS failed");
-                None
-            }
-        }
-    }
-
-    async fn scan(&self, ssid: Option<Ssid>) -> Result<ScanResults, InterfaceError> {
-        self.inner.scan(ssid).await
-    }
-
-    async fn connect(&self, params: &ConnectParams) -> Result<ConnectedNetwork, InterfaceError> {
-        on_own_task("connect", self.inner.clone().connect(params.clone())).await
-    }
-
-    async fn disconnect(&self) -> Result<(), InterfaceError> {
-        let inner = self.inner.clone();
-        on_own_task("disconnect", async move { inner.disconnect().await }).await
     }
 }

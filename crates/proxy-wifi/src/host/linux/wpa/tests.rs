@@ -279,6 +279,36 @@ async fn host_events_reach_the_handler() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The cleanup after a host loss removes the temporary network of the lost connection,
+/// never the one a guest's reconnect made in the meantime.
+#[tokio::test]
+async fn cleanup_after_a_host_loss_spares_the_network_of_a_reconnect() {
+    let dir = temp_dir("loss");
+    let fake = FakeSupplicant::start(&dir, "wlan9", FakeState { on_select: "connect", ..host_networks() });
+    let (interface, mut events, stop) = open(&dir, "wlan9").await;
+    interface.connect(&psk_params("labpassword")).await.unwrap();
+    // The AP drops the station: the handler hears of it, and the guest reconnects at once.
+    fake.state.lock().unwrap().connected = None;
+    fake.events.send("<3>CTRL-EVENT-DISCONNECTED bssid=02:00:00:00:01:00 reason=2".into()).unwrap();
+    loop {
+        if let InterfaceEvent::HostDisconnected { .. } = next_event(&mut events).await {
+            break;
+        }
+    }
+    interface.connect(&psk_params("labpassword")).await.unwrap();
+    // Past the cleanup delay: the reconnect's network (3) is still there and selected.
+    tokio::time::sleep(crate::limits::HOST_LOSS_CLEANUP_DELAY * 3).await;
+    let commands = fake.commands();
+    let tail: Vec<&str> = commands.iter().map(String::as_str).filter(|c| c.contains("REMOVE_NETWORK")).collect();
+    assert_eq!(tail, ["REMOVE_NETWORK 2"], "{commands:?}");
+    assert_eq!(fake.state.lock().unwrap().connected, Some(3));
+    // The guest's own disconnect removes it.
+    interface.disconnect().await.unwrap();
+    assert!(fake.commands().contains(&"REMOVE_NETWORK 3".to_owned()));
+    stop.cancel();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[tokio::test]
 async fn backend_follows_sockets_as_they_come_and_go() {
     let dir = temp_dir("follow");
