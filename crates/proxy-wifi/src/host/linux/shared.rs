@@ -42,19 +42,21 @@ struct LinkState {
 pub struct HostLink {
     id: InterfaceId,
     name: String,
+    backend: &'static str,
     outlet: OnceLock<EventSink>,
     state: Mutex<LinkState>,
 }
 
 impl HostLink {
-    /// The link of interface `name` (id `id`), connected to `host` at start.
-    pub fn new(id: InterfaceId, name: String, host: Option<ConnectedNetwork>) -> Self {
-        Self { id, name, outlet: OnceLock::new(), state: Mutex::new(LinkState { host, ..LinkState::default() }) }
-    }
-
-    /// The interface id.
-    pub fn id(&self) -> InterfaceId {
-        self.id
+    /// The link of interface `name` (id `id`) of `backend`, connected to `host` at start.
+    pub fn new(id: InterfaceId, name: String, backend: &'static str, host: Option<ConnectedNetwork>) -> Self {
+        Self {
+            id,
+            name,
+            backend,
+            outlet: OnceLock::new(),
+            state: Mutex::new(LinkState { host, ..LinkState::default() }),
+        }
     }
 
     /// The network interface name.
@@ -170,10 +172,6 @@ impl Drop for OwnDisconnect<'_> {
 /// it a [`WifiInterface`].
 #[async_trait]
 pub trait LinkDriver: Send + Sync + 'static {
-    /// The backend's name for operators (`networkmanager`, `wpa_supplicant`).
-    const BACKEND: &'static str;
-    /// Its host link (and identity).
-    fn link(&self) -> &HostLink;
     /// The host's connection to `ssid`, if any.
     async fn connection_to(&self, ssid: &Ssid) -> Option<ConnectedNetwork>;
     /// Scans (targeted when `ssid` is given).
@@ -188,12 +186,14 @@ pub trait LinkDriver: Send + Sync + 'static {
 /// the host already has, and connects and disconnects run on their own task (if the
 /// handler gives up waiting, the operation and its cleanup still complete).
 pub struct LinuxInterface<D> {
+    link: Arc<HostLink>,
     driver: Arc<D>,
 }
 
 impl<D> LinuxInterface<D> {
-    pub(crate) fn new(driver: D) -> Self {
-        Self { driver: Arc::new(driver) }
+    /// The interface of `driver`, whose host link is `link`.
+    pub(crate) fn new(link: Arc<HostLink>, driver: D) -> Self {
+        Self { link, driver: Arc::new(driver) }
     }
 
     pub(crate) fn driver(&self) -> &Arc<D> {
@@ -204,19 +204,19 @@ impl<D> LinuxInterface<D> {
 #[async_trait]
 impl<D: LinkDriver> WifiInterface for LinuxInterface<D> {
     fn id(&self) -> InterfaceId {
-        self.driver.link().id()
+        self.link.id
     }
 
     fn name(&self) -> String {
-        self.driver.link().name().to_owned()
+        self.link.name.clone()
     }
 
     fn backend(&self) -> &'static str {
-        D::BACKEND
+        self.link.backend
     }
 
     fn attach(&self, events: EventSink) {
-        self.driver.link().attach(events);
+        self.link.attach(events);
     }
 
     async fn connection_to(&self, ssid: &Ssid) -> Option<ConnectedNetwork> {
@@ -293,7 +293,7 @@ mod tests {
 
     #[test]
     fn an_interface_attached_while_connected_reports_it_once() {
-        let link = HostLink::new(InterfaceId::FAKE_NETWORKS, "wlan0".into(), Some(network()));
+        let link = HostLink::new(InterfaceId::FAKE_NETWORKS, "wlan0".into(), "test", Some(network()));
         link.emit(InterfaceEvent::SignalQuality { percent: 50 }); // before attach: dropped
         let (sink, mut receiver) = EventSink::channel(InterfaceId::FAKE_NETWORKS);
         link.attach(sink.clone());
@@ -303,7 +303,7 @@ mod tests {
 
     #[test]
     fn host_losses_are_reported_but_the_guests_own_disconnection_is_not() {
-        let link = HostLink::new(InterfaceId::FAKE_NETWORKS, "wlan0".into(), None);
+        let link = HostLink::new(InterfaceId::FAKE_NETWORKS, "wlan0".into(), "test", None);
         let (sink, mut receiver) = EventSink::channel(InterfaceId::FAKE_NETWORKS);
         link.attach(sink);
         assert_eq!(link.disconnected(), None, "not connected: nothing left");
@@ -327,7 +327,7 @@ mod tests {
 
     #[test]
     fn link_quality_is_reported_when_connected_and_changed() {
-        let link = HostLink::new(InterfaceId::FAKE_NETWORKS, "wlan0".into(), None);
+        let link = HostLink::new(InterfaceId::FAKE_NETWORKS, "wlan0".into(), "test", None);
         let (sink, mut receiver) = EventSink::channel(InterfaceId::FAKE_NETWORKS);
         link.attach(sink);
         link.signal(40); // not connected

@@ -42,7 +42,7 @@ pub struct NmDevice {
     nm: NetworkManagerProxy<'static>,
     device: DeviceProxy<'static>,
     wireless: WirelessProxy<'static>,
-    link: HostLink,
+    link: Arc<HostLink>,
     state: Mutex<State>,
     /// Device state changes (new state, reason), for the operations waiting on them.
     states: broadcast::Sender<(u32, u32)>,
@@ -86,14 +86,14 @@ impl NmInterface {
             nm,
             device,
             wireless,
-            link: HostLink::new(Self::interface_id(&name), name, None),
+            link: Arc::new(HostLink::new(Self::interface_id(&name), name, "networkmanager", None)),
             state: Mutex::new(State::default()),
             states,
             operation: tokio::sync::Mutex::new(()),
         };
         let host = device.current_connection().await;
         device.link.connected(host);
-        Ok(Some(NmInterface::new(device)))
+        Ok(Some(NmInterface::new(device.link.clone(), device)))
     }
 
     /// The network interface name.
@@ -242,12 +242,6 @@ impl NmDevice {
 
 #[async_trait]
 impl LinkDriver for NmDevice {
-    const BACKEND: &'static str = "networkmanager";
-
-    fn link(&self) -> &HostLink {
-        &self.link
-    }
-
     async fn connection_to(&self, ssid: &Ssid) -> Option<ConnectedNetwork> {
         self.current_connection().await.filter(|n| n.ssid == *ssid)
     }

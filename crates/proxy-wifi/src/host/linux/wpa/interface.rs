@@ -46,7 +46,7 @@ struct State {
 /// One station interface of wpa_supplicant, as [`WpaInterface`] drives it.
 pub struct WpaStation {
     ctrl: tokio::sync::Mutex<CtrlSocket>,
-    link: HostLink,
+    link: Arc<HostLink>,
     state: Mutex<State>,
     events: broadcast::Sender<Event>,
     /// Connects and disconnects, one at a time.
@@ -79,12 +79,12 @@ impl WpaInterface {
         let (events, _) = broadcast::channel(64);
         let station = WpaStation {
             ctrl: tokio::sync::Mutex::new(ctrl),
-            link: HostLink::new(id, name, status.connected_network()),
+            link: Arc::new(HostLink::new(id, name, "wpa_supplicant", status.connected_network())),
             state: Mutex::new(State { host_network: status.network_id, ..State::default() }),
             events,
             operation: tokio::sync::Mutex::new(()),
         };
-        Ok(WpaInterface::new(station))
+        Ok(WpaInterface::new(station.link.clone(), station))
     }
 
     /// Follows the events of `monitor` (an attached control socket) and polls the
@@ -319,12 +319,6 @@ impl WpaStation {
 
 #[async_trait]
 impl LinkDriver for WpaStation {
-    const BACKEND: &'static str = "wpa_supplicant";
-
-    fn link(&self) -> &HostLink {
-        &self.link
-    }
-
     async fn connection_to(&self, ssid: &Ssid) -> Option<ConnectedNetwork> {
         match self.status().await {
             Ok(status) => status.connected_network().filter(|n| n.ssid == *ssid),
