@@ -232,7 +232,8 @@ pub struct pwifi_str {
 
 /// Hybrid-vsock transport (Firecracker, cloud-hypervisor): one guest per VMM socket
 /// path. Requests arrive on the Unix listener `<path>_<request_port>` the service
-/// creates; notifications connect to `<path>` and ask for `CONNECT <notification_port>`.
+/// creates (mode 0600; anything at that path but a stale socket of this user is refused);
+/// notifications connect to `<path>` and ask for `CONNECT <notification_port>`.
 ///
 /// Thread: any. Does not block. Unix only (`PWIFI_ERR_TRANSPORT` at start elsewhere).
 #[unsafe(no_mangle)]
@@ -258,7 +259,8 @@ pub extern "C" fn pwifi_config_set_transport_hybrid_vsock(
             .map(|p| unsafe { utf8(p.data, p.len, "paths[i]") }.map(PathBuf::from))
             .collect::<Result<Vec<_>, _>>()?;
         with_config(config, |c| {
-            c.transport = TransportSettings::HybridVsock { sockets, request_port, notification_port };
+            c.transport =
+                TransportSettings::HybridVsock { sockets, request_port, notification_port, socket_group: None };
             Ok(())
         })
     })

@@ -153,6 +153,10 @@ pub struct ServeArgs {
     /// for an older driver build.
     #[arg(long, value_name = "PATH[:ABI]", value_parser = parse_guest_arg::<PathBuf>)]
     pub vmm_socket: Vec<GuestArg<PathBuf>>,
+    /// A group that may also connect to the hybrid-vsock request listeners (e.g. the
+    /// VMM's group): they get mode 0660 and this group, instead of 0600. A name or a GID.
+    #[arg(long, value_name = "GROUP")]
+    pub vmm_socket_group: Option<String>,
     /// The guest driver's generation: `current`, or `legacy` for older builds of the
     /// proxy_wifi driver (scan answers without scan_complete, no scan-results
     /// notifications). Applies to every guest not marked otherwise with `:ABI`.

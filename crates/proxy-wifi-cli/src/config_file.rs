@@ -49,6 +49,9 @@ struct RawConfig {
     read_deadline_ms: Option<Spanned<i64>>,
     metrics: Option<Spanned<String>>,
     metrics_allow_remote: Option<Spanned<bool>>,
+    vmm_socket_group: Option<Spanned<String>>,
+    allow_tcp_host_mode: Option<Spanned<bool>>,
+    wait_for_backend: Option<Spanned<bool>>,
     #[serde(default)]
     guest: Vec<Spanned<RawGuest>>,
 }
@@ -234,6 +237,15 @@ pub fn apply(
     }
     if let Some(v) = &raw.metrics_allow_remote {
         merge.put("metrics_allow_remote", v.span(), &mut args.metrics_allow_remote, *v.get_ref());
+    }
+    if let Some(v) = &raw.vmm_socket_group {
+        merge.put("vmm_socket_group", v.span(), &mut args.vmm_socket_group, Some(v.get_ref().clone()));
+    }
+    if let Some(v) = &raw.allow_tcp_host_mode {
+        merge.put("allow_tcp_host_mode", v.span(), &mut args.allow_tcp_host_mode, *v.get_ref());
+    }
+    if let Some(v) = &raw.wait_for_backend {
+        merge.put("wait_for_backend", v.span(), &mut args.wait_for_backend, *v.get_ref());
     }
 
     let guests = read_guests(&file, base, &raw.guest)?;

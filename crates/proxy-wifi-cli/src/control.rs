@@ -2,8 +2,12 @@
 //! user can open; `proxy-wifi ctl` sends one JSON line and reads one JSON line back.
 //!
 //! * Linux and other Unix: a Unix domain socket, by default
-//!   `$XDG_RUNTIME_DIR/proxy-wifi/control.sock` or `/tmp/proxy-wifi-UID/control.sock`, in
-//!   a directory of mode 0700, socket mode 0600, and the peer's uid checked on accept.
+//!   `$XDG_RUNTIME_DIR/proxy-wifi/control.sock`, else `/run/proxy-wifi/control.sock` for
+//!   root and `/tmp/proxy-wifi-UID/control.sock` for other users. The default directory
+//!   is created 0700, or must already be a directory (not a link) of this user that no
+//!   one else can write to; the socket is born 0600 and never replaces anything but a
+//!   stale socket of this user (`proxy_wifi::socket_file`); the peer's uid is checked on
+//!   accept.
 //! * Windows: the named pipe `\\.\pipe\proxy-wifi-control`, remote clients rejected.
 
 use std::path::PathBuf;
@@ -197,6 +201,32 @@ impl ControlServer {
     }
 }
 
+/// Accepts control connections for ever: each accepted one goes to `serve`; a failed
+/// accept (EMFILE, ENFILE, ENOBUFS, …) is logged and retried after
+/// [`proxy_wifi::limits::ACCEPT_RETRY_DELAY`], so that a lack of descriptors never makes
+/// this loop spin.
+async fn accept_loop<T, F>(mut accept: impl FnMut() -> F, mut serve: impl FnMut(T))
+where
+    F: std::future::Future<Output = std::io::Result<T>>,
+{
+    let mut failures: u64 = 0;
+    loop {
+        match accept().await {
+            Ok(accepted) => {
+                failures = 0;
+                serve(accepted);
+            }
+            Err(error) => {
+                failures += 1;
+                if failures == 1 || failures.is_power_of_two() {
+                    tracing::warn!(%error, failures, "accepting a control connection failed; retrying");
+                }
+                tokio::time::sleep(proxy_wifi::limits::ACCEPT_RETRY_DELAY).await;
+            }
+        }
+    }
+}
+
 /// The prefix of every local named pipe.
 #[cfg(any(windows, test))]
 const PIPE_PREFIX: &str = r"\\.\pipe\";
@@ -249,49 +279,52 @@ impl Drop for ControlServer {
 
 #[cfg(unix)]
 mod platform {
-    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
     use std::path::{Path, PathBuf};
     use std::sync::Arc;
 
     use proxy_wifi::ServiceHandle;
+    use proxy_wifi::socket_file::{self, SocketAccess};
     use tokio::net::{UnixListener, UnixStream};
     use tokio::sync::Notify;
 
-    fn current_uid() -> Option<u32> {
-        std::fs::metadata("/proc/self").ok().map(|m| m.uid())
+    /// Where root's control socket lives when no `XDG_RUNTIME_DIR` says otherwise.
+    const ROOT_DIR: &str = "/run/proxy-wifi";
+
+    /// The default directory of the control socket for the user `uid`:
+    /// `$XDG_RUNTIME_DIR/proxy-wifi`, else `/run/proxy-wifi` for root, else
+    /// `/tmp/proxy-wifi-UID`.
+    pub fn default_directory(uid: u32, runtime_dir: Option<std::ffi::OsString>) -> PathBuf {
+        match runtime_dir.filter(|d| !d.is_empty()) {
+            Some(dir) => PathBuf::from(dir).join("proxy-wifi"),
+            None if uid == 0 => PathBuf::from(ROOT_DIR),
+            None => std::env::temp_dir().join(format!("proxy-wifi-{uid}")),
+        }
     }
 
     pub fn default_location() -> Result<PathBuf, String> {
-        if let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
-            return Ok(PathBuf::from(dir).join("proxy-wifi").join("control.sock"));
-        }
-        let uid =
-            current_uid().map_or_else(|| std::env::var("USER").unwrap_or_else(|_| "user".into()), |u| u.to_string());
-        Ok(std::env::temp_dir().join(format!("proxy-wifi-{uid}")).join("control.sock"))
+        let dir = default_directory(socket_file::effective_uid(), std::env::var_os("XDG_RUNTIME_DIR"));
+        Ok(dir.join("control.sock"))
     }
 
-    /// Creates the socket's directory (0700) or checks an existing one is private.
-    fn prepare_directory(dir: &Path) -> Result<(), String> {
-        if !dir.exists() {
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
+    /// Prepares the directory of `path`: the default directory must be this user's and
+    /// private (created 0700 when missing; an existing one is checked, never changed); a
+    /// directory the operator named is created when missing and otherwise left as it is.
+    fn prepare_directory(path: &Path) -> Result<(), String> {
+        let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) else { return Ok(()) };
+        let uid = socket_file::effective_uid();
+        let is_default = default_location().is_ok_and(|default| default == path);
+        if !is_default && !dir.exists() {
+            std::fs::create_dir_all(dir)
                 .map_err(|e| format!("cannot create the control socket directory {}: {e}", dir.display()))?;
         }
-        let meta = std::fs::metadata(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        if let Some(uid) = current_uid() {
-            if meta.uid() != uid {
-                return Err(format!(
-                    "the control socket directory {} belongs to uid {}, not to this user (uid {uid}); choose another with --control-socket",
-                    dir.display(),
-                    meta.uid()
-                ));
+        if is_default || !dir.exists() {
+            if let Some(parent) = dir.parent().filter(|p| !p.exists()) {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| format!("cannot create the control socket directory {}: {e}", parent.display()))?;
             }
-        }
-        if meta.mode() & 0o077 != 0 {
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-                .map_err(|e| format!("cannot make {} private: {e}", dir.display()))?;
+            socket_file::ensure_private_dir(dir, uid).map_err(|e| {
+                format!("control socket directory {e}; or choose another place with --control-socket PATH")
+            })?;
         }
         Ok(())
     }
@@ -301,38 +334,52 @@ mod platform {
         service: Arc<ServiceHandle>,
         stop: Arc<Notify>,
     ) -> Result<tokio::task::JoinHandle<()>, String> {
-        if let Some(dir) = path.parent() {
-            prepare_directory(dir)?;
-        }
-        if path.exists() {
-            if UnixStream::connect(path).await.is_ok() {
-                return Err(format!(
-                    "another service already listens on the control socket {}; use --control-socket PATH or --no-control",
-                    path.display()
-                ));
-            }
-            let _ = std::fs::remove_file(path);
-        }
+        prepare_directory(path)?;
+        let listener = socket_file::bind_listener(path, SocketAccess::OWNER_ONLY).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AddrInUse => format!(
+                "another service already listens on the control socket {}; use --control-socket PATH or --no-control",
+                path.display()
+            ),
+            _ => format!("cannot open the control socket {e}"),
+        })?;
+        listener.set_nonblocking(true).map_err(|e| format!("control socket {}: {e}", path.display()))?;
         let listener =
-            UnixListener::bind(path).map_err(|e| format!("cannot open the control socket {}: {e}", path.display()))?;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-            .map_err(|e| format!("cannot restrict the control socket {}: {e}", path.display()))?;
-        let own_uid = current_uid();
-        Ok(tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else { continue };
+            Arc::new(UnixListener::from_std(listener).map_err(|e| format!("control socket {}: {e}", path.display()))?);
+        let own_uid = socket_file::effective_uid();
+        Ok(tokio::spawn(super::accept_loop(
+            move || {
+                let listener = listener.clone();
+                async move { listener.accept().await }
+            },
+            move |(stream, _): (UnixStream, _)| {
                 let peer_uid = stream.peer_cred().ok().map(|c| c.uid());
-                if own_uid.is_some() && peer_uid != own_uid {
+                if peer_uid != Some(own_uid) {
                     tracing::warn!(?peer_uid, "control connection from another user refused");
-                    continue;
+                    return;
                 }
                 tokio::spawn(super::serve_connection(stream, service.clone(), stop.clone()));
-            }
-        }))
+            },
+        )))
     }
 
     pub async fn connect(path: &Path) -> std::io::Result<UnixStream> {
         UnixStream::connect(path).await
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn root_without_a_runtime_dir_uses_run_not_tmp() {
+            assert_eq!(default_directory(0, None), PathBuf::from("/run/proxy-wifi"));
+            assert_eq!(default_directory(0, Some("".into())), PathBuf::from("/run/proxy-wifi"));
+            assert_eq!(
+                default_directory(1000, Some("/run/user/1000".into())),
+                PathBuf::from("/run/user/1000/proxy-wifi")
+            );
+            assert_eq!(default_directory(1000, None), std::env::temp_dir().join("proxy-wifi-1000"));
+        }
     }
 }
 
@@ -376,7 +423,9 @@ mod platform {
             })?;
         Ok(tokio::spawn(async move {
             loop {
-                if server.connect().await.is_err() {
+                if let Err(error) = server.connect().await {
+                    tracing::warn!(%error, "accepting a control connection failed; retrying");
+                    tokio::time::sleep(proxy_wifi::limits::ACCEPT_RETRY_DELAY).await;
                     continue;
                 }
                 let connected = server;
@@ -408,8 +457,24 @@ mod platform {
 #[cfg(test)]
 mod tests {
     use std::path::Path;
+    use std::time::Duration;
 
-    use super::check_pipe_name;
+    use super::{accept_loop, check_pipe_name};
+
+    #[tokio::test(start_paused = true)]
+    async fn failed_accepts_are_retried_after_a_pause_not_in_a_spin() {
+        let mut attempts = 0u32;
+        let emfile = || {
+            attempts += 1;
+            // Without a pause, a second of retries is far more than 1000 attempts.
+            assert!(attempts < 1000, "accept retried {attempts} times in one second: the loop spins");
+            std::future::ready(Err::<(), _>(std::io::Error::from_raw_os_error(24)))
+        };
+        let looping = accept_loop(emfile, |()| {});
+        assert!(tokio::time::timeout(Duration::from_secs(1), looping).await.is_err());
+        let most = 1000 / proxy_wifi::limits::ACCEPT_RETRY_DELAY.as_millis() + 1;
+        assert!(u128::from(attempts) <= most, "{attempts} attempts in 1 s, at most {most} expected");
+    }
 
     #[test]
     fn pipe_names_are_local_named_pipes() {

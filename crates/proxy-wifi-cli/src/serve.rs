@@ -70,10 +70,26 @@ pub fn transport_settings(args: &ServeArgs) -> Result<(TransportKind, TransportS
                     .into());
             }
             let sockets = args.vmm_socket.iter().map(|s| s.guest.clone()).collect();
-            TransportSettings::HybridVsock { sockets, request_port, notification_port }
+            let socket_group = args.vmm_socket_group.as_deref().map(group_id).transpose()?;
+            TransportSettings::HybridVsock { sockets, request_port, notification_port, socket_group }
         }
     };
     Ok((kind, settings))
+}
+
+/// The GID of `--vmm-socket-group`: a number, or a group name from the system's database.
+fn group_id(text: &str) -> Result<u32, String> {
+    if let Ok(gid) = text.parse::<u32>() {
+        return Ok(gid);
+    }
+    #[cfg(unix)]
+    match nix::unistd::Group::from_name(text) {
+        Ok(Some(group)) => Ok(group.gid.as_raw()),
+        Ok(None) => Err(format!("--vmm-socket-group {text}: no such group; give a group name or a numeric GID")),
+        Err(e) => Err(format!("--vmm-socket-group {text}: cannot look the group up ({e}); give a numeric GID")),
+    }
+    #[cfg(not(unix))]
+    Err(format!("--vmm-socket-group {text}: groups exist on Unix hosts only"))
 }
 
 /// The guests whose driver generation the command line names (`CID:ABI` and the like).
@@ -325,5 +341,19 @@ mod tests {
             matches!(&settings, TransportSettings::VsockMulti { guest_cids, any_guest: true, .. } if guest_cids == &[1]),
             "{settings:?}"
         );
+    }
+
+    #[test]
+    fn the_vmm_socket_group_is_a_name_or_a_number() {
+        let group = |flags: &[&str]| match transport_settings(&serve_args(flags)) {
+            Ok((_, TransportSettings::HybridVsock { socket_group, .. })) => Ok(socket_group),
+            Ok((_, other)) => panic!("{other:?}"),
+            Err(e) => Err(e),
+        };
+        assert_eq!(group(&["--vmm-socket", "/run/vm.vsock"]), Ok(None));
+        assert_eq!(group(&["--vmm-socket", "/run/vm.vsock", "--vmm-socket-group", "123"]), Ok(Some(123)));
+        assert_eq!(group(&["--vmm-socket", "/run/vm.vsock", "--vmm-socket-group", "root"]), Ok(Some(0)));
+        let error = group(&["--vmm-socket", "/run/vm.vsock", "--vmm-socket-group", "no-such-group-x"]).unwrap_err();
+        assert!(error.contains("no-such-group-x") && error.contains("numeric GID"), "{error}");
     }
 }

@@ -179,6 +179,14 @@ pub fn check(args: &ServeArgs, sources: &SettingSources) -> Result<(), String> {
         ));
     }
 
+    if let (true, Some(group)) = (kind != TransportKind::HybridVsock, &args.vmm_socket_group) {
+        return Err(format!(
+            "{} is for --transport hybrid-vsock, not {}: only hybrid vsock creates socket files for the VMM",
+            s("vmm_socket_group", group),
+            transport_name(kind)
+        ));
+    }
+
     // The control socket.
     if let (true, Some(path)) = (args.no_control, &args.control_socket) {
         return Err(format!(

@@ -552,3 +552,64 @@ fn a_config_file_sets_what_the_flags_leave_and_contradictions_are_refused() {
         assert!(!stderr(&out).contains(" { "), "no Debug text: {}", stderr(&out));
     }
 }
+
+/// Runs `serve ARGS` with `envs` and waits up to 20 s for it to end; returns its exit
+/// code (`None` if it was still serving and had to be killed) and its stderr.
+#[cfg(unix)]
+fn serve_until_exit(envs: &[(&str, &std::ffi::OsStr)], args: &[&str]) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("stderr.log");
+    let mut child = Command::new(cargo_bin("proxy-wifi"))
+        .args(["serve", "--no-config"])
+        .args(port_flags(free_ports()))
+        .args(args)
+        .envs(envs.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(std::fs::File::create(&log).unwrap()))
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    (code, std::fs::read_to_string(&log).unwrap())
+}
+
+#[cfg(unix)]
+#[test]
+fn the_default_control_directory_may_not_be_a_link_or_another_users() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let runtime = tempfile::tempdir().unwrap();
+    let victim = runtime.path().join("victim");
+    std::fs::create_dir(&victim).unwrap();
+    std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(victim.join("control.sock"), b"precious").unwrap();
+    let control_dir = runtime.path().join("proxy-wifi");
+    std::os::unix::fs::symlink(&victim, &control_dir).unwrap();
+    let env = [("XDG_RUNTIME_DIR", runtime.path().as_os_str())];
+
+    let (code, logs) = serve_until_exit(&env, &[]);
+    assert_eq!(code, Some(1), "serve must refuse a linked control directory; logs:\n{logs}");
+    assert!(logs.contains(&control_dir.display().to_string()) && logs.contains("symbolic link"), "{logs}");
+    assert_eq!(std::fs::metadata(&victim).unwrap().mode() & 0o777, 0o755, "the link's target keeps its mode");
+    assert_eq!(std::fs::read(victim.join("control.sock")).unwrap(), b"precious", "nothing deleted through the link");
+
+    // A directory pre-created by another user (here: given to nobody, which needs root).
+    std::fs::remove_file(&control_dir).unwrap();
+    std::fs::create_dir(&control_dir).unwrap();
+    if std::os::unix::fs::chown(&control_dir, Some(65534), None).is_ok() {
+        let (code, logs) = serve_until_exit(&env, &[]);
+        assert_eq!(code, Some(1), "serve must refuse another user's control directory; logs:\n{logs}");
+        assert!(logs.contains(&control_dir.display().to_string()) && logs.contains("belongs to uid 65534"), "{logs}");
+    } else {
+        eprintln!("SKIPPED (another user's directory): giving it to uid 65534 needs root");
+    }
+}

@@ -30,6 +30,8 @@ mod metrics;
 mod notify;
 mod observer;
 mod service;
+#[cfg(unix)]
+pub mod socket_file;
 mod ssid_allow_list;
 mod status;
 mod transport;

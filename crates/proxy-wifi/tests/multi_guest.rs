@@ -7,6 +7,7 @@ mod common;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -187,11 +188,14 @@ async fn hybrid_vsock_end_to_end_through_a_vmm_muxer() {
         sockets: vec![socket.clone()],
         request_port: 12345,
         notification_port: 12346,
+        socket_group: None,
     })
     .mode(OperationMode::Simulated)
     .start()
     .unwrap();
     assert!(dir.join("fc-vsock.sock_12345").exists(), "the service listens on <path>_<port>");
+    let mode = std::fs::symlink_metadata(dir.join("fc-vsock.sock_12345")).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the listener is this user's only, whatever the umask");
 
     let scan = vmm.guest_request(12345, &HostBound::Scan(ScanRequest::default())).await;
     assert!(matches!(scan, GuestBound::ScanResponse(r) if r.bss.len() == 3));
@@ -221,6 +225,37 @@ async fn hybrid_vsock_end_to_end_through_a_vmm_muxer() {
     assert!(matches!(scan, GuestBound::ScanResponse(_)));
     service.stop();
     assert!(!dir.join("fc-vsock.sock_12345").exists(), "listener socket removed at stop");
+}
+
+#[tokio::test]
+async fn hybrid_vsock_refuses_to_replace_what_is_not_its_own_stale_socket() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let settings = |name: &str| TransportSettings::HybridVsock {
+        sockets: vec![dir.join(name)],
+        request_port: 12345,
+        notification_port: 12346,
+        socket_group: None,
+    };
+    std::fs::write(dir.join("file.sock_12345"), b"not ours").unwrap();
+    let Err(error) = Service::builder(settings("file.sock")).mode(OperationMode::Simulated).start() else {
+        panic!("file.sock: started over what is not a stale socket")
+    };
+    let error = error.to_string();
+    assert!(error.contains("file.sock_12345") && error.contains("regular file"), "{error}");
+    assert_eq!(std::fs::read(dir.join("file.sock_12345")).unwrap(), b"not ours", "the file is kept");
+
+    std::os::unix::fs::symlink(dir.join("elsewhere"), dir.join("link.sock_12345")).unwrap();
+    let Err(error) = Service::builder(settings("link.sock")).mode(OperationMode::Simulated).start() else {
+        panic!("link.sock: started over what is not a stale socket")
+    };
+    let error = error.to_string();
+    assert!(error.contains("symbolic link"), "{error}");
+
+    // A socket left by an earlier run (nobody listens on it) is replaced.
+    drop(std::os::unix::net::UnixListener::bind(dir.join("stale.sock_12345")).unwrap());
+    let service = Service::builder(settings("stale.sock")).mode(OperationMode::Simulated).start().unwrap();
+    service.stop();
 }
 
 fn tempfile_dir() -> PathBuf {

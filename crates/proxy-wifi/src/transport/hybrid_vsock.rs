@@ -22,6 +22,7 @@ use tokio::sync::mpsc;
 
 use super::{BoxedStream, GuestId, NotificationConnector, RequestListener};
 use crate::limits::HYBRID_VSOCK_HANDSHAKE_TIMEOUT;
+use crate::socket_file::{self, SocketAccess};
 
 /// Longest handshake answer line read from a VMM.
 const MAX_ANSWER_LINE: usize = 64;
@@ -50,8 +51,10 @@ pub struct HybridVsockListener {
 }
 
 impl HybridVsockListener {
-    /// Creates the listeners (a stale socket file at the same path is replaced).
-    pub async fn bind(sockets: &[PathBuf], port: u32) -> io::Result<Self> {
+    /// Creates the listeners, mode 0600, or 0660 with `group` as their group. A stale
+    /// socket of this user at the same path is replaced; anything else there is refused
+    /// ([`crate::socket_file::bind_listener`]).
+    pub async fn bind(sockets: &[PathBuf], port: u32, group: Option<u32>) -> io::Result<Self> {
         if sockets.is_empty() {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "hybrid vsock needs at least one VMM socket path"));
         }
@@ -60,11 +63,16 @@ impl HybridVsockListener {
         let mut tasks = Vec::new();
         for socket in sockets {
             let path = listener_path(socket, port);
-            if path.exists() && UnixStream::connect(&path).await.is_err() {
-                let _ = std::fs::remove_file(&path);
-            }
-            let listener = UnixListener::bind(&path)
-                .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {}: {e}", path.display())))?;
+            let access = match group {
+                Some(group) => SocketAccess { mode: 0o660, group: Some(group) },
+                None => SocketAccess::OWNER_ONLY,
+            };
+            let listener = socket_file::bind_listener(&path, access)
+                .and_then(|l| {
+                    l.set_nonblocking(true)?;
+                    UnixListener::from_std(l)
+                })
+                .map_err(|e| io::Error::new(e.kind(), format!("cannot listen for hybrid vsock guests: {e}")))?;
             paths.push(path);
             let guest = GuestId::HybridVsock(socket.clone());
             let sender = sender.clone();

@@ -114,6 +114,9 @@ pub enum TransportSettings {
         request_port: u32,
         /// Guest port of the notification listener.
         notification_port: u32,
+        /// A group whose members may also connect to the request listeners (the VMM's
+        /// group): the sockets get mode 0660 and this group. `None`: mode 0600, this user only.
+        socket_group: Option<u32>,
     },
     /// Hyper-V sockets (Windows hosts), one guest: accept only the VM `vm_id`.
     HyperV {
@@ -274,8 +277,8 @@ pub(crate) async fn bind(settings: &TransportSettings) -> io::Result<BoundTransp
         #[cfg(not(target_os = "linux"))]
         TransportSettings::Vsock { .. } | TransportSettings::VsockMulti { .. } => Err(unsupported("vsock")),
         #[cfg(unix)]
-        TransportSettings::HybridVsock { sockets, request_port, notification_port } => {
-            let listener = hybrid_vsock::HybridVsockListener::bind(sockets, *request_port).await?;
+        TransportSettings::HybridVsock { sockets, request_port, notification_port, socket_group } => {
+            let listener = hybrid_vsock::HybridVsockListener::bind(sockets, *request_port, *socket_group).await?;
             Ok((Box::new(listener), Arc::new(hybrid_vsock::HybridVsockConnector::new(*notification_port))))
         }
         #[cfg(not(unix))]
