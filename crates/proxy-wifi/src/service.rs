@@ -304,7 +304,7 @@ impl ServiceBuilder {
                 interfaces.push(simulated);
             }
             OperationMode::Host => {
-                if self.host_interfaces.is_empty() && self.host_backend.is_none() {
+                if self.host_interfaces.is_empty() && host_backend.is_none() {
                     tracing::warn!("no host Wi-Fi interface available; serving the fake networks only");
                 }
                 interfaces.extend(self.host_interfaces.iter().cloned());
@@ -541,5 +541,71 @@ impl ServiceHandle {
 impl Drop for ServiceHandle {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    /// A backend that finds no interface and waits for the end.
+    struct IdleBackend;
+
+    #[async_trait::async_trait]
+    impl HostBackend for IdleBackend {
+        fn name(&self) -> &str {
+            "idle"
+        }
+
+        async fn run(self: Box<Self>, _registry: crate::InterfaceRegistry, shutdown: CancellationToken) {
+            shutdown.cancelled().await;
+        }
+    }
+
+    /// Log lines written by the code run in `f` on this thread.
+    fn logs_of(f: impl FnOnce()) -> String {
+        #[derive(Clone, Default)]
+        struct Buffer(Arc<std::sync::Mutex<Vec<u8>>>);
+        impl Write for Buffer {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt().with_writer(move || writer.clone()).with_ansi(false).finish();
+        tracing::subscriber::with_default(subscriber, f);
+        let bytes = buffer.0.lock().unwrap().clone();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    fn start_host_mode(backend: Option<Box<dyn HostBackend>>) -> String {
+        logs_of(|| {
+            let mut builder = Service::builder(TransportSettings::tcp(
+                std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+                0,
+                None,
+                1,
+            ))
+            .mode(OperationMode::Host);
+            if let Some(backend) = backend {
+                builder = builder.host_backend(backend);
+            }
+            builder.start().expect("starts").stop();
+        })
+    }
+
+    #[test]
+    fn a_host_backend_given_to_the_builder_is_not_reported_missing() {
+        let logs = start_host_mode(Some(Box::new(IdleBackend)));
+        assert!(!logs.contains("no host Wi-Fi interface available"), "{logs}");
+        let logs = start_host_mode(None);
+        assert!(logs.contains("no host Wi-Fi interface available"), "{logs}");
     }
 }
