@@ -185,6 +185,15 @@ pub struct ServeArgs {
     /// A fake network, always visible and connected: SSID or SSID=BSSID (repeatable).
     #[arg(long = "fake-network", value_name = "SSID[=BSSID]")]
     pub fake_networks: Vec<String>,
+    /// Allow `--mode host` over the tcp transport, on a loopback `--listen` only. TCP
+    /// cannot tell a guest from any other local process: whoever reaches the port
+    /// drives the host's Wi-Fi.
+    #[arg(long)]
+    pub allow_tcp_host_mode: bool,
+    /// In host mode, when no Wi-Fi backend (NetworkManager, wpa_supplicant, the WLAN
+    /// service) is found, wait for one to appear instead of exiting with an error.
+    #[arg(long)]
+    pub wait_for_backend: bool,
     /// Host backend on Linux (host mode).
     #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
     pub backend: BackendArg,

@@ -167,6 +167,7 @@ pub async fn run(mut args: ServeArgs, given: BTreeSet<String>) -> Result<ExitCod
     }
     let (kind, settings) = transport_settings(&args)?;
     let mode = serve_rules::operation_mode(&args, kind);
+    check_host_mode_transport(mode, kind, &settings, &args)?;
     let fake_networks = args
         .fake_networks
         .iter()
@@ -209,8 +210,18 @@ pub async fn run(mut args: ServeArgs, given: BTreeSet<String>) -> Result<ExitCod
     if mode == OperationMode::Host {
         match host_backend::create(&args) {
             Ok(backend) => builder = builder.host_backend(backend),
+            Err(reason) if fake_networks.is_empty() && args.wait_for_backend => {
+                tracing::warn!("{reason}; waiting for a Wi-Fi backend to appear (--wait-for-backend)");
+                match wait_for_backend(&args).await {
+                    Some(backend) => builder = builder.host_backend(backend),
+                    None => return Ok(ExitCode::SUCCESS),
+                }
+            }
             Err(reason) if fake_networks.is_empty() => {
-                tracing::error!("{reason}; serving no network (add --fake-network or --mode simulated)")
+                return Err(format!(
+                    "{reason}; there is no network to serve. Start the host's Wi-Fi service, or add \
+                     --wait-for-backend (wait for it), --fake-network SSID, or --mode simulated"
+                ));
             }
             Err(reason) => tracing::warn!("{reason}; serving the fake networks only"),
         }
@@ -272,6 +283,58 @@ pub async fn run(mut args: ServeArgs, given: BTreeSet<String>) -> Result<ExitCod
     drop(metrics);
     service.shutdown().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// How often `--wait-for-backend` looks for a Wi-Fi backend again.
+const BACKEND_RETRY: Duration = Duration::from_secs(2);
+
+/// Looks for a host Wi-Fi backend every [`BACKEND_RETRY`] until one is found (`Some`) or
+/// the service is asked to stop (`None`).
+async fn wait_for_backend(args: &ServeArgs) -> Option<Box<dyn proxy_wifi::HostBackend>> {
+    let stop = wait_for_stop_signal();
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            _ = &mut stop => return None,
+            _ = tokio::time::sleep(BACKEND_RETRY) => {}
+        }
+        if let Ok(backend) = host_backend::create(args) {
+            tracing::info!(backend = backend.name(), "a Wi-Fi backend appeared");
+            return Some(backend);
+        }
+    }
+}
+
+/// Host mode drives the host's Wi-Fi for whoever the transport says is the guest. TCP
+/// cannot say: any process that reaches the port passes. So host mode over TCP needs
+/// `--allow-tcp-host-mode`, and even then a loopback `--listen` only.
+fn check_host_mode_transport(
+    mode: OperationMode,
+    kind: TransportKind,
+    settings: &TransportSettings,
+    args: &ServeArgs,
+) -> Result<(), String> {
+    if mode != OperationMode::Host || kind != TransportKind::Tcp {
+        return Ok(());
+    }
+    let listen = match settings {
+        TransportSettings::Tcp { listen, .. } | TransportSettings::TcpMulti { listen, .. } => listen.ip(),
+        _ => return Ok(()),
+    };
+    if !listen.is_loopback() {
+        return Err(format!(
+            "--listen {listen} in host mode: over TCP anyone who reaches that address would drive the host's \
+             Wi-Fi. Host mode listens on loopback only (127.0.0.1 or ::1); give a VM the host's Wi-Fi over \
+             vsock (--guest-cid), hybrid-vsock (--vmm-socket) or Hyper-V (--vm-id)"
+        ));
+    }
+    if !args.allow_tcp_host_mode {
+        return Err("--mode host over tcp lets every local process drive the host's Wi-Fi; use vsock \
+                    (--guest-cid), hybrid-vsock (--vmm-socket) or Hyper-V (--vm-id), or add \
+                    --allow-tcp-host-mode to accept that on loopback"
+            .into());
+    }
+    Ok(())
 }
 
 /// Ctrl-C, or SIGTERM on Unix; on Windows also Ctrl-Break and the console's close,
@@ -341,6 +404,29 @@ mod tests {
             matches!(&settings, TransportSettings::VsockMulti { guest_cids, any_guest: true, .. } if guest_cids == &[1]),
             "{settings:?}"
         );
+    }
+
+    fn host_mode_check(flags: &[&str]) -> Result<(), String> {
+        let args = serve_args(flags);
+        let (kind, settings) = transport_settings(&args).unwrap();
+        check_host_mode_transport(OperationMode::Host, kind, &settings, &args)
+    }
+
+    #[test]
+    fn host_mode_over_tcp_needs_the_flag_and_loopback() {
+        let error = host_mode_check(&["--mode", "host"]).unwrap_err();
+        assert!(error.contains("--allow-tcp-host-mode"), "{error}");
+        assert_eq!(host_mode_check(&["--mode", "host", "--allow-tcp-host-mode"]), Ok(()));
+        assert_eq!(host_mode_check(&["--mode", "host", "--allow-tcp-host-mode", "--listen", "::1"]), Ok(()));
+        for listen in ["0.0.0.0", "192.168.1.5", "::"] {
+            for extra in [&[][..], &["--any-guest"][..]] {
+                let mut flags = vec!["--mode", "host", "--allow-tcp-host-mode", "--listen", listen];
+                flags.extend_from_slice(extra);
+                let error = host_mode_check(&flags).unwrap_err();
+                assert!(error.starts_with(&format!("--listen {listen} in host mode")), "{error}");
+            }
+        }
+        assert_eq!(host_mode_check(&["--guest-cid", "7"]), Ok(()), "vsock is not concerned");
     }
 
     #[test]

@@ -465,7 +465,8 @@ fn serve_and_stop(global: &[&str], args: &[&str]) -> (String, bool, String) {
 #[cfg(windows)]
 #[test]
 fn host_mode_without_wlan_notifications_serves_the_fake_networks() {
-    let (banner, clean, logs) = serve_and_stop(&[], &["--mode", "host", "--fake-network", "CorpNet"]);
+    let (banner, clean, logs) =
+        serve_and_stop(&[], &["--mode", "host", "--allow-tcp-host-mode", "--fake-network", "CorpNet"]);
     assert!(banner.contains("the host's Wi-Fi"), "{banner}");
     assert!(clean, "clean exit; logs:\n{logs}");
     if under_wine() {
@@ -612,4 +613,45 @@ fn the_default_control_directory_may_not_be_a_link_or_another_users() {
     } else {
         eprintln!("SKIPPED (another user's directory): giving it to uid 65534 needs root");
     }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn host_mode_without_a_backend_exits_with_the_reason_unless_told_to_wait() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ctrl_dir = tmp.path().join("wpa_supplicant");
+    let ctrl = ctrl_dir.to_str().unwrap();
+    let host_mode = [
+        "--mode",
+        "host",
+        "--allow-tcp-host-mode",
+        "--backend",
+        "wpa-supplicant",
+        "--wpa-ctrl-dir",
+        ctrl,
+        "--no-control",
+    ];
+    let (code, logs) = serve_until_exit(&[], &host_mode);
+    assert_eq!(code, Some(1), "no backend and no fake network: serve must fail; logs:\n{logs}");
+    assert!(logs.contains(ctrl) && logs.contains("--wait-for-backend"), "{logs}");
+
+    // With --wait-for-backend it waits, and serves once the backend appears.
+    let ports = free_ports();
+    let mut child = Command::new(cargo_bin("proxy-wifi"))
+        .arg("serve")
+        .args(port_flags(ports))
+        .args(host_mode)
+        .arg("--wait-for-backend")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(child.try_wait().unwrap().is_none(), "serve --wait-for-backend exited before a backend appeared");
+    std::fs::create_dir(&ctrl_dir).unwrap();
+    let mut banner = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut banner).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(banner.starts_with("proxy-wifi: serving the host's Wi-Fi"), "banner: {banner:?}");
 }
