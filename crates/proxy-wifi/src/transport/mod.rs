@@ -156,9 +156,13 @@ impl std::fmt::Display for TransportSettings {
                 };
                 write!(f, "vsock, {guests}, ports {request_port}/{notification_port}")
             }
-            TransportSettings::HybridVsock { sockets, request_port, notification_port } => {
+            TransportSettings::HybridVsock { sockets, request_port, notification_port, socket_group } => {
                 let paths: Vec<String> = sockets.iter().map(|p| p.display().to_string()).collect();
-                write!(f, "hybrid vsock, VMM sockets {}, ports {request_port}/{notification_port}", paths.join(", "))
+                write!(f, "hybrid vsock, VMM sockets {}, ports {request_port}/{notification_port}", paths.join(", "))?;
+                match socket_group {
+                    Some(gid) => write!(f, ", listeners 0660 for group {gid}"),
+                    None => Ok(()),
+                }
             }
             TransportSettings::HyperV { vm_id, request_port, notification_port } => {
                 write!(f, "Hyper-V sockets, VM {vm_id}, ports {request_port}/{notification_port}")
