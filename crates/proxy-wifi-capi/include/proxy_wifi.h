@@ -830,7 +830,8 @@ pwifi_result pwifi_config_set_transport_vsock(struct pwifi_config *config,
 /**
  * Hybrid-vsock transport (Firecracker, cloud-hypervisor): one guest per VMM socket
  * path. Requests arrive on the Unix listener `<path>_<request_port>` the service
- * creates; notifications connect to `<path>` and ask for `CONNECT <notification_port>`.
+ * creates (mode 0600; anything at that path but a stale socket of this user is refused);
+ * notifications connect to `<path>` and ask for `CONNECT <notification_port>`.
  *
  * Thread: any. Does not block. Unix only (`PWIFI_ERR_TRANSPORT` at start elsewhere).
  */
