@@ -50,7 +50,9 @@ pub struct Counters {
     pub refused_busy: u64,
     /// Notifications delivered.
     pub notifications_sent: u64,
-    /// Notifications coalesced or dropped (queue full).
+    /// Signal notifications replaced in the queue by a newer one.
+    pub notifications_coalesced: u64,
+    /// Notifications dropped (queue full).
     pub notifications_dropped: u64,
     /// Notifications not delivered (connect or write failed).
     pub notifications_failed: u64,
@@ -71,7 +73,7 @@ impl Counters {
 
     /// Notifications that left the queue one way or another.
     pub fn notifications_done(&self) -> u64 {
-        self.notifications_sent + self.notifications_dropped + self.notifications_failed
+        self.notifications_sent + self.notifications_coalesced + self.notifications_dropped + self.notifications_failed
     }
 }
 
@@ -89,43 +91,13 @@ impl From<&ServiceStatus> for Counters {
             closed_early: t.closed_early,
             refused_busy: t.refused_busy,
             notifications_sent: t.notifications_sent,
+            notifications_coalesced: t.notifications_coalesced,
             notifications_dropped: t.notifications_dropped,
             notifications_failed: t.notifications_failed,
             notifications_queued: t.notifications_queued,
             session_id: guest.map_or(0, |g| g.session_id),
             connection_session: guest.and_then(|g| g.connection.as_ref()).map(|c| c.session_id),
         }
-    }
-}
-
-impl Counters {
-    /// Reads the counters from the JSON of `proxy-wifi ctl --json status`.
-    pub fn from_ctl_json(value: &serde_json::Value) -> Option<Counters> {
-        let status = value.get("status")?;
-        let t = status.get("transport")?;
-        let n = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_u64()).unwrap_or(0);
-        // Per-guest sessions (`guests`), or the single guest's fields at the top level.
-        let guest = match status.get("guests").and_then(|g| g.as_object()) {
-            Some(guests) => {
-                guests.get(LOOPBACK_GUEST).or_else(|| guests.values().next()).unwrap_or(&serde_json::Value::Null)
-            }
-            None => status,
-        };
-        Some(Counters {
-            accepted: n(t, "accepted"),
-            open: n(t, "open"),
-            answered: n(t, "answered"),
-            invalid: n(t, "invalid"),
-            timed_out: n(t, "timed_out"),
-            closed_early: n(t, "closed_early"),
-            refused_busy: n(t, "refused_busy"),
-            notifications_sent: n(t, "notifications_sent"),
-            notifications_dropped: n(t, "notifications_dropped"),
-            notifications_failed: n(t, "notifications_failed"),
-            notifications_queued: n(t, "notifications_queued"),
-            session_id: n(guest, "session_id"),
-            connection_session: guest.get("connection").and_then(|c| c.get("session_id")).and_then(|x| x.as_u64()),
-        })
     }
 }
 
@@ -672,8 +644,9 @@ impl Suite<'_> {
             }
             let done = after.notifications_done() - before.notifications_done();
             detail.push_str(&format!(
-                "; notifications sent +{}, coalesced/dropped +{}, failed +{}",
+                "; notifications sent +{}, coalesced +{}, dropped +{}, failed +{}",
                 after.notifications_sent - before.notifications_sent,
+                after.notifications_coalesced - before.notifications_coalesced,
                 after.notifications_dropped - before.notifications_dropped,
                 after.notifications_failed - before.notifications_failed
             ));
@@ -952,19 +925,23 @@ pub fn binary_target(
             let counters: CountersFn = Box::new(move || {
                 let output = std::process::Command::new(&binary)
                     .arg("ctl")
-                    .arg("--socket")
+                    .arg("--control-socket")
                     .arg(&socket)
                     .args(["--json", "status"])
                     .output()
                     .map_err(|e| format!("running {} ctl: {e}", binary.display()))?;
-                let value: serde_json::Value = serde_json::from_slice(&output.stdout)
-                    .map_err(|e| format!("ctl status output is not JSON: {e}"))?;
-                Counters::from_ctl_json(&value).ok_or_else(|| format!("ctl status without counters: {value}"))
+                let status: ServiceStatus = serde_json::from_slice(&output.stdout).map_err(|e| {
+                    format!(
+                        "ctl status output is not the service's status: {e}: {}",
+                        String::from_utf8_lossy(&output.stdout)
+                    )
+                })?;
+                Ok(Counters::from(&status))
             });
             let trigger: TriggerFn = Box::new(move |percent| {
                 let status = std::process::Command::new(&b2)
                     .arg("ctl")
-                    .arg("--socket")
+                    .arg("--control-socket")
                     .arg(&s2)
                     .args(["signal", &percent.to_string()])
                     .stdout(std::process::Stdio::null())
