@@ -875,6 +875,17 @@ pwifi_result pwifi_config_set_host_backend(struct pwifi_config *config,
                                            size_t ctrl_dir_len);
 
 /**
+ * Time an awaited observer callback (`authorize_guest_connection_request`,
+ * `on_guest_scan_request`, `on_guest_scan_completion`) has to return, in milliseconds
+ * (default 5000). Past it the guest's request goes on without the callback: an
+ * authorization counts as denied, and the miss is logged. While a callback stays overdue,
+ * awaited callbacks are not waited for. Valid: 1 to 20000 (the guest waits 20 s).
+ *
+ * Thread: any. Does not block.
+ */
+pwifi_result pwifi_config_set_callback_deadline(struct pwifi_config *config, uint32_t milliseconds);
+
+/**
  * The driver generation of every guest (`PWIFI_GUEST_ABI_*`; default CURRENT). A
  * legacy guest gets scan answers without `scan_complete` and no scan-results
  * notifications.

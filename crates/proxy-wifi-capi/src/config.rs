@@ -5,6 +5,7 @@ use std::ffi::{c_char, c_void};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use proxy_wifi::{FakeNetwork, GuestAbi, InterfaceId, OperationMode, TransportSettings};
 
@@ -74,6 +75,7 @@ pub(crate) struct Config {
     pub(crate) fake_networks: Option<Arc<FakeProvider>>,
     pub(crate) observer: Option<ObserverEntry>,
     pub(crate) interfaces: Vec<(InterfaceId, Arc<InterfaceFunctions>)>,
+    pub(crate) callback_deadline: Duration,
 }
 
 pub(crate) static CONFIGS: Table<Mutex<Config>> = Table::new("pwifi_config");
@@ -108,6 +110,7 @@ pub extern "C" fn pwifi_config_new(out: *mut *mut pwifi_config) -> pwifi_result 
             fake_networks: None,
             observer: None,
             interfaces: Vec::new(),
+            callback_deadline: proxy_wifi::limits::OBSERVER_CALLBACK_DEADLINE,
         }));
         // SAFETY: non-null; the caller gives a writable pointer.
         unsafe { *out = handle };
@@ -356,6 +359,29 @@ pub extern "C" fn pwifi_config_set_host_backend(
         };
         with_config(config, |c| {
             c.host_backend = choice;
+            Ok(())
+        })
+    })
+}
+
+/// Time an awaited observer callback (`authorize_guest_connection_request`,
+/// `on_guest_scan_request`, `on_guest_scan_completion`) has to return, in milliseconds
+/// (default 5000). Past it the guest's request goes on without the callback: an
+/// authorization counts as denied, and the miss is logged. While a callback stays overdue,
+/// awaited callbacks are not waited for. Valid: 1 to 20000 (the guest waits 20 s).
+///
+/// Thread: any. Does not block.
+#[unsafe(no_mangle)]
+pub extern "C" fn pwifi_config_set_callback_deadline(config: *mut pwifi_config, milliseconds: u32) -> pwifi_result {
+    crate::error::guard("pwifi_config_set_callback_deadline", || {
+        let limit = proxy_wifi::limits::GUEST_REQUEST_TIMEOUT.as_millis();
+        if milliseconds == 0 || u128::from(milliseconds) > limit {
+            return Err(Error::invalid(format!(
+                "callback deadline {milliseconds} ms is not between 1 and {limit} ms (the guest waits {limit} ms)"
+            )));
+        }
+        with_config(config, |c| {
+            c.callback_deadline = Duration::from_millis(milliseconds.into());
             Ok(())
         })
     })

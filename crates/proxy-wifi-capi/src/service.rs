@@ -100,7 +100,7 @@ fn build(config: &Config) -> (proxy_wifi::ServiceBuilder, HashMap<InterfaceId, A
         interfaces.insert(*id, interface.clone());
         builder = builder.host_interface(interface);
     }
-    builder = builder.guest_abi(config.guest_abi);
+    builder = builder.guest_abi(config.guest_abi).observer_callback_deadline(config.callback_deadline);
     if config.mode == OperationMode::Host {
         if let Some(backend) = host_backend(&config.host_backend) {
             builder = builder.host_backend(backend);

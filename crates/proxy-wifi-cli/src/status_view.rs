@@ -77,8 +77,14 @@ pub fn render(status: &ServiceStatus, now: SystemTime) -> String {
         }
     }
     lines.push(format!(
-        "requests: {} scan, {} connect, {} disconnect, {} invalid, {} timed out; {} connections open",
-        b.scan_requests, b.connect_requests, b.disconnect_requests, t.invalid, t.timed_out, t.open
+        "requests: {} scan, {} connect, {} disconnect, {} invalid, {} timed out, {} dropped stale; {} connections open",
+        b.scan_requests,
+        b.connect_requests,
+        b.disconnect_requests,
+        t.invalid,
+        t.timed_out,
+        b.stale_requests_dropped,
+        t.open
     ));
     lines.push(format!(
         "notifications: {} sent, {} coalesced, {} dropped before a first request, {} dropped (queue full), {} failed, {} queued",

@@ -11,6 +11,16 @@ use std::time::Duration;
 pub const SCAN_TIMEOUT: Duration = Duration::from_secs(10);
 /// Per-interface connect deadline (behavior.md "Connect": 10 s each).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The whole of one connect, counted from the request's arrival: mirror lookup,
+/// authorization and every interface's attempt (each still capped by [`CONNECT_TIMEOUT`]).
+/// Inside the guest's 20 s ([`GUEST_REQUEST_TIMEOUT`]) with room to write the answer.
+pub const CONNECT_BUDGET: Duration = Duration::from_secs(18);
+/// The mirror lookup (is an interface already on the requested network?), all interfaces
+/// at once: it reads state the interfaces already hold.
+pub const MIRROR_LOOKUP_TIMEOUT: Duration = Duration::from_secs(3);
+/// A connect that missed its deadline is watched this long for a late success (which is
+/// then rolled back: the guest was answered without it); after that it is dropped.
+pub const LATE_CONNECT_WATCH: Duration = Duration::from_secs(60);
 /// Disconnect deadline (behavior.md "Disconnect": 5 s).
 pub const DISCONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Guests remembered at once; beyond, the least recently active one without a
@@ -21,6 +31,22 @@ pub const MAX_GUESTS: usize = 1024;
 pub const MAX_PENDING_PER_GUEST: usize = 16;
 /// Capacity of the handler's work queue (requests of all guests, interface changes).
 pub const WORK_QUEUE_CAPACITY: usize = 256;
+/// The guest driver's send and receive timeouts on a request connection (protocol.md:
+/// 20 s); after that it has closed the connection and forgotten the request.
+pub const GUEST_REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+/// A request is answered within this long of its arrival, or dropped unanswered (it
+/// waited in the queue while the guest gave up): [`GUEST_REQUEST_TIMEOUT`] minus 1 s to
+/// write the answer.
+pub const REQUEST_ANSWER_DEADLINE: Duration = Duration::from_secs(19);
+
+// ---- the observer (client-application callbacks) ------------------------------------------
+
+/// Time an awaited observer callback (authorization, scan request / completion) has to
+/// return; beyond, the handler goes on without it (an authorization counts as denied).
+pub const OBSERVER_CALLBACK_DEADLINE: Duration = Duration::from_secs(5);
+/// Observer callbacks waiting for the observer thread; beyond (a callback hangs), new
+/// notifications are dropped and logged.
+pub const OBSERVER_QUEUE_CAPACITY: usize = 1024;
 
 // ---- the request channel (behavior.md "Transport"; protocol.md) ---------------------------
 
@@ -28,8 +54,16 @@ pub const WORK_QUEUE_CAPACITY: usize = 256;
 pub const REQUEST_READ_DEADLINE: Duration = Duration::from_secs(5);
 /// Time to write an answer (the driver waits 20 s for it).
 pub const REQUEST_WRITE_DEADLINE: Duration = Duration::from_secs(5);
-/// Request connections open at once; beyond, new ones are closed at once.
+/// Request connections open at once. When they are all taken, a guest below its fair
+/// share (this cap divided by the guests holding connections) takes the oldest connection
+/// of the guest holding the most; otherwise the new connection is closed at once.
 pub const MAX_REQUEST_CONNECTIONS: usize = 1024;
+/// File descriptors kept out of the request connections' reach (`RLIMIT_NOFILE`): the host
+/// backends (D-Bus, wpa_supplicant control sockets), the control socket, listeners, logs.
+pub const FD_RESERVE_BACKENDS: usize = 64;
+/// File descriptors kept out of the request connections' reach for notification
+/// connections (one per guest being notified at that moment).
+pub const FD_RESERVE_NOTIFICATIONS: usize = 256;
 /// Pause after a failed accept (EMFILE and friends), instead of spinning.
 pub const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(20);
 

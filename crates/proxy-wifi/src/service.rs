@@ -86,6 +86,7 @@ impl Service {
             notification_queue_capacity: limits::NOTIFICATION_QUEUE_CAPACITY,
             worker_threads: 2,
             guest_abis: GuestAbis::default(),
+            observer_callback_deadline: limits::OBSERVER_CALLBACK_DEADLINE,
         }
     }
 }
@@ -104,6 +105,7 @@ pub struct ServiceBuilder {
     notification_queue_capacity: usize,
     worker_threads: usize,
     guest_abis: GuestAbis,
+    observer_callback_deadline: std::time::Duration,
 }
 
 impl ServiceBuilder {
@@ -141,6 +143,14 @@ impl ServiceBuilder {
     /// this crate's host backends). Tried in the order given, after the fake networks.
     pub fn host_interface(mut self, interface: SharedInterface) -> Self {
         self.host_interfaces.push(interface);
+        self
+    }
+
+    /// Time an awaited observer callback (authorization, scan request / completion) has to
+    /// return ([`limits::OBSERVER_CALLBACK_DEADLINE`]). Past it the request goes on without
+    /// the callback: an authorization counts as denied, and the miss is logged.
+    pub fn observer_callback_deadline(mut self, deadline: std::time::Duration) -> Self {
+        self.observer_callback_deadline = deadline;
         self
     }
 
@@ -287,7 +297,7 @@ impl ServiceBuilder {
         let (observer_queue, observer_thread) = match self.observer.clone() {
             Some(observer) => {
                 let (queue, thread) = ObserverQueue::start(observer);
-                (queue, Some(thread))
+                (queue.with_deadline(self.observer_callback_deadline), Some(thread))
             }
             None => (ObserverQueue::none(), None),
         };

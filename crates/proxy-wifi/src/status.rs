@@ -169,6 +169,9 @@ pub struct StatusBoard {
     pub connect_requests: u64,
     /// Disconnect requests handled.
     pub disconnect_requests: u64,
+    /// Requests dropped unanswered because nobody waited for them any more: their
+    /// connection closed, or the guest's 20 s ran out while they were queued.
+    pub stale_requests_dropped: u64,
 }
 
 /// The kind of a guest request.

@@ -240,6 +240,9 @@ static void host_mode_with_guest(uint16_t notification_port)
     CHECK_RC(pwifi_config_set_host_backend(config, PWIFI_HOST_BACKEND_NONE, "/run/x", 6), PWIFI_ERR_INVALID_ARGUMENT);
     CHECK_RC(pwifi_config_set_guest_abi(config, 2), PWIFI_ERR_INVALID_ARGUMENT);
     CHECK_RC(pwifi_config_set_guest_abi(config, PWIFI_GUEST_ABI_CURRENT), PWIFI_OK);
+    CHECK_RC(pwifi_config_set_callback_deadline(config, 0), PWIFI_ERR_INVALID_ARGUMENT);
+    CHECK_RC(pwifi_config_set_callback_deadline(config, 20001), PWIFI_ERR_INVALID_ARGUMENT);
+    CHECK_RC(pwifi_config_set_callback_deadline(config, 3000), PWIFI_OK);
     CHECK_RC(pwifi_config_set_observer(config, &OBSERVER, &rec), PWIFI_OK);
     CHECK_RC(pwifi_config_set_fake_network_provider(config, provide_fake_networks, &rec), PWIFI_OK);
     CHECK_RC(pwifi_config_add_interface(config, IFACE_ID, &IFACE, &rec), PWIFI_OK);
@@ -381,6 +384,7 @@ static void null_and_invalid_handles(void)
     CHECK_RC(pwifi_config_set_host_backend(NULL, PWIFI_HOST_BACKEND_NONE, NULL, 0), PWIFI_ERR_NULL);
     CHECK_RC(pwifi_config_set_host_backend(bogus_config, PWIFI_HOST_BACKEND_AUTO, NULL, 0), PWIFI_ERR_INVALID_HANDLE);
     CHECK_RC(pwifi_config_set_guest_abi(NULL, PWIFI_GUEST_ABI_LEGACY), PWIFI_ERR_NULL);
+    CHECK_RC(pwifi_config_set_callback_deadline(NULL, 3000), PWIFI_ERR_NULL);
     CHECK_RC(pwifi_config_set_guest_abi(bogus_config, PWIFI_GUEST_ABI_LEGACY), PWIFI_ERR_INVALID_HANDLE);
     CHECK_RC(pwifi_config_set_transport_tcp(bogus_config, "127.0.0.1", 9, 0, NULL, 0, 0), PWIFI_ERR_INVALID_HANDLE);
     CHECK_RC(pwifi_config_set_transport_vsock(NULL, &cid, 1, 1, 2), PWIFI_ERR_NULL);

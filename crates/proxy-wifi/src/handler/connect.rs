@@ -1,11 +1,14 @@
 //! Connect rules (behavior.md "Requests / Connect"), and the multi-guest isolation rule.
 
+use futures::future::join_all;
 use proxy_wifi_protocol::{Bssid, ConnectRequest, ConnectResponse, GuestBound, SessionId, StatusCode};
+use tokio::time::Instant;
 
-use super::OperationHandler;
 use super::session::{GuestConnection, GuestMadeLink};
+use super::{OperationHandler, guarded};
 use crate::identity::GuestId;
 use crate::interface::{ConnectFailure, ConnectParams, ConnectedNetwork, InterfaceId};
+use crate::limits;
 use crate::observer::{Authorization, ConnectRequestArgs, ConnectionArgs, OperationStatus, OperationType};
 
 fn answer(result_code: StatusCode, bssid: Bssid, session_id: SessionId) -> GuestBound {
@@ -16,6 +19,8 @@ impl OperationHandler {
     /// Handles a connect request of `guest`.
     pub(crate) async fn connect(&mut self, guest: &GuestId, request: ConnectRequest) -> GuestBound {
         let params = ConnectParams::new(request);
+        // One budget for the whole connect, inside the guest's 20 s (limits::CONNECT_BUDGET).
+        let deadline = self.work_deadline();
         // Rule 5: every connect response carries a new session id, one greater than the last.
         let session = self.guest(guest).session.next_session();
         self.publish_guest(guest);
@@ -41,13 +46,15 @@ impl OperationHandler {
 
         // Rule 2: mirroring when an interface is already connected to the SSID: the host's
         // own connection is shared freely, a guest-made one only with its credentials.
-        if let Some(found) = self.find_host_connection(&params).await {
-            return self.mirror(guest, found, session).await;
+        if let Some(found) = self.find_host_connection(&params, deadline).await {
+            return self.mirror(guest, found, session, deadline).await;
         }
 
         // Rule 3: a guest-directed connection needs the observer's approval.
         let request_args = ConnectRequestArgs { guest: guest.clone(), interface: None, ssid, auth };
-        if self.observer.authorize(OperationType::GuestDirected, request_args).await == Authorization::Deny {
+        if self.observer.authorize_until(Some(deadline), OperationType::GuestDirected, request_args).await
+            == Authorization::Deny
+        {
             tracing::info!(%guest, %ssid, "guest-directed connection denied by the observer");
             let args = ConnectionArgs { guest: Some(guest.clone()), interface: None, ssid, bssid: params.bssid, auth };
             self.observer.notify("on_guest_connection_completion", move |o| {
@@ -56,7 +63,7 @@ impl OperationHandler {
             return answer(ConnectFailure::DeniedByObserver.status_code(), Bssid::ZERO, session);
         }
 
-        // Rule 4: each interface in order, 10 s each, until one connects.
+        // Rule 4: each interface in order, 10 s each, until one connects (or the budget is spent).
         // The guest is told the cause of the attempt that got furthest.
         let mut failure = ConnectFailure::Unspecified;
         for interface in self.interfaces.clone() {
@@ -71,7 +78,14 @@ impl OperationHandler {
                     continue;
                 }
             }
-            match tokio::time::timeout(self.timeouts.connect, interface.connect(&params)).await {
+            if Instant::now() >= deadline {
+                tracing::warn!(%guest, interface = %id, %ssid, budget = ?self.timeouts.connect_budget,
+                    "connect budget spent; interface not tried");
+                failure = failure.or_further(ConnectFailure::TimedOut);
+                continue;
+            }
+            let attempt_deadline = deadline.min(Instant::now() + self.timeouts.connect);
+            match guarded::connect(&interface, &params, attempt_deadline, &self.late_sender).await {
                 Ok(Ok(network)) => {
                     // Rule 6: the BSS actually joined; the one the request named, if any.
                     let bssid = if params.bssid.is_zero() { network.bssid } else { params.bssid };
@@ -110,7 +124,8 @@ impl OperationHandler {
                 }
                 Err(_) => {
                     failure = failure.or_further(ConnectFailure::TimedOut);
-                    tracing::warn!(%guest, interface = %id, %ssid, deadline = ?self.timeouts.connect, "interface connect missed its deadline")
+                    tracing::warn!(%guest, interface = %id, %ssid, deadline = ?self.timeouts.connect,
+                        budget = ?self.timeouts.connect_budget, "interface connect missed its deadline")
                 }
             }
         }
@@ -124,14 +139,17 @@ impl OperationHandler {
     }
 
     /// The first interface (in dispatch order) already connected to the requested SSID
-    /// that the guest may share: a guest-made connection only with its credentials.
-    async fn find_host_connection(&self, params: &ConnectParams) -> Option<HostConnection> {
-        for interface in &self.interfaces {
+    /// that the guest may share: a guest-made connection only with its credentials. All
+    /// are asked at once, with one short deadline inside the connect's budget.
+    async fn find_host_connection(&self, params: &ConnectParams, budget: Instant) -> Option<HostConnection> {
+        let deadline = budget.min(Instant::now() + limits::MIRROR_LOOKUP_TIMEOUT);
+        let lookups = self.interfaces.iter().map(|interface| guarded::connection_to(interface, &params.ssid, deadline));
+        let found = join_all(lookups).await;
+        // Read right after the lookups: later events may concern these connections.
+        let since = self.clock.now();
+        for (interface, network) in self.interfaces.iter().zip(found) {
             let id = interface.id();
-            let lookup = tokio::time::timeout(self.timeouts.connect, interface.connection_to(&params.ssid)).await;
-            let Ok(Some(network)) = lookup else { continue };
-            // Read right after the lookup: later events may concern this connection.
-            let since = self.clock.now();
+            let Some(network) = network else { continue };
             let shares_link = match self.links.get(&id) {
                 Some(link) if link.ssid == network.ssid => {
                     if !link.admits(&params.security) {
@@ -151,7 +169,13 @@ impl OperationHandler {
     /// Rule 2: ask the observer; approved → success with the host's BSSID, recorded as
     /// mirrored (and as a user of the guest-made link it shares); denied → failure. The
     /// observer is told the outcome either way.
-    async fn mirror(&mut self, guest: &GuestId, found: HostConnection, session: SessionId) -> GuestBound {
+    async fn mirror(
+        &mut self,
+        guest: &GuestId,
+        found: HostConnection,
+        session: SessionId,
+        deadline: Instant,
+    ) -> GuestBound {
         let HostConnection { interface, network, since, shares_link } = found;
         let request_args = ConnectRequestArgs {
             guest: guest.clone(),
@@ -159,7 +183,7 @@ impl OperationHandler {
             ssid: network.ssid,
             auth: network.auth,
         };
-        let verdict = self.observer.authorize(OperationType::HostMirroring, request_args).await;
+        let verdict = self.observer.authorize_until(Some(deadline), OperationType::HostMirroring, request_args).await;
         let args = ConnectionArgs {
             guest: Some(guest.clone()),
             interface: Some(interface),

@@ -2,8 +2,8 @@
 
 use proxy_wifi_protocol::{DisconnectRequest, GuestBound};
 
-use super::OperationHandler;
 use super::session::GuestConnection;
+use super::{OperationHandler, guarded};
 use crate::identity::GuestId;
 use crate::interface::InterfaceId;
 use crate::observer::{DisconnectRequestArgs, OperationStatus};
@@ -76,7 +76,7 @@ impl OperationHandler {
             self.links.remove(&id);
             return OperationStatus::Succeeded;
         };
-        let status = match tokio::time::timeout(self.timeouts.disconnect, interface.disconnect()).await {
+        let status = match guarded::disconnect(&interface, self.timeouts.disconnect).await {
             Ok(Ok(())) => OperationStatus::Succeeded,
             Ok(Err(error)) => {
                 tracing::warn!(%guest, interface = %id, %error, "interface disconnect failed");

@@ -15,6 +15,7 @@
 pub mod connect;
 pub mod disconnect;
 pub mod events;
+pub(crate) mod guarded;
 pub mod scan;
 pub mod scheduler;
 pub mod session;
@@ -35,6 +36,8 @@ use crate::limits;
 use crate::notify::{NotificationHub, NotificationQueue};
 use crate::observer::ObserverQueue;
 use crate::status::{GuestNotificationStatus, GuestStatus, InterfaceStatus, RequestKind, SharedStatus};
+use guarded::LateConnect;
+use scheduler::Queued;
 use session::{GuestMadeLink, GuestSession};
 
 use crate::limits::MAX_GUESTS;
@@ -51,11 +54,20 @@ pub struct Timeouts {
     pub connect: Duration,
     /// Disconnect deadline ([`limits::DISCONNECT_TIMEOUT`]).
     pub disconnect: Duration,
+    /// The whole of one connect, from the request's arrival ([`limits::CONNECT_BUDGET`];
+    /// never beyond [`limits::REQUEST_ANSWER_DEADLINE`]). A scan's interfaces get no
+    /// longer either.
+    pub connect_budget: Duration,
 }
 
 impl Default for Timeouts {
     fn default() -> Self {
-        Self { scan: limits::SCAN_TIMEOUT, connect: limits::CONNECT_TIMEOUT, disconnect: limits::DISCONNECT_TIMEOUT }
+        Self {
+            scan: limits::SCAN_TIMEOUT,
+            connect: limits::CONNECT_TIMEOUT,
+            disconnect: limits::DISCONNECT_TIMEOUT,
+            connect_budget: limits::CONNECT_BUDGET,
+        }
     }
 }
 
@@ -89,6 +101,12 @@ pub struct OperationHandler {
     status: Arc<SharedStatus>,
     /// What changed since the status was last published.
     unpublished: Unpublished,
+    /// When the request being handled arrived (its deadlines count from there).
+    arrived: Instant,
+    /// Connects that succeeded after their deadline (sender given to each attempt).
+    late_sender: mpsc::UnboundedSender<LateConnect>,
+    /// Their receiving end, taken by [`run`].
+    late_receiver: Option<mpsc::UnboundedReceiver<LateConnect>>,
 }
 
 /// Changes to publish at the end of the current work item.
@@ -100,6 +118,8 @@ struct Unpublished {
     interfaces: bool,
     /// Requests handled, by kind.
     requests: Vec<RequestKind>,
+    /// Requests dropped unanswered because nobody waited for them any more.
+    stale: u64,
 }
 
 impl OperationHandler {
@@ -112,6 +132,7 @@ impl OperationHandler {
         events: mpsc::UnboundedSender<(EventOrigin, InterfaceEvent)>,
         status: Arc<SharedStatus>,
     ) -> Self {
+        let (late_sender, late_receiver) = mpsc::unbounded_channel();
         Self {
             interfaces: Vec::new(),
             observer,
@@ -124,11 +145,26 @@ impl OperationHandler {
             clock: EventClock::default(),
             status,
             unpublished: Unpublished::default(),
+            arrived: Instant::now(),
+            late_sender,
+            late_receiver: Some(late_receiver),
         }
     }
 
-    /// Handles one request of `guest` and returns the answer.
+    /// Handles one request of `guest` that arrives now and returns the answer.
+    #[cfg(test)]
     pub async fn handle_request(&mut self, guest: &GuestId, request: Request) -> GuestBound {
+        self.handle_request_arrived(guest, request, Instant::now()).await
+    }
+
+    /// Handles one request of `guest` that arrived at `arrived` and returns the answer.
+    pub(crate) async fn handle_request_arrived(
+        &mut self,
+        guest: &GuestId,
+        request: Request,
+        arrived: Instant,
+    ) -> GuestBound {
+        self.arrived = arrived;
         // The guest is listening once it has made a request: its notifications may flow.
         self.touch_guest(guest).await;
         let kind = RequestKind::of(&request);
@@ -142,6 +178,46 @@ impl OperationHandler {
         self.status.request_metrics.observe(kind, &answer, started.elapsed());
         self.unpublished.requests.push(kind);
         answer
+    }
+
+    /// Until when the current request's work may run: the connect budget from the
+    /// request's arrival, never beyond the guest's time for an answer.
+    pub(crate) fn work_deadline(&self) -> Instant {
+        self.arrived + self.timeouts.connect_budget.min(limits::REQUEST_ANSWER_DEADLINE)
+    }
+
+    /// A connect of an interface succeeded after the guest was answered without it:
+    /// disconnect it, unless a guest connection it backs now (a later connect replaced it).
+    pub(crate) async fn on_late_connect(&mut self, late: LateConnect) {
+        let LateConnect { interface: id, network } = late;
+        let Some(interface) = self.interfaces.iter().find(|i| i.id() == id).cloned() else {
+            return;
+        };
+        if self.guests.values().any(|state| state.session.is_backed_by(id)) {
+            tracing::info!(interface = %id, ssid = %network.ssid,
+                "a connect succeeded after its answer, but the interface now backs a guest connection; left as is");
+            return;
+        }
+        tracing::warn!(interface = %id, ssid = %network.ssid,
+            "a connect succeeded after the guest was answered; rolling it back");
+        match guarded::disconnect(&interface, self.timeouts.disconnect).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::warn!(interface = %id, %error, "rolling back a late connect failed"),
+            Err(_) => tracing::warn!(interface = %id, deadline = ?self.timeouts.disconnect,
+                "rolling back a late connect missed its deadline"),
+        }
+    }
+
+    /// The answer to a connect of `guest` could not be delivered: end the connection it
+    /// made, so the host is not connected for nobody.
+    pub(crate) async fn on_undelivered(&mut self, guest: &GuestId, answer: &GuestBound) {
+        let GuestBound::ConnectResponse(response) = answer else { return };
+        let Some(connection) = self.guests.get(guest).and_then(|s| s.session.connection) else { return };
+        if response.result_code.is_success() && connection.session == response.session_id {
+            tracing::warn!(%guest, ssid = %connection.ssid, session = %connection.session,
+                "the guest is gone before its connect answer; ending the connection");
+            self.end_guest_connection(guest, connection).await;
+        }
     }
 
     /// Creates the guest's state on its first request (opening its notification gate)
@@ -312,7 +388,7 @@ impl OperationHandler {
     /// Publishes what changed during the work item just done, under one lock.
     pub(crate) fn publish_status(&mut self) {
         let changes = std::mem::take(&mut self.unpublished);
-        if changes.guests.is_empty() && !changes.interfaces && changes.requests.is_empty() {
+        if changes.guests.is_empty() && !changes.interfaces && changes.requests.is_empty() && changes.stale == 0 {
             return;
         }
         let mut board = self.status.board.lock().unwrap_or_else(|p| p.into_inner());
@@ -352,13 +428,14 @@ impl OperationHandler {
         for kind in changes.requests {
             board.count_request(kind);
         }
+        board.stale_requests_dropped += changes.stale;
     }
 }
 
 /// One item of the serialized work queue.
 pub(crate) enum Work {
-    /// A guest request and where to send its answer.
-    Request(GuestId, Request, oneshot::Sender<GuestBound>),
+    /// A guest request, where to send its answer, and when it arrived.
+    Request(GuestId, Queued),
     /// An interface appeared.
     AddInterface(SharedInterface),
     /// An interface disappeared.
@@ -377,10 +454,13 @@ impl HandlerHandle {
     }
 
     /// Queues a request of `guest` and waits for its answer; `None` once the service
-    /// stopped, or when the guest already has too many requests waiting.
+    /// stopped, when the guest already has too many requests waiting, or when the request
+    /// went stale in the queue (the guest's time for an answer ran out). Dropping the
+    /// returned future (the connection closed) withdraws the request.
     pub async fn submit(&self, guest: GuestId, request: Request) -> Option<GuestBound> {
         let (reply, answer) = oneshot::channel();
-        self.work.send(Work::Request(guest, request, reply)).await.ok()?;
+        let queued = Queued { request, reply, arrived: Instant::now() };
+        self.work.send(Work::Request(guest, queued)).await.ok()?;
         answer.await.ok()
     }
 
@@ -405,6 +485,7 @@ pub(crate) async fn run(
     stop: tokio_util::sync::CancellationToken,
 ) {
     let mut requests = scheduler::FairQueue::new(limits::MAX_PENDING_PER_GUEST);
+    let mut late = handler.late_receiver.take().expect("the handler runs once");
     let mut open = true;
     loop {
         // Take in everything already waiting, without blocking.
@@ -414,11 +495,13 @@ pub(crate) async fn run(
         while let Ok((origin, event)) = events.try_recv() {
             handler.on_interface_event(origin, event);
         }
+        while let Ok(connect) = late.try_recv() {
+            handler.on_late_connect(connect).await;
+        }
         handler.publish_status();
-        if let Some((guest, request, reply)) = requests.pop() {
-            let answer = handler.handle_request(&guest, request).await;
+        if let Some((guest, queued)) = requests.pop() {
+            handle_queued(&mut handler, guest, queued).await;
             handler.publish_status();
-            let _ = reply.send(answer);
             continue;
         }
         if !open {
@@ -431,15 +514,41 @@ pub(crate) async fn run(
                 None => open = false,
             },
             Some((origin, event)) = events.recv() => handler.on_interface_event(origin, event),
+            Some(connect) = late.recv() => handler.on_late_connect(connect).await,
             _ = stop.cancelled() => open = false,
         }
     }
 }
 
+/// Rule "nobody waits, nothing is done": a request whose connection closed or whose
+/// guest gave up while it waited is dropped unanswered (and counted), so the host does
+/// not switch networks for nobody. An answer that can no longer be delivered does not
+/// leave a connection behind.
+async fn handle_queued(handler: &mut OperationHandler, guest: GuestId, queued: Queued) {
+    let now = Instant::now();
+    if queued.is_stale(now) {
+        let reason =
+            if queued.reply.is_closed() { "its connection closed" } else { "the guest's time for an answer ran out" };
+        tracing::warn!(%guest, operation = RequestKind::of(&queued.request).name(), waited = ?now - queued.arrived, reason,
+            "request dropped unanswered: nobody waits for it any more");
+        handler.unpublished.stale += 1;
+        return;
+    }
+    let Queued { request, reply, arrived } = queued;
+    let answer = handler.handle_request_arrived(&guest, request, arrived).await;
+    // Published before the answer goes: a guest that reads the status next sees its change.
+    handler.publish_status();
+    if Instant::now() >= arrived + limits::REQUEST_ANSWER_DEADLINE {
+        handler.on_undelivered(&guest, &answer).await;
+    } else if let Err(answer) = reply.send(answer) {
+        handler.on_undelivered(&guest, &answer).await;
+    }
+}
+
 fn accept_work(handler: &mut OperationHandler, requests: &mut scheduler::FairQueue, item: Work) {
     match item {
-        Work::Request(guest, request, reply) => {
-            if let Err((guest, _, _)) = requests.push(guest, request, reply) {
+        Work::Request(guest, queued) => {
+            if let Err((guest, _)) = requests.push(guest, queued) {
                 // The reply is dropped: the connection is closed without an answer.
                 tracing::warn!(%guest, max = limits::MAX_PENDING_PER_GUEST,
                     "guest has too many requests waiting; request dropped");
@@ -450,5 +559,7 @@ fn accept_work(handler: &mut OperationHandler, requests: &mut scheduler::FairQue
     }
 }
 
+#[cfg(test)]
+mod deadline_tests;
 #[cfg(test)]
 mod tests;

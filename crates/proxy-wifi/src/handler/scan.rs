@@ -6,9 +6,9 @@ use proxy_wifi_protocol::{
     ScanResponse,
 };
 use rustc_hash::{FxBuildHasher, FxHashSet};
-use tokio::time::{Instant, timeout_at};
+use tokio::time::Instant;
 
-use super::OperationHandler;
+use super::{OperationHandler, guarded};
 use crate::identity::GuestId;
 use crate::interface::{InterfaceId, ScanResults, ScanStatus};
 use crate::observer::OperationStatus;
@@ -47,12 +47,13 @@ impl OperationHandler {
 
         // Rule 2: all interfaces concurrently, targeted when an SSID is named, until a
         // shared deadline; a late or failing interface contributes nothing.
-        let deadline = Instant::now() + self.timeouts.scan;
+        // Never beyond the request's budget (the guest waits 20 s from its arrival).
+        let deadline = (Instant::now() + self.timeouts.scan).min(self.work_deadline());
         let ssid = request.ssid;
-        let scans = self.interfaces.iter().map(|interface| {
-            let interface = interface.clone();
-            async move { (interface.id(), timeout_at(deadline, interface.scan(ssid)).await) }
-        });
+        let scans = self
+            .interfaces
+            .iter()
+            .map(|interface| async move { (interface.id(), guarded::scan(interface, ssid, deadline).await) });
         let outcomes = join_all(scans).await;
 
         // Rule 3: remember interfaces still running. Rule 4: merge, fake networks first

@@ -8,15 +8,32 @@ use std::collections::{HashMap, VecDeque};
 
 use proxy_wifi_protocol::GuestBound;
 use tokio::sync::oneshot;
+use tokio::time::Instant;
 
 use super::Request;
 use crate::identity::GuestId;
 
-type Pending = (Request, oneshot::Sender<GuestBound>);
+/// A request waiting for its turn.
+pub(crate) struct Queued {
+    /// The request.
+    pub(crate) request: Request,
+    /// Where its answer goes; closed once the connection is gone.
+    pub(crate) reply: oneshot::Sender<GuestBound>,
+    /// When it arrived (its deadlines count from here).
+    pub(crate) arrived: Instant,
+}
+
+impl Queued {
+    /// Nobody waits for its answer any more: the connection closed, or the guest's time
+    /// for an answer ([`crate::limits::REQUEST_ANSWER_DEADLINE`]) ran out while it waited.
+    pub(crate) fn is_stale(&self, now: Instant) -> bool {
+        self.reply.is_closed() || now >= self.arrived + crate::limits::REQUEST_ANSWER_DEADLINE
+    }
+}
 
 /// Per-guest request queues, served in turn.
 pub(crate) struct FairQueue {
-    queues: HashMap<GuestId, VecDeque<Pending>>,
+    queues: HashMap<GuestId, VecDeque<Queued>>,
     turn: VecDeque<GuestId>,
     max_per_guest: usize,
 }
@@ -28,34 +45,29 @@ impl FairQueue {
 
     /// Queues a request; gives it back when the guest already has too many waiting.
     #[allow(clippy::result_large_err)]
-    pub(crate) fn push(
-        &mut self,
-        guest: GuestId,
-        request: Request,
-        reply: oneshot::Sender<GuestBound>,
-    ) -> Result<(), (GuestId, Request, oneshot::Sender<GuestBound>)> {
+    pub(crate) fn push(&mut self, guest: GuestId, queued: Queued) -> Result<(), (GuestId, Queued)> {
         let queue = self.queues.entry(guest.clone()).or_default();
         if queue.len() >= self.max_per_guest {
-            return Err((guest, request, reply));
+            return Err((guest, queued));
         }
         if queue.is_empty() {
             self.turn.push_back(guest);
         }
-        queue.push_back((request, reply));
+        queue.push_back(queued);
         Ok(())
     }
 
     /// The next request: the oldest of the guest whose turn it is.
-    pub(crate) fn pop(&mut self) -> Option<(GuestId, Request, oneshot::Sender<GuestBound>)> {
+    pub(crate) fn pop(&mut self) -> Option<(GuestId, Queued)> {
         let guest = self.turn.pop_front()?;
         let queue = self.queues.get_mut(&guest)?;
-        let (request, reply) = queue.pop_front()?;
+        let queued = queue.pop_front()?;
         if queue.is_empty() {
             self.queues.remove(&guest);
         } else {
             self.turn.push_back(guest.clone());
         }
-        Some((guest, request, reply))
+        Some((guest, queued))
     }
 }
 
@@ -68,17 +80,21 @@ mod tests {
         Request::Disconnect(DisconnectRequest { session_id: SessionId(n) })
     }
 
+    fn queued(n: u64) -> Queued {
+        Queued { request: request(n), reply: oneshot::channel().0, arrived: Instant::now() }
+    }
+
     #[test]
     fn guests_are_served_in_turn_and_floods_are_capped() {
         let flooder = GuestId::Vsock(3);
         let quiet = GuestId::Vsock(4);
         let mut q = FairQueue::new(4);
         for n in 0..4 {
-            assert!(q.push(flooder.clone(), request(n), oneshot::channel().0).is_ok());
+            assert!(q.push(flooder.clone(), queued(n)).is_ok());
         }
-        assert!(q.push(flooder.clone(), request(99), oneshot::channel().0).is_err(), "capped");
-        q.push(quiet.clone(), request(100), oneshot::channel().0).unwrap();
-        let order: Vec<(GuestId, Request)> = std::iter::from_fn(|| q.pop().map(|(g, r, _)| (g, r))).collect();
+        assert!(q.push(flooder.clone(), queued(99)).is_err(), "capped");
+        assert!(q.push(quiet.clone(), queued(100)).is_ok());
+        let order: Vec<(GuestId, Request)> = std::iter::from_fn(|| q.pop().map(|(g, q)| (g, q.request))).collect();
         assert_eq!(order[0], (flooder.clone(), request(0)));
         assert_eq!(order[1], (quiet, request(100)), "the quiet guest waits behind one flooder request only");
         assert_eq!(order.len(), 5);

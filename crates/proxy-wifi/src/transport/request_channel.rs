@@ -12,6 +12,8 @@
 //!   buffer is allocated.
 //! * **Malformed → INVALID.** A bad header or body is answered with an empty INVALID
 //!   message; the service keeps its state and goes on.
+//! * **Withdrawn when the guest leaves.** A connection that closes while its request
+//!   waits withdraws it (the handler drops it unanswered).
 //! * **Connection cap.** At most [`RequestChannelConfig::max_connections`] connections
 //!   are open at once; beyond that new ones are closed at once.
 
@@ -95,6 +97,22 @@ impl Drop for WipeOnDrop<'_> {
     }
 }
 
+/// Returns once the peer closed the connection (end of stream or error) while its answer
+/// is pending. The guest driver never half-closes: it closes when it stops waiting for the
+/// answer (its 20 s ran out, or it went away). Bytes after the request are ignored; past a
+/// few KiB of them the connection is no longer watched.
+async fn peer_gone(stream: &mut BoxedStream) {
+    let mut scratch = [0u8; 512];
+    let mut ignored = 0usize;
+    while ignored < 8 * scratch.len() {
+        match stream.read(&mut scratch).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => ignored += n,
+        }
+    }
+    std::future::pending().await
+}
+
 /// Accepts and serves request connections until `shutdown`.
 ///
 /// Each answer is encoded in the layout of its guest's driver generation (`abis`).
@@ -173,16 +191,25 @@ async fn serve_connection(
             tracing::warn!(%guest, %error, "malformed request; answering INVALID");
             GuestBound::Invalid
         }
-        Ok(Ok(request)) => match handler.submit(guest.clone(), request).await {
-            Some(answer) => {
-                counters.answered.fetch_add(1, Ordering::Relaxed);
-                answer
+        Ok(Ok(request)) => {
+            let answered = tokio::select! {
+                answer = handler.submit(guest.clone(), request) => answer,
+                () = peer_gone(&mut stream) => {
+                    tracing::debug!(%guest, "the guest closed the connection before its answer; request withdrawn");
+                    return;
+                }
+            };
+            match answered {
+                Some(answer) => {
+                    counters.answered.fetch_add(1, Ordering::Relaxed);
+                    answer
+                }
+                None => {
+                    tracing::debug!(%guest, "request dropped unanswered (service stopping, queue full or stale)");
+                    return;
+                }
             }
-            None => {
-                tracing::debug!(%guest, "service stopping; request dropped");
-                return;
-            }
-        },
+        }
     };
     let bytes = answer.to_bytes_as(abi);
     let written = tokio::time::timeout(config.write_deadline, async {
