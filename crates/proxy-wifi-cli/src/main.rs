@@ -4,6 +4,7 @@ mod cli;
 mod config_file;
 mod control;
 mod doctor;
+mod fd_limit;
 mod generate;
 mod guest_cmd;
 mod host_backend;
@@ -31,7 +32,10 @@ fn main() -> ExitCode {
     };
     let outcome = runtime.block_on(async {
         match cli.command {
-            cli::Command::Serve(args) => serve::run(args, given).await,
+            cli::Command::Serve(args) => {
+                fd_limit::raise_to_hard_limit();
+                serve::run(args, given).await
+            }
             cli::Command::Guest(args) => guest_cmd::run(args).await,
             cli::Command::Ctl(args) => control::run_ctl(args).await,
             cli::Command::Completions { shell } => generate::completions(shell),

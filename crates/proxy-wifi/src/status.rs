@@ -19,7 +19,8 @@ use crate::observer::OperationType;
 pub struct RequestCounters {
     /// Connections accepted.
     pub accepted: AtomicU64,
-    /// Connections closed at once because too many were open.
+    /// Connections closed because too many were open: refused at once (the guest holds
+    /// its fair share), or closed to give their place to a guest below its share.
     pub refused_busy: AtomicU64,
     /// Requests answered with a real answer.
     pub answered: AtomicU64,
@@ -230,7 +231,7 @@ pub struct TransportStatus {
     pub timed_out: u64,
     /// Connections closed by the peer before a whole request.
     pub closed_early: u64,
-    /// Connections refused because too many were open.
+    /// Connections refused or closed because too many were open (fair share per guest).
     pub refused_busy: u64,
     /// Notifications delivered.
     pub notifications_sent: u64,

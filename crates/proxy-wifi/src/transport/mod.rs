@@ -10,6 +10,7 @@
 #[cfg(unix)]
 pub mod hybrid_vsock;
 // Compiled on every platform (its address layout is tested everywhere); bound on Windows only.
+pub(crate) mod connection_slots;
 #[cfg_attr(not(windows), allow(dead_code))]
 pub mod hyperv;
 pub mod notification_sender;

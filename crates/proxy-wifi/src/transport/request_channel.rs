@@ -14,8 +14,11 @@
 //!   message; the service keeps its state and goes on.
 //! * **Withdrawn when the guest leaves.** A connection that closes while its request
 //!   waits withdraws it (the handler drops it unanswered).
-//! * **Connection cap.** At most [`RequestChannelConfig::max_connections`] connections
-//!   are open at once; beyond that new ones are closed at once.
+//! * **Connection cap, shared fairly.** At most [`RequestChannelConfig::max_connections`]
+//!   connections are open at once (fewer if `RLIMIT_NOFILE` leaves less room once fds are
+//!   kept for notifications and backends). When all are taken, a guest below its fair share
+//!   takes the oldest connection of the guest holding the most; otherwise the new one is
+//!   closed at once ([`super::connection_slots`]).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -23,11 +26,11 @@ use std::time::{Duration, Instant};
 
 use proxy_wifi_protocol::{DecodeError, GuestAbi, GuestBound, HEADER_LEN, HostBound, MAX_REQUEST_BODY_LEN};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use zeroize::Zeroize;
 
+use super::connection_slots::{self, Admission, ConnectionSlots};
 use super::{BoxedStream, GuestId, RequestListener};
 use crate::handler::HandlerHandle;
 use crate::identity::GuestAbis;
@@ -41,7 +44,12 @@ pub struct RequestChannelConfig {
     pub read_deadline: Duration,
     /// Time to write the answer ([`limits::REQUEST_WRITE_DEADLINE`]; the guest waits 20 s).
     pub write_deadline: Duration,
-    /// Request connections open at once ([`limits::MAX_REQUEST_CONNECTIONS`]).
+    /// Request connections open at once ([`limits::MAX_REQUEST_CONNECTIONS`]), shared
+    /// fairly between guests. The service lowers it to what the soft `RLIMIT_NOFILE`
+    /// allows after keeping [`limits::FD_RESERVE_BACKENDS`] +
+    /// [`limits::FD_RESERVE_NOTIFICATIONS`] fds; an embedding application should raise
+    /// that limit to its hard limit before starting the service (the `proxy-wifi` binary
+    /// does).
     pub max_connections: usize,
 }
 
@@ -125,8 +133,8 @@ pub(crate) async fn serve(
     shutdown: CancellationToken,
     tracker: TaskTracker,
 ) {
-    let slots = Arc::new(Semaphore::new(config.max_connections));
-    tracing::info!(listen = %listener.local_description(), "request channel listening");
+    let slots = ConnectionSlots::new(connection_slots::cap_for_this_process(config.max_connections));
+    tracing::info!(listen = %listener.local_description(), max_connections = slots.cap(), "request channel listening");
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -142,10 +150,19 @@ pub(crate) async fn serve(
             }
         };
         counters.accepted.fetch_add(1, Ordering::Relaxed);
-        let Ok(slot) = slots.clone().try_acquire_owned() else {
-            counters.refused_busy.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(%guest, max = config.max_connections, "too many open request connections; closed");
-            continue;
+        let slot = match slots.admit(&guest) {
+            Admission::Admitted(slot) => slot,
+            Admission::TookFrom(slot, holder) => {
+                // The holder's connection is closed and counted (refused_busy) by its task.
+                tracing::warn!(%guest, %holder, max = slots.cap(),
+                    "request connections all taken; the guest holding the most gives its oldest up");
+                slot
+            }
+            Admission::Refused => {
+                counters.refused_busy.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(%guest, max = slots.cap(), "too many open request connections for this guest's share; closed");
+                continue;
+            }
         };
         let handler = handler.clone();
         let counters = counters.clone();
@@ -153,7 +170,13 @@ pub(crate) async fn serve(
         let abi = abis.of(&guest);
         tracker.spawn(async move {
             counters.open.fetch_add(1, Ordering::Relaxed);
-            serve_connection(stream, guest, abi, handler, config, &counters, shutdown).await;
+            tokio::select! {
+                () = serve_connection(stream, guest.clone(), abi, handler, config, &counters, shutdown) => {}
+                () = slot.taken_back().cancelled() => {
+                    counters.refused_busy.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(%guest, "connection closed: its place went to a guest below its fair share");
+                }
+            }
             counters.open.fetch_sub(1, Ordering::Relaxed);
             drop(slot);
         });
