@@ -119,6 +119,7 @@ impl ConnectionSlots {
 
 /// The connection cap that fits in a soft `RLIMIT_NOFILE` of `fd_limit` once fds are kept
 /// for the backends and for notifications: `configured`, or less.
+#[cfg_attr(not(unix), allow(dead_code))]
 pub(crate) fn cap_for_fd_limit(configured: usize, fd_limit: u64) -> usize {
     let fd_limit = usize::try_from(fd_limit).unwrap_or(usize::MAX);
     let room = fd_limit.saturating_sub(FD_RESERVE_BACKENDS + FD_RESERVE_NOTIFICATIONS);
