@@ -48,6 +48,8 @@ pub struct Counters {
     pub closed_early: u64,
     /// Connections refused because too many were open.
     pub refused_busy: u64,
+    /// Requests read whole but never answered (the guest left first, or dropped as stale).
+    pub unanswered: u64,
     /// Notifications delivered.
     pub notifications_sent: u64,
     /// Signal notifications replaced in the queue by a newer one.
@@ -68,7 +70,13 @@ impl Counters {
     /// Whether every accepted connection is accounted for.
     pub fn consistent(&self) -> bool {
         self.accepted
-            == self.answered + self.invalid + self.timed_out + self.closed_early + self.refused_busy + self.open
+            == self.answered
+                + self.invalid
+                + self.timed_out
+                + self.closed_early
+                + self.unanswered
+                + self.refused_busy
+                + self.open
     }
 
     /// Notifications that left the queue one way or another.
@@ -90,6 +98,7 @@ impl From<&ServiceStatus> for Counters {
             timed_out: t.timed_out,
             closed_early: t.closed_early,
             refused_busy: t.refused_busy,
+            unanswered: t.unanswered,
             notifications_sent: t.notifications_sent,
             notifications_coalesced: t.notifications_coalesced,
             notifications_dropped: t.notifications_dropped,

@@ -30,6 +30,9 @@ pub struct RequestCounters {
     pub timed_out: AtomicU64,
     /// Connections closed by the peer before a whole request arrived.
     pub closed_early: AtomicU64,
+    /// Requests read whole but never answered: the guest closed first, or the handler
+    /// dropped them (stale, queue full, stopping).
+    pub unanswered: AtomicU64,
     /// Connections open right now.
     pub open: AtomicU64,
 }
@@ -231,6 +234,10 @@ pub struct TransportStatus {
     pub timed_out: u64,
     /// Connections closed by the peer before a whole request.
     pub closed_early: u64,
+    /// Requests read whole but never answered: the guest closed first, or the handler
+    /// dropped them (stale, queue full, stopping).
+    #[serde(default)]
+    pub unanswered: u64,
     /// Connections refused or closed because too many were open (fair share per guest).
     pub refused_busy: u64,
     /// Notifications delivered.
@@ -257,6 +264,7 @@ impl TransportStatus {
             invalid: get(&requests.invalid),
             timed_out: get(&requests.timed_out),
             closed_early: get(&requests.closed_early),
+            unanswered: get(&requests.unanswered),
             refused_busy: get(&requests.refused_busy),
             notifications_sent: get(&notifications.sent),
             notifications_gated: get(&notifications.gated),

@@ -218,6 +218,7 @@ async fn serve_connection(
             let answered = tokio::select! {
                 answer = handler.submit(guest.clone(), request) => answer,
                 () = peer_gone(&mut stream) => {
+                    counters.unanswered.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(%guest, "the guest closed the connection before its answer; request withdrawn");
                     return;
                 }
@@ -228,6 +229,7 @@ async fn serve_connection(
                     answer
                 }
                 None => {
+                    counters.unanswered.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(%guest, "request dropped unanswered (service stopping, queue full or stale)");
                     return;
                 }
