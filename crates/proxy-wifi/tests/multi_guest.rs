@@ -259,7 +259,10 @@ async fn hybrid_vsock_refuses_to_replace_what_is_not_its_own_stale_socket() {
 }
 
 fn tempfile_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("proxy-wifi-test-{}-{}", std::process::id(), line!()));
+    // One directory per call: the tests of this file run in parallel.
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("proxy-wifi-test-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
