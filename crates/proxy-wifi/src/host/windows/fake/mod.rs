@@ -104,6 +104,15 @@ impl FakeInterface {
         self.signal = bss.link_quality;
         self.connected = Some(bss.clone());
     }
+
+    /// Leaves the connected network, if any: the `Disconnected` event the service reports.
+    fn leave(&mut self, reason: u32) -> Option<WlanEvent> {
+        let old = self.connected.take()?;
+        Some(WlanEvent {
+            interface: self.guid,
+            notification: WlanNotification::Disconnected { ssid: old.ssid, reason },
+        })
+    }
 }
 
 struct FakeState {
@@ -277,13 +286,7 @@ impl FakeWlanApi {
             };
             let fails = state.scan_fails_after_connect;
             let Some(interface) = state.interface(guid) else { return Vec::new() };
-            let mut events = Vec::new();
-            if let Some(old) = interface.connected.take() {
-                events.push(WlanEvent {
-                    interface: guid,
-                    notification: WlanNotification::Disconnected { ssid: old.ssid, reason: reason::SUCCESS },
-                });
-            }
+            let mut events: Vec<WlanEvent> = interface.leave(reason::SUCCESS).into_iter().collect();
             interface.join(&bss);
             interface.fail_next_scan = fails;
             events.push(WlanEvent {
@@ -297,11 +300,7 @@ impl FakeWlanApi {
     /// The host loses its connection on `guid` (`disconnected`).
     pub fn host_disconnect(&self, guid: Uuid) {
         self.schedule(Duration::ZERO, move |state| {
-            let Some(old) = state.interface(guid).and_then(|i| i.connected.take()) else { return Vec::new() };
-            vec![WlanEvent {
-                interface: guid,
-                notification: WlanNotification::Disconnected { ssid: old.ssid, reason: reason::NETWORK_NOT_AVAILABLE },
-            }]
+            state.interface(guid).and_then(|i| i.leave(reason::NETWORK_NOT_AVAILABLE)).into_iter().collect()
         });
     }
 
@@ -380,13 +379,7 @@ impl FakeWlanApi {
             .cloned();
         let fails = state.scan_fails_after_connect;
         let Some(interface) = state.interface(guid) else { return Vec::new() };
-        let mut events = Vec::new();
-        if let Some(old) = interface.connected.take() {
-            events.push(WlanEvent {
-                interface: guid,
-                notification: WlanNotification::Disconnected { ssid: old.ssid, reason: reason::SUCCESS },
-            });
-        }
+        let mut events: Vec<WlanEvent> = interface.leave(reason::SUCCESS).into_iter().collect();
         let outcome = match &candidate {
             None => reason::NETWORK_NOT_AVAILABLE,
             Some(bss) => check_security(bss, call),
@@ -485,11 +478,7 @@ impl WlanApi for FakeWlanApi {
             state.timings
         };
         self.schedule(timings.disconnect, move |state| {
-            let Some(old) = state.interface(interface).and_then(|i| i.connected.take()) else { return Vec::new() };
-            vec![WlanEvent {
-                interface,
-                notification: WlanNotification::Disconnected { ssid: old.ssid, reason: reason::SUCCESS },
-            }]
+            state.interface(interface).and_then(|i| i.leave(reason::SUCCESS)).into_iter().collect()
         });
         Ok(())
     }
