@@ -136,6 +136,7 @@ impl Collector for StatusCollector {
                 ("outcome", "invalid", t.invalid),
                 ("outcome", "timed_out", t.timed_out),
                 ("outcome", "closed_early", t.closed_early),
+                ("outcome", "unanswered", t.unanswered),
                 ("outcome", "refused_busy", t.refused_busy),
             ],
         )?;
