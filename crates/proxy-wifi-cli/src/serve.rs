@@ -438,8 +438,13 @@ mod tests {
         };
         assert_eq!(group(&["--vmm-socket", "/run/vm.vsock"]), Ok(None));
         assert_eq!(group(&["--vmm-socket", "/run/vm.vsock", "--vmm-socket-group", "123"]), Ok(Some(123)));
-        assert_eq!(group(&["--vmm-socket", "/run/vm.vsock", "--vmm-socket-group", "root"]), Ok(Some(0)));
-        let error = group(&["--vmm-socket", "/run/vm.vsock", "--vmm-socket-group", "no-such-group-x"]).unwrap_err();
-        assert!(error.contains("no-such-group-x") && error.contains("numeric GID"), "{error}");
+        if cfg!(unix) {
+            assert_eq!(group(&["--vmm-socket", "/run/vm.vsock", "--vmm-socket-group", "root"]), Ok(Some(0)));
+            let error = group(&["--vmm-socket", "/run/vm.vsock", "--vmm-socket-group", "no-such-group-x"]).unwrap_err();
+            assert!(error.contains("no-such-group-x") && error.contains("numeric GID"), "{error}");
+        } else {
+            let error = group(&["--vmm-socket", "/run/vm.vsock", "--vmm-socket-group", "root"]).unwrap_err();
+            assert!(error.contains("root") && error.contains("Unix hosts only"), "{error}");
+        }
     }
 }
