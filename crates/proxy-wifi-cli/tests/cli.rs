@@ -35,8 +35,48 @@ fn private_control_socket(_dir: &std::path::Path) -> PathBuf {
     PathBuf::from(format!(r"\\.\pipe\proxy-wifi-cli-test-{}-{n}", std::process::id()))
 }
 
-struct Server {
+/// A child process whose stderr goes to a file; on a failing test (a panic while it is
+/// alive) the file is printed, so the test's output shows what the server said.
+struct Logged {
     child: Child,
+    log: PathBuf,
+}
+
+impl Logged {
+    /// Spawns `command` with its stderr to `log`.
+    fn spawn(command: &mut Command, log: PathBuf) -> Logged {
+        let file = std::fs::File::create(&log).unwrap();
+        let child = command.stderr(Stdio::from(file)).spawn().unwrap();
+        Logged { child, log }
+    }
+
+    /// What the child wrote to stderr so far.
+    fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Its logs after it ended (waits up to 5 s for the exit, so that they are complete).
+    fn logs_after_exit(&mut self) -> String {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while self.child.try_wait().unwrap().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.logs()
+    }
+}
+
+impl Drop for Logged {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!("--- stderr of the server ({}):\n{}--- end", self.log.display(), self.logs());
+        }
+    }
+}
+
+struct Server {
+    process: Logged,
     first_line: String,
     control: PathBuf,
     _dir: tempfile::TempDir,
@@ -45,30 +85,31 @@ struct Server {
 impl Server {
     /// Starts `proxy-wifi serve ARGS` with a private control socket; waits for its banner.
     fn start<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Server {
-        Server::start_with(&[], args, Stdio::null())
+        Server::start_with(&[], args)
     }
 
-    /// Starts `proxy-wifi GLOBAL serve ARGS`, its logs to `stderr`.
-    fn start_with<S: AsRef<std::ffi::OsStr>>(global: &[&str], args: &[S], stderr: Stdio) -> Server {
+    /// Starts `proxy-wifi GLOBAL serve ARGS`, its logs to a file (see [`Server::logs`]).
+    fn start_with<S: AsRef<std::ffi::OsStr>>(global: &[&str], args: &[S]) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let control = private_control_socket(dir.path());
-        let mut child = Command::new(cargo_bin("proxy-wifi"))
-            .args(global)
-            .arg("serve")
-            .args(args)
-            .arg("--control-socket")
-            .arg(&control)
-            .stdout(Stdio::piped())
-            .stderr(stderr)
-            .spawn()
-            .unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut command = Command::new(cargo_bin("proxy-wifi"));
+        command.args(global).arg("serve").args(args).arg("--control-socket").arg(&control).stdout(Stdio::piped());
+        let mut process = Logged::spawn(&mut command, dir.path().join("serve.log"));
+        let mut stdout = BufReader::new(process.child.stdout.take().unwrap());
         let mut first_line = String::new();
         stdout.read_line(&mut first_line).unwrap();
-        assert!(first_line.starts_with("proxy-wifi: serving"), "banner: {first_line:?}");
+        if !first_line.starts_with("proxy-wifi: serving") {
+            panic!("banner: {first_line:?}; stderr:\n{}", process.logs_after_exit());
+        }
         // Keep draining stdout so the server never blocks on it.
         std::thread::spawn(move || for _ in stdout.lines() {});
-        Server { child, first_line, control, _dir: dir }
+        Server { process, first_line, control, _dir: dir }
+    }
+
+    /// What the server wrote to stderr so far.
+    #[cfg(windows)]
+    fn logs(&self) -> String {
+        self.process.logs()
     }
 
     /// Starts `serve` on two free ports; returns it and the ports.
@@ -83,26 +124,32 @@ impl Server {
         Command::new(cargo_bin("proxy-wifi")).arg("ctl").arg("--socket").arg(&self.control).args(args).output().unwrap()
     }
 
-    /// Whether the process exits cleanly within 10 s.
-    fn exits_cleanly(mut self) -> bool {
+    /// Whether the process exits cleanly within 10 s (its logs are printed when not).
+    fn exits_cleanly(&mut self) -> bool {
         let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.success();
+        let clean = loop {
+            if let Some(status) = self.process.child.try_wait().unwrap() {
+                break status.success();
+            }
+            if Instant::now() > deadline {
+                let _ = self.process.child.kill();
+                break false;
             }
             std::thread::sleep(Duration::from_millis(20));
+        };
+        if !clean {
+            eprintln!("--- the server did not exit cleanly; its stderr:\n{}--- end", self.process.logs());
         }
-        let _ = self.child.kill();
-        false
+        clean
     }
 
     /// Stops it the way its platform's service managers do (SIGTERM on Unix; on Windows,
     /// where a console-less process gets no signal, `ctl shutdown`) and returns whether it
     /// exited cleanly.
-    fn terminate(self) -> bool {
+    fn terminate(mut self) -> bool {
         #[cfg(unix)]
         {
-            let pid = self.child.id().to_string();
+            let pid = self.process.child.id().to_string();
             Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         }
         #[cfg(windows)]
@@ -111,13 +158,6 @@ impl Server {
             assert!(stop.status.success(), "{}", stderr(&stop));
         }
         self.exits_cleanly()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -141,19 +181,22 @@ fn stderr(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// Zero configuration apart from the ports: free ones, so that a `serve` already running
+/// on the default ports (as the README starts it) cannot answer in this test's place.
 #[test]
 fn zero_config_serve_then_guest_scan_shows_the_simulated_networks() {
-    let server = Server::start::<&str>(&[]);
+    let (server, ports) = Server::start_on_free_ports(&[]);
     assert!(server.first_line.contains("simulated"), "{}", server.first_line);
-    assert!(server.first_line.contains("proxy-wifi guest scan"), "{}", server.first_line);
-    let scan = Command::new(cargo_bin("proxy-wifi")).args(["guest", "scan"]).output().unwrap();
+    let hint = format!("proxy-wifi guest --request-port {} --notification-port {} scan", ports.0, ports.1);
+    assert!(server.first_line.contains(&hint), "{}", server.first_line);
+    let scan = guest(ports, &["scan"]);
     assert!(scan.status.success(), "{}", stderr(&scan));
     let text = stdout(&scan);
     for name in ["FakeWpa2Psk", "FakeOpen", "Fake6GHz"] {
         assert!(text.contains(name), "{name} missing from:\n{text}");
     }
     assert!(text.lines().any(|l| l.contains("FakeWpa2Psk") && l.contains("WPA2-PSK") && l.contains("2432")));
-    let json = Command::new(cargo_bin("proxy-wifi")).args(["guest", "scan", "--json"]).output().unwrap();
+    let json = guest(ports, &["scan", "--json"]);
     let value: serde_json::Value = serde_json::from_slice(&json.stdout).expect("scan --json parses");
     assert_eq!(value["complete"], true);
     assert_eq!(value["networks"].as_array().unwrap().len(), 3);
@@ -163,7 +206,7 @@ fn zero_config_serve_then_guest_scan_shows_the_simulated_networks() {
 
 #[test]
 fn ctl_shutdown_stops_serve_cleanly() {
-    let (server, _) = Server::start_on_free_ports(&[]);
+    let (mut server, _) = Server::start_on_free_ports(&[]);
     let stop = server.ctl(&["shutdown"]);
     assert!(stop.status.success(), "{}", stderr(&stop));
     assert!(stdout(&stop).contains("stopping"), "{}", stdout(&stop));
@@ -450,16 +493,14 @@ fn skipped(what: &str, why: &str) {
 /// and returns the banner, whether it exited cleanly and its logs.
 #[cfg(windows)]
 fn serve_and_stop(global: &[&str], args: &[&str]) -> (String, bool, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("stderr.log");
     let mut flags = port_flags(free_ports());
     flags.extend(args.iter().map(|a| a.to_string()));
-    let server = Server::start_with(global, &flags, Stdio::from(std::fs::File::create(&log).unwrap()));
+    let mut server = Server::start_with(global, &flags);
     let banner = server.first_line.clone();
     let stop = server.ctl(&["shutdown"]);
     assert!(stop.status.success(), "{}", stderr(&stop));
     let clean = server.exits_cleanly();
-    (banner, clean, std::fs::read_to_string(&log).unwrap())
+    (banner, clean, server.logs())
 }
 
 #[cfg(windows)]
@@ -637,21 +678,14 @@ fn host_mode_without_a_backend_exits_with_the_reason_unless_told_to_wait() {
 
     // With --wait-for-backend it waits, and serves once the backend appears.
     let ports = free_ports();
-    let mut child = Command::new(cargo_bin("proxy-wifi"))
-        .arg("serve")
-        .args(port_flags(ports))
-        .args(host_mode)
-        .arg("--wait-for-backend")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut command = Command::new(cargo_bin("proxy-wifi"));
+    command.arg("serve").args(port_flags(ports)).args(host_mode).arg("--wait-for-backend").stdout(Stdio::piped());
+    let mut serve = Logged::spawn(&mut command, tmp.path().join("serve.log"));
+    // Nothing to poll for: it must still be waiting after a while.
     std::thread::sleep(Duration::from_millis(500));
-    assert!(child.try_wait().unwrap().is_none(), "serve --wait-for-backend exited before a backend appeared");
+    assert!(serve.child.try_wait().unwrap().is_none(), "serve --wait-for-backend exited before a backend appeared");
     std::fs::create_dir(&ctrl_dir).unwrap();
     let mut banner = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut banner).unwrap();
-    let _ = child.kill();
-    let _ = child.wait();
+    BufReader::new(serve.child.stdout.take().unwrap()).read_line(&mut banner).unwrap();
     assert!(banner.starts_with("proxy-wifi: serving the host's Wi-Fi"), "banner: {banner:?}");
 }

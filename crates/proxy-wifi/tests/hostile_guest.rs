@@ -6,6 +6,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
+use proxy_wifi::RequestChannelConfig;
 use proxy_wifi::protocol::{ConnectRequest, HostBound, ScanRequest, SessionId, Ssid, StatusCode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -63,9 +64,14 @@ async fn malformed_requests_get_invalid_and_state_survives() {
     s.guest.disconnect(SessionId(connected.session_id.0)).await.unwrap();
 }
 
+/// The read deadline of [`silent_connections_do_not_stall_the_next_request`]: long, so that
+/// a request stuck behind the silent connections would wait that long.
+const SILENT_READ_DEADLINE: Duration = Duration::from_secs(3);
+
 #[tokio::test]
 async fn silent_connections_do_not_stall_the_next_request() {
-    let s = simulated().await;
+    let read_deadline = RequestChannelConfig { read_deadline: SILENT_READ_DEADLINE, ..Default::default() };
+    let s = simulated_with(|builder| builder.request_channel(read_deadline)).await;
     let addr = s.service.request_tcp_addr().unwrap();
     let mut silent = Vec::new();
     for _ in 0..50 {
@@ -77,12 +83,19 @@ async fn silent_connections_do_not_stall_the_next_request() {
     let started = Instant::now();
     let scan = s.guest.scan(None).await.unwrap();
     assert_eq!(scan.bss.len(), 3);
-    assert!(started.elapsed() < Duration::from_millis(100), "served in {:?}", started.elapsed());
-    // The read deadline (300 ms here) closes them all.
-    tokio::time::sleep(Duration::from_millis(800)).await;
-    let status = s.service.status();
-    assert_eq!(status.transport.timed_out, 51);
-    assert_eq!(status.transport.open, 0, "no connection leaked");
+    // Not a speed figure (the bench measures those): served well before the silent
+    // connections' deadline, so not behind them, with room for a loaded machine.
+    assert!(started.elapsed() < SILENT_READ_DEADLINE / 2, "served in {:?}", started.elapsed());
+    // The read deadline closes them all.
+    let deadline = Instant::now() + SILENT_READ_DEADLINE + Duration::from_secs(10);
+    loop {
+        let transport = s.service.status().transport;
+        if transport.timed_out == 51 && transport.open == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not all closed by the read deadline: {transport:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let mut buf = [0u8; 1];
     assert_eq!(slow.read(&mut buf).await.unwrap_or(0), 0, "closed by the service");
 }

@@ -33,6 +33,8 @@ struct LinkState {
     own_disconnect: bool,
     /// The last link quality sent, so that only changes are sent.
     last_percent: Option<u32>,
+    /// Cleanups after a host loss that have run (tests wait for them).
+    cleanups_done: u64,
 }
 
 /// The host side of one Linux interface: what the host is connected to, whether the
@@ -149,13 +151,20 @@ impl HostLink {
     /// connection"): the handler forgets a guest connection the host lost and will not
     /// ask for a disconnect, so the backend removes what it added for it (`cleanup`) —
     /// a moment later, so that the guest hears of the loss first.
-    pub fn clean_up_after_loss(&self, cleanup: impl Future<Output = ()> + Send + 'static) {
-        let name = self.name.clone();
+    pub fn clean_up_after_loss(self: &Arc<Self>, cleanup: impl Future<Output = ()> + Send + 'static) {
+        let link = self.clone();
         tokio::spawn(async move {
             tokio::time::sleep(HOST_LOSS_CLEANUP_DELAY).await;
-            tracing::info!(interface = %name, "the host lost the guest's connection; removing what was added for it");
+            tracing::info!(interface = %link.name, "the host lost the guest's connection; removing what was added for it");
             cleanup.await;
+            link.state().cleanups_done += 1;
         });
+    }
+
+    /// How many cleanups after a host loss have run.
+    #[cfg(test)]
+    pub(crate) fn cleanups_done(&self) -> u64 {
+        self.state().cleanups_done
     }
 }
 

@@ -46,7 +46,7 @@ struct State {
 /// One station interface of wpa_supplicant, as [`WpaInterface`] drives it.
 pub struct WpaStation {
     ctrl: tokio::sync::Mutex<CtrlSocket>,
-    link: Arc<HostLink>,
+    pub(super) link: Arc<HostLink>,
     state: Mutex<State>,
     events: broadcast::Sender<Event>,
     /// Connects and disconnects, one at a time.

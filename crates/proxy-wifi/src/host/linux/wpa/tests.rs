@@ -224,10 +224,15 @@ async fn connect_then_guest_disconnect_restores_the_host_networks() {
     assert!(!commands.contains(&"ENABLE_NETWORK 1".to_owned()), "a network disabled before stays disabled");
     let networks = fake.state.lock().unwrap().networks.clone();
     assert_eq!(networks, vec![(0, "home".into(), true), (1, "office".into(), false)]);
-    // Our own disconnection is not reported as a host disconnection.
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    while let Ok((_, event)) = events.try_recv() {
-        assert!(matches!(event, InterfaceEvent::SignalQuality { .. }), "unexpected {event:?}");
+    // Our own disconnection is not reported as a host disconnection: the monitor takes
+    // events in order, so everything before the results of a later scan is all it made.
+    fake.events.send("<3>CTRL-EVENT-SCAN-RESULTS ".into()).unwrap();
+    loop {
+        match next_event(&mut events).await {
+            InterfaceEvent::ScanResults(_) => break,
+            InterfaceEvent::SignalQuality { .. } => {}
+            event => panic!("unexpected {event:?}"),
+        }
     }
     stop.cancel();
     let _ = std::fs::remove_dir_all(&dir);
@@ -296,8 +301,12 @@ async fn cleanup_after_a_host_loss_spares_the_network_of_a_reconnect() {
         }
     }
     interface.connect(&psk_params("labpassword")).await.unwrap();
-    // Past the cleanup delay: the reconnect's network (3) is still there and selected.
-    tokio::time::sleep(crate::limits::HOST_LOSS_CLEANUP_DELAY * 3).await;
+    // Once the cleanup ran: the reconnect's network (3) is still there and selected.
+    let deadline = std::time::Instant::now() + crate::limits::HOST_LOSS_CLEANUP_DELAY + Duration::from_secs(10);
+    while interface.driver().link.cleanups_done() == 0 {
+        assert!(std::time::Instant::now() < deadline, "the cleanup after the loss did not run");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let commands = fake.commands();
     let tail: Vec<&str> = commands.iter().map(String::as_str).filter(|c| c.contains("REMOVE_NETWORK")).collect();
     assert_eq!(tail, ["REMOVE_NETWORK 2"], "{commands:?}");
