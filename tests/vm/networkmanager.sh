@@ -57,13 +57,20 @@ else
   fail "scan misses the lab networks: $flat"
 fi
 
-# 2. Wrong passphrase: refused within the 10 s deadline; no connection left behind.
+# 2. Wrong passphrase: refused as a wrong key within the guest's 20 s; no connection left behind.
 t2=$(now)
 if $G connect lab-wpa2 --passphrase wrongpassword >/tmp/wrong.out 2>&1; then
   fail "wrong passphrase accepted"
 else
   took=$(t "$t2")
-  if awk -v x="$took" 'BEGIN{exit !(x<11)}'; then pass "wrong passphrase refused in ${took}s"; else fail "wrong passphrase refused only after ${took}s"; fi
+  # The promise: a connect is answered within the guest's 20 s (the service's 18 s connect
+  # budget, which also bounds TCG's slowness); a wrong key is answered as such, not by a
+  # deadline.
+  if grep -q "wrong key" /tmp/wrong.out && awk -v x="$took" 'BEGIN{exit !(x<20)}'; then
+    pass "wrong passphrase refused as a wrong key in ${took}s"
+  else
+    fail "wrong passphrase not refused as a wrong key within 20 s (${took}s): $(cat /tmp/wrong.out)"
+  fi
 fi
 if wait_for 5 ours_gone && saved_kept; then pass "after the failure: no proxy-wifi connection, home-saved kept"; else fail "after the failure: $(nmcli -t connection show)"; fi
 

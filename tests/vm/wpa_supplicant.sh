@@ -9,7 +9,9 @@
 #   really associated: `iw dev wlan2 link`), signal notification, host-side disconnect
 #   (hostapd deauthenticates the station) reaching `guest listen` as NOTIF_DISCONNECTED,
 #   guest disconnect (temporary network removed, the host's network enabled again),
-#   mirroring of a connection the host made itself.
+#   a SAVE_CONFIG by another tool during a guest connection (the host's config file is
+#   byte-identical once the guest is gone, and never holds the guest's key), mirroring of
+#   a connection the host made itself.
 #
 #   WIFI_LAB=../shared/tools/wifi-lab bash tests/vm/wpa_supplicant.sh
 #
@@ -24,9 +26,11 @@ STA=$WIFI_LAB_STA
 W="wpa_cli -i $STA"
 STA_MAC=$(cat /sys/class/net/$STA/address)
 
-# The host: wpa_supplicant with a saved network of its own (not in range).
+# The host: wpa_supplicant with a saved network of its own (not in range), and
+# update_config=1 so that SAVE_CONFIG writes the file.
 cat >/tmp/wpas.conf <<EOF
 ctrl_interface=/run/wpa_supplicant
+update_config=1
 network={
 	ssid="home-saved"
 	psk="homepassword"
@@ -63,13 +67,20 @@ else
   fail "scan misses the lab networks as the beacons describe them: $flat"
 fi
 
-# 2. Wrong passphrase: refused within the 10 s deadline, temporary network removed.
+# 2. Wrong passphrase: refused as a wrong key within the guest's 20 s, temporary network removed.
 t2=$(now)
 if $G connect lab-wpa2 --passphrase wrongpassword >/tmp/wrong.out 2>&1; then
   fail "wrong passphrase accepted"
 else
   took=$(t "$t2")
-  if awk -v x="$took" 'BEGIN{exit !(x<11)}'; then pass "wrong passphrase refused in ${took}s"; else fail "wrong passphrase refused only after ${took}s"; fi
+  # The promise: a connect is answered within the guest's 20 s (the service's 18 s connect
+  # budget, which also bounds TCG's slowness); a wrong key is answered as such, not by a
+  # deadline.
+  if grep -q "wrong key" /tmp/wrong.out && awk -v x="$took" 'BEGIN{exit !(x<20)}'; then
+    pass "wrong passphrase refused as a wrong key in ${took}s"
+  else
+    fail "wrong passphrase not refused as a wrong key within 20 s (${took}s): $(cat /tmp/wrong.out)"
+  fi
 fi
 grep -q "WRONG_KEY" /tmp/serve.log && echo "  (wpa_supplicant said WRONG_KEY)"
 if wait_for 3 no_temporary && saved_enabled; then pass "after the failure: no temporary network, home-saved enabled"; else fail "after the failure: $($W list_networks)"; fi
@@ -110,15 +121,32 @@ fi
 if wait_for 5 no_temporary && saved_enabled; then pass "host lost the guest's network: temporary network removed, home-saved enabled"; else fail "after the host disconnect: $($W list_networks)"; fi
 
 # 6. Guest disconnect removes the temporary network and restores the host's networks.
+# Another tool saves the configuration during the connection: the file never holds the
+# guest's key, and is byte-identical to the host's once the guest is gone. (Saved once
+# first, so that the file is in wpa_supplicant's own layout.)
+$W save_config | grep -q OK || fail "save_config refused before the connection"
+sum_before=$(sha256sum </tmp/wpas.conf); cp /tmp/wpas.conf /tmp/wpas.before
 out=$($G connect lab-wpa2 --psk "$WIFI_LAB_WPA2_PSK" --json 2>&1) || fail "second connect failed: $out"
 session=$(echo "$out" | sed -n 's/.*"session_id": \([0-9]*\).*/\1/p')
 $W list_networks | grep -q 'lab-wpa2.*CURRENT' || fail "no current temporary network: $($W list_networks)"
+$W save_config | grep -q OK || fail "save_config refused during the connection"
+cp /tmp/wpas.conf /tmp/wpas.during
+if grep -qi "$WIFI_LAB_WPA2_PSK" /tmp/wpas.during || grep -q labpassword /tmp/wpas.during; then
+  fail "SAVE_CONFIG during the guest connection wrote the guest's key: $(cat /tmp/wpas.during)"
+else
+  pass "SAVE_CONFIG during the guest connection: no key in the file ($(grep -c mem_only_psk=1 /tmp/wpas.during) memory-only network)"
+fi
 t6=$(now)
 $G disconnect "$session" || fail "guest disconnect"
 took=$(t "$t6")
 if no_temporary && saved_enabled; then pass "guest disconnect in ${took}s: temporary network removed, home-saved enabled"; else fail "after guest disconnect: $($W list_networks)"; fi
 wait_for 5 sh -c "iw dev $STA link | grep -q 'Not connected'" && pass "iw: $STA not connected any more" || fail "still associated: $(iw dev $STA link)"
 $W list_networks
+if [ "$(sha256sum </tmp/wpas.conf)" = "$sum_before" ]; then
+  pass "the host's wpa_supplicant.conf is byte-identical after the guest connection ($(wc -c </tmp/wpas.conf) bytes)"
+else
+  fail "the host's wpa_supplicant.conf changed: $(diff /tmp/wpas.before /tmp/wpas.conf)"
+fi
 
 # 7. Mirroring: the host joins lab-open itself; the guest's connect mirrors it.
 id=$($W add_network | tail -n 1)

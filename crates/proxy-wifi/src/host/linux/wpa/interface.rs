@@ -8,6 +8,7 @@ use proxy_wifi_protocol::{BssEntry, Bssid, Ssid, StatusCode};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
+use super::config_file::Snapshot;
 use super::ctrl::{CtrlError, CtrlSocket};
 use super::parse::{
     Event, Status, bss_range_command, network_settings, parse_bss_page, parse_event, parse_list_networks,
@@ -32,6 +33,8 @@ struct TemporaryNetwork {
     serial: u64,
     /// Networks that were enabled before `SELECT_NETWORK` disabled them.
     restore: Vec<u32>,
+    /// The host's configuration file before the guest connection (config_file.rs).
+    config: Option<Snapshot>,
 }
 
 #[derive(Debug, Default)]
@@ -51,6 +54,8 @@ pub struct WpaStation {
     events: broadcast::Sender<Event>,
     /// Connects and disconnects, one at a time.
     operation: tokio::sync::Mutex<()>,
+    /// The configuration file wpa_supplicant was started with for this interface, if found.
+    config_file: Mutex<Option<std::path::PathBuf>>,
 }
 
 /// A station interface driven through wpa_supplicant's control socket.
@@ -77,12 +82,14 @@ impl WpaInterface {
         }
         let status = parse_status(&ctrl.request("STATUS", WPA_REQUEST_TIMEOUT).await.map_err(ctrl_error)?);
         let (events, _) = broadcast::channel(64);
+        let config_file = Mutex::new(super::config_file::find(&name));
         let station = WpaStation {
             ctrl: tokio::sync::Mutex::new(ctrl),
             link: Arc::new(HostLink::new(id, name, "wpa_supplicant", status.connected_network())),
             state: Mutex::new(State { host_network: status.network_id, ..State::default() }),
             events,
             operation: tokio::sync::Mutex::new(()),
+            config_file,
         };
         Ok(WpaInterface::new(station.link.clone(), station))
     }
@@ -229,14 +236,46 @@ impl WpaStation {
         Ok(parse_list_networks(&reply).into_iter().filter(|n| n.enabled()).map(|n| n.id).collect())
     }
 
-    /// Removes network `id` and enables the networks in `restore` again.
-    async fn remove_and_restore(&self, id: u32, restore: &[u32]) {
+    /// Removes network `id`, enables the networks in `restore` again and repairs the
+    /// configuration file after a save made meanwhile.
+    async fn remove_and_restore(&self, id: u32, restore: &[u32], config: Option<&Snapshot>) {
         let remove = format!("REMOVE_NETWORK {id}");
         if let Err(error) = self.command_ok(&remove, &remove).await {
             tracing::warn!(interface = %self.link.name(), network = id, %error, "removing the temporary network failed");
         }
         self.restore_networks(restore).await;
+        self.repair_config(config).await;
         tracing::debug!(interface = %self.link.name(), network = id, restored = ?restore, "temporary network removed");
+    }
+
+    /// The configuration file as it is now, before a temporary network is added.
+    fn config_snapshot(&self) -> Option<Snapshot> {
+        let path = self.config_file.lock().unwrap_or_else(|p| p.into_inner()).clone()?;
+        let snapshot = Snapshot::take(&path);
+        if snapshot.is_none() {
+            tracing::debug!(interface = %self.link.name(), file = %path.display(),
+                "cannot read wpa_supplicant's configuration file; a save during the guest connection would stay");
+        }
+        snapshot
+    }
+
+    /// After the temporary network is gone and the host's networks are enabled again:
+    /// if someone saved the configuration meanwhile (it then holds the temporary network
+    /// and the disabled flags), saves it again from the restored state.
+    async fn repair_config(&self, config: Option<&Snapshot>) {
+        let Some(config) = config.filter(|c| c.saved_with_temporary_network()) else { return };
+        match self.command_ok("SAVE_CONFIG", "SAVE_CONFIG").await {
+            Ok(()) => tracing::info!(interface = %self.link.name(), file = %config.path().display(),
+                "the configuration was saved during the guest connection; saved again without the temporary network"),
+            Err(error) => tracing::warn!(interface = %self.link.name(), file = %config.path().display(), %error,
+                "the configuration was saved during the guest connection and still holds its temporary network"),
+        }
+    }
+
+    /// Uses `path` as the interface's configuration file (the stand-in supplicant has no process).
+    #[cfg(test)]
+    pub(super) fn set_config_file(&self, path: std::path::PathBuf) {
+        *self.config_file.lock().unwrap() = Some(path);
     }
 
     /// Enables again the networks `SELECT_NETWORK` disabled.
@@ -260,7 +299,7 @@ impl WpaStation {
             }
         };
         if let Some(temporary) = temporary {
-            self.remove_and_restore(temporary.id, &temporary.restore).await;
+            self.remove_and_restore(temporary.id, &temporary.restore, temporary.config.as_ref()).await;
         }
     }
 
@@ -353,12 +392,12 @@ impl LinkDriver for WpaStation {
         // A temporary network of an earlier guest connection goes first; what it was to
         // restore still holds.
         let previous = self.state().temporary.take();
-        let restore = match previous {
+        let (restore, config) = match previous {
             Some(previous) => {
                 self.command_ok(&format!("REMOVE_NETWORK {}", previous.id), "REMOVE_NETWORK").await.ok();
-                previous.restore
+                (previous.restore, previous.config)
             }
-            None => self.enabled_networks().await?,
+            None => (self.enabled_networks().await?, self.config_snapshot()),
         };
         let reply = self.command("ADD_NETWORK").await?;
         let id: u32 = reply.trim().parse().map_err(|_| {
@@ -386,7 +425,7 @@ impl LinkDriver for WpaStation {
             Ok(bssid) => {
                 let mut state = self.state();
                 state.last_serial += 1;
-                state.temporary = Some(TemporaryNetwork { id, serial: state.last_serial, restore });
+                state.temporary = Some(TemporaryNetwork { id, serial: state.last_serial, restore, config });
                 drop(state);
                 let network = ConnectedNetwork { ssid: params.ssid, bssid, auth: params.auth_algorithm() };
                 tracing::info!(interface = %self.link.name(), ssid = %params.ssid, %bssid, network = id, "connected for the guest");
@@ -394,7 +433,7 @@ impl LinkDriver for WpaStation {
             }
             Err(error) => {
                 tracing::info!(interface = %self.link.name(), ssid = %params.ssid, %error, "guest connection failed; cleaning up");
-                self.remove_and_restore(id, &restore).await;
+                self.remove_and_restore(id, &restore, config.as_ref()).await;
                 Err(error)
             }
         }
@@ -427,6 +466,7 @@ impl LinkDriver for WpaStation {
         drop(own);
         // Restore even if the removal failed (the network may already be gone).
         self.restore_networks(&temporary.restore).await;
+        self.repair_config(temporary.config.as_ref()).await;
         tracing::info!(interface = %self.link.name(), network = temporary.id, "guest connection ended");
         removed
     }

@@ -6,6 +6,7 @@
 //! network interface (`p2p-dev-wlan0`, a global control socket, a wired 802.1X
 //! supplicant) are ignored.
 
+mod config_file;
 pub mod ctrl;
 pub mod interface;
 pub mod parse;

@@ -375,7 +375,13 @@ impl std::fmt::Debug for NetworkSetting {
 /// `ieee80211w 2`).
 pub fn network_settings(params: &ConnectParams) -> Result<Vec<NetworkSetting>, InterfaceError> {
     let plain = |name, value: String| NetworkSetting { name, value: Zeroizing::new(value), secret: false };
-    let mut settings = vec![plain("ssid", hex::encode(params.ssid.as_bytes())), plain("scan_ssid", "1".into())];
+    // First: a `SAVE_CONFIG` by another tool never writes the key (and the line marks the
+    // temporary network in the file: config_file.rs).
+    let mut settings = vec![
+        plain("mem_only_psk", "1".into()),
+        plain("ssid", hex::encode(params.ssid.as_bytes())),
+        plain("scan_ssid", "1".into()),
+    ];
     if !params.bssid.is_zero() {
         settings.push(plain("bssid", params.bssid.to_string()));
     }
@@ -391,14 +397,19 @@ pub fn network_settings(params: &ConnectParams) -> Result<Vec<NetworkSetting>, I
         }
         GuestSecurity::Wpa3Sae(password) => {
             let password = password.expose_secret();
-            // Printable ASCII goes quoted, anything else as hex (both read by wpa_supplicant).
-            let value = if password.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'"') {
-                format!("\"{password}\"")
-            } else {
-                hex::encode(password.as_bytes())
-            };
+            let printable = password.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'"');
             settings.push(plain("key_mgmt", "SAE".into()));
-            settings.push(NetworkSetting { name: "sae_password", value: Zeroizing::new(value), secret: true });
+            // SAE takes the passphrase when there is no sae_password, and a passphrase is
+            // kept in memory only (mem_only_psk); wpa_supplicant takes 8..=63 characters.
+            // Other passwords go as sae_password, which a SAVE_CONFIG would write.
+            let setting = if printable && (8..=63).contains(&password.len()) {
+                NetworkSetting { name: "psk", value: Zeroizing::new(format!("\"{password}\"")), secret: true }
+            } else {
+                // Printable ASCII goes quoted, anything else as hex (both read by wpa_supplicant).
+                let value = if printable { format!("\"{password}\"") } else { hex::encode(password.as_bytes()) };
+                NetworkSetting { name: "sae_password", value: Zeroizing::new(value), secret: true }
+            };
+            settings.push(setting);
             settings.push(plain("ieee80211w", "2".into()));
         }
     }
@@ -571,6 +582,7 @@ mod tests {
         assert_eq!(
             rendered(&settings),
             [
+                "mem_only_psk 1",
                 "ssid 6c61622d77706132",
                 "scan_ssid 1",
                 "bssid 02:00:00:00:01:00",
@@ -583,16 +595,19 @@ mod tests {
         let open = ConnectParams::new(proxy_wifi_protocol::ConnectRequest::open(Ssid::new(b"lab-open").unwrap()));
         assert_eq!(
             rendered(&network_settings(&open).unwrap()),
-            ["ssid 6c61622d6f70656e", "scan_ssid 1", "key_mgmt NONE"]
+            ["mem_only_psk 1", "ssid 6c61622d6f70656e", "scan_ssid 1", "key_mgmt NONE"]
         );
 
+        // An SAE password wpa_supplicant takes as a passphrase is one (kept in memory only).
         let sae = params("home", vec![AkmSuite::Sae], Key::new(b"correct horse").unwrap());
         assert_eq!(
-            rendered(&network_settings(&sae).unwrap())[2..],
-            ["key_mgmt SAE", "sae_password \"correct horse\"", "ieee80211w 2"]
+            rendered(&network_settings(&sae).unwrap())[3..],
+            ["key_mgmt SAE", "psk \"correct horse\"", "ieee80211w 2"]
         );
-        let odd = params("home", vec![AkmSuite::Sae], Key::new(b"say \"hi\"").unwrap());
-        assert_eq!(rendered(&network_settings(&odd).unwrap())[3], "sae_password 7361792022686922");
+        let short = params("home", vec![AkmSuite::Sae], Key::new(b"short").unwrap());
+        assert_eq!(rendered(&network_settings(&short).unwrap())[4], "sae_password \"short\"");
+        let odd = params("home", vec![AkmSuite::Sae], Key::new(b"say \"hi\" twice").unwrap());
+        assert_eq!(rendered(&network_settings(&odd).unwrap())[4], "sae_password 7361792022686922207477696365");
 
         let short = params("lab-wpa2", vec![AkmSuite::Psk], Key::new(b"labpassword").unwrap());
         assert!(matches!(network_settings(&short), Err(InterfaceError::UnsupportedSecurity { .. })));

@@ -29,9 +29,38 @@ struct FakeState {
     next_id: u32,
     /// Network id the station is connected with (status reply from the recording).
     connected: Option<u32>,
-    /// Events sent after SELECT_NETWORK: "connect" or "wrong-key".
+    /// Events sent after SELECT_NETWORK: "connect", "wrong-key" or "save-then-wrong-key"
+    /// (another tool's SAVE_CONFIG first).
     on_select: &'static str,
     commands: Vec<String>,
+    /// Where SAVE_CONFIG writes (none: SAVE_CONFIG fails, as with update_config=0).
+    config: Option<PathBuf>,
+}
+
+impl FakeState {
+    /// The configuration file as wpa_supplicant 2.10 writes it on SAVE_CONFIG: every
+    /// network with what was set on it, its key unless `mem_only_psk=1`, `disabled=1`.
+    fn config_text(&self) -> String {
+        let mut text = String::from("update_config=1\n");
+        for (id, ssid, enabled) in &self.networks {
+            let prefix = format!("SET_NETWORK {id} ");
+            let set: Vec<(&str, &str)> =
+                self.commands.iter().filter_map(|c| c.strip_prefix(&prefix)?.split_once(' ')).collect();
+            let memory_only = set.contains(&("mem_only_psk", "1"));
+            text += "\nnetwork={\n";
+            if set.is_empty() {
+                text += &format!("\tssid=\"{ssid}\"\n\tpsk=\"{ssid}-password\"\n");
+            }
+            for (name, value) in set.iter().filter(|(name, _)| !(memory_only && *name == "psk")) {
+                text += &format!("\t{name}={value}\n");
+            }
+            if !enabled {
+                text += "\tdisabled=1\n";
+            }
+            text += "}\n";
+        }
+        text
+    }
 }
 
 /// A stand-in wpa_supplicant on a datagram socket.
@@ -93,6 +122,13 @@ fn answer(state: &Mutex<FakeState>, command: &str) -> (String, Vec<String>) {
     match words.first().copied().unwrap_or_default() {
         "PING" => ("PONG\n".into(), vec![]),
         "ATTACH" | "DETACH" | "SET_NETWORK" | "SCAN" => (ok(), vec![]),
+        "SAVE_CONFIG" => match &s.config {
+            Some(path) => {
+                std::fs::write(path, s.config_text()).unwrap();
+                (ok(), vec![])
+            }
+            None => ("FAIL\n".into(), vec![]),
+        },
         "STATUS" => match s.connected {
             Some(id) => (recorded!("status_connected_wpa2.txt").replace("id=0", &format!("id={id}")), vec![]),
             None => (recorded!("status_disconnected.txt").into(), vec![]),
@@ -122,12 +158,17 @@ fn answer(state: &Mutex<FakeState>, command: &str) -> (String, Vec<String>) {
                         "<3>CTRL-EVENT-CONNECTED - Connection to 02:00:00:00:01:00 completed [id={id} id_str=]"
                     )]
                 }
-                "wrong-key" => vec![
-                    "<3>CTRL-EVENT-DISCONNECTED bssid=02:00:00:00:01:00 reason=15".to_owned(),
-                    format!(
-                        "<3>CTRL-EVENT-SSID-TEMP-DISABLED id={id} ssid=\"lab-wpa2\" auth_failures=1 duration=10 reason=WRONG_KEY"
-                    ),
-                ],
+                "save-then-wrong-key" | "wrong-key" => {
+                    if s.on_select == "save-then-wrong-key" {
+                        std::fs::write(s.config.as_ref().unwrap(), s.config_text()).unwrap();
+                    }
+                    vec![
+                        "<3>CTRL-EVENT-DISCONNECTED bssid=02:00:00:00:01:00 reason=15".to_owned(),
+                        format!(
+                            "<3>CTRL-EVENT-SSID-TEMP-DISABLED id={id} ssid=\"lab-wpa2\" auth_failures=1 duration=10 reason=WRONG_KEY"
+                        ),
+                    ]
+                }
                 _ => vec![],
             };
             (ok(), events)
@@ -209,6 +250,7 @@ async fn connect_then_guest_disconnect_restores_the_host_networks() {
     }
     let commands = fake.commands();
     assert!(commands.contains(&"SET_NETWORK 2 ssid 6c61622d77706132".to_owned()), "{commands:?}");
+    assert!(commands.contains(&"SET_NETWORK 2 mem_only_psk 1".to_owned()), "{commands:?}");
     assert!(commands.contains(&"SET_NETWORK 2 key_mgmt WPA-PSK".to_owned()));
     assert!(
         commands
@@ -234,6 +276,49 @@ async fn connect_then_guest_disconnect_restores_the_host_networks() {
             event => panic!("unexpected {event:?}"),
         }
     }
+    stop.cancel();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Item 14: a SAVE_CONFIG by another tool during a guest connection writes neither the
+/// guest's key nor, once the guest is gone, its temporary network or the disabled flags.
+#[tokio::test]
+async fn a_save_during_a_guest_connection_leaves_the_host_config_as_it_was() {
+    let dir = temp_dir("save");
+    let config = dir.join("wpas.conf");
+    let state = FakeState { on_select: "connect", config: Some(config.clone()), ..host_networks() };
+    let fake = FakeSupplicant::start(&dir, "wlan9", state);
+    let (interface, _events, stop) = open(&dir, "wlan9").await;
+    interface.driver().set_config_file(config.clone());
+    let saved_by_another_tool = || answer(&fake.state, "SAVE_CONFIG");
+    saved_by_another_tool();
+    let host_config = std::fs::read(&config).unwrap();
+    let saves = || fake.commands().iter().filter(|c| *c == "SAVE_CONFIG").count();
+
+    // Nobody saves during the connection: the service does not save either.
+    interface.connect(&psk_params("labpassword")).await.unwrap();
+    interface.disconnect().await.unwrap();
+    assert_eq!(saves(), 1, "{:?}", fake.commands());
+    assert_eq!(std::fs::read(&config).unwrap(), host_config);
+
+    // Someone saves during it: the key is not in the file, and once the guest is gone
+    // the file is the host's again, byte for byte.
+    let network = interface.connect(&psk_params("labpassword")).await.unwrap();
+    saved_by_another_tool();
+    let during = std::fs::read_to_string(&config).unwrap();
+    let pmk = Pmk::derive(b"labpassword", &network.ssid).to_hex().to_string();
+    assert!(during.contains("ssid=6c61622d77706132") && !during.contains(&pmk), "{during}");
+    interface.disconnect().await.unwrap();
+    assert_eq!(
+        String::from_utf8(std::fs::read(&config).unwrap()).unwrap(),
+        String::from_utf8(host_config.clone()).unwrap()
+    );
+
+    // The same after a failed connect (the cleanup of a wrong key), saved in between.
+    fake.state.lock().unwrap().on_select = "save-then-wrong-key";
+    assert!(interface.connect(&psk_params("wrong password")).await.is_err());
+    assert_eq!(saves(), 4, "the service saved again after the cleanup: {:?}", fake.commands());
+    assert_eq!(std::fs::read(&config).unwrap(), host_config);
     stop.cancel();
     let _ = std::fs::remove_dir_all(&dir);
 }
