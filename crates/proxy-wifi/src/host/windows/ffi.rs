@@ -58,6 +58,9 @@ const _: () = {
     assert!(offset_of!(WLAN_BSS_ENTRY, ulIeOffset) == bss_entry::IE_OFFSET);
     assert!(offset_of!(WLAN_BSS_ENTRY, ulIeSize) == bss_entry::IE_SIZE);
 
+    // `WlanMemory::counted_list` reads the item count at the start of these lists.
+    assert!(offset_of!(WLAN_AVAILABLE_NETWORK_LIST, dwNumberOfItems) == 0);
+    assert!(offset_of!(WLAN_INTERFACE_INFO_LIST, dwNumberOfItems) == 0);
     assert!(offset_of!(WLAN_AVAILABLE_NETWORK_LIST, Network) == available_network::LIST_HEADER);
     assert!(size_of::<WLAN_AVAILABLE_NETWORK>() == available_network::SIZE);
     assert!(offset_of!(WLAN_AVAILABLE_NETWORK, dot11Ssid) == available_network::SSID);
@@ -242,6 +245,29 @@ impl WlanMemory {
         // SAFETY: the caller guarantees the length; the block lives as long as `self`.
         unsafe { std::slice::from_raw_parts(self.block.cast::<u8>(), len) }
     }
+
+    /// The bytes of a counted list (its `u32` item count first, `count` entries of
+    /// `entry_size` bytes from `header` on), or `None` when `function` returned no block.
+    ///
+    /// # Safety
+    /// The block must be null or such a list, as `function` returned it.
+    unsafe fn counted_list(
+        &self,
+        function: &'static str,
+        header: usize,
+        entry_size: usize,
+    ) -> WlanResult<Option<&[u8]>> {
+        if self.block.is_null() {
+            return Ok(None);
+        }
+        // SAFETY: the list starts with its item count (`dwNumberOfItems` at offset 0,
+        // asserted for both list types at the top of this file).
+        let count = unsafe { self.block.cast::<u32>().read() };
+        let len = layout::list_len(header, entry_size, count)
+            .ok_or(WlanError::new(function, win32::ERROR_INVALID_PARAMETER))?;
+        // SAFETY: the block holds the header and `count` entries.
+        Ok(Some(unsafe { self.bytes(len) }))
+    }
 }
 
 impl Drop for WlanMemory {
@@ -364,15 +390,10 @@ impl WlanApi for WlanClient {
         let code = unsafe { (self.functions.enum_interfaces)(self.handle, ptr::null(), &mut list) };
         let memory = self.owned(list.cast());
         check("WlanEnumInterfaces", code)?;
-        if list.is_null() {
-            return Ok(Vec::new());
-        }
-        // SAFETY: the list starts with its item count.
-        let count = unsafe { (*list).dwNumberOfItems };
-        let len = layout::list_len(interface_info::LIST_HEADER, interface_info::SIZE, count)
-            .ok_or(WlanError::new("WlanEnumInterfaces", win32::ERROR_INVALID_PARAMETER))?;
-        // SAFETY: the block holds the header and `count` entries.
-        Ok(layout::decode_interface_list(unsafe { memory.bytes(len) }))
+        // SAFETY: the block is a `WLAN_INTERFACE_INFO_LIST`, or null.
+        let entries =
+            unsafe { memory.counted_list("WlanEnumInterfaces", interface_info::LIST_HEADER, interface_info::SIZE) }?;
+        Ok(entries.map(layout::decode_interface_list).unwrap_or_default())
     }
 
     fn scan(&self, interface: Uuid, ssid: Option<&Ssid>) -> WlanResult<()> {
@@ -419,15 +440,11 @@ impl WlanApi for WlanClient {
             unsafe { (self.functions.get_available_network_list)(self.handle, &guid, 0, ptr::null(), &mut list) };
         let memory = self.owned(list.cast());
         check("WlanGetAvailableNetworkList", code)?;
-        if list.is_null() {
-            return Ok(Vec::new());
-        }
-        // SAFETY: the list starts with its item count.
-        let count = unsafe { (*list).dwNumberOfItems };
-        let len = layout::list_len(available_network::LIST_HEADER, available_network::SIZE, count)
-            .ok_or(WlanError::new("WlanGetAvailableNetworkList", win32::ERROR_INVALID_PARAMETER))?;
-        // SAFETY: the block holds the header and `count` entries.
-        Ok(layout::decode_available_networks(unsafe { memory.bytes(len) }))
+        // SAFETY: the block is a `WLAN_AVAILABLE_NETWORK_LIST`, or null.
+        let entries = unsafe {
+            memory.counted_list("WlanGetAvailableNetworkList", available_network::LIST_HEADER, available_network::SIZE)
+        }?;
+        Ok(entries.map(layout::decode_available_networks).unwrap_or_default())
     }
 
     fn current_connection(&self, interface: Uuid) -> WlanResult<Option<WlanConnection>> {

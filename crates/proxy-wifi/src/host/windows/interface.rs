@@ -299,7 +299,7 @@ impl WifiInterface for WlanInterface {
 
     async fn connect(&self, params: &ConnectParams) -> Result<ConnectedNetwork, InterfaceError> {
         let security = profile_security(params)?;
-        let profile = build_profile(&params.ssid, &security);
+        let profile = build_profile(&params.ssid, security);
         let bssid = (!params.bssid.is_zero()).then_some(params.bssid);
         let answer = {
             let mut state = self.state();

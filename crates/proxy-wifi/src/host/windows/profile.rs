@@ -8,75 +8,33 @@
 use proxy_wifi_protocol::Ssid;
 use zeroize::Zeroizing;
 
-use crate::interface::{AuthAlgorithm, ConnectParams, GuestSecurity, InterfaceError};
+use crate::interface::{ConnectParams, GuestSecurity, InterfaceError};
 
 /// The namespace of WLAN profiles.
 pub const PROFILE_NAMESPACE: &str = "http://www.microsoft.com/networking/WLAN/profile/v1";
 
-/// The security of the profile to build.
-#[derive(Clone, PartialEq, Eq)]
-pub enum ProfileSecurity {
-    /// `open` / `none`.
-    Open,
-    /// `WPA2PSK` / `AES`, key material = the PMK in hex.
-    Wpa2Psk {
-        /// The PMK as 64 lowercase hex digits.
-        pmk_hex: Zeroizing<String>,
-    },
-    /// `WPA3SAE` / `AES`, key material = the password.
-    Wpa3Sae {
-        /// The SAE password.
-        password: Zeroizing<String>,
-    },
-}
-
-impl std::fmt::Debug for ProfileSecurity {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            ProfileSecurity::Open => "Open",
-            ProfileSecurity::Wpa2Psk { .. } => "Wpa2Psk { pmk: <redacted> }",
-            ProfileSecurity::Wpa3Sae { .. } => "Wpa3Sae { password: <redacted> }",
-        })
-    }
-}
-
-impl ProfileSecurity {
-    /// The authentication the guest asked for.
-    pub fn auth(&self) -> AuthAlgorithm {
-        match self {
-            ProfileSecurity::Open => AuthAlgorithm::Open,
-            ProfileSecurity::Wpa2Psk { .. } => AuthAlgorithm::Wpa2Psk,
-            ProfileSecurity::Wpa3Sae { .. } => AuthAlgorithm::Wpa3Sae,
-        }
-    }
-
-    /// The profile's `<authentication>` and `<encryption>` values.
-    pub fn auth_encryption(&self) -> (&'static str, &'static str) {
-        match self {
-            ProfileSecurity::Open => ("open", "none"),
-            ProfileSecurity::Wpa2Psk { .. } => ("WPA2PSK", "AES"),
-            ProfileSecurity::Wpa3Sae { .. } => ("WPA3SAE", "AES"),
-        }
-    }
-}
-
-/// The profile security of the guest's request, decided by [`GuestSecurity`]; an SAE
+/// The guest's security, decided by [`GuestSecurity`], if a profile can carry it: an SAE
 /// password must also be representable in the profile's XML.
-pub fn profile_security(params: &ConnectParams) -> Result<ProfileSecurity, InterfaceError> {
-    Ok(match params.security()? {
-        GuestSecurity::Open => ProfileSecurity::Open,
-        GuestSecurity::Wpa2Psk(pmk) => ProfileSecurity::Wpa2Psk { pmk_hex: pmk.to_hex() },
-        GuestSecurity::Wpa3Sae(password) => {
-            let password = password.expose_secret();
-            if !xml_text_is_representable(password) {
-                return Err(InterfaceError::UnsupportedSecurity {
-                    ssid: params.ssid,
-                    reason: "the SAE password holds characters a profile cannot carry".into(),
-                });
-            }
-            ProfileSecurity::Wpa3Sae { password: Zeroizing::new(password.to_owned()) }
+pub fn profile_security(params: &ConnectParams) -> Result<&GuestSecurity, InterfaceError> {
+    let security = params.security()?;
+    if let GuestSecurity::Wpa3Sae(password) = security {
+        if !xml_text_is_representable(password.expose_secret()) {
+            return Err(InterfaceError::UnsupportedSecurity {
+                ssid: params.ssid,
+                reason: "the SAE password holds characters a profile cannot carry".into(),
+            });
         }
-    })
+    }
+    Ok(security)
+}
+
+/// The profile's `<authentication>` and `<encryption>` values.
+fn auth_encryption(security: &GuestSecurity) -> (&'static str, &'static str) {
+    match security {
+        GuestSecurity::Open => ("open", "none"),
+        GuestSecurity::Wpa2Psk(_) => ("WPA2PSK", "AES"),
+        GuestSecurity::Wpa3Sae(_) => ("WPA3SAE", "AES"),
+    }
 }
 
 /// Whether a character may appear in XML 1.0 text (escaped or not).
@@ -119,10 +77,10 @@ pub fn ssid_hex(ssid: &Ssid) -> String {
 }
 
 /// Builds the temporary profile XML for joining `ssid` with `security`.
-pub fn build_profile(ssid: &Ssid, security: &ProfileSecurity) -> Zeroizing<String> {
+pub fn build_profile(ssid: &Ssid, security: &GuestSecurity) -> Zeroizing<String> {
     let mut name = String::new();
     escape_xml(&profile_name(ssid), &mut name);
-    let (authentication, encryption) = security.auth_encryption();
+    let (authentication, encryption) = auth_encryption(security);
     let mut xml = Zeroizing::new(String::with_capacity(1024));
     let x = &mut *xml;
     x.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n");
@@ -145,10 +103,15 @@ pub fn build_profile(ssid: &Ssid, security: &ProfileSecurity) -> Zeroizing<Strin
     x.push_str("</authentication>\r\n        <encryption>");
     x.push_str(encryption);
     x.push_str("</encryption>\r\n        <useOneX>false</useOneX>\r\n      </authEncryption>\r\n");
+    // The PMK as 64 lowercase hex digits.
+    let pmk_hex;
     let key = match security {
-        ProfileSecurity::Open => None,
-        ProfileSecurity::Wpa2Psk { pmk_hex } => Some(("networkKey", pmk_hex.as_str())),
-        ProfileSecurity::Wpa3Sae { password } => Some(("passPhrase", password.as_str())),
+        GuestSecurity::Open => None,
+        GuestSecurity::Wpa2Psk(pmk) => {
+            pmk_hex = pmk.to_hex();
+            Some(("networkKey", pmk_hex.as_str()))
+        }
+        GuestSecurity::Wpa3Sae(password) => Some(("passPhrase", password.expose_secret())),
     };
     if let Some((key_type, material)) = key {
         x.push_str("      <sharedKey>\r\n        <keyType>");
@@ -164,6 +127,7 @@ pub fn build_profile(ssid: &Ssid, security: &ProfileSecurity) -> Zeroizing<Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::interface::AuthAlgorithm;
     use proxy_wifi_protocol::{AkmSuite, AuthType, Bssid, CipherSuite, ConnectRequest, Key, Pmk, WpaVersions};
 
     fn params(ssid: &[u8]) -> ConnectRequest {
@@ -194,8 +158,8 @@ mod tests {
     }
 
     /// Parses the profile with a real XML parser and returns `(tag path, text)` pairs.
-    fn profile_of(request: &ConnectRequest) -> Result<ProfileSecurity, InterfaceError> {
-        profile_security(&ConnectParams::new(request.clone()))
+    fn profile_of(request: &ConnectRequest) -> Result<GuestSecurity, InterfaceError> {
+        profile_security(&ConnectParams::new(request.clone())).cloned()
     }
 
     fn parsed(xml: &str) -> Vec<(String, String)> {
@@ -219,7 +183,7 @@ mod tests {
     #[test]
     fn open_profile() {
         let security = profile_of(&params(b"cafe")).unwrap();
-        assert_eq!(security, ProfileSecurity::Open);
+        assert_eq!(security, GuestSecurity::Open);
         let xml = build_profile(&Ssid::new(b"cafe").unwrap(), &security);
         let f = parsed(&xml);
         assert_eq!(field(&f, "WLANProfile/name").as_deref(), Some("cafe"));
@@ -235,7 +199,7 @@ mod tests {
         // `iw connect` sends auth type 8 (automatic) for open networks.
         let mut automatic = params(b"cafe");
         automatic.auth_type = AuthType::Automatic;
-        assert_eq!(profile_of(&automatic).unwrap(), ProfileSecurity::Open);
+        assert_eq!(profile_of(&automatic).unwrap(), GuestSecurity::Open);
     }
 
     #[test]
@@ -263,7 +227,7 @@ mod tests {
     fn gcmp_is_aes_too_but_tkip_wpa1_and_short_keys_are_refused() {
         let mut gcmp = psk(b"home", [1; 32]);
         gcmp.pairwise_cipher_suites = vec![CipherSuite::Tkip, CipherSuite::Gcmp];
-        assert!(matches!(profile_of(&gcmp), Ok(ProfileSecurity::Wpa2Psk { .. })));
+        assert!(matches!(profile_of(&gcmp), Ok(GuestSecurity::Wpa2Psk(_))));
 
         let mut tkip = psk(b"home", [1; 32]);
         tkip.pairwise_cipher_suites = vec![CipherSuite::Tkip];
@@ -318,7 +282,7 @@ mod tests {
         ];
         for bytes in nasty {
             let ssid = Ssid::new(bytes).unwrap();
-            let xml = build_profile(&ssid, &ProfileSecurity::Open);
+            let xml = build_profile(&ssid, &GuestSecurity::Open);
             let f = parsed(&xml);
             let hex = field(&f, "WLANProfile/SSIDConfig/SSID/hex").unwrap_or_default();
             let decoded = hex::decode(&hex).unwrap();
