@@ -93,13 +93,16 @@ fn hostile_guests_do_not_hurt_the_service() {
     let expected: Vec<&str> = if under_wine() { vec![&silent_case] } else { vec![] };
     assert_eq!(skipped, expected, "only a documented Wine limit skips a case in-process: {report:#?}");
     let after = Counters::from(&service.status());
-    assert_eq!(after.open, 0, "no request connection left open: {after:?}");
+    assert_eq!(after.transport.open, 0, "no request connection left open: {after:?}");
     assert!(after.consistent(), "every accepted connection accounted for: {after:?}");
-    assert_eq!(after.notifications_queued, 0);
+    assert_eq!(after.transport.notifications_queued, 0);
     let before = report.counters_before.expect("counters");
     let silent = if config.skip_silent_connections.is_some() { 0 } else { config.silent_connections as u64 };
-    assert!(after.timed_out - before.timed_out >= silent, "{after:?}");
-    assert!(after.invalid - before.invalid > 3 + 40, "malformed inputs answered INVALID: {after:?}");
+    assert!(after.transport.timed_out - before.transport.timed_out >= silent, "{after:?}");
+    assert!(
+        after.transport.invalid - before.transport.invalid > 3 + 40,
+        "malformed inputs answered INVALID: {after:?}"
+    );
     if let (Some(before), Some(now)) = (fds_before, open_fds()) {
         assert!(now <= before + 2, "file descriptors leaked: {before} before the suite, {now} after");
     }

@@ -84,19 +84,32 @@ pub(crate) struct StatusCollector {
     pub(crate) notifications: Arc<NotificationCounters>,
 }
 
-fn counter(encoder: &mut DescriptorEncoder, name: &str, help: &str, rows: &[(&str, &str, u64)]) -> std::fmt::Result {
-    let first = ConstCounter::new(0u64);
-    let mut family = encoder.encode_descriptor(name, help, None, first.metric_type())?;
-    for (label, value, count) in rows {
-        ConstCounter::new(*count).encode(family.encode_family(&[(*label, *value)])?)?;
+/// A counter family with one `label` whose rows are `(label value, count)`.
+fn counter(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    label: &str,
+    rows: impl IntoIterator<Item = (&'static str, u64)>,
+) -> std::fmt::Result {
+    let mut family = encoder.encode_descriptor(name, help, None, ConstCounter::new(0u64).metric_type())?;
+    for (value, count) in rows {
+        ConstCounter::new(count).encode(family.encode_family(&[(label, value)])?)?;
     }
     Ok(())
 }
 
-fn gauge(encoder: &mut DescriptorEncoder, name: &str, help: &str, rows: &[(&str, &str, usize)]) -> std::fmt::Result {
+/// A gauge family with one `label` whose rows are `(label value, level)`.
+fn gauge(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    label: &str,
+    rows: &[(&str, usize)],
+) -> std::fmt::Result {
     let mut family = encoder.encode_descriptor(name, help, None, ConstGauge::new(0i64).metric_type())?;
-    for (label, value, level) in rows {
-        ConstGauge::new(as_gauge(*level)).encode(family.encode_family(&[(*label, *value)])?)?;
+    for (value, level) in rows {
+        ConstGauge::new(as_gauge(*level)).encode(family.encode_family(&[(label, *value)])?)?;
     }
     Ok(())
 }
@@ -118,27 +131,21 @@ impl Collector for StatusCollector {
             &mut encoder,
             "proxy_wifi_notifications",
             "Notifications to guests, by outcome.",
-            &[
-                ("outcome", "sent", t.notifications_sent),
-                ("outcome", "coalesced", t.notifications_coalesced),
-                ("outcome", "dropped", t.notifications_dropped),
-                ("outcome", "gated", t.notifications_gated),
-                ("outcome", "failed", t.notifications_failed),
+            "outcome",
+            [
+                ("sent", t.notifications_sent),
+                ("coalesced", t.notifications_coalesced),
+                ("dropped", t.notifications_dropped),
+                ("gated", t.notifications_gated),
+                ("failed", t.notifications_failed),
             ],
         )?;
         counter(
             &mut encoder,
             "proxy_wifi_request_connections",
             "Request connections, by outcome.",
-            &[
-                ("outcome", "accepted", t.accepted),
-                ("outcome", "answered", t.answered),
-                ("outcome", "invalid", t.invalid),
-                ("outcome", "timed_out", t.timed_out),
-                ("outcome", "closed_early", t.closed_early),
-                ("outcome", "unanswered", t.unanswered),
-                ("outcome", "refused_busy", t.refused_busy),
-            ],
+            "outcome",
+            std::iter::once(("accepted", t.accepted)).chain(t.request_outcomes()),
         )?;
         let connected =
             |kind| board.guests.values().filter(|g| g.connection.as_ref().is_some_and(|c| c.kind == kind)).count();
@@ -152,9 +159,10 @@ impl Collector for StatusCollector {
             &mut encoder,
             "proxy_wifi_connections",
             "Guest connections, by kind.",
+            "kind",
             &[
-                ("kind", "mirrored", connected(OperationType::HostMirroring)),
-                ("kind", "guest-directed", connected(OperationType::GuestDirected)),
+                ("mirrored", connected(OperationType::HostMirroring)),
+                ("guest-directed", connected(OperationType::GuestDirected)),
             ],
         )?;
         single_gauge(&mut encoder, "proxy_wifi_interfaces", "Wi-Fi interfaces in use.", board.interfaces.len())?;

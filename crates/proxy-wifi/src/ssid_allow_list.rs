@@ -54,6 +54,13 @@ impl SsidAllowList {
         })
     }
 
+    /// Passes a callback on to the application's observer, if any.
+    fn forward(&self, call: impl FnOnce(&dyn Observer)) {
+        if let Some(next) = &self.next {
+            call(next.as_ref());
+        }
+    }
+
     /// Whether `guest` may join `ssid`.
     pub fn permits(&self, guest: &GuestId, ssid: &Ssid) -> bool {
         let lists = self.lists.read().unwrap_or_else(|p| p.into_inner());
@@ -63,15 +70,11 @@ impl SsidAllowList {
 
 impl Observer for SsidAllowList {
     fn on_host_connection(&self, connection: &ConnectionArgs) {
-        if let Some(next) = &self.next {
-            next.on_host_connection(connection);
-        }
+        self.forward(|next| next.on_host_connection(connection));
     }
 
     fn on_host_disconnection(&self, connection: &ConnectionArgs) {
-        if let Some(next) = &self.next {
-            next.on_host_disconnection(connection);
-        }
+        self.forward(|next| next.on_host_disconnection(connection));
     }
 
     fn authorize_guest_connection_request(&self, kind: OperationType, request: &ConnectRequestArgs) -> Authorization {
@@ -91,15 +94,11 @@ impl Observer for SsidAllowList {
         status: OperationStatus,
         connection: &ConnectionArgs,
     ) {
-        if let Some(next) = &self.next {
-            next.on_guest_connection_completion(kind, status, connection);
-        }
+        self.forward(|next| next.on_guest_connection_completion(kind, status, connection));
     }
 
     fn on_guest_disconnection_request(&self, kind: OperationType, request: &DisconnectRequestArgs) {
-        if let Some(next) = &self.next {
-            next.on_guest_disconnection_request(kind, request);
-        }
+        self.forward(|next| next.on_guest_disconnection_request(kind, request));
     }
 
     fn on_guest_disconnection_completion(
@@ -108,21 +107,15 @@ impl Observer for SsidAllowList {
         status: OperationStatus,
         request: &DisconnectRequestArgs,
     ) {
-        if let Some(next) = &self.next {
-            next.on_guest_disconnection_completion(kind, status, request);
-        }
+        self.forward(|next| next.on_guest_disconnection_completion(kind, status, request));
     }
 
     fn on_guest_scan_request(&self, guest: &GuestId) {
-        if let Some(next) = &self.next {
-            next.on_guest_scan_request(guest);
-        }
+        self.forward(|next| next.on_guest_scan_request(guest));
     }
 
     fn on_guest_scan_completion(&self, guest: &GuestId, status: OperationStatus) {
-        if let Some(next) = &self.next {
-            next.on_guest_scan_completion(guest, status);
-        }
+        self.forward(|next| next.on_guest_scan_completion(guest, status));
     }
 }
 

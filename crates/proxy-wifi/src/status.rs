@@ -255,6 +255,24 @@ pub struct TransportStatus {
 }
 
 impl TransportStatus {
+    /// What became of the accepted request connections that are no longer open, by
+    /// outcome; with `open`, they add up to `accepted`.
+    pub fn request_outcomes(&self) -> [(&'static str, u64); 6] {
+        [
+            ("answered", self.answered),
+            ("invalid", self.invalid),
+            ("timed_out", self.timed_out),
+            ("closed_early", self.closed_early),
+            ("unanswered", self.unanswered),
+            ("refused_busy", self.refused_busy),
+        ]
+    }
+
+    /// Whether every accepted request connection is open or has an outcome.
+    pub fn requests_accounted_for(&self) -> bool {
+        self.accepted == self.open + self.request_outcomes().iter().map(|(_, count)| count).sum::<u64>()
+    }
+
     pub(crate) fn read(requests: &RequestCounters, notifications: &NotificationCounters) -> Self {
         let get = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
         Self {
@@ -345,5 +363,32 @@ impl SharedStatus {
             }
         }
         board
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TransportStatus;
+
+    #[test]
+    fn accepted_connections_are_accounted_for_by_open_and_the_outcomes() {
+        let mut t = TransportStatus {
+            accepted: 21,
+            open: 1,
+            answered: 10,
+            invalid: 4,
+            timed_out: 2,
+            closed_early: 1,
+            unanswered: 2,
+            refused_busy: 1,
+            ..TransportStatus::default()
+        };
+        assert!(t.requests_accounted_for());
+        assert_eq!(t.request_outcomes().iter().map(|(_, n)| n).sum::<u64>(), 20);
+        t.unanswered += 1;
+        assert!(!t.requests_accounted_for(), "one more outcome than accepted connections");
+        t.accepted += 1;
+        t.notifications_failed = 7;
+        assert!(t.requests_accounted_for(), "notifications are no request connection's outcome");
     }
 }

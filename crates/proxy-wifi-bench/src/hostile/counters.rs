@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use proxy_wifi::ServiceStatus;
+use proxy_wifi::{ServiceStatus, TransportStatus};
 use serde::Serialize;
 
 use super::suite::{CaseOutcome, SKIP, Suite};
@@ -13,35 +13,13 @@ use crate::wire;
 /// The status key of the test guest on loopback TCP.
 pub const LOOPBACK_GUEST: &str = "tcp:127.0.0.1";
 
-/// The service's counters at one moment, as the suite reads them.
+/// The service's counters at one moment, as the suite reads them: the library's own
+/// channel counters, and the test guest's session.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Counters {
-    /// Request connections accepted.
-    pub accepted: u64,
-    /// Request connections open now.
-    pub open: u64,
-    /// Requests answered.
-    pub answered: u64,
-    /// Malformed requests answered INVALID.
-    pub invalid: u64,
-    /// Connections dropped at the read deadline.
-    pub timed_out: u64,
-    /// Connections closed by the peer before a whole request.
-    pub closed_early: u64,
-    /// Connections refused because too many were open.
-    pub refused_busy: u64,
-    /// Requests read whole but never answered (the guest left first, or dropped as stale).
-    pub unanswered: u64,
-    /// Notifications delivered.
-    pub notifications_sent: u64,
-    /// Signal notifications replaced in the queue by a newer one.
-    pub notifications_coalesced: u64,
-    /// Notifications dropped (queue full).
-    pub notifications_dropped: u64,
-    /// Notifications not delivered (connect or write failed).
-    pub notifications_failed: u64,
-    /// Notifications waiting.
-    pub notifications_queued: u64,
+    /// The request and notification channels' counters.
+    #[serde(flatten)]
+    pub transport: TransportStatus,
     /// Last session id given to the guest.
     pub session_id: u64,
     /// Session id of the guest's connection, if it has one.
@@ -51,41 +29,22 @@ pub struct Counters {
 impl Counters {
     /// Whether every accepted connection is accounted for.
     pub fn consistent(&self) -> bool {
-        self.accepted
-            == self.answered
-                + self.invalid
-                + self.timed_out
-                + self.closed_early
-                + self.unanswered
-                + self.refused_busy
-                + self.open
+        self.transport.requests_accounted_for()
     }
 
     /// Notifications that left the queue one way or another.
     pub fn notifications_done(&self) -> u64 {
-        self.notifications_sent + self.notifications_coalesced + self.notifications_dropped + self.notifications_failed
+        let t = &self.transport;
+        t.notifications_sent + t.notifications_coalesced + t.notifications_dropped + t.notifications_failed
     }
 }
 
 impl From<&ServiceStatus> for Counters {
     fn from(s: &ServiceStatus) -> Self {
-        let t = &s.transport;
         // The loopback test guest (the only guest of a single-guest TCP service).
         let guest = s.board.guests.get(LOOPBACK_GUEST).or_else(|| s.board.guests.values().next());
         Counters {
-            accepted: t.accepted,
-            open: t.open,
-            answered: t.answered,
-            invalid: t.invalid,
-            timed_out: t.timed_out,
-            closed_early: t.closed_early,
-            refused_busy: t.refused_busy,
-            unanswered: t.unanswered,
-            notifications_sent: t.notifications_sent,
-            notifications_coalesced: t.notifications_coalesced,
-            notifications_dropped: t.notifications_dropped,
-            notifications_failed: t.notifications_failed,
-            notifications_queued: t.notifications_queued,
+            transport: s.transport.clone(),
             session_id: guest.map_or(0, |g| g.session_id),
             connection_session: guest.and_then(|g| g.connection.as_ref()).map(|c| c.session_id),
         }
@@ -110,7 +69,7 @@ impl Suite<'_> {
         let bound = Instant::now() + self.target.read_deadline + Duration::from_secs(5);
         loop {
             let Some(counters) = self.counters_now()? else { return Ok(None) };
-            if counters.open == 0 && counters.notifications_queued == 0 && counters.consistent() {
+            if counters.transport.open == 0 && counters.transport.notifications_queued == 0 && counters.consistent() {
                 return Ok(Some(counters));
             }
             if Instant::now() > bound {
@@ -135,12 +94,12 @@ impl Suite<'_> {
                 Ok(format!(
                     "connection of session {session} intact; {} connections accepted, all accounted for \
                      ({} answered, {} INVALID, {} timed out, {} closed early, {} refused), none open",
-                    counters.accepted,
-                    counters.answered,
-                    counters.invalid,
-                    counters.timed_out,
-                    counters.closed_early,
-                    counters.refused_busy
+                    counters.transport.accepted,
+                    counters.transport.answered,
+                    counters.transport.invalid,
+                    counters.transport.timed_out,
+                    counters.transport.closed_early,
+                    counters.transport.refused_busy
                 ))
             }
             None => {

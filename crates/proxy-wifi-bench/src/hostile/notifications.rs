@@ -80,10 +80,10 @@ impl Suite<'_> {
             let done = after.notifications_done() - before.notifications_done();
             detail.push_str(&format!(
                 "; notifications sent +{}, coalesced +{}, dropped +{}, failed +{}",
-                after.notifications_sent - before.notifications_sent,
-                after.notifications_coalesced - before.notifications_coalesced,
-                after.notifications_dropped - before.notifications_dropped,
-                after.notifications_failed - before.notifications_failed
+                after.transport.notifications_sent - before.transport.notifications_sent,
+                after.transport.notifications_coalesced - before.transport.notifications_coalesced,
+                after.transport.notifications_dropped - before.transport.notifications_dropped,
+                after.transport.notifications_failed - before.transport.notifications_failed
             ));
             if self.session.is_some() && done != events as u64 {
                 return Err(format!("{detail}: {done} accounted for, expected {events}"));

@@ -45,7 +45,7 @@ impl Suite<'_> {
             last.as_secs_f64() * 1e3
         );
         if let (Some(before), Some(after)) = (before, self.quiesce().await?) {
-            let timed_out = after.timed_out - before.timed_out;
+            let timed_out = after.transport.timed_out - before.transport.timed_out;
             if timed_out != n as u64 {
                 return Err(format!("{detail}; timed_out grew by {timed_out}, expected {n}"));
             }
@@ -100,7 +100,7 @@ impl Suite<'_> {
         let mut detail =
             format!("{cut} cut at the read deadline ({}), {answered} answered whole", cut_after.join(", "));
         if let (Some(before), Some(after)) = (before, self.quiesce().await?) {
-            let timed_out = after.timed_out - before.timed_out;
+            let timed_out = after.transport.timed_out - before.transport.timed_out;
             if timed_out != cut {
                 return Err(format!("{detail}; timed_out grew by {timed_out}, expected {cut}"));
             }
@@ -127,7 +127,7 @@ impl Suite<'_> {
         }
         let mut detail = seen.join(", ");
         if let (Some(before), Some(after)) = (before, self.quiesce().await?) {
-            let invalid = after.invalid - before.invalid;
+            let invalid = after.transport.invalid - before.transport.invalid;
             if invalid != 3 {
                 return Err(format!("{detail}; invalid grew by {invalid}, expected 3"));
             }
@@ -157,7 +157,10 @@ impl Suite<'_> {
         }
         let mut detail = format!("{} cases: {invalid} answered INVALID, {closed} closed without answer", cases.len());
         if let (Some(before), Some(after)) = (before, self.quiesce().await?) {
-            let (d_invalid, d_closed) = (after.invalid - before.invalid, after.closed_early - before.closed_early);
+            let (d_invalid, d_closed) = (
+                after.transport.invalid - before.transport.invalid,
+                after.transport.closed_early - before.transport.closed_early,
+            );
             if d_invalid != invalid || d_closed != closed {
                 return Err(format!("{detail}; counters: invalid +{d_invalid}, closed_early +{d_closed}"));
             }

@@ -58,9 +58,6 @@ const _: () = {
     assert!(offset_of!(WLAN_BSS_ENTRY, ulIeOffset) == bss_entry::IE_OFFSET);
     assert!(offset_of!(WLAN_BSS_ENTRY, ulIeSize) == bss_entry::IE_SIZE);
 
-    // `WlanMemory::counted_list` reads the item count at the start of these lists.
-    assert!(offset_of!(WLAN_AVAILABLE_NETWORK_LIST, dwNumberOfItems) == 0);
-    assert!(offset_of!(WLAN_INTERFACE_INFO_LIST, dwNumberOfItems) == 0);
     assert!(offset_of!(WLAN_AVAILABLE_NETWORK_LIST, Network) == available_network::LIST_HEADER);
     assert!(size_of::<WLAN_AVAILABLE_NETWORK>() == available_network::SIZE);
     assert!(offset_of!(WLAN_AVAILABLE_NETWORK, dot11Ssid) == available_network::SSID);
@@ -236,6 +233,12 @@ struct WlanMemory {
     free: WlanFreeMemoryFn,
 }
 
+// `WlanMemory::counted_list` reads the item count at the start of the lists it is given.
+const _: () = {
+    assert!(offset_of!(WLAN_AVAILABLE_NETWORK_LIST, dwNumberOfItems) == 0);
+    assert!(offset_of!(WLAN_INTERFACE_INFO_LIST, dwNumberOfItems) == 0);
+};
+
 impl WlanMemory {
     /// The first `len` bytes of the block.
     ///
@@ -261,7 +264,7 @@ impl WlanMemory {
             return Ok(None);
         }
         // SAFETY: the list starts with its item count (`dwNumberOfItems` at offset 0,
-        // asserted for both list types at the top of this file).
+        // asserted above for both list types).
         let count = unsafe { self.block.cast::<u32>().read() };
         let len = layout::list_len(header, entry_size, count)
             .ok_or(WlanError::new(function, win32::ERROR_INVALID_PARAMETER))?;
