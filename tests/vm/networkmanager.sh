@@ -146,7 +146,7 @@ echo "NetworkManager backend: $passed passed, $failed failed"
 EOF_VM
 
 rc=0
-"$WIFI_LAB" --with-nm ${WIFI_LAB_KERNEL:+--kernel "$WIFI_LAB_KERNEL"} --timeout 170 --add "$work/proxy-wifi:/usr/local/bin/proxy-wifi" \
+"$WIFI_LAB" --with-nm ${WIFI_LAB_KERNEL:+--kernel "$WIFI_LAB_KERNEL"} --timeout 240 --add "$work/proxy-wifi:/usr/local/bin/proxy-wifi" \
   "${nice_add[@]}" \
   --run "export RUST_LOG='info,proxy_wifi::host::linux=debug'; $IN_VM_PRELUDE
 $IN_VM" || rc=$?
