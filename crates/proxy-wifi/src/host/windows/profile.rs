@@ -135,26 +135,11 @@ mod tests {
     }
 
     fn psk(ssid: &[u8], pmk: [u8; 32]) -> ConnectRequest {
-        ConnectRequest {
-            auth_type: AuthType::OpenSystem,
-            wpa_versions: WpaVersions::WPA2,
-            akm_suites: vec![AkmSuite::Psk],
-            pairwise_cipher_suites: vec![CipherSuite::Ccmp],
-            group_cipher_suite: CipherSuite::Ccmp,
-            key: Key::from(Pmk::from_bytes(pmk)),
-            bssid: Bssid::ZERO,
-            ..params(ssid)
-        }
+        ConnectRequest::wpa2_psk(Ssid::new(ssid).unwrap(), Pmk::from_bytes(pmk))
     }
 
     fn sae(ssid: &[u8], password: &[u8]) -> ConnectRequest {
-        ConnectRequest {
-            auth_type: AuthType::Sae,
-            wpa_versions: WpaVersions::WPA3,
-            akm_suites: vec![AkmSuite::Sae],
-            key: Key::new(password).unwrap(),
-            ..psk(ssid, [0; 32])
-        }
+        ConnectRequest::wpa3_sae(Ssid::new(ssid).unwrap(), password).unwrap()
     }
 
     /// Parses the profile with a real XML parser and returns `(tag path, text)` pairs.

@@ -306,7 +306,7 @@ pub fn reason_text(reason: u32) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proxy_wifi_protocol::{AkmSuite, AuthType, CipherSuite, Key, Pmk, Security, SecurityKind, WpaVersions};
+    use proxy_wifi_protocol::{AkmSuite, CipherSuite, ConnectRequest, Key, Pmk, Security, SecurityKind};
     use zbus::zvariant::Value;
 
     fn owned(value: Value<'_>) -> OwnedValue {
@@ -390,17 +390,10 @@ mod tests {
         assert_eq!(SynthesizedSecurity::Masked.guest_auth(), AuthAlgorithm::Wpa2Psk);
     }
 
+    /// A WPA2 request for `lab-wpa2` with these AKM suites and key.
     fn params(akm: Vec<AkmSuite>, key: Key) -> ConnectParams {
-        ConnectParams::new(proxy_wifi_protocol::ConnectRequest {
-            ssid: Ssid::new(b"lab-wpa2").unwrap(),
-            bssid: Bssid::ZERO,
-            auth_type: AuthType::OpenSystem,
-            wpa_versions: WpaVersions::WPA2,
-            akm_suites: akm,
-            pairwise_cipher_suites: vec![CipherSuite::Ccmp],
-            group_cipher_suite: CipherSuite::Ccmp,
-            key,
-        })
+        let wpa2 = ConnectRequest::wpa2_psk(Ssid::new(b"lab-wpa2").unwrap(), Pmk::from_bytes([0; 32]));
+        ConnectParams::new(ConnectRequest { akm_suites: akm, key, ..wpa2 })
     }
 
     fn find<'a>(settings: &'a ConnectionSettings, setting: &str, key: &str) -> Option<&'a SettingValue> {

@@ -427,7 +427,7 @@ pub fn scan_command(ssid: Option<&Ssid>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proxy_wifi_protocol::{AkmSuite, AuthType, CipherSuite, Key, Pmk, Security, SecurityKind, WpaVersions};
+    use proxy_wifi_protocol::{AkmSuite, CipherSuite, ConnectRequest, Key, Pmk, Security, SecurityKind};
 
     macro_rules! recorded {
         ($name:literal) => {
@@ -556,17 +556,10 @@ mod tests {
         assert_eq!(unescape(r"a\tb\n"), b"a\tb\n");
     }
 
+    /// A WPA2 request for `ssid` with these AKM suites and key.
     fn params(ssid: &str, akm: Vec<AkmSuite>, key: Key) -> ConnectParams {
-        ConnectParams::new(proxy_wifi_protocol::ConnectRequest {
-            ssid: Ssid::new(ssid.as_bytes()).unwrap(),
-            bssid: Bssid::ZERO,
-            auth_type: AuthType::OpenSystem,
-            wpa_versions: WpaVersions::WPA2,
-            akm_suites: akm,
-            pairwise_cipher_suites: vec![CipherSuite::Ccmp],
-            group_cipher_suite: CipherSuite::Ccmp,
-            key,
-        })
+        let wpa2 = ConnectRequest::wpa2_psk(Ssid::new(ssid.as_bytes()).unwrap(), Pmk::from_bytes([0; 32]));
+        ConnectParams::new(ConnectRequest { akm_suites: akm, key, ..wpa2 })
     }
 
     fn rendered(settings: &[NetworkSetting]) -> Vec<String> {
