@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use proxy_wifi::GuestAbi;
+use proxy_wifi::{GuestAbi, GuestId};
 
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
@@ -425,9 +425,49 @@ pub enum CtlCommand {
     /// Version, uptime, addresses, interfaces, each guest (requests, session, connection,
     /// notifications) and counters; `--json` gives the same as one structured object.
     Status,
+    /// List, add or remove the guests a running service accepts (vsock CIDs, hybrid-vsock
+    /// VMM sockets, TCP addresses with `serve --dynamic-guests`).
+    Guest {
+        /// What to do.
+        #[command(subcommand)]
+        action: CtlGuestCommand,
+    },
     /// Stop the service cleanly (as Ctrl-C does); the way to stop it where no signal can be
     /// sent, e.g. a Windows process without a console.
     Shutdown,
+}
+
+/// `ctl guest` actions.
+#[derive(Debug, Clone, Subcommand, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "action", rename_all = "kebab-case")]
+pub enum CtlGuestCommand {
+    /// The guests the service accepts.
+    List,
+    /// Serve a guest from its next connection: vsock:CID, hybrid-vsock:PATH (the service
+    /// starts listening on PATH_PORT), or tcp:IP (a `serve --dynamic-guests` over tcp).
+    Add {
+        /// The guest: vsock:CID, hybrid-vsock:PATH or tcp:IP.
+        #[arg(value_parser = parse_guest_id)]
+        guest: GuestId,
+    },
+    /// Refuse a guest from its next connection and end its session (a connection the host
+    /// made for it is disconnected; a hybrid-vsock listener is closed and its file removed).
+    Remove {
+        /// The guest, as `ctl guest list` shows it.
+        #[arg(value_parser = parse_guest_id)]
+        guest: GuestId,
+    },
+}
+
+/// Reads a guest of `ctl guest add|remove`; a relative hybrid-vsock path is made absolute
+/// here, since the service runs in another directory.
+pub fn parse_guest_id(text: &str) -> Result<GuestId, String> {
+    match text.parse::<GuestId>().map_err(|e| e.to_string())? {
+        GuestId::HybridVsock(path) => {
+            std::path::absolute(&path).map(GuestId::HybridVsock).map_err(|e| format!("{}: {e}", path.display()))
+        }
+        guest => Ok(guest),
+    }
 }
 
 /// `ctl host-connect` argument.

@@ -36,14 +36,19 @@ pub struct ControlAnswer {
     /// The service status (for `status`).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub status: Option<proxy_wifi::ServiceStatus>,
+    /// The guests the service accepts (for `guest list|add|remove`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub guests: Option<proxy_wifi::GuestList>,
 }
 
 impl ControlAnswer {
-    fn ok(message: impl Into<String>) -> Self {
-        Self { ok: true, message: message.into(), status: None }
+    /// Done: `message` says what happened.
+    pub fn ok(message: impl Into<String>) -> Self {
+        Self { ok: true, message: message.into(), status: None, guests: None }
     }
-    fn error(message: impl Into<String>) -> Self {
-        Self { ok: false, message: message.into(), status: None }
+    /// Not done: `message` says why.
+    pub fn error(message: impl Into<String>) -> Self {
+        Self { ok: false, message: message.into(), status: None, guests: None }
     }
 }
 
@@ -52,9 +57,10 @@ impl ControlAnswer {
 pub fn execute(service: &ServiceHandle, command: CtlCommand) -> ControlAnswer {
     match command {
         CtlCommand::Status => {
-            return ControlAnswer { ok: true, message: String::new(), status: Some(service.status()) };
+            return ControlAnswer { status: Some(service.status()), ..ControlAnswer::ok("") };
         }
         CtlCommand::Shutdown => return ControlAnswer::ok("the service is stopping"),
+        CtlCommand::Guest { action } => return crate::control_guests::execute(service, action),
         _ => {}
     }
     let Some(simulation) = service.simulation() else {
@@ -97,7 +103,7 @@ fn simulate(simulation: &SimulationControl, command: CtlCommand) -> ControlAnswe
             });
             ControlAnswer::ok(format!("scans are now {}", if mode == ScanModeArg::Sync { "sync" } else { "async" }))
         }
-        CtlCommand::Status | CtlCommand::Shutdown => unreachable!("handled by execute"),
+        CtlCommand::Status | CtlCommand::Shutdown | CtlCommand::Guest { .. } => unreachable!("handled by execute"),
     }
 }
 

@@ -3,6 +3,7 @@
 mod cli;
 mod config_file;
 mod control;
+mod control_guests;
 mod doctor;
 mod fd_limit;
 mod generate;

@@ -25,13 +25,19 @@ pub fn transport_settings(args: &ServeArgs) -> Result<(TransportKind, TransportS
             listen: std::net::SocketAddr::new(args.listen, args.request_port),
             notification_port: args.notification_port,
         },
+        TransportKind::Tcp if args.dynamic_guests => TransportSettings::TcpListed {
+            listen: std::net::SocketAddr::new(args.listen, args.request_port),
+            guest_ips: Vec::new(),
+            notification_port: args.notification_port,
+        },
         TransportKind::Tcp => {
             TransportSettings::tcp(args.listen, args.request_port, args.guest_address, args.notification_port)
         }
         TransportKind::Vsock => {
-            if args.guest_cid.is_empty() && !args.any_guest {
+            if args.guest_cid.is_empty() && !args.any_guest && !args.dynamic_guests {
                 return Err("--transport vsock needs --guest-cid N (the VM's context id; QEMU: -device \
-                            vhost-vsock-pci,guest-cid=N), several --guest-cid, or --any-guest"
+                            vhost-vsock-pci,guest-cid=N), several --guest-cid, --any-guest, or --dynamic-guests \
+                            (guests added at run time by `proxy-wifi ctl guest add` or the libvirt hook)"
                     .into());
             }
             let cids: Vec<u32> = args.guest_cid.iter().map(|g| g.guest).collect();
@@ -47,7 +53,9 @@ pub fn transport_settings(args: &ServeArgs) -> Result<(TransportKind, TransportS
                 }
             }
             match (args.any_guest, cids.as_slice()) {
-                (false, [cid]) => TransportSettings::Vsock { guest_cid: *cid, request_port, notification_port },
+                (false, [cid]) if !args.dynamic_guests => {
+                    TransportSettings::Vsock { guest_cid: *cid, request_port, notification_port }
+                }
                 (any_guest, cids) => TransportSettings::VsockMulti {
                     guest_cids: cids.to_vec(),
                     any_guest,
@@ -64,9 +72,10 @@ pub fn transport_settings(args: &ServeArgs) -> Result<(TransportKind, TransportS
             TransportSettings::HyperV { vm_id, request_port, notification_port }
         }
         TransportKind::HybridVsock => {
-            if args.vmm_socket.is_empty() {
+            if args.vmm_socket.is_empty() && !args.dynamic_guests {
                 return Err("--transport hybrid-vsock needs --vmm-socket PATH: the VMM's vsock Unix socket \
-                            (Firecracker uds_path, cloud-hypervisor --vsock socket=)"
+                            (Firecracker uds_path, cloud-hypervisor --vsock socket=), or --dynamic-guests \
+                            (sockets added at run time by `proxy-wifi ctl guest add hybrid-vsock:PATH`)"
                     .into());
             }
             let sockets = args.vmm_socket.iter().map(|s| s.guest.clone()).collect();
@@ -127,7 +136,10 @@ fn abi_banner(default: GuestAbi, per_guest: &[(GuestId, GuestAbi)]) -> Option<St
 fn notification_target(settings: &TransportSettings) -> String {
     match settings {
         TransportSettings::Tcp { guest, .. } => format!("tcp:{guest}"),
-        TransportSettings::TcpMulti { notification_port, .. } => format!("each guest's IP, port {notification_port}"),
+        TransportSettings::TcpMulti { notification_port, .. }
+        | TransportSettings::TcpListed { notification_port, .. } => {
+            format!("each guest's IP, port {notification_port}")
+        }
         TransportSettings::Vsock { guest_cid, notification_port, .. } => {
             format!("vsock:{guest_cid}:{notification_port}")
         }
@@ -140,9 +152,15 @@ fn notification_target(settings: &TransportSettings) -> String {
             let cids: Vec<String> = guest_cids.iter().map(u32::to_string).collect();
             format!("each guest's CID and CIDs {}, port {notification_port}", cids.join(", "))
         }
+        TransportSettings::VsockMulti { guest_cids, notification_port, .. } if guest_cids.is_empty() => {
+            format!("the CIDs added at run time, port {notification_port}")
+        }
         TransportSettings::VsockMulti { guest_cids, notification_port, .. } => {
             let cids: Vec<String> = guest_cids.iter().map(u32::to_string).collect();
             format!("CIDs {}, port {notification_port}", cids.join(", "))
+        }
+        TransportSettings::HybridVsock { sockets, notification_port, .. } if sockets.is_empty() => {
+            format!("guest port {notification_port} through the VMM sockets added at run time")
         }
         TransportSettings::HybridVsock { sockets, notification_port, .. } => {
             let paths: Vec<String> = sockets.iter().map(|p| p.display().to_string()).collect();
@@ -247,7 +265,7 @@ pub async fn run(mut args: ServeArgs, given: BTreeSet<String>) -> Result<ExitCod
         OperationMode::Host => "the host's Wi-Fi".to_string(),
     };
     let try_it = match kind {
-        TransportKind::Tcp if args.any_guest => String::new(),
+        TransportKind::Tcp if args.any_guest || args.dynamic_guests => String::new(),
         TransportKind::Tcp
             if args.request_port == DEFAULT_REQUEST_PORT && args.notification_port == DEFAULT_NOTIFICATION_PORT =>
         {

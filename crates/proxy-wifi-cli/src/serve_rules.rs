@@ -102,6 +102,13 @@ pub fn check(args: &ServeArgs, sources: &SettingSources) -> Result<(), String> {
             ));
         }
     }
+    if args.dynamic_guests && kind == TransportKind::Hyperv {
+        return Err(format!(
+            "{} does not work with the hyperv transport yet: its listener is bound to one VM id; serve every VM \
+             with --any-guest",
+            sources.describe_switch("dynamic_guests")
+        ));
+    }
     if let Some(duplicate) = duplicate_guest(args) {
         return Err(format!("the guest {duplicate} is listed twice; list each VM once"));
     }

@@ -689,3 +689,41 @@ fn host_mode_without_a_backend_exits_with_the_reason_unless_told_to_wait() {
     BufReader::new(serve.child.stdout.take().unwrap()).read_line(&mut banner).unwrap();
     assert!(banner.starts_with("proxy-wifi: serving the host's Wi-Fi"), "banner: {banner:?}");
 }
+
+#[test]
+fn ctl_guest_add_and_remove_change_the_guests_a_running_service_serves() {
+    let (server, ports) = Server::start_on_free_ports(&["--dynamic-guests"]);
+    let list = server.ctl(&["guest", "list"]);
+    assert!(list.status.success(), "{}", stderr(&list));
+    assert!(stdout(&list).contains("tcp transport serves no guest yet"), "{}", stdout(&list));
+    let refused = guest(ports, &["scan", "--no-wait"]);
+    assert!(!refused.status.success(), "not listed yet: {}", stdout(&refused));
+
+    let add = server.ctl(&["guest", "add", "tcp:127.0.0.1"]);
+    assert!(add.status.success() && stdout(&add).contains("tcp:127.0.0.1 added"), "{}", stderr(&add));
+    let served = guest(ports, &["scan", "--no-wait"]);
+    assert!(served.status.success(), "{}", stderr(&served));
+    let list = server.ctl(&["--json", "guest", "list"]);
+    let value: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(value["guests"]["listed"], serde_json::json!(["tcp:127.0.0.1"]), "{value}");
+
+    let remove = server.ctl(&["guest", "remove", "tcp:127.0.0.1"]);
+    assert!(remove.status.success() && stdout(&remove).contains("removed"), "{}", stderr(&remove));
+    let refused = guest(ports, &["scan", "--no-wait"]);
+    assert!(!refused.status.success(), "removed: {}", stdout(&refused));
+
+    let wrong = server.ctl(&["guest", "add", "vsock:7"]);
+    assert!(!wrong.status.success() && stderr(&wrong).contains("give a tcp:IP guest"), "{}", stderr(&wrong));
+    let bad = server.ctl(&["guest", "add", "seven"]);
+    assert!(stderr(&bad).contains("\"seven\" is not a guest"), "{}", stderr(&bad));
+    assert!(server.terminate());
+
+    // A service with one fixed guest says how to get a list that changes.
+    let (server, _) = Server::start_on_free_ports(&[]);
+    let fixed = server.ctl(&["guest", "add", "tcp:127.0.0.2"]);
+    assert!(
+        stderr(&fixed).contains("fixed at start") && stderr(&fixed).contains("--dynamic-guests"),
+        "{}",
+        stderr(&fixed)
+    );
+}

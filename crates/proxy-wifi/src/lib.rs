@@ -21,6 +21,7 @@
 #![warn(missing_docs)]
 
 mod connect_failure;
+mod guest_set;
 mod handler;
 mod host;
 mod identity;
@@ -37,6 +38,7 @@ mod status;
 mod transport;
 
 pub use connect_failure::ConnectFailure;
+pub use guest_set::{GuestChangeError, GuestList};
 pub use handler::Timeouts;
 #[cfg(target_os = "linux")]
 pub use host::linux::{BackendChoice, BackendError, select_backend};
@@ -44,7 +46,7 @@ pub use host::windows::WlanBackend;
 #[cfg(all(windows, feature = "etw"))]
 pub use host::windows::etw::{EtwError, layer as etw_layer};
 pub use host::{HostBackend, InterfaceRegistry};
-pub use identity::GuestId;
+pub use identity::{BadGuestId, GuestId};
 pub use interface::bss::build_bss_entry;
 pub use interface::fake::FakeNetwork;
 pub use interface::simulated::{

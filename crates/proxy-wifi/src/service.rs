@@ -26,6 +26,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::guest_set::{GuestChangeError, GuestList};
 use crate::handler::{self, HandlerHandle, OperationHandler, Timeouts, Work};
 use crate::host::{HostBackend, InterfaceRegistry};
 use crate::identity::{GuestAbis, GuestId};
@@ -38,6 +39,7 @@ use crate::observer::{Observer, ObserverQueue};
 use crate::status::{
     ListenStatus, NotificationCounters, RequestCounters, ServiceStatus, SharedStatus, TransportStatus,
 };
+use crate::transport::admission::GuestAdmission;
 use crate::transport::request_channel::{self, RequestChannelConfig};
 use crate::transport::{self, TransportSettings, notification_sender};
 
@@ -202,7 +204,7 @@ impl ServiceBuilder {
         let transport_description = self.transport.to_string();
         let prepared = self.prepare();
         let stop = prepared.parts.shutdown.clone();
-        let serving = run_service(prepared.parts, |_, _| {});
+        let serving = run_service(prepared.parts, |_| {});
         tokio::pin!(serving);
         let outcome = tokio::select! {
             outcome = &mut serving => outcome,
@@ -247,8 +249,8 @@ impl ServiceBuilder {
             .name("proxy-wifi".into())
             .spawn(move || {
                 let bound = ready_sender.clone();
-                let served = runtime.block_on(run_service(parts, move |local, local_tcp| {
-                    let _ = bound.send(Ok((local, local_tcp)));
+                let served = runtime.block_on(run_service(parts, move |ready| {
+                    let _ = bound.send(Ok(ready));
                 }));
                 if let Err(error) = served {
                     let _ = ready_sender.send(Err(error));
@@ -261,7 +263,7 @@ impl ServiceBuilder {
             .map_err(ServiceError::Runtime)?;
 
         match ready.recv() {
-            Ok(Ok((local, local_tcp))) => Ok(ServiceHandle {
+            Ok(Ok(Bound { local, local_tcp, guests })) => Ok(ServiceHandle {
                 thread: Mutex::new(Some(thread)),
                 started: (Instant::now(), SystemTime::now()),
                 listen: ListenStatus { requests: local.clone(), ..listen },
@@ -273,6 +275,7 @@ impl ServiceBuilder {
                 board,
                 request_address: local,
                 request_tcp_addr: local_tcp,
+                guests,
                 interface_changes: apply_interface_changes(&runtime_handle, HandlerHandle::new(work_sender)),
             }),
             Ok(Err(source)) => {
@@ -366,11 +369,18 @@ struct RunParts {
     work_receiver: mpsc::Receiver<Work>,
 }
 
+/// What the service reports once its transport is bound.
+struct Bound {
+    local: String,
+    local_tcp: Option<SocketAddr>,
+    guests: Arc<dyn GuestAdmission>,
+}
+
 /// Binds, tells `ready` where it listens, serves until `parts.shutdown`, then stops in
 /// order: listener, in-flight connections, work queue, notification flush. Fails only when
 /// the transport cannot be bound.
-async fn run_service(parts: RunParts, ready: impl FnOnce(String, Option<SocketAddr>)) -> std::io::Result<()> {
-    let (listener, connector) = transport::bind(&parts.transport).await?;
+async fn run_service(parts: RunParts, ready: impl FnOnce(Bound)) -> std::io::Result<()> {
+    let (listener, connector, guests) = transport::bind(&parts.transport).await?;
     let local = listener.local_description();
     let local_tcp = listener.local_tcp_addr();
     let (event_sender, event_receiver) = mpsc::unbounded_channel();
@@ -405,7 +415,7 @@ async fn run_service(parts: RunParts, ready: impl FnOnce(String, Option<SocketAd
         tracker.clone(),
     ));
     tracing::info!(listen = %local, "proxy-wifi service started");
-    ready(local, local_tcp);
+    ready(Bound { local, local_tcp, guests });
 
     parts.shutdown.cancelled().await;
     let _ = request_task.await;
@@ -443,12 +453,15 @@ pub struct ServiceHandle {
     request_address: String,
     request_tcp_addr: Option<SocketAddr>,
     interface_changes: mpsc::UnboundedSender<InterfaceChange>,
+    guests: Arc<dyn GuestAdmission>,
 }
 
-/// A run-time interface change asked through the [`ServiceHandle`].
+/// A run-time interface change asked through the [`ServiceHandle`] (or the end of a
+/// removed guest's session, ordered with them).
 enum InterfaceChange {
     Add(SharedInterface),
     Remove(InterfaceId),
+    ForgetGuest(GuestId),
 }
 
 /// One task applies the run-time interface changes one after the other, in the order they
@@ -463,6 +476,7 @@ fn apply_interface_changes(
             match change {
                 InterfaceChange::Add(interface) => handler.add_interface(interface).await,
                 InterfaceChange::Remove(id) => handler.remove_interface(id).await,
+                InterfaceChange::ForgetGuest(guest) => handler.forget_guest(guest).await,
             }
         }
     });
@@ -522,6 +536,41 @@ impl ServiceHandle {
     /// Removes an interface at run time (ordered with [`ServiceHandle::add_interface`]).
     pub fn remove_interface(&self, id: InterfaceId) {
         let _ = self.interface_changes.send(InterfaceChange::Remove(id));
+    }
+
+    /// Accepts `guest` from its next connection (vsock CIDs, TCP source addresses of a
+    /// [`TransportSettings::TcpListed`] service, hybrid-vsock VMM sockets, whose listener
+    /// `<path>_<request port>` is created now). False when it is accepted already.
+    pub fn add_guest(&self, guest: GuestId) -> Result<bool, GuestChangeError> {
+        if self.shutdown.is_cancelled() {
+            return Err(GuestChangeError::Stopped);
+        }
+        let added = self.guests.add(guest.clone())?;
+        if added {
+            tracing::info!(%guest, "guest added");
+        }
+        Ok(added)
+    }
+
+    /// Refuses `guest` from its next connection (a hybrid-vsock VMM socket's listener is
+    /// closed and its file removed) and ends its session: a connection the host made
+    /// for it is disconnected as if it had asked, its queued notifications are dropped.
+    /// A request already being served is answered. False when it was not listed.
+    pub fn remove_guest(&self, guest: &GuestId) -> Result<bool, GuestChangeError> {
+        if self.shutdown.is_cancelled() {
+            return Err(GuestChangeError::Stopped);
+        }
+        let removed = self.guests.remove(guest)?;
+        if removed {
+            tracing::info!(%guest, "guest removed");
+            let _ = self.interface_changes.send(InterfaceChange::ForgetGuest(guest.clone()));
+        }
+        Ok(removed)
+    }
+
+    /// The guests the service accepts now.
+    pub fn guests(&self) -> GuestList {
+        self.guests.list()
     }
 
     /// Stops the service: closes the listener, lets in-flight requests finish, flushes

@@ -277,3 +277,91 @@ async fn wait_for(mut condition: impl FnMut() -> bool) {
     }
     panic!("condition not met within 5 s");
 }
+
+// ---- guests added and removed while the service runs -------------------------------------
+
+/// Whether a request from `source` is answered (a refused guest's connection is closed
+/// without an answer).
+async fn answered(source: IpAddr, service: SocketAddr) -> bool {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.bind(SocketAddr::new(source, 0)).unwrap();
+    let Ok(mut stream) = socket.connect(service).await else { return false };
+    if stream.write_all(&Message::ScanRequest(ScanRequest::default()).to_bytes()).await.is_err() {
+        return false;
+    }
+    let mut bytes = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut bytes)).await.unwrap();
+    !bytes.is_empty()
+}
+
+#[tokio::test]
+async fn a_tcp_guest_added_at_run_time_is_served_and_a_removed_one_refused_with_its_session_ended() {
+    let guest_ip: IpAddr = "127.0.0.4".parse().unwrap();
+    let guest = proxy_wifi::GuestId::Tcp(guest_ip);
+    let service = Service::builder(TransportSettings::TcpListed {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        guest_ips: Vec::new(),
+        notification_port: 1,
+    })
+    .mode(OperationMode::Simulated)
+    .start()
+    .unwrap();
+    let addr = service.request_tcp_addr().unwrap();
+    assert!(service.guests().listed.is_empty() && service.guests().changeable);
+    assert!(!answered(guest_ip, addr).await, "not listed yet: refused");
+
+    assert!(service.add_guest(guest.clone()).unwrap());
+    assert!(!service.add_guest(guest.clone()).unwrap(), "already listed");
+    assert_eq!(service.guests().listed, std::slice::from_ref(&guest));
+    let (code, _) = connect_answer(request_from(guest_ip, addr, &open("FakeOpen")).await);
+    assert_eq!(code, StatusCode::SUCCESS, "served once added");
+    assert!(service.status().board.guests["tcp:127.0.0.4"].connection.is_some());
+    assert!(!answered("127.0.0.5".parse().unwrap(), addr).await, "other addresses stay refused");
+
+    assert!(service.remove_guest(&guest).unwrap());
+    assert!(!service.remove_guest(&guest).unwrap(), "not listed any more");
+    wait_for(|| !service.status().board.guests.contains_key("tcp:127.0.0.4")).await;
+    assert!(!answered(guest_ip, addr).await, "refused once removed");
+    let wrong = service.add_guest(proxy_wifi::GuestId::Vsock(3)).unwrap_err().to_string();
+    assert!(wrong.contains("give a tcp:IP guest"), "{wrong}");
+    service.stop();
+    assert!(matches!(service.add_guest(guest), Err(proxy_wifi::GuestChangeError::Stopped)));
+}
+
+#[tokio::test]
+async fn a_vmm_socket_added_at_run_time_gets_its_listener_and_loses_it_when_removed() {
+    let dir = tempfile_dir();
+    let socket = dir.join("ch-vsock.sock");
+    let vmm = TestVmm::start(&socket);
+    let service = Service::builder(TransportSettings::HybridVsock {
+        sockets: Vec::new(),
+        request_port: 12345,
+        notification_port: 12346,
+        socket_group: None,
+    })
+    .mode(OperationMode::Simulated)
+    .start()
+    .unwrap();
+    let listener = dir.join("ch-vsock.sock_12345");
+    assert!(!listener.exists());
+    let guest = proxy_wifi::GuestId::HybridVsock(socket.clone());
+    assert!(service.add_guest(guest.clone()).unwrap());
+    assert!(listener.exists(), "the service listens on <path>_<port> from now on");
+    let scan = vmm.guest_request(12345, &Message::ScanRequest(ScanRequest::default())).await;
+    assert!(matches!(scan, Message::ScanResponse(_)));
+    let (code, _) = connect_answer(vmm.guest_request(12345, &open("FakeOpen")).await);
+    assert_eq!(code, StatusCode::SUCCESS);
+    let key = format!("hybrid-vsock:{}", socket.display());
+    assert!(service.status().board.guests.contains_key(&key));
+
+    assert!(service.remove_guest(&guest).unwrap());
+    assert!(!listener.exists(), "listener closed and its file removed");
+    assert!(UnixStream::connect(&listener).await.is_err(), "the guest's next connection is refused");
+    wait_for(|| !service.status().board.guests.contains_key(&key)).await;
+    // Added again, it is served again.
+    assert!(service.add_guest(guest).unwrap());
+    let scan = vmm.guest_request(12345, &Message::ScanRequest(ScanRequest::default())).await;
+    assert!(matches!(scan, Message::ScanResponse(_)));
+    service.stop();
+    assert!(!listener.exists(), "removed at stop");
+}

@@ -250,6 +250,23 @@ impl OperationHandler {
         self.publish_guest(guest);
     }
 
+    /// A guest removed from the service: ends its connection as a disconnect request
+    /// would (a guest-directed one is disconnected unless other guests use it), drops its
+    /// queued notifications and forgets its session.
+    pub(crate) async fn forget_guest(&mut self, guest: &GuestId) {
+        let Some(connection) = self.guests.get(guest).map(|state| state.session.connection) else {
+            return;
+        };
+        if let Some(connection) = connection {
+            self.end_guest_connection(guest, connection).await;
+        }
+        if let Some(state) = self.guests.remove(guest) {
+            state.notifications.close();
+        }
+        tracing::info!(%guest, "guest removed; its session ended");
+        self.unpublished.guests.insert(guest.clone());
+    }
+
     /// Rule (issue 13, the guest cap): at [`MAX_GUESTS`] guests, the least recently active
     /// one is forgotten — preferring guests without a connection, then guests that only
     /// mirror a host connection, then users of a guest-made link. An evicted guest's
@@ -440,6 +457,8 @@ pub(crate) enum Work {
     AddInterface(SharedInterface),
     /// An interface disappeared.
     RemoveInterface(InterfaceId),
+    /// A guest was removed from the service: end its session.
+    ForgetGuest(GuestId),
 }
 
 /// The sending side of the work queue, used by transports.
@@ -473,6 +492,11 @@ impl HandlerHandle {
     pub async fn remove_interface(&self, id: InterfaceId) {
         let _ = self.work.send(Work::RemoveInterface(id)).await;
     }
+
+    /// Queues the end of a removed guest's session.
+    pub async fn forget_guest(&self, guest: GuestId) {
+        let _ = self.work.send(Work::ForgetGuest(guest)).await;
+    }
 }
 
 /// The serialized work queue: runs until `stop` (or until every [`HandlerHandle`] is
@@ -486,17 +510,21 @@ pub(crate) async fn run(
 ) {
     let mut requests = scheduler::FairQueue::new(limits::MAX_PENDING_PER_GUEST);
     let mut late = handler.late_receiver.take().expect("the handler runs once");
+    let mut removed_guests = Vec::new();
     let mut open = true;
     loop {
         // Take in everything already waiting, without blocking.
         while let Ok(item) = work.try_recv() {
-            accept_work(&mut handler, &mut requests, item);
+            accept_work(&mut handler, &mut requests, &mut removed_guests, item);
         }
         while let Ok((origin, event)) = events.try_recv() {
             handler.on_interface_event(origin, event);
         }
         while let Ok(connect) = late.try_recv() {
             handler.on_late_connect(connect).await;
+        }
+        for guest in removed_guests.drain(..) {
+            handler.forget_guest(&guest).await;
         }
         handler.publish_status();
         if let Some((guest, queued)) = requests.pop() {
@@ -510,7 +538,7 @@ pub(crate) async fn run(
         }
         tokio::select! {
             item = work.recv() => match item {
-                Some(item) => accept_work(&mut handler, &mut requests, item),
+                Some(item) => accept_work(&mut handler, &mut requests, &mut removed_guests, item),
                 None => open = false,
             },
             Some((origin, event)) = events.recv() => handler.on_interface_event(origin, event),
@@ -545,7 +573,12 @@ async fn handle_queued(handler: &mut OperationHandler, guest: GuestId, queued: Q
     }
 }
 
-fn accept_work(handler: &mut OperationHandler, requests: &mut scheduler::FairQueue, item: Work) {
+fn accept_work(
+    handler: &mut OperationHandler,
+    requests: &mut scheduler::FairQueue,
+    removed_guests: &mut Vec<GuestId>,
+    item: Work,
+) {
     match item {
         Work::Request(guest, queued) => {
             if let Err((guest, _)) = requests.push(guest, queued) {
@@ -556,6 +589,7 @@ fn accept_work(handler: &mut OperationHandler, requests: &mut scheduler::FairQue
         }
         Work::AddInterface(interface) => handler.add_interface(interface),
         Work::RemoveInterface(id) => handler.remove_interface(id),
+        Work::ForgetGuest(guest) => removed_guests.push(guest),
     }
 }
 

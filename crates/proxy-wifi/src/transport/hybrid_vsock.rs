@@ -11,8 +11,10 @@
 //!
 //! Each VMM socket is one guest: [`GuestId::HybridVsock`] with that path.
 
+use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -43,66 +45,136 @@ pub fn parse_connect_answer(line: &str) -> Result<u32, String> {
         .ok_or_else(|| format!("the VMM answered {answer:?} instead of \"OK <port>\""))
 }
 
-/// Listens on `<path>_<port>` for every VMM socket path.
+/// Listens on `<path>_<port>` for every VMM socket path served.
 pub struct HybridVsockListener {
     accepted: mpsc::Receiver<(UnixStream, GuestId)>,
-    paths: Vec<PathBuf>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
+    sockets: HybridSockets,
+}
+
+/// The VMM sockets a hybrid-vsock listener serves, each with its own Unix listener;
+/// shared with the service handle, which adds and removes them while the service runs.
+#[derive(Clone)]
+pub struct HybridSockets {
+    served: Arc<Mutex<Served>>,
+    sender: mpsc::Sender<(UnixStream, GuestId)>,
+    port: u32,
+    access: SocketAccess,
+    runtime: tokio::runtime::Handle,
+}
+
+/// The listeners running, by VMM socket path; `None` once the listener is dropped.
+type Served = Option<BTreeMap<PathBuf, Listening>>;
+
+/// One VMM socket's listener: its path and its accept task.
+struct Listening {
+    path: PathBuf,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Listening {
+    fn stop(self) {
+        self.task.abort();
+        let _ = std::fs::remove_file(&self.path);
+    }
 }
 
 impl HybridVsockListener {
     /// Creates the listeners, mode 0600, or 0660 with `group` as their group. A stale
     /// socket of this user at the same path is replaced; anything else there is refused
-    /// ([`crate::socket_file::bind_listener`]).
+    /// ([`crate::socket_file::bind_listener`]). Must be called inside a tokio runtime.
+    /// `sockets` may be empty: VMM sockets can be added later with [`HybridSockets::add`].
     pub async fn bind(sockets: &[PathBuf], port: u32, group: Option<u32>) -> io::Result<Self> {
-        if sockets.is_empty() {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "hybrid vsock needs at least one VMM socket path"));
-        }
         let (sender, accepted) = mpsc::channel(64);
-        let mut paths = Vec::new();
-        let mut tasks = Vec::new();
+        let access = match group {
+            Some(group) => SocketAccess { mode: 0o660, group: Some(group) },
+            None => SocketAccess::OWNER_ONLY,
+        };
+        let shared = HybridSockets {
+            served: Arc::new(Mutex::new(Some(BTreeMap::new()))),
+            sender,
+            port,
+            access,
+            runtime: tokio::runtime::Handle::current(),
+        };
         for socket in sockets {
-            let path = listener_path(socket, port);
-            let access = match group {
-                Some(group) => SocketAccess { mode: 0o660, group: Some(group) },
-                None => SocketAccess::OWNER_ONLY,
-            };
-            let listener = socket_file::bind_listener(&path, access)
-                .and_then(|l| {
-                    l.set_nonblocking(true)?;
-                    UnixListener::from_std(l)
-                })
-                .map_err(|e| io::Error::new(e.kind(), format!("cannot listen for hybrid vsock guests: {e}")))?;
-            paths.push(path);
-            let guest = GuestId::HybridVsock(socket.clone());
-            let sender = sender.clone();
-            tasks.push(tokio::spawn(async move {
-                loop {
-                    match listener.accept().await {
-                        Ok((stream, _)) => {
-                            if sender.send((stream, guest.clone())).await.is_err() {
-                                return;
-                            }
-                        }
-                        Err(error) => {
-                            tracing::warn!(%guest, %error, "hybrid vsock accept failed");
-                            tokio::time::sleep(Duration::from_millis(20)).await;
+            shared.add(socket)?;
+        }
+        Ok(Self { accepted, sockets: shared })
+    }
+
+    /// The VMM sockets served, shared.
+    pub fn sockets(&self) -> HybridSockets {
+        self.sockets.clone()
+    }
+}
+
+impl HybridSockets {
+    fn served(&self) -> std::sync::MutexGuard<'_, Served> {
+        self.served.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Starts serving the VMM socket `socket`: listens on `<socket>_<port>` (a stale
+    /// socket of this user there is replaced). False when it is served already.
+    pub fn add(&self, socket: &Path) -> io::Result<bool> {
+        let mut served = self.served();
+        let Some(served) = served.as_mut() else {
+            return Err(io::Error::other("the hybrid vsock listener has stopped"));
+        };
+        if served.contains_key(socket) {
+            return Ok(false);
+        }
+        let path = listener_path(socket, self.port);
+        let listening = |e: io::Error| io::Error::new(e.kind(), format!("cannot listen for hybrid vsock guests: {e}"));
+        let listener = socket_file::bind_listener(&path, self.access).map_err(listening)?;
+        listener.set_nonblocking(true).map_err(listening)?;
+        let listener = {
+            let _runtime = self.runtime.enter();
+            UnixListener::from_std(listener).map_err(listening)?
+        };
+        let guest = GuestId::HybridVsock(socket.to_owned());
+        let sender = self.sender.clone();
+        let task = self.runtime.spawn(async move {
+            loop {
+                match listener.accept().await {
+                    Ok((stream, _)) => {
+                        if sender.send((stream, guest.clone())).await.is_err() {
+                            return;
                         }
                     }
+                    Err(error) => {
+                        tracing::warn!(%guest, %error, "hybrid vsock accept failed");
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
                 }
-            }));
-        }
-        Ok(Self { accepted, paths, tasks })
+            }
+        });
+        served.insert(socket.to_owned(), Listening { path, task });
+        Ok(true)
+    }
+
+    /// Stops serving the VMM socket `socket`: its listener is closed and its file
+    /// removed, so the guest's next connection is refused. False when it was not served.
+    pub fn remove(&self, socket: &Path) -> bool {
+        let listening = self.served().as_mut().and_then(|served| served.remove(socket));
+        listening.map(Listening::stop).is_some()
+    }
+
+    /// The VMM sockets served, in order.
+    pub fn list(&self) -> Vec<PathBuf> {
+        self.served().as_ref().map(|served| served.keys().cloned().collect()).unwrap_or_default()
+    }
+
+    /// The listener paths, for logs.
+    fn listener_paths(&self) -> Vec<PathBuf> {
+        self.served().as_ref().map(|served| served.values().map(|l| l.path.clone()).collect()).unwrap_or_default()
     }
 }
 
 impl Drop for HybridVsockListener {
     fn drop(&mut self) {
-        for task in &self.tasks {
-            task.abort();
-        }
-        for path in &self.paths {
-            let _ = std::fs::remove_file(path);
+        let served = self.sockets.served().take();
+        for listening in served.into_iter().flat_map(BTreeMap::into_values) {
+            listening.stop();
         }
     }
 }
@@ -117,7 +189,10 @@ impl RequestListener for HybridVsockListener {
     }
 
     fn local_description(&self) -> String {
-        let paths: Vec<String> = self.paths.iter().map(|p| p.display().to_string()).collect();
+        let paths: Vec<String> = self.sockets.listener_paths().iter().map(|p| p.display().to_string()).collect();
+        if paths.is_empty() {
+            return "hybrid-vsock (no VMM socket yet)".into();
+        }
         format!("hybrid-vsock:{}", paths.join(","))
     }
 }

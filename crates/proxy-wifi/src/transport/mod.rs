@@ -7,6 +7,7 @@
 //! listener. The request channel loop ([`request_channel`]) and the notification sender
 //! ([`notification_sender`]) are written once on top of them.
 
+pub(crate) mod admission;
 #[cfg(unix)]
 pub mod hybrid_vsock;
 // Compiled on every platform (its address layout is tested everywhere); bound on Windows only.
@@ -26,7 +27,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tokio::io::{AsyncRead, AsyncWrite};
 
+use crate::guest_set::GuestSet;
 pub use crate::identity::GuestId;
+use admission::{GuestAdmission, GuestKind};
 use proxy_wifi_protocol::{DEFAULT_NOTIFICATION_PORT, DEFAULT_REQUEST_PORT};
 
 /// A byte stream of either channel.
@@ -80,6 +83,17 @@ pub enum TransportSettings {
     TcpMulti {
         /// Request listener address (IP + request port).
         listen: SocketAddr,
+        /// Port of every guest's notification listener.
+        notification_port: u16,
+    },
+    /// TCP, the guests listed by source IP (a list that can change while the service
+    /// runs: [`crate::ServiceHandle::add_guest`]); notifications go to that IP at
+    /// `notification_port`. Other peers are refused.
+    TcpListed {
+        /// Request listener address (IP + request port).
+        listen: SocketAddr,
+        /// The guests' source addresses, possibly none yet.
+        guest_ips: Vec<IpAddr>,
         /// Port of every guest's notification listener.
         notification_port: u16,
     },
@@ -145,6 +159,12 @@ impl std::fmt::Display for TransportSettings {
             TransportSettings::TcpMulti { listen, notification_port } => {
                 write!(f, "tcp, listening on {listen}, guests at their own address, port {notification_port}")
             }
+            TransportSettings::TcpListed { listen, guest_ips, notification_port } => {
+                let ips: Vec<String> = guest_ips.iter().map(IpAddr::to_string).collect();
+                let guests =
+                    if ips.is_empty() { "no guest yet".to_string() } else { format!("guests {}", ips.join(", ")) };
+                write!(f, "tcp, listening on {listen}, {guests}, port {notification_port}")
+            }
             TransportSettings::Vsock { guest_cid, request_port, notification_port } => {
                 write!(f, "vsock, guest CID {guest_cid}, ports {request_port}/{notification_port}")
             }
@@ -179,7 +199,9 @@ impl TransportSettings {
     /// The transport's kind: `tcp`, `vsock`, `hybrid-vsock` or `hyperv`.
     pub fn kind(&self) -> &'static str {
         match self {
-            TransportSettings::Tcp { .. } | TransportSettings::TcpMulti { .. } => "tcp",
+            TransportSettings::Tcp { .. }
+            | TransportSettings::TcpMulti { .. }
+            | TransportSettings::TcpListed { .. } => "tcp",
             TransportSettings::Vsock { .. } | TransportSettings::VsockMulti { .. } => "vsock",
             TransportSettings::HybridVsock { .. } => "hybrid-vsock",
             TransportSettings::HyperV { .. } | TransportSettings::HyperVAny { .. } => "hyperv",
@@ -190,7 +212,10 @@ impl TransportSettings {
     pub fn notification_destination(&self) -> String {
         match self {
             TransportSettings::Tcp { guest, .. } => format!("tcp:{guest}"),
-            TransportSettings::TcpMulti { notification_port, .. } => format!("tcp:<guest address>:{notification_port}"),
+            TransportSettings::TcpMulti { notification_port, .. }
+            | TransportSettings::TcpListed { notification_port, .. } => {
+                format!("tcp:<guest address>:{notification_port}")
+            }
             TransportSettings::Vsock { guest_cid, notification_port, .. } => {
                 format!("vsock:{guest_cid}:{notification_port}")
             }
@@ -245,8 +270,22 @@ impl TransportSettings {
     }
 }
 
-/// A bound transport: the request listener and the notification connector.
-pub(crate) type BoundTransport = (Box<dyn RequestListener>, Arc<dyn NotificationConnector>);
+/// A bound transport: the request listener, the notification connector, and what
+/// changes its accepted guests.
+pub(crate) type BoundTransport =
+    (Box<dyn RequestListener>, Arc<dyn NotificationConnector>, Arc<dyn admission::GuestAdmission>);
+
+/// How to start a service whose guests can change, for refusals.
+const CHANGEABLE_HINT: &str =
+    "to add and remove guests while it runs, start it with a guest list (proxy-wifi serve --dynamic-guests)";
+
+fn fixed(kind: GuestKind, listed: Vec<GuestId>, any_guest: bool, what: &'static str) -> Arc<dyn GuestAdmission> {
+    Arc::new(admission::FixedGuests { kind, listed, any_guest, what, hint: CHANGEABLE_HINT })
+}
+
+fn listed(kind: GuestKind, set: GuestSet, any_guest: bool) -> Arc<dyn GuestAdmission> {
+    Arc::new(admission::ListedGuests { kind, set, any_guest })
+}
 
 fn unsupported(what: &str) -> io::Error {
     io::Error::new(io::ErrorKind::Unsupported, format!("the {what} transport is not available on this platform"))
@@ -257,17 +296,26 @@ pub(crate) async fn bind(settings: &TransportSettings) -> io::Result<BoundTransp
     match settings {
         TransportSettings::Tcp { listen, guest } => {
             let listener = tcp::TcpRequestListener::bind(*listen, tcp::TcpGuests::One(guest.ip())).await?;
-            Ok((Box::new(listener), Arc::new(tcp::TcpNotificationConnector::fixed(*guest))))
+            let guests = fixed(GuestKind::Tcp, vec![GuestId::Tcp(guest.ip())], false, "one guest");
+            Ok((Box::new(listener), Arc::new(tcp::TcpNotificationConnector::fixed(*guest)), guests))
         }
         TransportSettings::TcpMulti { listen, notification_port } => {
             let listener = tcp::TcpRequestListener::bind(*listen, tcp::TcpGuests::BySourceIp).await?;
-            Ok((Box::new(listener), Arc::new(tcp::TcpNotificationConnector::by_guest_ip(*notification_port))))
+            let guests = fixed(GuestKind::Tcp, Vec::new(), true, "every guest that connects");
+            Ok((Box::new(listener), Arc::new(tcp::TcpNotificationConnector::by_guest_ip(*notification_port)), guests))
+        }
+        TransportSettings::TcpListed { listen, guest_ips, notification_port } => {
+            let set = GuestSet::new(guest_ips.iter().map(|ip| GuestId::Tcp(*ip)));
+            let listener = tcp::TcpRequestListener::bind(*listen, tcp::TcpGuests::Listed(set.clone())).await?;
+            let connector = Arc::new(tcp::TcpNotificationConnector::by_guest_ip(*notification_port));
+            Ok((Box::new(listener), connector, listed(GuestKind::Tcp, set, false)))
         }
         #[cfg(target_os = "linux")]
         TransportSettings::Vsock { guest_cid, request_port, notification_port } => {
-            let listener =
-                vsock::VsockRequestListener::bind(vsock::CidFilter::listed(vec![*guest_cid]), *request_port)?;
-            Ok((Box::new(listener), Arc::new(vsock::VsockNotificationConnector::new(*notification_port))))
+            let filter = vsock::CidFilter::listed(vec![*guest_cid]);
+            let guests = listed(GuestKind::Vsock, filter.guests(), false);
+            let listener = vsock::VsockRequestListener::bind(filter, *request_port)?;
+            Ok((Box::new(listener), Arc::new(vsock::VsockNotificationConnector::new(*notification_port)), guests))
         }
         #[cfg(target_os = "linux")]
         TransportSettings::VsockMulti { guest_cids, any_guest, request_port, notification_port } => {
@@ -276,27 +324,31 @@ pub(crate) async fn bind(settings: &TransportSettings) -> io::Result<BoundTransp
             } else {
                 vsock::CidFilter::listed(guest_cids.clone())
             };
+            let guests = listed(GuestKind::Vsock, filter.guests(), filter.serves_any_guest());
             let listener = vsock::VsockRequestListener::bind(filter, *request_port)?;
-            Ok((Box::new(listener), Arc::new(vsock::VsockNotificationConnector::new(*notification_port))))
+            Ok((Box::new(listener), Arc::new(vsock::VsockNotificationConnector::new(*notification_port)), guests))
         }
         #[cfg(not(target_os = "linux"))]
         TransportSettings::Vsock { .. } | TransportSettings::VsockMulti { .. } => Err(unsupported("vsock")),
         #[cfg(unix)]
         TransportSettings::HybridVsock { sockets, request_port, notification_port, socket_group } => {
             let listener = hybrid_vsock::HybridVsockListener::bind(sockets, *request_port, *socket_group).await?;
-            Ok((Box::new(listener), Arc::new(hybrid_vsock::HybridVsockConnector::new(*notification_port))))
+            let guests = Arc::new(admission::HybridVsockGuests(listener.sockets()));
+            Ok((Box::new(listener), Arc::new(hybrid_vsock::HybridVsockConnector::new(*notification_port)), guests))
         }
         #[cfg(not(unix))]
         TransportSettings::HybridVsock { .. } => Err(unsupported("hybrid vsock")),
         #[cfg(windows)]
         TransportSettings::HyperV { vm_id, request_port, notification_port } => {
             let listener = hyperv::HyperVRequestListener::bind(hyperv::VmFilter::One(*vm_id), *request_port)?;
-            Ok((Box::new(listener), Arc::new(hyperv::HyperVNotificationConnector::new(*notification_port))))
+            let guests = fixed(GuestKind::HyperV, vec![GuestId::HyperV(*vm_id)], false, "one VM");
+            Ok((Box::new(listener), Arc::new(hyperv::HyperVNotificationConnector::new(*notification_port)), guests))
         }
         #[cfg(windows)]
         TransportSettings::HyperVAny { request_port, notification_port } => {
             let listener = hyperv::HyperVRequestListener::bind(hyperv::VmFilter::Any, *request_port)?;
-            Ok((Box::new(listener), Arc::new(hyperv::HyperVNotificationConnector::new(*notification_port))))
+            let guests = fixed(GuestKind::HyperV, Vec::new(), true, "every VM");
+            Ok((Box::new(listener), Arc::new(hyperv::HyperVNotificationConnector::new(*notification_port)), guests))
         }
         #[cfg(not(windows))]
         TransportSettings::HyperV { .. } | TransportSettings::HyperVAny { .. } => Err(unsupported("Hyper-V socket")),

@@ -7,22 +7,27 @@ use async_trait::async_trait;
 use tokio::net::{TcpListener, TcpStream};
 
 use super::{BoxedStream, GuestId, NotificationConnector, RequestListener};
+use crate::guest_set::GuestSet;
 
 /// Which peers a TCP listener serves, and as which guest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum TcpGuests {
     /// One guest: every connection is that guest, whatever its source address.
     One(IpAddr),
     /// Many guests, each keyed by the connection's source IP.
     BySourceIp,
+    /// The guests listed (`tcp:IP`), each keyed by its source IP; the list may change
+    /// while the service runs. Other peers are refused.
+    Listed(GuestSet),
 }
 
 impl TcpGuests {
-    /// The guest a connection from `peer` belongs to.
-    pub fn guest_of(&self, peer: SocketAddr) -> GuestId {
+    /// The guest a connection from `peer` belongs to; `None` when it is not served.
+    pub fn guest_of(&self, peer: SocketAddr) -> Option<GuestId> {
         match self {
-            TcpGuests::One(ip) => GuestId::Tcp(*ip),
-            TcpGuests::BySourceIp => GuestId::Tcp(peer.ip()),
+            TcpGuests::One(ip) => Some(GuestId::Tcp(*ip)),
+            TcpGuests::BySourceIp => Some(GuestId::Tcp(peer.ip())),
+            TcpGuests::Listed(set) => Some(GuestId::Tcp(peer.ip())).filter(|guest| set.contains(guest)),
         }
     }
 }
@@ -53,9 +58,15 @@ impl TcpRequestListener {
 #[async_trait]
 impl RequestListener for TcpRequestListener {
     async fn accept(&mut self) -> io::Result<(BoxedStream, GuestId)> {
-        let (stream, peer) = self.listener.accept().await?;
-        let _ = stream.set_nodelay(true);
-        Ok((Box::new(stream), self.guests.guest_of(peer)))
+        loop {
+            let (stream, peer) = self.listener.accept().await?;
+            let Some(guest) = self.guests.guest_of(peer) else {
+                tracing::warn!(%peer, "request connection from an address not listed refused");
+                continue;
+            };
+            let _ = stream.set_nodelay(true);
+            return Ok((Box::new(stream), guest));
+        }
     }
 
     fn local_description(&self) -> String {
@@ -121,9 +132,13 @@ mod tests {
     #[test]
     fn guests_are_keyed_by_source_ip_or_fixed() {
         let peer: SocketAddr = "127.0.0.7:40000".parse().unwrap();
-        assert_eq!(TcpGuests::BySourceIp.guest_of(peer), GuestId::Tcp("127.0.0.7".parse().unwrap()));
+        assert_eq!(TcpGuests::BySourceIp.guest_of(peer), Some(GuestId::Tcp("127.0.0.7".parse().unwrap())));
         let one: IpAddr = "10.0.0.2".parse().unwrap();
-        assert_eq!(TcpGuests::One(one).guest_of(peer), GuestId::Tcp(one));
+        assert_eq!(TcpGuests::One(one).guest_of(peer), Some(GuestId::Tcp(one)));
+        let listed = GuestSet::new([GuestId::Tcp(one)]);
+        assert_eq!(TcpGuests::Listed(listed.clone()).guest_of(peer), None);
+        listed.insert(GuestId::Tcp(peer.ip()));
+        assert_eq!(TcpGuests::Listed(listed).guest_of(peer), Some(GuestId::Tcp(peer.ip())));
         let by_ip = TcpNotificationConnector::by_guest_ip(12346);
         assert_eq!(by_ip.describe(&GuestId::Tcp("127.0.0.7".parse().unwrap())), "tcp:127.0.0.7:12346");
         assert!(by_ip.describe(&GuestId::Vsock(3)).contains("unreachable"));

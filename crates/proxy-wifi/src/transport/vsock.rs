@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use tokio_vsock::{VMADDR_CID_ANY, VsockAddr, VsockListener, VsockStream};
 
 use super::{BoxedStream, GuestId, NotificationConnector, RequestListener};
+use crate::guest_set::GuestSet;
 
 /// `VMADDR_CID_HOST`: the highest of the CIDs that are never a guest (0 the hypervisor,
 /// 1 local loopback, 2 the host itself).
@@ -24,19 +25,22 @@ pub fn is_reserved_cid(cid: u32) -> bool {
 
 /// Which guest CIDs a vsock listener serves: the CIDs listed, plus, with
 /// [`CidFilter::any_guest`], every VM's CID. The reserved CIDs ([`is_reserved_cid`]) are
-/// served only when listed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// served only when listed. The list is shared with the service handle, which changes it
+/// while the service runs.
+#[derive(Debug, Clone)]
 pub struct CidFilter {
-    listed: Vec<u32>,
+    listed: GuestSet,
     any_guest: bool,
 }
 
 impl std::fmt::Display for CidFilter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let list: Vec<String> = self.listed.iter().map(u32::to_string).collect();
+        let list: Vec<String> = self.listed.list().iter().map(ToString::to_string).collect();
+        let list: Vec<&str> = list.iter().map(|g| g.trim_start_matches("vsock:")).collect();
         match (self.any_guest, list.as_slice()) {
             (true, []) => f.write_str("any guest CID"),
             (true, _) => write!(f, "any guest CID and CIDs {}", list.join(", ")),
+            (false, []) => f.write_str("no guest CID yet"),
             (false, [one]) => write!(f, "guest CID {one}"),
             (false, _) => write!(f, "guest CIDs {}", list.join(", ")),
         }
@@ -46,17 +50,27 @@ impl std::fmt::Display for CidFilter {
 impl CidFilter {
     /// Exactly the guests `cids`, reserved CIDs included when listed.
     pub fn listed(cids: Vec<u32>) -> Self {
-        Self { listed: cids, any_guest: false }
+        Self { listed: GuestSet::new(cids.into_iter().map(GuestId::Vsock)), any_guest: false }
     }
 
     /// Every VM (CID 3 and up), plus the CIDs in `also` (e.g. 1 for local loopback tests).
     pub fn any_guest(also: Vec<u32>) -> Self {
-        Self { listed: also, any_guest: true }
+        Self { listed: GuestSet::new(also.into_iter().map(GuestId::Vsock)), any_guest: true }
+    }
+
+    /// The listed guests, shared: a change to them applies to the next connection.
+    pub(crate) fn guests(&self) -> GuestSet {
+        self.listed.clone()
+    }
+
+    /// Whether every VM is served.
+    pub(crate) fn serves_any_guest(&self) -> bool {
+        self.any_guest
     }
 
     /// Whether a connection from `peer_cid` may be served.
     pub fn accepts(&self, peer_cid: u32) -> bool {
-        self.listed.contains(&peer_cid) || (self.any_guest && !is_reserved_cid(peer_cid))
+        self.listed.contains(&GuestId::Vsock(peer_cid)) || (self.any_guest && !is_reserved_cid(peer_cid))
     }
 }
 
@@ -160,6 +174,17 @@ mod tests {
         assert!(!loopback_test.accepts(2) && !loopback_test.accepts(0));
         assert!(CidFilter::listed(vec![1]).accepts(1));
         assert_eq!(loopback_test.to_string(), "any guest CID and CIDs 1");
+    }
+
+    #[test]
+    fn a_cid_added_or_removed_through_the_shared_list_applies_to_the_next_connection() {
+        let filter = CidFilter::listed(Vec::new());
+        assert!(!filter.accepts(5));
+        assert_eq!(filter.to_string(), "no guest CID yet");
+        filter.guests().insert(GuestId::Vsock(5));
+        assert!(filter.accepts(5) && !filter.accepts(6));
+        filter.guests().remove(&GuestId::Vsock(5));
+        assert!(!filter.accepts(5));
     }
 
     #[test]
