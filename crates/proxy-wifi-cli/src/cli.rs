@@ -86,6 +86,9 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
+    /// libvirt's qemu hook (installed as /etc/libvirt/hooks/qemu.d/proxy-wifi): adds a VM's
+    /// vsock CID to the running service when it has started, removes it when released.
+    LibvirtHook(LibvirtHookArgs),
 }
 
 /// Transport between the service and its guest.
@@ -380,6 +383,23 @@ pub enum GuestCommand {
         #[arg(long, value_name = "SECONDS")]
         duration: Option<u64>,
     },
+}
+
+/// `proxy-wifi libvirt-hook`: libvirt calls its hooks as `HOOK DOMAIN OPERATION
+/// SUB-OPERATION EXTRA`, with the domain's XML on stdin.
+#[derive(Debug, Args)]
+pub struct LibvirtHookArgs {
+    /// The service's control socket (default: the packaged unit's, /run/proxy-wifi/control.sock).
+    #[arg(long, value_name = "PATH")]
+    pub control_socket: Option<PathBuf>,
+    /// The domain's name (libvirt's $1).
+    pub domain: String,
+    /// The operation (libvirt's $2): `started` and `reconnect` add the VM's CID, `stopped`
+    /// and `release` remove it, others are ignored.
+    pub operation: String,
+    /// libvirt's sub-operation and extra argument ($3, $4), not used.
+    #[arg(num_args = 0..=2, allow_hyphen_values = true)]
+    pub rest: Vec<String>,
 }
 
 /// `proxy-wifi ctl`.

@@ -156,18 +156,23 @@ async fn request<S: AsyncRead + AsyncWrite + Unpin>(stream: S, command: &CtlComm
     serde_json::from_str(line.trim()).map_err(|e| std::io::Error::other(format!("bad answer from the service: {e}")))
 }
 
-/// `proxy-wifi ctl ...`.
-pub async fn run_ctl(args: CtlArgs) -> Result<ExitCode, String> {
-    let path = args.control_socket.clone().map_or_else(default_location, Ok)?;
+/// Sends `command` to the service listening on the control socket `path`.
+pub async fn send(path: &std::path::Path, command: &CtlCommand) -> Result<ControlAnswer, String> {
     #[cfg(windows)]
-    check_pipe_name("--control-socket", &path)?;
-    let stream = platform::connect(&path).await.map_err(|e| {
+    check_pipe_name("--control-socket", path)?;
+    let stream = platform::connect(path).await.map_err(|e| {
         format!(
             "cannot reach the service's control socket {}: {e}. Is `proxy-wifi serve` running (it prints where its control socket is)? Use `ctl --control-socket PATH` if it was started with --control-socket PATH.",
             path.display()
         )
     })?;
-    let answer = request(stream, &args.command).await.map_err(|e| format!("control request failed: {e}"))?;
+    request(stream, command).await.map_err(|e| format!("control request failed: {e}"))
+}
+
+/// `proxy-wifi ctl ...`.
+pub async fn run_ctl(args: CtlArgs) -> Result<ExitCode, String> {
+    let path = args.control_socket.clone().map_or_else(default_location, Ok)?;
+    let answer = send(&path, &args.command).await?;
     if let (Some(status), true) = (&answer.status, answer.ok) {
         if args.json {
             crate::say!("{}", serde_json::to_string_pretty(status).unwrap_or_default());

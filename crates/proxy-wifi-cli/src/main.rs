@@ -9,6 +9,7 @@ mod fd_limit;
 mod generate;
 mod guest_cmd;
 mod host_backend;
+mod libvirt_hook;
 mod logging;
 mod metrics_server;
 mod networks_file;
@@ -41,6 +42,7 @@ fn main() -> ExitCode {
             cli::Command::Ctl(args) => control::run_ctl(args).await,
             cli::Command::Completions { shell } => generate::completions(shell),
             cli::Command::Man { dir } => generate::man(dir.as_deref()),
+            cli::Command::LibvirtHook(args) => libvirt_hook::run(args).await,
         }
     });
     match outcome {

@@ -727,3 +727,87 @@ fn ctl_guest_add_and_remove_change_the_guests_a_running_service_serves() {
         stderr(&fixed)
     );
 }
+
+/// `proxy-wifi libvirt-hook --control-socket CONTROL DOMAIN OPERATION begin -`, the domain
+/// XML fixture `xml` on stdin, as libvirt runs its qemu hooks.
+#[cfg(target_os = "linux")]
+fn libvirt_hook(control: &std::path::Path, operation: &str, xml: &str) -> std::process::Output {
+    use std::io::Write;
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/libvirt").join(xml);
+    let mut child = Command::new(cargo_bin("proxy-wifi"))
+        .arg("libvirt-hook")
+        .arg("--control-socket")
+        .arg(control)
+        .args(["wifi-vm", operation, "begin", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&std::fs::read(fixture).unwrap()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_libvirt_hook_adds_a_started_vms_auto_cid_and_removes_it_at_release() {
+    let ports = free_ports();
+    let dir = tempfile::tempdir().unwrap();
+    let control = dir.path().join("control.sock");
+    let mut serve = Command::new(cargo_bin("proxy-wifi"))
+        .args(["serve", "--transport", "vsock", "--dynamic-guests", "--mode", "simulated"])
+        .args(port_flags(ports))
+        .arg("--control-socket")
+        .arg(&control)
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(dir.path().join("serve.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let mut banner = String::new();
+    let mut out = BufReader::new(serve.stdout.take().unwrap());
+    out.read_line(&mut banner).unwrap();
+    if !banner.starts_with("proxy-wifi: serving") {
+        let _ = serve.kill();
+        let _ = serve.wait();
+        let log = std::fs::read_to_string(dir.path().join("serve.log")).unwrap_or_default();
+        eprintln!("SKIPPED: the libvirt hook test: no vsock here: {log}");
+        return;
+    }
+    // Keep draining stdout so the server never blocks on it.
+    std::thread::spawn(move || for _ in out.lines() {});
+    let guests = || {
+        let out = Command::new(cargo_bin("proxy-wifi"))
+            .args(["ctl", "--control-socket"])
+            .arg(&control)
+            .args(["guest", "list"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    };
+    assert!(guests().contains("no guest yet"), "{}", guests());
+
+    let started = libvirt_hook(&control, "started", "started-auto-cid.xml");
+    assert!(started.status.success());
+    assert!(stderr(&started).contains("domain wifi-vm: vsock:3 added"), "{}", stderr(&started));
+    assert!(guests().lines().any(|l| l == "vsock:3"), "{}", guests());
+    // Operations other than start and end of life, and VMs without vsock, change nothing.
+    for (operation, xml) in [("prepare", "fixed-cid.xml"), ("started", "no-vsock.xml")] {
+        let out = libvirt_hook(&control, operation, xml);
+        assert!(out.status.success() && out.stderr.is_empty(), "{operation}: {}", stderr(&out));
+    }
+    // A VM with an auto CID but no address in its XML is reported, never failed.
+    let inactive = libvirt_hook(&control, "started", "inactive-auto-cid.xml");
+    assert!(inactive.status.success() && stderr(&inactive).contains("no <cid address='N'/>"), "{}", stderr(&inactive));
+    assert_eq!(guests().lines().filter(|l| l.starts_with("vsock:")).count(), 1, "{}", guests());
+
+    let released = libvirt_hook(&control, "release", "started-auto-cid.xml");
+    assert!(released.status.success() && stderr(&released).contains("vsock:3 removed"), "{}", stderr(&released));
+    assert!(guests().contains("no guest yet"), "{}", guests());
+
+    let _ = Command::new("kill").args(["-TERM", &serve.id().to_string()]).status();
+    assert!(serve.wait().unwrap().success());
+    // No service: the VM still starts (exit 0), the hook says why it did nothing.
+    let alone = libvirt_hook(&control, "started", "started-auto-cid.xml");
+    assert!(alone.status.success() && stderr(&alone).contains("cannot reach the service's control socket"));
+}
