@@ -65,6 +65,20 @@ grep -q "guest vsock:1: not connected" /tmp/status.txt || fail "still connected 
 echo "PASS disconnect"
 grep -q "vsock:1:" /tmp/serve.log && echo "(peer seen as CID 1)"
 kill %1
+
+# Guests that come and go: a second service with no guest yet; `ctl guest add` makes the
+# loopback peer (CID 1) served, `ctl guest remove` refuses it again.
+proxy-wifi serve --transport vsock --dynamic-guests --mode simulated --request-port 22345 \
+  --notification-port 22346 --control-socket /tmp/dyn.sock >/tmp/dyn.out 2>/tmp/serve.log &
+for i in $(seq 50); do grep -q serving /tmp/dyn.out 2>/dev/null && break; sleep 0.1; done
+D="proxy-wifi guest --transport vsock --cid 2 --request-port 22345 --notification-port 22346 --timeout 3"
+$D scan --no-wait >/dev/null 2>&1 && fail "a CID not added yet was served"
+proxy-wifi ctl --control-socket /tmp/dyn.sock guest add vsock:1 || fail "ctl guest add"
+$D scan --no-wait | grep -q FakeOpen || fail "the CID added at run time was not served"
+proxy-wifi ctl --control-socket /tmp/dyn.sock guest remove vsock:1 || fail "ctl guest remove"
+$D scan --no-wait >/dev/null 2>&1 && fail "a removed CID was served"
+echo "PASS ctl guest add/remove over vsock (CID 1 refused, served, refused)"
+kill %2
 echo "VSOCK VM TEST OK"
 EOF_VM
 

@@ -948,6 +948,33 @@ pwifi_result pwifi_scan_results_add(struct pwifi_scan_results *results,
                                     const struct pwifi_bss *bss);
 
 /**
+ * Accepts a guest from its next connection: `guest` (UTF-8, explicit length) is
+ * `vsock:CID`, `hybrid-vsock:PATH` (the service starts listening on `PATH_<request
+ * port>` now) or `tcp:IP`. `added` may be NULL; else it tells whether the guest was new.
+ *
+ * Thread: any. Does not block. `PWIFI_ERR_INVALID_ARGUMENT` for a guest the transport
+ * cannot serve, `PWIFI_ERR_STATE` when its guests are fixed (one TCP guest, any guest,
+ * Hyper-V) or it has stopped, `PWIFI_ERR_TRANSPORT` when a hybrid-vsock listener
+ * cannot be created.
+ */
+pwifi_result pwifi_service_add_guest(struct pwifi_service *service,
+                                     const char *guest,
+                                     size_t guest_len,
+                                     bool *added);
+
+/**
+ * Refuses a guest from its next connection and ends its session (a connection the host
+ * made for it is disconnected; a hybrid-vsock listener is closed and its file removed).
+ * `removed` may be NULL; else it tells whether the guest was listed.
+ *
+ * Thread: any. Does not block. Errors as `pwifi_service_add_guest`.
+ */
+pwifi_result pwifi_service_remove_guest(struct pwifi_service *service,
+                                        const char *guest,
+                                        size_t guest_len,
+                                        bool *removed);
+
+/**
  * Starts a service with `config`: binds the transport and serves on the service's own
  * threads (a runtime thread, 2 workers, an observer thread when an observer is set).
  * The config stays yours and may be freed or reused at once.

@@ -17,6 +17,7 @@
 mod callback;
 mod config;
 mod error;
+mod guests;
 mod handles;
 mod interface;
 mod observer;

@@ -27,8 +27,8 @@ pub struct pwifi_service {
     _private: [u8; 0],
 }
 
-struct ServiceEntry {
-    handle: ServiceHandle,
+pub(crate) struct ServiceEntry {
+    pub(crate) handle: ServiceHandle,
     mode: OperationMode,
     running: AtomicBool,
     interfaces: Mutex<HashMap<InterfaceId, Arc<CInterface>>>,
@@ -36,7 +36,7 @@ struct ServiceEntry {
 
 static SERVICES: Table<ServiceEntry> = Table::new("pwifi_service");
 
-fn lookup(service: *const pwifi_service) -> Result<Arc<ServiceEntry>, Error> {
+pub(crate) fn lookup(service: *const pwifi_service) -> Result<Arc<ServiceEntry>, Error> {
     SERVICES.get(service, "service")
 }
 

@@ -361,6 +361,57 @@ static void simulated_mode(void)
     CHECK(rec.host_disconnections == 1 && rec.host_disconnection_ok);
 }
 
+#ifndef _WIN32
+#include <unistd.h>
+#endif
+
+/* Guests added and removed at run time: refused where the guests are fixed, and for a
+ * hybrid-vsock service a VMM socket's listener comes and goes with its guest. */
+static void guests_change_at_run_time(void)
+{
+    pwifi_config *config = NULL;
+    pwifi_service *service = NULL;
+    bool changed = false;
+    char message[256];
+
+    CHECK_RC(pwifi_config_new(&config), PWIFI_OK);
+    CHECK_RC(pwifi_config_set_transport_tcp(config, "127.0.0.1", 9, 0, NULL, 0, 9), PWIFI_OK);
+    CHECK_RC(pwifi_config_set_mode(config, PWIFI_MODE_SIMULATED), PWIFI_OK);
+    CHECK_RC(pwifi_service_start(config, &service), PWIFI_OK);
+    CHECK_RC(pwifi_service_add_guest(service, "tcp:127.0.0.9", 13, &changed), PWIFI_ERR_STATE);
+    CHECK(pwifi_last_error(message, sizeof message) > 0 && strstr(message, "fixed at start") != NULL);
+    CHECK_RC(pwifi_service_add_guest(service, "seven", 5, NULL), PWIFI_ERR_INVALID_ARGUMENT);
+    CHECK(pwifi_last_error(message, sizeof message) > 0 && strstr(message, "\"seven\" is not a guest") != NULL);
+    CHECK_RC(pwifi_service_add_guest(service, NULL, 3, NULL), PWIFI_ERR_NULL);
+    CHECK_RC(pwifi_service_remove_guest(NULL, "tcp:127.0.0.9", 13, NULL), PWIFI_ERR_NULL);
+    CHECK_RC(pwifi_service_free(service), PWIFI_OK);
+
+#ifndef _WIN32
+    char dir[] = "/tmp/pwifi-capi-XXXXXX";
+    char first[64], second[64], guest[80], listener[80];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(first, sizeof first, "%s/a.sock", dir);
+    snprintf(second, sizeof second, "%s/b.sock", dir);
+    snprintf(guest, sizeof guest, "hybrid-vsock:%s", second);
+    snprintf(listener, sizeof listener, "%s_22345", second);
+    pwifi_str paths[1] = {{first, strlen(first)}};
+    CHECK_RC(pwifi_config_set_transport_hybrid_vsock(config, paths, 1, 22345, 22346), PWIFI_OK);
+    CHECK_RC(pwifi_service_start(config, &service), PWIFI_OK);
+    CHECK_RC(pwifi_service_add_guest(service, guest, strlen(guest), &changed), PWIFI_OK);
+    CHECK(changed && access(listener, F_OK) == 0);
+    CHECK_RC(pwifi_service_add_guest(service, guest, strlen(guest), &changed), PWIFI_OK);
+    CHECK(!changed);
+    CHECK_RC(pwifi_service_add_guest(service, "vsock:7", 7, NULL), PWIFI_ERR_INVALID_ARGUMENT);
+    CHECK_RC(pwifi_service_remove_guest(service, guest, strlen(guest), &changed), PWIFI_OK);
+    CHECK(changed && access(listener, F_OK) != 0);
+    CHECK_RC(pwifi_service_remove_guest(service, guest, strlen(guest), &changed), PWIFI_OK);
+    CHECK(!changed);
+    CHECK_RC(pwifi_service_free(service), PWIFI_OK);
+    rmdir(dir);
+#endif
+    CHECK_RC(pwifi_config_free(config), PWIFI_OK);
+}
+
 static void null_and_invalid_handles(void)
 {
     pwifi_config *bogus_config = (pwifi_config *)(uintptr_t)0x1234;
@@ -438,6 +489,7 @@ int main(int argc, char **argv)
         CHECK_RC(pwifi_log_to_stderr("debug", 5), PWIFI_OK);
     host_mode_with_guest((uint16_t)notification_port);
     simulated_mode();
+    guests_change_at_run_time();
     null_and_invalid_handles();
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
