@@ -286,7 +286,7 @@ async fn answered(source: IpAddr, service: SocketAddr) -> bool {
     let socket = TcpSocket::new_v4().unwrap();
     socket.bind(SocketAddr::new(source, 0)).unwrap();
     let Ok(mut stream) = socket.connect(service).await else { return false };
-    if stream.write_all(&Message::ScanRequest(ScanRequest::default()).to_bytes()).await.is_err() {
+    if stream.write_all(&HostBound::Scan(ScanRequest::default()).to_bytes()).await.is_err() {
         return false;
     }
     let mut bytes = Vec::new();
@@ -347,8 +347,8 @@ async fn a_vmm_socket_added_at_run_time_gets_its_listener_and_loses_it_when_remo
     let guest = proxy_wifi::GuestId::HybridVsock(socket.clone());
     assert!(service.add_guest(guest.clone()).unwrap());
     assert!(listener.exists(), "the service listens on <path>_<port> from now on");
-    let scan = vmm.guest_request(12345, &Message::ScanRequest(ScanRequest::default())).await;
-    assert!(matches!(scan, Message::ScanResponse(_)));
+    let scan = vmm.guest_request(12345, &HostBound::Scan(ScanRequest::default())).await;
+    assert!(matches!(scan, GuestBound::ScanResponse(_)));
     let (code, _) = connect_answer(vmm.guest_request(12345, &open("FakeOpen")).await);
     assert_eq!(code, StatusCode::SUCCESS);
     let key = format!("hybrid-vsock:{}", socket.display());
@@ -360,8 +360,8 @@ async fn a_vmm_socket_added_at_run_time_gets_its_listener_and_loses_it_when_remo
     wait_for(|| !service.status().board.guests.contains_key(&key)).await;
     // Added again, it is served again.
     assert!(service.add_guest(guest).unwrap());
-    let scan = vmm.guest_request(12345, &Message::ScanRequest(ScanRequest::default())).await;
-    assert!(matches!(scan, Message::ScanResponse(_)));
+    let scan = vmm.guest_request(12345, &HostBound::Scan(ScanRequest::default())).await;
+    assert!(matches!(scan, GuestBound::ScanResponse(_)));
     service.stop();
     assert!(!listener.exists(), "removed at stop");
 }
