@@ -35,7 +35,8 @@ expect -rwxr-xr-x etc/libvirt/hooks/qemu.d/proxy-wifi
 expect -rw-r--r-- usr/share/bash-completion/completions/proxy-wifi
 expect -rw-r--r-- usr/share/zsh/vendor-completions/_proxy-wifi
 expect -rw-r--r-- usr/share/fish/vendor_completions.d/proxy-wifi.fish
-for page in proxy-wifi proxy-wifi-serve proxy-wifi-ctl proxy-wifi-guest proxy-wifi-guest-scan; do
+for page in proxy-wifi proxy-wifi-serve proxy-wifi-ctl proxy-wifi-ctl-guest proxy-wifi-guest proxy-wifi-guest-scan \
+  proxy-wifi-libvirt-hook; do
   expect -rw-r--r-- "usr/share/man/man1/$page.1.gz"
 done
 expect -rw-r--r-- usr/share/doc/proxy-wifi/copyright
@@ -167,7 +168,31 @@ if $HI $G scan >/tmp/scan.txt 2>/tmp/scan.err && grep -q lab-wpa2 /tmp/scan.txt;
 else
   fail "proxy-wifi.service: scan: $(cat /tmp/scan.txt /tmp/scan.err; tail -5 /tmp/unit.log)"
 fi
+# The packaged libvirt hook, fed the live XML libvirt gives at `started` (an auto-assigned
+# CID) and at `release`, adds and removes the VM through the default control socket
+# (the package's settings have dynamic-guests = true).
+hook=/etc/libvirt/hooks/qemu.d/proxy-wifi
+$hook wifi-vm started begin - </root/started.xml 2>/tmp/hook.err; hook_rc=$?
+proxy-wifi ctl --control-socket /run/proxy-wifi/control.sock guest list >/tmp/guests.txt 2>&1
+if [ "$hook_rc" -eq 0 ] && grep -qx 'vsock:3' /tmp/guests.txt && grep -qx 'vsock:1' /tmp/guests.txt; then
+  pass "libvirt hook at started: $(cat /tmp/hook.err); ctl guest list: $(grep -c '^vsock:' /tmp/guests.txt) guests"
+else
+  fail "libvirt hook at started (exit $hook_rc): $(cat /tmp/hook.err /tmp/guests.txt)"
+fi
+$hook wifi-vm release end - </root/started.xml 2>/tmp/hook.err; hook_rc=$?
+proxy-wifi ctl --control-socket /run/proxy-wifi/control.sock guest list >/tmp/guests.txt 2>&1
+if [ "$hook_rc" -eq 0 ] && ! grep -qx 'vsock:3' /tmp/guests.txt && grep -qx 'vsock:1' /tmp/guests.txt; then
+  pass "libvirt hook at release: $(cat /tmp/hook.err)"
+else
+  fail "libvirt hook at release (exit $hook_rc): $(cat /tmp/hook.err /tmp/guests.txt)"
+fi
 stop_unit proxy-wifi.service
+$hook wifi-vm started begin - </root/started.xml 2>/tmp/hook.err; hook_rc=$?
+if [ "$hook_rc" -eq 0 ] && grep -q "cannot reach" /tmp/hook.err; then
+  pass "libvirt hook without the service: exit 0, logged"
+else
+  fail "libvirt hook without the service: exit $hook_rc: $(cat /tmp/hook.err)"
+fi
 
 # 3. Remove (settings stay, as conffiles do), then purge.
 $DPKG -r proxy-wifi >/tmp/dpkg-r.log 2>&1 || die "dpkg -r: $(cat /tmp/dpkg-r.log)"
@@ -175,6 +200,12 @@ if [ ! -e /usr/bin/proxy-wifi ] && [ ! -e /usr/lib/systemd/system/proxy-wifi.ser
   pass "dpkg -r: binary and units gone, settings kept"
 else
   fail "dpkg -r left: $(ls /usr/bin/proxy-wifi /usr/lib/systemd/system/proxy-wifi* /etc/proxy-wifi 2>&1)"
+fi
+$hook wifi-vm started begin - </root/started.xml 2>/tmp/hook.err; hook_rc=$?
+if [ "$hook_rc" -eq 0 ] && grep -q "not installed" /tmp/hook.err; then
+  pass "libvirt hook after dpkg -r (a kept conffile): exit 0, logged"
+else
+  fail "libvirt hook after dpkg -r: exit $hook_rc: $(cat /tmp/hook.err)"
 fi
 $DPKG -P proxy-wifi >/tmp/dpkg-p.log 2>&1 || die "dpkg -P: $(cat /tmp/dpkg-p.log)"
 [ ! -e /etc/proxy-wifi/proxy-wifi.toml ] && [ ! -e /etc/libvirt/hooks/qemu.d/proxy-wifi ] \
@@ -192,6 +223,7 @@ rc=0
   --add "$(command -v dpkg):/usr/local/bin/dpkg" --add "$(command -v dpkg-deb):/usr/local/bin/dpkg-deb" \
   --add "$(command -v dpkg-split):/usr/local/bin/dpkg-split" --add "$(command -v dpkg-query):/usr/local/bin/dpkg-query" \
   --add "$(command -v tar):/usr/local/bin/tar" \
+  --add "$root/crates/proxy-wifi-cli/tests/data/libvirt/started-auto-cid.xml:/root/started.xml" \
   --add "$(command -v unshare):/usr/local/bin/unshare" "${nice_add[@]}" \
   --run "$IN_VM_PRELUDE
 $IN_VM" || rc=$?

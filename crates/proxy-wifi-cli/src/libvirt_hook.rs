@@ -26,6 +26,10 @@ pub const DEFAULT_SOCKET: &str = "/run/proxy-wifi/control.sock";
 /// Longest domain XML read from stdin.
 const MAX_XML: u64 = 16 << 20;
 
+/// Longest the hook waits for the service: libvirt waits for its hooks while it holds
+/// the domain, so a service that does not answer must not hold the VM's start up.
+const SERVICE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// What the hook does for a libvirt operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Action {
@@ -88,15 +92,20 @@ pub async fn run(args: LibvirtHookArgs) -> Result<ExitCode, String> {
     let guest = GuestId::Vsock(cid);
     let command = CtlCommand::Guest {
         action: match action {
-            Action::Add => CtlGuestCommand::Add { guest },
-            Action::Remove => CtlGuestCommand::Remove { guest },
+            Action::Add => CtlGuestCommand::Add { guest: guest.clone() },
+            Action::Remove => CtlGuestCommand::Remove { guest: guest.clone() },
         },
     };
     let socket = args.control_socket.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_SOCKET));
-    match crate::control::send(&socket, &command).await {
-        Ok(answer) if answer.ok => say(answer.message),
-        Ok(answer) => say(format!("the service refused: {}", answer.message)),
-        Err(error) => say(format!("{error} (the VM runs without the host's Wi-Fi)")),
+    match tokio::time::timeout(SERVICE_DEADLINE, crate::control::send(&socket, &command)).await {
+        Ok(Ok(answer)) if answer.ok => say(answer.message),
+        Ok(Ok(answer)) => say(format!("the service refused: {}", answer.message)),
+        Ok(Err(error)) => say(format!("{error} (the VM runs without the host's Wi-Fi)")),
+        Err(_) => say(format!(
+            "the service on {} did not answer within {} s; {guest} left as it was",
+            socket.display(),
+            SERVICE_DEADLINE.as_secs()
+        )),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -811,3 +811,18 @@ fn the_libvirt_hook_adds_a_started_vms_auto_cid_and_removes_it_at_release() {
     let alone = libvirt_hook(&control, "started", "started-auto-cid.xml");
     assert!(alone.status.success() && stderr(&alone).contains("cannot reach the service's control socket"));
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_libvirt_hook_gives_up_on_a_service_that_does_not_answer_and_still_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let control = dir.path().join("control.sock");
+    // Accepts connections (the kernel's backlog) but never answers.
+    let _silent = std::os::unix::net::UnixListener::bind(&control).unwrap();
+    let started = Instant::now();
+    let out = libvirt_hook(&control, "started", "fixed-cid.xml");
+    let took = started.elapsed();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("did not answer within 10 s; vsock:42 left as it was"), "{}", stderr(&out));
+    assert!(took < Duration::from_secs(60), "libvirt waited {took:?}");
+}

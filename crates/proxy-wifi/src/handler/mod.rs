@@ -589,7 +589,14 @@ fn accept_work(
         }
         Work::AddInterface(interface) => handler.add_interface(interface),
         Work::RemoveInterface(id) => handler.remove_interface(id),
-        Work::ForgetGuest(guest) => removed_guests.push(guest),
+        Work::ForgetGuest(guest) => {
+            // Requests it sent before it was removed are not carried out for it.
+            let dropped = requests.drop_guest(&guest);
+            if dropped > 0 {
+                tracing::info!(%guest, dropped, "removed guest's waiting requests dropped unanswered");
+            }
+            removed_guests.push(guest);
+        }
     }
 }
 

@@ -69,6 +69,13 @@ impl FairQueue {
         }
         Some((guest, queued))
     }
+
+    /// Drops every request `guest` has waiting (their connections close unanswered) and
+    /// says how many there were.
+    pub(crate) fn drop_guest(&mut self, guest: &GuestId) -> usize {
+        self.turn.retain(|waiting| waiting != guest);
+        self.queues.remove(guest).map_or(0, |queue| queue.len())
+    }
 }
 
 #[cfg(test)]
@@ -98,5 +105,21 @@ mod tests {
         assert_eq!(order[0], (flooder.clone(), request(0)));
         assert_eq!(order[1], (quiet, request(100)), "the quiet guest waits behind one flooder request only");
         assert_eq!(order.len(), 5);
+    }
+
+    #[test]
+    fn a_removed_guests_waiting_requests_are_dropped_and_the_others_kept() {
+        let removed = GuestId::Vsock(3);
+        let kept = GuestId::Vsock(4);
+        let mut q = FairQueue::new(4);
+        for n in 0..3 {
+            assert!(q.push(removed.clone(), queued(n)).is_ok());
+        }
+        assert!(q.push(kept.clone(), queued(10)).is_ok());
+        assert_eq!(q.drop_guest(&removed), 3);
+        assert_eq!(q.drop_guest(&removed), 0, "nothing left");
+        let (guest, next) = q.pop().unwrap();
+        assert_eq!((guest, next.request), (kept, request(10)));
+        assert!(q.pop().is_none());
     }
 }
