@@ -68,17 +68,23 @@ kill %1
 
 # Guests that come and go: a second service with no guest yet; `ctl guest add` makes the
 # loopback peer (CID 1) served, `ctl guest remove` refuses it again.
-proxy-wifi serve --transport vsock --dynamic-guests --mode simulated --request-port 22345 \
+$HI proxy-wifi serve --transport vsock --dynamic-guests --mode simulated --request-port 22345 \
   --notification-port 22346 --control-socket /tmp/dyn.sock >/tmp/dyn.out 2>/tmp/serve.log &
+dynamic=$!
 for i in $(seq 50); do grep -q serving /tmp/dyn.out 2>/dev/null && break; sleep 0.1; done
-D="proxy-wifi guest --transport vsock --cid 2 --request-port 22345 --notification-port 22346 --timeout 3"
+grep -q serving /tmp/dyn.out || fail "serve --dynamic-guests did not start"
+C="proxy-wifi ctl --control-socket /tmp/dyn.sock"
+D="$HI proxy-wifi guest --transport vsock --cid 2 --request-port 22345 --notification-port 22346 --timeout 3"
+$C guest list | grep -q "no guest yet" || fail "ctl guest list at start: $($C guest list)"
 $D scan --no-wait >/dev/null 2>&1 && fail "a CID not added yet was served"
-proxy-wifi ctl --control-socket /tmp/dyn.sock guest add vsock:1 || fail "ctl guest add"
+$C guest add vsock:1 || fail "ctl guest add"
+$C guest list | grep -qx "vsock:1" || fail "ctl guest list after add: $($C guest list)"
 $D scan --no-wait | grep -q FakeOpen || fail "the CID added at run time was not served"
-proxy-wifi ctl --control-socket /tmp/dyn.sock guest remove vsock:1 || fail "ctl guest remove"
+$C guest remove vsock:1 || fail "ctl guest remove"
 $D scan --no-wait >/dev/null 2>&1 && fail "a removed CID was served"
+$C guest list | grep -q "no guest yet" || fail "ctl guest list after remove: $($C guest list)"
 echo "PASS ctl guest add/remove over vsock (CID 1 refused, served, refused)"
-kill %2
+kill "$dynamic"
 echo "VSOCK VM TEST OK"
 EOF_VM
 

@@ -555,7 +555,8 @@ impl ServiceHandle {
     /// Refuses `guest` from its next connection (a hybrid-vsock VMM socket's listener is
     /// closed and its file removed) and ends its session: a connection the host made
     /// for it is disconnected as if it had asked, its queued notifications are dropped.
-    /// A request already being served is answered. False when it was not listed.
+    /// A request already being carried out is answered; those still waiting are dropped
+    /// unanswered. False when it was not listed.
     pub fn remove_guest(&self, guest: &GuestId) -> Result<bool, GuestChangeError> {
         if self.shutdown.is_cancelled() {
             return Err(GuestChangeError::Stopped);
