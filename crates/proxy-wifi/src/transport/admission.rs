@@ -19,11 +19,13 @@ pub(crate) enum GuestKind {
     /// `tcp:IP`.
     Tcp,
     /// `vsock:CID`.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     Vsock,
     /// `hyperv:GUID`.
     #[cfg_attr(not(windows), allow(dead_code))]
     HyperV,
     /// `hybrid-vsock:PATH`.
+    #[cfg_attr(not(unix), allow(dead_code))]
     HybridVsock,
 }
 
