@@ -179,20 +179,26 @@ impl TestVmm {
     }
 }
 
-#[tokio::test]
-async fn hybrid_vsock_end_to_end_through_a_vmm_muxer() {
-    let dir = tempfile_dir();
-    let socket = dir.join("fc-vsock.sock");
-    let vmm = TestVmm::start(&socket);
-    let service = Service::builder(TransportSettings::HybridVsock {
-        sockets: vec![socket.clone()],
+/// A simulated service over hybrid vsock on the driver's default ports, serving the VMM
+/// sockets `sockets`.
+fn simulated_hybrid_vsock(sockets: Vec<PathBuf>) -> proxy_wifi::ServiceHandle {
+    Service::builder(TransportSettings::HybridVsock {
+        sockets,
         request_port: 12345,
         notification_port: 12346,
         socket_group: None,
     })
     .mode(OperationMode::Simulated)
     .start()
-    .unwrap();
+    .unwrap()
+}
+
+#[tokio::test]
+async fn hybrid_vsock_end_to_end_through_a_vmm_muxer() {
+    let dir = tempfile_dir();
+    let socket = dir.join("fc-vsock.sock");
+    let vmm = TestVmm::start(&socket);
+    let service = simulated_hybrid_vsock(vec![socket.clone()]);
     assert!(dir.join("fc-vsock.sock_12345").exists(), "the service listens on <path>_<port>");
     let mode = std::fs::symlink_metadata(dir.join("fc-vsock.sock_12345")).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "the listener is this user's only, whatever the umask");
@@ -333,15 +339,7 @@ async fn a_vmm_socket_added_at_run_time_gets_its_listener_and_loses_it_when_remo
     let dir = tempfile_dir();
     let socket = dir.join("ch-vsock.sock");
     let vmm = TestVmm::start(&socket);
-    let service = Service::builder(TransportSettings::HybridVsock {
-        sockets: Vec::new(),
-        request_port: 12345,
-        notification_port: 12346,
-        socket_group: None,
-    })
-    .mode(OperationMode::Simulated)
-    .start()
-    .unwrap();
+    let service = simulated_hybrid_vsock(Vec::new());
     let listener = dir.join("ch-vsock.sock_12345");
     assert!(!listener.exists());
     let guest = proxy_wifi::GuestId::HybridVsock(socket.clone());
