@@ -831,3 +831,28 @@ fn the_libvirt_hook_gives_up_on_a_service_that_does_not_answer_and_still_exits_0
     assert!(stderr(&out).contains("did not answer within 10 s; vsock:42 left as it was"), "{}", stderr(&out));
     assert!(took < Duration::from_secs(60), "libvirt waited {took:?}");
 }
+
+#[cfg(unix)]
+#[test]
+fn ctl_guest_add_hybrid_vsock_opens_the_vms_listener_and_remove_closes_it() {
+    let (server, ports) =
+        Server::start_on_free_ports(&["--transport", "hybrid-vsock", "--dynamic-guests", "--mode", "simulated"]);
+    let vmm = tempfile::tempdir().unwrap();
+    let socket = vmm.path().join("vm2.vsock");
+    let listener = vmm.path().join(format!("vm2.vsock_{}", ports.0));
+    let guest = format!("hybrid-vsock:{}", socket.display());
+    assert!(stdout(&server.ctl(&["guest", "list"])).contains("hybrid-vsock transport serves no guest yet"));
+
+    let add = server.ctl(&["guest", "add", &guest]);
+    assert!(add.status.success() && stdout(&add).contains("added"), "{}", stderr(&add));
+    assert!(listener.exists(), "the VM's connections to port {} arrive on {}", ports.0, listener.display());
+    let list = server.ctl(&["guest", "list"]);
+    assert!(stdout(&list).lines().any(|l| l == guest), "{}", stdout(&list));
+
+    let remove = server.ctl(&["guest", "remove", &guest]);
+    assert!(remove.status.success() && stdout(&remove).contains("removed"), "{}", stderr(&remove));
+    assert!(!listener.exists(), "the listener is closed and its file removed");
+    assert!(stdout(&server.ctl(&["guest", "list"])).contains("no guest yet"));
+    let wrong = server.ctl(&["guest", "add", "vsock:7"]);
+    assert!(!wrong.status.success() && stderr(&wrong).contains("give a hybrid-vsock:PATH guest"), "{}", stderr(&wrong));
+}
