@@ -216,6 +216,7 @@ impl ControlServer {
 /// accept (EMFILE, ENFILE, ENOBUFS, …) is logged and retried after
 /// [`proxy_wifi::limits::ACCEPT_RETRY_DELAY`], so that a lack of descriptors never makes
 /// this loop spin.
+#[cfg(any(unix, test))]
 async fn accept_loop<T, F>(mut accept: impl FnMut() -> F, mut serve: impl FnMut(T))
 where
     F: std::future::Future<Output = std::io::Result<T>>,

@@ -9,7 +9,7 @@ use std::time::Duration;
 use proxy_wifi::protocol::{
     ConnectRequest, Decoded, GuestAbi, GuestBound, HostBound, Operation, ScanRequest, SignalQualityNotification, Ssid,
 };
-use proxy_wifi::{GuestId, ScanMode, Service, TransportSettings};
+use proxy_wifi::{ScanMode, Service, TransportSettings};
 use proxy_wifi_guest::{GuestClient, GuestConfig, GuestError, GuestTransport};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -112,7 +112,7 @@ async fn each_guest_of_a_multi_guest_service_has_its_own_generation() {
     let service =
         Service::builder(TransportSettings::TcpMulti { listen: "127.0.0.1:0".parse().unwrap(), notification_port: 9 })
             .mode(proxy_wifi::OperationMode::Simulated)
-            .guest_abi_for(GuestId::Tcp(legacy_ip), GuestAbi::Legacy)
+            .guest_abi_for(proxy_wifi::GuestId::Tcp(legacy_ip), GuestAbi::Legacy)
             .start()
             .unwrap();
     let addr = service.request_tcp_addr().unwrap();
