@@ -1,10 +1,7 @@
-//! The bare servers: the limits of the protocol on this machine.
+//! The bare server: a tokio server of the service's own shape with no work to do, which
+//! tells what the runtime itself costs (the real limit is [`crate::minimal`]).
 //!
-//! [`MinimalServer`] is the real limit: a few plain threads blocking in `accept`, `read`
-//! and `write` on std sockets, no runtime at all. [`BareServer`] is a tokio server of the
-//! service's own shape (what the service could be with no work to do).
-//!
-//! Both accept a connection, read the whole request using the header's size, writes a
+//! It accepts a connection, reads the whole request using the header's size, writes a
 //! precomputed answer chosen by the request's operation code, and closes. It runs on
 //! its own thread with a multi-thread tokio runtime of the same flavour and worker count
 //! as the service's (2 workers), and listens with the same backlog (1024) and
@@ -20,6 +17,9 @@ use tokio::net::{TcpSocket, TcpStream};
 use tokio_util::sync::CancellationToken;
 
 use crate::wire::{INVALID, OP_CONNECT_REQUEST, OP_DISCONNECT_REQUEST, OP_SCAN_REQUEST};
+
+/// Thread names of the bare server's runtime (for CPU accounting).
+pub const THREAD_NAME: &str = "bare-worker";
 
 /// The precomputed answers of a bare server, by request operation.
 #[derive(Debug, Clone, Default)]
@@ -44,7 +44,7 @@ impl BareServer {
     pub fn start(answers: Answers, worker_threads: usize) -> io::Result<BareServer> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(worker_threads.max(1))
-            .thread_name("bare-worker")
+            .thread_name(THREAD_NAME)
             .enable_all()
             .build()?;
         let listener = {
@@ -114,71 +114,6 @@ async fn serve(mut stream: TcpStream, answers: &Answers) -> io::Result<()> {
     let mut body = [0u8; MAX_REQUEST_BODY_LEN as usize];
     stream.read_exact(&mut body[..size as usize]).await?;
     stream.write_all(answer_for(header[0], answers)).await
-}
-
-/// The minimal server: `threads` threads, each blocking in `accept`, then reading the
-/// request and writing the precomputed answer; no runtime, no task, no allocation.
-pub struct MinimalServer {
-    addr: SocketAddr,
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    threads: Vec<thread::JoinHandle<()>>,
-}
-
-impl MinimalServer {
-    /// Starts a minimal server on 127.0.0.1 (free port) with `threads` threads.
-    pub fn start(answers: Answers, threads: usize) -> io::Result<MinimalServer> {
-        // std's listen backlog is ample for the bench's 16 clients.
-        let listener = std::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))?;
-        let addr = listener.local_addr()?;
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let answers = std::sync::Arc::new(answers);
-        let mut handles = Vec::new();
-        for i in 0..threads.max(1) {
-            let listener = listener.try_clone()?;
-            let (answers, stop) = (answers.clone(), stop.clone());
-            handles.push(thread::Builder::new().name(format!("minimal-{i}")).spawn(move || {
-                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    if let Ok((stream, _)) = listener.accept() {
-                        let _ = serve_blocking(stream, &answers);
-                    }
-                }
-            })?);
-        }
-        Ok(MinimalServer { addr, stop, threads: handles })
-    }
-
-    /// The address it listens on.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-}
-
-impl Drop for MinimalServer {
-    fn drop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        // Wake every thread blocked in accept.
-        for _ in &self.threads {
-            let _ = std::net::TcpStream::connect(self.addr);
-        }
-        for thread in self.threads.drain(..) {
-            let _ = thread.join();
-        }
-    }
-}
-
-fn serve_blocking(mut stream: std::net::TcpStream, answers: &Answers) -> io::Result<()> {
-    use std::io::{Read, Write};
-    stream.set_nodelay(true)?;
-    stream.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
-    let mut header = [0u8; HEADER_LEN];
-    stream.read_exact(&mut header)?;
-    let size = u32::from_le_bytes([header[1], header[2], header[3], header[4]]);
-    if size > MAX_REQUEST_BODY_LEN {
-        return stream.write_all(&INVALID);
-    }
-    let mut body = [0u8; MAX_REQUEST_BODY_LEN as usize];
-    stream.read_exact(&mut body[..size as usize])?;
-    stream.write_all(answer_for(header[0], answers))
 }
 
 fn answer_for(operation: u8, answers: &Answers) -> &[u8] {

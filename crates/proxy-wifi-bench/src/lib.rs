@@ -8,11 +8,13 @@
 #![warn(missing_docs)]
 
 pub mod bare;
+pub mod cpu;
 pub mod fairness;
 pub mod hostile;
 pub mod latency;
 pub mod load;
 pub mod memory;
+pub mod minimal;
 pub mod stats;
 pub mod wire;
 

@@ -1,12 +1,14 @@
 //! The load benchmark: the real service (simulated mode) against the minimal blocking
-//! server (the limit) and the bare tokio server, in the same process, interleaved in
-//! rounds (minimal, bare, service, minimal, ...).
+//! server (the limit, [`crate::minimal`]) and the bare tokio server, in the same process,
+//! interleaved in rounds (minimal, bare, service, minimal, ...). Besides requests/s and
+//! latency, each round records the CPU time the server's threads spent per request,
+//! which other processes on a shared machine do not move.
 //!
 //! Workloads: a wildcard scan of the 3 default networks, a scan of 200 generated
 //! networks, and connect + disconnect pairs on an open network; each with one client at
 //! a time (serialized, like the real guest) and with 16 concurrent clients. Every request
-//! opens its own connection, as the driver does. The bare server answers the very bytes
-//! the service answers (captured from the service before the rounds).
+//! opens its own connection, as the driver does. The minimal and bare servers answer the
+//! very bytes the service answers (captured from the service before the rounds).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -15,7 +17,8 @@ use proxy_wifi::protocol::{Bssid, Ssid};
 use proxy_wifi::{OperationMode, Service, ServiceHandle, SimulatedNetwork, SimulatedSecurity, TransportSettings};
 use serde::Serialize;
 
-use crate::bare::{Answers, BareServer, MinimalServer};
+use crate::bare::{self, Answers, BareServer};
+use crate::minimal::{self, MinimalServer, Replies};
 use crate::stats::{Percentiles, median, ratio};
 use crate::wire::{self, OP_CONNECT_RESPONSE, OP_DISCONNECT_RESPONSE, OP_SCAN_RESPONSE};
 use crate::{Conditions, DrainListener};
@@ -111,6 +114,8 @@ pub struct RoundFigures {
     pub errors: u64,
     /// Wall time of the round, in seconds.
     pub elapsed_s: f64,
+    /// CPU time of the server's threads per request, in µs (0 where not measurable).
+    pub server_cpu_us_per_request: f64,
 }
 
 /// Medians over the rounds of one side.
@@ -124,6 +129,8 @@ pub struct SideFigures {
     pub p99_us: f64,
     /// Median of the rounds' maximum latencies (µs).
     pub max_us: f64,
+    /// Median of the rounds' server CPU time per request (µs).
+    pub cpu_us_per_request: f64,
     /// Failed requests over all rounds.
     pub errors: u64,
     /// First error seen, if any.
@@ -140,6 +147,7 @@ impl SideFigures {
             p50_us: pick(|r| r.latency.p50_us),
             p99_us: pick(|r| r.latency.p99_us),
             max_us: pick(|r| r.latency.max_us),
+            cpu_us_per_request: pick(|r| r.server_cpu_us_per_request),
             errors: rounds.iter().map(|r| r.errors).sum(),
             first_error,
             rounds,
@@ -168,6 +176,12 @@ pub struct WorkloadReport {
     pub minimal_throughput_ratio: f64,
     /// Service p99 over the minimal server's (medians).
     pub minimal_p99_ratio: f64,
+    /// Median over the rounds of the per-round throughput ratio to the minimal server.
+    pub minimal_paired_throughput_ratio: f64,
+    /// Median over the rounds of the per-round p99 ratio to the minimal server.
+    pub minimal_paired_p99_ratio: f64,
+    /// Service server-CPU per request over the minimal server's (medians).
+    pub minimal_cpu_ratio: f64,
     /// Service requests/s over bare requests/s (medians).
     pub throughput_ratio: f64,
     /// Service p50 over bare p50 (medians).
@@ -199,6 +213,9 @@ pub struct LoadReport {
     pub minimal_throughput_ratio: f64,
     /// Scan (3 networks) with the concurrent clients: p99 ratio to the minimal server.
     pub minimal_p99_ratio: f64,
+    /// Scan (3 networks) with the concurrent clients: server CPU per request over the
+    /// minimal server's.
+    pub minimal_cpu_ratio: f64,
     /// Whether both targets against the minimal server (≥ 0.9, ≤ 1.2) are met.
     pub targets_met: bool,
 }
@@ -225,11 +242,15 @@ pub fn generated_networks(count: usize) -> Vec<SimulatedNetwork> {
         .collect()
 }
 
-/// One server under test: where it listens and what it answers.
+/// One server under test: where it listens and the names of its threads.
 #[derive(Debug, Clone, Copy)]
 struct Side {
     addr: SocketAddr,
+    threads: &'static str,
 }
+
+/// Thread names of the service (`proxy-wifi`, `proxy-wifi-worker`, as `comm` shows them).
+const SERVICE_THREADS: &str = "proxy-wifi";
 
 /// The expected answer shapes of a workload.
 #[derive(Debug, Clone)]
@@ -311,6 +332,7 @@ async fn run_side(
     clients: usize,
     duration: Duration,
 ) -> (RoundFigures, Option<String>) {
+    let cpu_before = crate::cpu::threads_cpu(&[side.threads]);
     let started = Instant::now();
     let end = started + duration;
     let tasks: Vec<_> = (0..clients).map(|_| tokio::spawn(client(side.addr, plan.clone(), end))).collect();
@@ -329,7 +351,14 @@ async fn run_side(
         }
     }
     let elapsed = started.elapsed().as_secs_f64();
+    let cpu = match (cpu_before, crate::cpu::threads_cpu(&[side.threads])) {
+        (Some(before), Some(after)) if all.requests > 0 => {
+            after.saturating_sub(before).as_secs_f64() * 1e6 / all.requests as f64
+        }
+        _ => 0.0,
+    };
     let figures = RoundFigures {
+        server_cpu_us_per_request: cpu,
         requests_per_s: all.requests as f64 / elapsed,
         latency: Percentiles::of(&mut all.latencies),
         requests: all.requests,
@@ -392,12 +421,20 @@ pub async fn run(options: &LoadOptions, mut progress: impl FnMut(&WorkloadReport
     )
     .map_err(|e| format!("cannot start the bare server: {e}"))?;
     let minimal_default = MinimalServer::start(
-        Answers { scan: scan_answer.clone(), connect: connect_answer.clone(), disconnect: disconnect_answer.clone() },
+        Replies::from_answers(&Answers {
+            scan: scan_answer.clone(),
+            connect: connect_answer.clone(),
+            disconnect: disconnect_answer.clone(),
+        })?,
         options.server_threads,
     )
     .map_err(|e| format!("cannot start the minimal server: {e}"))?;
     let minimal_large = MinimalServer::start(
-        Answers { scan: large_scan_answer.clone(), connect: connect_answer.clone(), disconnect: disconnect_answer },
+        Replies::from_answers(&Answers {
+            scan: large_scan_answer.clone(),
+            connect: connect_answer.clone(),
+            disconnect: disconnect_answer,
+        })?,
         options.server_threads,
     )
     .map_err(|e| format!("cannot start the minimal server: {e}"))?;
@@ -426,7 +463,11 @@ pub async fn run(options: &LoadOptions, mut progress: impl FnMut(&WorkloadReport
         };
         let plan = std::sync::Arc::new(Plan { kind, request, answer_len });
         for clients in [1, options.concurrency] {
-            let (minimal, bare, service) = (Side { addr: minimal }, Side { addr: bare }, Side { addr: service });
+            let (minimal, bare, service) = (
+                Side { addr: minimal, threads: minimal::THREAD_PREFIX },
+                Side { addr: bare, threads: bare::THREAD_NAME },
+                Side { addr: service, threads: SERVICE_THREADS },
+            );
             let runs = |server| options.only.is_none() || options.only == Some(server);
             let (run_minimal, run_bare, run_service) =
                 (runs(Server::Minimal), runs(Server::Bare), runs(Server::Service));
@@ -470,6 +511,16 @@ pub async fn run(options: &LoadOptions, mut progress: impl FnMut(&WorkloadReport
                 .zip(&service_rounds)
                 .map(|(b, s)| ratio(s.latency.p99_us, b.latency.p99_us))
                 .collect();
+            let paired_minimal_throughput: Vec<f64> = minimal_rounds
+                .iter()
+                .zip(&service_rounds)
+                .map(|(m, s)| ratio(s.requests_per_s, m.requests_per_s))
+                .collect();
+            let paired_minimal_p99: Vec<f64> = minimal_rounds
+                .iter()
+                .zip(&service_rounds)
+                .map(|(m, s)| ratio(s.latency.p99_us, m.latency.p99_us))
+                .collect();
             let minimal = SideFigures::from_rounds(minimal_rounds, minimal_error);
             let bare = SideFigures::from_rounds(bare_rounds, bare_error);
             let service = SideFigures::from_rounds(service_rounds, service_error);
@@ -486,6 +537,9 @@ pub async fn run(options: &LoadOptions, mut progress: impl FnMut(&WorkloadReport
                 paired_p99_ratio: median(&paired_p99),
                 minimal_throughput_ratio: ratio(service.requests_per_s, minimal.requests_per_s),
                 minimal_p99_ratio: ratio(service.p99_us, minimal.p99_us),
+                minimal_paired_throughput_ratio: median(&paired_minimal_throughput),
+                minimal_paired_p99_ratio: median(&paired_minimal_p99),
+                minimal_cpu_ratio: ratio(service.cpu_us_per_request, minimal.cpu_us_per_request),
                 minimal,
                 bare,
                 service,
@@ -505,7 +559,9 @@ pub async fn run(options: &LoadOptions, mut progress: impl FnMut(&WorkloadReport
     let headline = workloads
         .iter()
         .find(|w| w.kind == Kind::Scan && w.clients == options.concurrency)
-        .map(|w| (w.throughput_ratio, w.p99_ratio, w.minimal_throughput_ratio, w.minimal_p99_ratio))
+        .map(|w| {
+            (w.throughput_ratio, w.p99_ratio, w.minimal_throughput_ratio, w.minimal_p99_ratio, w.minimal_cpu_ratio)
+        })
         .unwrap_or_default();
     Ok(LoadReport {
         conditions: before.until_now(),
@@ -515,34 +571,43 @@ pub async fn run(options: &LoadOptions, mut progress: impl FnMut(&WorkloadReport
         p99_ratio: headline.1,
         minimal_throughput_ratio: headline.2,
         minimal_p99_ratio: headline.3,
+        minimal_cpu_ratio: headline.4,
         targets_met: headline.2 >= 0.9 && headline.3 <= 1.2,
     })
 }
 
 /// The table header printed before the workload lines.
 pub const TABLE_HEADER: &str =
-    "workload                 clients  server      req/s    p50 µs    p99 µs    max µs  errors";
+    "workload                 clients  server      req/s    p50 µs    p99 µs    max µs  cpu µs/req  errors";
 
-/// The lines of one workload: bare, service, ratios.
+/// The lines of one workload: minimal, bare, service, ratios.
 pub fn format_workload(w: &WorkloadReport) -> String {
     let line = |server: &str, s: &SideFigures| {
         format!(
-            "{:<24} {:>7}  {:<7} {:>10.0} {:>9.1} {:>9.1} {:>9.1} {:>7}",
-            w.name, w.clients, server, s.requests_per_s, s.p50_us, s.p99_us, s.max_us, s.errors
+            "{:<24} {:>7}  {:<7} {:>10.0} {:>9.1} {:>9.1} {:>9.1} {:>11.1} {:>7}",
+            w.name, w.clients, server, s.requests_per_s, s.p50_us, s.p99_us, s.max_us, s.cpu_us_per_request, s.errors
         )
     };
     let mut out =
         format!("{}\n{}\n{}\n", line("minimal", &w.minimal), line("bare", &w.bare), line("service", &w.service));
     out.push_str(&format!(
-        "{:<24} {:>7}  vs minimal: throughput {:.3}  p99 {:.3}\n",
-        "", "", w.minimal_throughput_ratio, w.minimal_p99_ratio
+        "{:<24} {:>7}  vs minimal: throughput {:.3}  p99 {:.3}  cpu/req {:.3}  (paired: throughput {:.3}, p99 {:.3})\n",
+        "",
+        "",
+        w.minimal_throughput_ratio,
+        w.minimal_p99_ratio,
+        w.minimal_cpu_ratio,
+        w.minimal_paired_throughput_ratio,
+        w.minimal_paired_p99_ratio
     ));
     out.push_str(&format!(
         "{:<24} {:>7}  vs bare: throughput {:.3}  p50 {:.3}  p99 {:.3}  max {:.3}  (paired: throughput {:.3}, p99 {:.3})",
         "", "", w.throughput_ratio, w.p50_ratio, w.p99_ratio, w.max_ratio, w.paired_throughput_ratio, w.paired_p99_ratio
     ));
-    if let Some(error) = w.service.first_error.as_ref().or(w.bare.first_error.as_ref()) {
-        out.push_str(&format!("\n{:<24} first error: {error}", ""));
+    for (server, side) in [("minimal", &w.minimal), ("bare", &w.bare), ("service", &w.service)] {
+        if let Some(error) = &side.first_error {
+            out.push_str(&format!("\n{:<24} first error ({server}): {error}", ""));
+        }
     }
     out
 }

@@ -20,9 +20,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// The service against a bare server (same runtime), interleaved in rounds.
+    /// The service against the minimal blocking server (the limit) and a bare tokio server, interleaved in rounds.
     Load {
-        /// Rounds per workload (bare, service, bare, service, ...).
+        /// Rounds per workload (minimal, bare, service, minimal, ...).
         #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u64).range(1..=1000))]
         rounds: u64,
         /// Length of each side of a round, in ms.
@@ -210,8 +210,12 @@ async fn run(command: Command) -> Result<ExitCode, String> {
             );
             write_json(&json, &report)?;
             println!(
-                "throughput_ratio={:.3} p99_ratio={:.3} minimal_throughput_ratio={:.3} minimal_p99_ratio={:.3}",
-                report.throughput_ratio, report.p99_ratio, report.minimal_throughput_ratio, report.minimal_p99_ratio
+                "throughput_ratio={:.3} p99_ratio={:.3} minimal_throughput_ratio={:.3} minimal_p99_ratio={:.3} minimal_cpu_ratio={:.3}",
+                report.throughput_ratio,
+                report.p99_ratio,
+                report.minimal_throughput_ratio,
+                report.minimal_p99_ratio,
+                report.minimal_cpu_ratio
             );
             Ok(ExitCode::SUCCESS)
         }
