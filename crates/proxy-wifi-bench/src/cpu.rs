@@ -25,12 +25,11 @@ pub fn threads_cpu(prefixes: &[&str]) -> Option<Duration> {
     found.then_some(total)
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
 
     #[test]
-    #[cfg(target_os = "linux")]
     fn a_busy_named_thread_is_counted() {
         let handle = std::thread::Builder::new()
             .name("cpu-test-spin".into())

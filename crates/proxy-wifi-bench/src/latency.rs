@@ -5,8 +5,14 @@
 //! request) and connects to an open network (signal updates go only to a guest whose
 //! connection the interface backs). Events are paced: each one is sent once the
 //! previous notification arrived, so the queue is empty and no update is coalesced.
+//!
+//! With `busy_threads`, that many threads spin at normal priority for the whole
+//! measurement (two on a 2-CPU machine: both CPUs busy with other work), which shows
+//! the tail a guest sees on a loaded host.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use proxy_wifi::protocol::SignalQualityNotification;
@@ -26,6 +32,8 @@ pub struct LatencyReport {
     pub conditions: Conditions,
     /// Events asked for.
     pub events: usize,
+    /// Threads spinning at normal priority during the measurement.
+    pub busy_threads: usize,
     /// Notifications received with the expected bytes.
     pub delivered: usize,
     /// Events whose notification did not arrive within 1 s, or arrived wrong.
@@ -34,14 +42,58 @@ pub struct LatencyReport {
     pub first_error: Option<String>,
     /// Latency from the event call to the last notification byte.
     pub latency: Percentiles,
+    /// From the listener's `accept` returning to the notification's last byte read: the
+    /// window the guest driver allows (10 ms).
+    pub accept_to_bytes: Percentiles,
+    /// Notifications whose bytes came more than 10 ms after the listener's accept (the
+    /// guest driver would have dropped them).
+    pub accept_over_10ms: usize,
+    /// Notifications whose last byte came more than 10 ms after the event (the guest
+    /// driver's window after its accept is 10 ms).
+    pub over_10ms: usize,
     /// Whether p99 < 1 ms and nothing was missed.
     pub target_met: bool,
 }
 
 const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
-/// Runs `events` paced signal-quality events against an in-process simulated service.
-pub async fn run(events: usize) -> Result<LatencyReport, String> {
+/// Threads that spin until dropped.
+struct Spinners {
+    stop: Arc<AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Spinners {
+    fn start(count: usize) -> Result<Spinners, String> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut threads = Vec::new();
+        for i in 0..count {
+            let stop = stop.clone();
+            let spin = move || {
+                let mut x = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+                }
+            };
+            let thread = std::thread::Builder::new().name(format!("busy-{i}")).spawn(spin);
+            threads.push(thread.map_err(|e| format!("cannot start a busy thread: {e}"))?);
+        }
+        Ok(Spinners { stop, threads })
+    }
+}
+
+impl Drop for Spinners {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Runs `events` paced signal-quality events against an in-process simulated service,
+/// with `busy_threads` threads spinning meanwhile.
+pub async fn run(events: usize, busy_threads: usize) -> Result<LatencyReport, String> {
     let conditions = Conditions::now();
     let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
         .await
@@ -61,7 +113,9 @@ pub async fn run(events: usize) -> Result<LatencyReport, String> {
         return Err(format!("the open connect failed: {answer:?}"));
     }
 
+    let spinners = Spinners::start(busy_threads)?;
     let mut samples = Vec::with_capacity(events);
+    let mut windows = Vec::with_capacity(events);
     let mut missed = 0usize;
     let mut first_error = None;
     let mut buf = [0u8; 8];
@@ -74,12 +128,16 @@ pub async fn run(events: usize) -> Result<LatencyReport, String> {
         simulation.set_signal_quality(percent);
         let received = tokio::time::timeout(Duration::from_secs(1), async {
             let (mut stream, _) = listener.accept().await?;
+            let accepted = Instant::now();
             stream.read_exact(&mut buf).await?;
-            Ok::<_, std::io::Error>(started.elapsed())
+            Ok::<_, std::io::Error>((started.elapsed(), accepted.elapsed()))
         })
         .await;
         match received {
-            Ok(Ok(latency)) if buf == expected => samples.push(latency),
+            Ok(Ok((latency, window))) if buf == expected => {
+                samples.push(latency);
+                windows.push(window);
+            }
             Ok(Ok(_)) => {
                 missed += 1;
                 first_error.get_or_insert(format!("event {i}: got {buf:?}, expected {expected:?}"));
@@ -94,11 +152,19 @@ pub async fn run(events: usize) -> Result<LatencyReport, String> {
             }
         }
     }
+    drop(spinners);
     service.shutdown().await;
+    let over_10ms = samples.iter().filter(|d| **d > Duration::from_millis(10)).count();
     let latency = Percentiles::of(&mut samples);
+    let accept_over_10ms = windows.iter().filter(|d| **d > Duration::from_millis(10)).count();
+    let accept_to_bytes = Percentiles::of(&mut windows);
     Ok(LatencyReport {
         conditions: conditions.until_now(),
         events,
+        busy_threads,
+        over_10ms,
+        accept_to_bytes,
+        accept_over_10ms,
         delivered: samples.len(),
         missed,
         first_error,

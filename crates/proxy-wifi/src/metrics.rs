@@ -5,7 +5,7 @@
 //! from the service's status at each scrape ([`StatusCollector`]). An application
 //! registers both into its registry with `ServiceHandle::register_metrics`.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use prometheus_client::collector::Collector;
@@ -15,6 +15,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::histogram::Histogram;
 use proxy_wifi_protocol::GuestBound;
+use rustc_hash::FxHashMap;
 
 use crate::observer::OperationType;
 use crate::status::{NotificationCounters, RequestCounters, RequestKind, SharedStatus, TransportStatus};
@@ -33,11 +34,32 @@ fn latency_histogram() -> Histogram {
 pub(crate) struct RequestMetrics {
     requests: Family<Labels, Counter>,
     latency: Family<Labels, Histogram, fn() -> Histogram>,
+    /// The series already made, by operation and result: a request counts into them
+    /// without building labels (two allocations and two hashed lookups each).
+    made: Arc<Mutex<FxHashMap<(RequestKind, ResultKey), (Counter, Histogram)>>>,
 }
 
 impl Default for RequestMetrics {
     fn default() -> Self {
-        Self { requests: Family::default(), latency: Family::new_with_constructor(latency_histogram) }
+        Self {
+            requests: Family::default(),
+            latency: Family::new_with_constructor(latency_histogram),
+            made: Arc::default(),
+        }
+    }
+}
+
+/// What decides the `result` label: a connect's status code, or nothing (`ok`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum ResultKey {
+    Ok,
+    Status(u16),
+}
+
+fn result_key(answer: &GuestBound) -> ResultKey {
+    match answer {
+        GuestBound::ConnectResponse(r) => ResultKey::Status(r.result_code.0),
+        _ => ResultKey::Ok,
     }
 }
 
@@ -53,11 +75,15 @@ fn result_of(answer: &GuestBound) -> String {
 impl RequestMetrics {
     /// Counts one answered request of `kind` that took `elapsed`.
     pub(crate) fn observe(&self, kind: RequestKind, answer: &GuestBound, elapsed: Duration) {
-        let operation = vec![("operation", kind.name().to_string())];
-        let mut labels = operation.clone();
-        labels.push(("result", result_of(answer)));
-        self.requests.get_or_create(&labels).inc();
-        self.latency.get_or_create(&operation).observe(elapsed.as_secs_f64());
+        let mut made = self.made.lock().unwrap_or_else(|p| p.into_inner());
+        let (requests, latency) = made.entry((kind, result_key(answer))).or_insert_with(|| {
+            let operation = vec![("operation", kind.name().to_string())];
+            let mut labels = operation.clone();
+            labels.push(("result", result_of(answer)));
+            (self.requests.get_or_create(&labels).clone(), self.latency.get_or_create(&operation).clone())
+        });
+        requests.inc();
+        latency.observe(elapsed.as_secs_f64());
     }
 
     /// Registers the request counter and the latency histogram.

@@ -179,7 +179,7 @@ pub struct StatusBoard {
 }
 
 /// The kind of a guest request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RequestKind {
     /// Scan.
     Scan,
@@ -205,16 +205,6 @@ impl RequestKind {
             RequestKind::Scan => "scan",
             RequestKind::Connect => "connect",
             RequestKind::Disconnect => "disconnect",
-        }
-    }
-}
-
-impl StatusBoard {
-    pub(crate) fn count_request(&mut self, kind: RequestKind) {
-        match kind {
-            RequestKind::Scan => self.scan_requests += 1,
-            RequestKind::Connect => self.connect_requests += 1,
-            RequestKind::Disconnect => self.disconnect_requests += 1,
         }
     }
 }

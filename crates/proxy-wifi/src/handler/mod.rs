@@ -20,7 +20,7 @@ pub mod scan;
 pub mod scheduler;
 pub mod session;
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -78,6 +78,8 @@ pub(crate) struct GuestState {
     /// Interfaces whose scan for this guest is still running (more results will come).
     running_scans: HashSet<InterfaceId>,
     last_active: Instant,
+    /// Its key on the status board (`vsock:7`, ...), made once.
+    status_key: String,
     /// Wall-clock times of its first and last request, for operators.
     first_request: SystemTime,
     last_request: SystemTime,
@@ -109,17 +111,39 @@ pub struct OperationHandler {
     late_receiver: Option<mpsc::UnboundedReceiver<LateConnect>>,
 }
 
-/// Changes to publish at the end of the current work item.
+/// Changes to publish at the end of the current work item. Kept between work items
+/// (emptied, not dropped), so that recording a change allocates nothing.
 #[derive(Default)]
 struct Unpublished {
-    /// Guests whose session changed (or who were forgotten).
-    guests: BTreeSet<GuestId>,
+    /// Guests whose session changed (or who were forgotten), each once.
+    guests: Vec<GuestId>,
     /// Whether the interface count changed.
     interfaces: bool,
-    /// Requests handled, by kind.
-    requests: Vec<RequestKind>,
+    /// Requests handled: scans, connects, disconnects.
+    requests: [u64; 3],
     /// Requests dropped unanswered because nobody waited for them any more.
     stale: u64,
+}
+
+impl Unpublished {
+    fn guest(&mut self, guest: &GuestId) {
+        if !self.guests.contains(guest) {
+            self.guests.push(guest.clone());
+        }
+    }
+
+    fn request(&mut self, kind: RequestKind) {
+        let index = match kind {
+            RequestKind::Scan => 0,
+            RequestKind::Connect => 1,
+            RequestKind::Disconnect => 2,
+        };
+        self.requests[index] += 1;
+    }
+
+    fn is_empty(&self) -> bool {
+        self.guests.is_empty() && !self.interfaces && self.requests == [0; 3] && self.stale == 0
+    }
 }
 
 impl OperationHandler {
@@ -176,7 +200,7 @@ impl OperationHandler {
         };
         tracing::debug!(%guest, operation = kind.name(), duration = ?started.elapsed(), "request handled");
         self.status.request_metrics.observe(kind, &answer, started.elapsed());
-        self.unpublished.requests.push(kind);
+        self.unpublished.request(kind);
         answer
     }
 
@@ -226,7 +250,7 @@ impl OperationHandler {
         if let Some(state) = self.guests.get_mut(guest) {
             state.last_active = Instant::now();
             state.last_request = SystemTime::now();
-            self.unpublished.guests.insert(guest.clone());
+            self.unpublished.guest(guest);
             return;
         }
         while self.guests.len() >= self.max_guests {
@@ -243,6 +267,7 @@ impl OperationHandler {
                 notifications,
                 running_scans: HashSet::new(),
                 last_active: Instant::now(),
+                status_key: guest.to_string(),
                 first_request: SystemTime::now(),
                 last_request: SystemTime::now(),
             },
@@ -297,7 +322,7 @@ impl OperationHandler {
         if let Some(state) = self.guests.remove(&id) {
             state.notifications.close();
         }
-        self.unpublished.guests.insert(id);
+        self.unpublished.guest(&id);
         true
     }
 
@@ -399,19 +424,19 @@ impl OperationHandler {
 
     /// Marks `guest`'s session for the next status publication.
     fn publish_guest(&mut self, guest: &GuestId) {
-        self.unpublished.guests.insert(guest.clone());
+        self.unpublished.guest(guest);
     }
 
-    /// Publishes what changed during the work item just done, under one lock.
+    /// Publishes what changed during the work item just done, under one lock. A guest
+    /// already on the board is updated in place (no allocation); the live notification
+    /// counters change only when a guest appears or is forgotten.
     pub(crate) fn publish_status(&mut self) {
-        let changes = std::mem::take(&mut self.unpublished);
-        if changes.guests.is_empty() && !changes.interfaces && changes.requests.is_empty() && changes.stale == 0 {
+        if self.unpublished.is_empty() {
             return;
         }
+        let mut guests = std::mem::take(&mut self.unpublished.guests);
         let mut board = self.status.board.lock().unwrap_or_else(|p| p.into_inner());
-        let mut live = self.status.guest_notifications.lock().unwrap_or_else(|p| p.into_inner());
-        for guest in changes.guests {
-            let key = guest.to_string();
+        for guest in guests.drain(..) {
             match self.guests.get(&guest) {
                 Some(state) => {
                     let connection = state.session.connection.map(|c| {
@@ -419,33 +444,47 @@ impl OperationHandler {
                         status.interface = self.interface_name(c.interface);
                         status
                     });
+                    let session_id = state.session.current_session().0;
+                    if let Some(status) = board.guests.get_mut(&state.status_key) {
+                        status.first_request = state.first_request;
+                        status.last_request = state.last_request;
+                        status.session_id = session_id;
+                        status.connection = connection;
+                        continue;
+                    }
                     let status = GuestStatus {
                         first_request: state.first_request,
                         last_request: state.last_request,
-                        session_id: state.session.current_session().0,
+                        session_id,
                         connection,
                         notifications: GuestNotificationStatus::default(),
                     };
-                    live.insert(key.clone(), state.notifications.guest_counters.clone());
-                    board.guests.insert(key, status);
+                    board.guests.insert(state.status_key.clone(), status);
+                    let mut live = self.status.guest_notifications.lock().unwrap_or_else(|p| p.into_inner());
+                    live.insert(state.status_key.clone(), state.notifications.guest_counters.clone());
                 }
                 None => {
+                    let key = guest.to_string();
+                    let mut live = self.status.guest_notifications.lock().unwrap_or_else(|p| p.into_inner());
                     live.remove(&key);
                     board.guests.remove(&key);
                 }
             }
         }
-        if changes.interfaces {
+        // Handed back empty, its capacity kept for the next work item.
+        self.unpublished.guests = guests;
+        if std::mem::take(&mut self.unpublished.interfaces) {
             board.interfaces = self
                 .interfaces
                 .iter()
                 .map(|i| InterfaceStatus { name: i.name(), backend: i.backend().into(), id: i.id().to_string() })
                 .collect();
         }
-        for kind in changes.requests {
-            board.count_request(kind);
-        }
-        board.stale_requests_dropped += changes.stale;
+        let [scans, connects, disconnects] = std::mem::take(&mut self.unpublished.requests);
+        board.scan_requests += scans;
+        board.connect_requests += connects;
+        board.disconnect_requests += disconnects;
+        board.stale_requests_dropped += std::mem::take(&mut self.unpublished.stale);
     }
 }
 
@@ -512,6 +551,9 @@ pub(crate) async fn run(
     let mut late = handler.late_receiver.take().expect("the handler runs once");
     let mut removed_guests = Vec::new();
     let mut open = true;
+    // Made once: each `cancelled()` registers with the token (a lock) until dropped.
+    let stopped = stop.cancelled();
+    tokio::pin!(stopped);
     loop {
         // Take in everything already waiting, without blocking.
         while let Ok(item) = work.try_recv() {
@@ -543,7 +585,7 @@ pub(crate) async fn run(
             },
             Some((origin, event)) = events.recv() => handler.on_interface_event(origin, event),
             Some(connect) = late.recv() => handler.on_late_connect(connect).await,
-            _ = stop.cancelled() => open = false,
+            () = &mut stopped => open = false,
         }
     }
 }

@@ -25,11 +25,12 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
 use crate::guest_set::GuestSet;
 pub use crate::identity::GuestId;
 use admission::{GuestAdmission, GuestKind};
+use crate::limits::{NOTIFICATION_CONNECT_TIMEOUT, NOTIFICATION_WRITE_TIMEOUT};
 use proxy_wifi_protocol::{DEFAULT_NOTIFICATION_PORT, DEFAULT_REQUEST_PORT};
 
 /// A byte stream of either channel.
@@ -60,6 +61,24 @@ pub trait RequestListener: Send + 'static {
 pub trait NotificationConnector: Send + Sync + 'static {
     /// Connects to the notification listener of `guest`.
     async fn connect(&self, guest: &GuestId) -> io::Result<BoxedStream>;
+
+    /// Delivers one encoded notification to `guest`: connects, writes `bytes` whole right
+    /// away (the guest drops a connection whose bytes are not there 10 ms after its
+    /// accept), closes. Connect and write each have their deadline
+    /// ([`NOTIFICATION_CONNECT_TIMEOUT`], [`NOTIFICATION_WRITE_TIMEOUT`]). A transport that
+    /// can write the moment its connect returns, without waiting for the reactor to report
+    /// the connection, overrides this.
+    async fn deliver(&self, guest: &GuestId, bytes: &[u8]) -> io::Result<()> {
+        let mut stream = tokio::time::timeout(NOTIFICATION_CONNECT_TIMEOUT, self.connect(guest))
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))??;
+        tokio::time::timeout(NOTIFICATION_WRITE_TIMEOUT, async {
+            stream.write_all(bytes).await?;
+            stream.shutdown().await
+        })
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "write timed out"))?
+    }
 
     /// Where notifications for `guest` go, for logs.
     fn describe(&self, guest: &GuestId) -> String;

@@ -3,17 +3,17 @@
 //!
 //! Rules (behavior.md, "Transport"): each message is encoded before connecting, written
 //! whole right after the connection is made (the guest gives it 10 ms), then the
-//! connection is closed; delivery is fire and forget.
+//! connection is closed; delivery is fire and forget. The sender task runs on the task
+//! that the handler's push wakes, and the transport writes as soon as its connect returns
+//! ([`NotificationConnector::deliver`]).
 
 use std::sync::Arc;
 
 use proxy_wifi_protocol::GuestBound;
-use tokio::io::AsyncWriteExt;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::{GuestId, NotificationConnector};
-use crate::limits::{NOTIFICATION_CONNECT_TIMEOUT, NOTIFICATION_WRITE_TIMEOUT};
 use crate::notify::{NotificationQueue, StartDelivery};
 use crate::status::NotificationOutcome;
 
@@ -59,18 +59,7 @@ async fn deliver(
 ) {
     let bytes = message.to_bytes_as(queue.abi);
     let operation = message.operation();
-    let outcome = async {
-        let mut stream = tokio::time::timeout(NOTIFICATION_CONNECT_TIMEOUT, connector.connect(guest))
-            .await
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))??;
-        tokio::time::timeout(NOTIFICATION_WRITE_TIMEOUT, async {
-            stream.write_all(&bytes).await?;
-            stream.shutdown().await
-        })
-        .await
-        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "write timed out"))?
-    }
-    .await;
+    let outcome = connector.deliver(guest, &bytes).await;
     match outcome {
         Ok(()) => {
             queue.count(NotificationOutcome::Sent);

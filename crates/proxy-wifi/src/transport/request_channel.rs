@@ -121,6 +121,15 @@ async fn peer_gone(stream: &mut BoxedStream) {
     std::future::pending().await
 }
 
+/// What every connection of the channel shares: one reference count per connection
+/// (cloning a cancellation token or a queue sender takes a lock or more atomics each).
+struct Shared {
+    handler: HandlerHandle,
+    config: RequestChannelConfig,
+    counters: Arc<RequestCounters>,
+    shutdown: CancellationToken,
+}
+
 /// Accepts and serves request connections until `shutdown`.
 ///
 /// Each answer is encoded in the layout of its guest's driver generation (`abis`).
@@ -135,10 +144,15 @@ pub(crate) async fn serve(
 ) {
     let slots = ConnectionSlots::new(connection_slots::cap_for_this_process(config.max_connections));
     tracing::info!(listen = %listener.local_description(), max_connections = slots.cap(), "request channel listening");
+    let shared = Arc::new(Shared { handler, config, counters, shutdown });
+    let counters = &shared.counters;
+    // Made once: each `cancelled()` registers with the token (a lock) until dropped.
+    let stopping = shared.shutdown.cancelled();
+    tokio::pin!(stopping);
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
-            _ = shutdown.cancelled() => break,
+            () = &mut stopping => break,
         };
         let (stream, guest) = match accepted {
             Ok(accepted) => accepted,
@@ -164,14 +178,13 @@ pub(crate) async fn serve(
                 continue;
             }
         };
-        let handler = handler.clone();
-        let counters = counters.clone();
-        let shutdown = shutdown.clone();
+        let shared = shared.clone();
         let abi = abis.of(&guest);
         tracker.spawn(async move {
+            let counters = &shared.counters;
             counters.open.fetch_add(1, Ordering::Relaxed);
             tokio::select! {
-                () = serve_connection(stream, guest.clone(), abi, handler, config, &counters, shutdown) => {}
+                () = serve_connection(stream, guest.clone(), abi, &shared) => {}
                 () = slot.taken_back().cancelled() => {
                     counters.refused_busy.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(%guest, "connection closed: its place went to a guest below its fair share");
@@ -184,15 +197,8 @@ pub(crate) async fn serve(
     tracing::info!("request channel closed");
 }
 
-async fn serve_connection(
-    mut stream: BoxedStream,
-    guest: GuestId,
-    abi: GuestAbi,
-    handler: HandlerHandle,
-    config: RequestChannelConfig,
-    counters: &RequestCounters,
-    shutdown: CancellationToken,
-) {
+async fn serve_connection(mut stream: BoxedStream, guest: GuestId, abi: GuestAbi, shared: &Shared) {
+    let Shared { handler, config, counters, shutdown } = shared;
     let started = Instant::now();
     let read = tokio::select! {
         read = tokio::time::timeout(config.read_deadline, read_request(&mut stream)) => read,

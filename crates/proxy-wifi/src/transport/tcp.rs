@@ -4,10 +4,12 @@ use std::io;
 use std::net::{IpAddr, SocketAddr};
 
 use async_trait::async_trait;
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 
 use super::{BoxedStream, GuestId, NotificationConnector, RequestListener};
 use crate::guest_set::GuestSet;
+use crate::limits::{NOTIFICATION_CONNECT_TIMEOUT, NOTIFICATION_WRITE_TIMEOUT};
 
 /// Which peers a TCP listener serves, and as which guest.
 #[derive(Debug, Clone)]
@@ -117,12 +119,58 @@ impl NotificationConnector for TcpNotificationConnector {
         Ok(Box::new(stream))
     }
 
+    /// Connects without waiting for the reactor and writes the moment `connect(2)` returns:
+    /// over loopback (and any link whose handshake completes within the call) the
+    /// connection is up by then, so the bytes follow the guest's accept at once. A connect
+    /// still in progress (or a partial write) goes on through the reactor.
+    async fn deliver(&self, guest: &GuestId, bytes: &[u8]) -> io::Result<()> {
+        let target = self.target(guest)?;
+        let socket = socket2::Socket::new(socket2::Domain::for_address(target), socket2::Type::STREAM, None)?;
+        socket.set_nonblocking(true)?;
+        socket.set_nodelay(true)?;
+        match socket.connect(&target.into()) {
+            Ok(()) => {}
+            Err(error) if connect_in_progress(&error) => {}
+            Err(error) => return Err(error),
+        }
+        // std's write: MSG_NOSIGNAL, so a vanished guest is an error, never a SIGPIPE.
+        let mut stream = std::net::TcpStream::from(socket);
+        let written = match std::io::Write::write(&mut stream, bytes) {
+            Ok(n) if n == bytes.len() => return Ok(()),
+            Ok(n) => n,
+            Err(error) if matches!(error.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::NotConnected) => 0,
+            Err(error) => return Err(error),
+        };
+        let mut stream = TcpStream::from_std(stream)?;
+        if written == 0 {
+            tokio::time::timeout(NOTIFICATION_CONNECT_TIMEOUT, stream.writable())
+                .await
+                .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))??;
+            if let Some(error) = stream.take_error()? {
+                return Err(error);
+            }
+        }
+        tokio::time::timeout(NOTIFICATION_WRITE_TIMEOUT, stream.write_all(&bytes[written..]))
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "write timed out"))?
+    }
+
     fn describe(&self, guest: &GuestId) -> String {
         match self.target(guest) {
             Ok(addr) => format!("tcp:{addr}"),
             Err(_) => format!("{guest} (unreachable over TCP)"),
         }
     }
+}
+
+/// A non-blocking `connect(2)` that goes on in the background (EINPROGRESS; Windows:
+/// WSAEWOULDBLOCK).
+fn connect_in_progress(error: &io::Error) -> bool {
+    #[cfg(unix)]
+    if error.raw_os_error() == Some(rustix::io::Errno::INPROGRESS.raw_os_error()) {
+        return true;
+    }
+    error.kind() == io::ErrorKind::WouldBlock
 }
 
 #[cfg(test)]
