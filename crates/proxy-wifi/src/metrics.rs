@@ -36,8 +36,11 @@ pub(crate) struct RequestMetrics {
     latency: Family<Labels, Histogram, fn() -> Histogram>,
     /// The series already made, by operation and result: a request counts into them
     /// without building labels (two allocations and two hashed lookups each).
-    made: Arc<Mutex<FxHashMap<(RequestKind, ResultKey), (Counter, Histogram)>>>,
+    made: Arc<Mutex<MadeSeries>>,
 }
+
+/// The request counter and latency histogram of each (operation, result) seen so far.
+type MadeSeries = FxHashMap<(RequestKind, ResultKey), (Counter, Histogram)>;
 
 impl Default for RequestMetrics {
     fn default() -> Self {

@@ -289,7 +289,7 @@ impl OperationHandler {
             state.notifications.close();
         }
         tracing::info!(%guest, "guest removed; its session ended");
-        self.unpublished.guests.insert(guest.clone());
+        self.unpublished.guest(guest);
     }
 
     /// Rule (issue 13, the guest cap): at [`MAX_GUESTS`] guests, the least recently active

@@ -29,8 +29,8 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
 use crate::guest_set::GuestSet;
 pub use crate::identity::GuestId;
-use admission::{GuestAdmission, GuestKind};
 use crate::limits::{NOTIFICATION_CONNECT_TIMEOUT, NOTIFICATION_WRITE_TIMEOUT};
+use admission::{GuestAdmission, GuestKind};
 use proxy_wifi_protocol::{DEFAULT_NOTIFICATION_PORT, DEFAULT_REQUEST_PORT};
 
 /// A byte stream of either channel.
