@@ -501,26 +501,6 @@ pub async fn run(options: &LoadOptions, mut progress: impl FnMut(&WorkloadReport
                     service_error = service_error.or(error);
                 }
             }
-            let paired_throughput: Vec<f64> = bare_rounds
-                .iter()
-                .zip(&service_rounds)
-                .map(|(b, s)| ratio(s.requests_per_s, b.requests_per_s))
-                .collect();
-            let paired_p99: Vec<f64> = bare_rounds
-                .iter()
-                .zip(&service_rounds)
-                .map(|(b, s)| ratio(s.latency.p99_us, b.latency.p99_us))
-                .collect();
-            let paired_minimal_throughput: Vec<f64> = minimal_rounds
-                .iter()
-                .zip(&service_rounds)
-                .map(|(m, s)| ratio(s.requests_per_s, m.requests_per_s))
-                .collect();
-            let paired_minimal_p99: Vec<f64> = minimal_rounds
-                .iter()
-                .zip(&service_rounds)
-                .map(|(m, s)| ratio(s.latency.p99_us, m.latency.p99_us))
-                .collect();
             let minimal = SideFigures::from_rounds(minimal_rounds, minimal_error);
             let bare = SideFigures::from_rounds(bare_rounds, bare_error);
             let service = SideFigures::from_rounds(service_rounds, service_error);
@@ -533,12 +513,12 @@ pub async fn run(options: &LoadOptions, mut progress: impl FnMut(&WorkloadReport
                 p50_ratio: ratio(service.p50_us, bare.p50_us),
                 p99_ratio: ratio(service.p99_us, bare.p99_us),
                 max_ratio: ratio(service.max_us, bare.max_us),
-                paired_throughput_ratio: median(&paired_throughput),
-                paired_p99_ratio: median(&paired_p99),
+                paired_throughput_ratio: paired_median(&bare, &service, throughput),
+                paired_p99_ratio: paired_median(&bare, &service, p99),
                 minimal_throughput_ratio: ratio(service.requests_per_s, minimal.requests_per_s),
                 minimal_p99_ratio: ratio(service.p99_us, minimal.p99_us),
-                minimal_paired_throughput_ratio: median(&paired_minimal_throughput),
-                minimal_paired_p99_ratio: median(&paired_minimal_p99),
+                minimal_paired_throughput_ratio: paired_median(&minimal, &service, throughput),
+                minimal_paired_p99_ratio: paired_median(&minimal, &service, p99),
                 minimal_cpu_ratio: ratio(service.cpu_us_per_request, minimal.cpu_us_per_request),
                 minimal,
                 bare,
@@ -574,6 +554,22 @@ pub async fn run(options: &LoadOptions, mut progress: impl FnMut(&WorkloadReport
         minimal_cpu_ratio: headline.4,
         targets_met: headline.2 >= 0.9 && headline.3 <= 1.2,
     })
+}
+
+fn throughput(round: &RoundFigures) -> f64 {
+    round.requests_per_s
+}
+
+fn p99(round: &RoundFigures) -> f64 {
+    round.latency.p99_us
+}
+
+/// The median over the rounds of `figure` of the service over that of `reference` in the
+/// same round (paired ratios).
+fn paired_median(reference: &SideFigures, service: &SideFigures, figure: fn(&RoundFigures) -> f64) -> f64 {
+    let ratios: Vec<f64> =
+        reference.rounds.iter().zip(&service.rounds).map(|(r, s)| ratio(figure(s), figure(r))).collect();
+    median(&ratios)
 }
 
 /// The table header printed before the workload lines.
