@@ -36,30 +36,37 @@ use std::io;
 
 use uuid::Uuid;
 
-/// `AF_HYPERV`.
-pub const AF_HYPERV: u16 = 34;
+use windows_sys::Win32::System::Hypervisor as hv;
+use windows_sys::core::GUID;
+
+pub use windows_sys::Win32::Networking::WinSock::AF_HYPERV;
 /// `HV_PROTOCOL_RAW`, also the socket-option level of Hyper-V options.
-pub const HV_PROTOCOL_RAW: i32 = 1;
+pub const HV_PROTOCOL_RAW: i32 = hv::HV_PROTOCOL_RAW as i32;
 /// `HVSOCKET_CONNECTED_SUSPEND` (option of level [`HV_PROTOCOL_RAW`]; value 1 enables it).
-pub const HVSOCKET_CONNECTED_SUSPEND: i32 = 4;
+pub const HVSOCKET_CONNECTED_SUSPEND: i32 = hv::HVSOCKET_CONNECTED_SUSPEND as i32;
 /// The value that enables [`HVSOCKET_CONNECTED_SUSPEND`] (a `ULONG`).
 pub const CONNECTED_SUSPEND_ENABLED: u32 = 1;
 /// `sizeof(SOCKADDR_HV)`.
-pub const SOCKADDR_HV_LEN: usize = 36;
+pub const SOCKADDR_HV_LEN: usize = size_of::<hv::SOCKADDR_HV>();
 /// `HV_GUID_VSOCK_TEMPLATE`: service ids of vsock ports are this GUID with `Data1` = port.
-pub const VSOCK_TEMPLATE: Uuid = Uuid::from_u128(0x0000_0000_facb_11e6_bd58_6400_6a79_86d3);
-/// `HV_GUID_WILDCARD` (all zeros): a listener bound to it accepts every partition.
-pub const HV_GUID_WILDCARD: Uuid = Uuid::nil();
+pub const VSOCK_TEMPLATE: Uuid = uuid_of(hv::HV_GUID_VSOCK_TEMPLATE);
+/// `HV_GUID_WILDCARD` (`HV_GUID_ZERO`): a listener bound to it accepts every partition.
+pub const HV_GUID_WILDCARD: Uuid = uuid_of(hv::HV_GUID_ZERO);
 /// `HV_GUID_BROADCAST` (all ones).
-pub const HV_GUID_BROADCAST: Uuid = Uuid::max();
+pub const HV_GUID_BROADCAST: Uuid = uuid_of(hv::HV_GUID_BROADCAST);
 /// `HV_GUID_CHILDREN`: the address that names every child partition.
-pub const HV_GUID_CHILDREN: Uuid = Uuid::from_u128(0x90db_8b89_0d35_4f79_8ce9_49ea_0ac8_b7cd);
+pub const HV_GUID_CHILDREN: Uuid = uuid_of(hv::HV_GUID_CHILDREN);
 /// `HV_GUID_LOOPBACK`: a process of this partition talking to itself.
-pub const HV_GUID_LOOPBACK: Uuid = Uuid::from_u128(0xe0e1_6197_dd56_4a10_9195_5ee7_a155_a838);
+pub const HV_GUID_LOOPBACK: Uuid = uuid_of(hv::HV_GUID_LOOPBACK);
 /// `HV_GUID_PARENT`: the parent partition (the host, seen from a nested VM).
-pub const HV_GUID_PARENT: Uuid = Uuid::from_u128(0xa42e_7cda_d03f_480c_9cc2_a4de_20ab_b878);
+pub const HV_GUID_PARENT: Uuid = uuid_of(hv::HV_GUID_PARENT);
 /// `HV_GUID_SILOHOST`: the host of a container silo.
-pub const HV_GUID_SILOHOST: Uuid = Uuid::from_u128(0x36bd_0c5c_7276_4223_88ba_7d03_b654_c568);
+pub const HV_GUID_SILOHOST: Uuid = uuid_of(hv::HV_GUID_SILOHOST);
+
+/// The SDK's `GUID` as a [`Uuid`].
+const fn uuid_of(guid: GUID) -> Uuid {
+    Uuid::from_fields(guid.data1, guid.data2, guid.data3, &guid.data4)
+}
 
 /// Whether `vm` is one of the well-known addresses that are never a guest VM (wildcard,
 /// broadcast, children, loopback, parent, silo host): a connection from one of them comes
@@ -171,28 +178,12 @@ impl VmFilter {
 pub const GUEST_COMMUNICATION_SERVICES: &str =
     r"SOFTWARE\Microsoft\Windows NT\CurrentVersion\Virtualization\GuestCommunicationServices";
 
-/// Winsock error codes the Hyper-V socket calls meet.
+/// Winsock error codes the Hyper-V socket calls meet, as the SDK declares them.
 pub mod wsa {
-    /// `WSAEACCES`: no right to use the address.
-    pub const WSAEACCES: i32 = 10013;
-    /// `WSAEPROTONOSUPPORT`: the protocol (`HV_PROTOCOL_RAW`) is unknown.
-    pub const WSAEPROTONOSUPPORT: i32 = 10043;
-    /// `WSAESOCKTNOSUPPORT`: the socket type is not supported in this family.
-    pub const WSAESOCKTNOSUPPORT: i32 = 10044;
-    /// `WSAEAFNOSUPPORT`: the address family (`AF_HYPERV`) is unknown.
-    pub const WSAEAFNOSUPPORT: i32 = 10047;
-    /// `WSAEADDRINUSE`: another socket listens on the address.
-    pub const WSAEADDRINUSE: i32 = 10048;
-    /// `WSAEADDRNOTAVAIL`: no such partition (VM id).
-    pub const WSAEADDRNOTAVAIL: i32 = 10049;
-    /// `WSAENETUNREACH`: the partition cannot be reached (VM off).
-    pub const WSAENETUNREACH: i32 = 10051;
-    /// `WSAETIMEDOUT`: the connection timed out.
-    pub const WSAETIMEDOUT: i32 = 10060;
-    /// `WSAECONNREFUSED`: nothing listens on the service id in the guest.
-    pub const WSAECONNREFUSED: i32 = 10061;
-    /// `WSAEHOSTUNREACH`: the partition cannot be reached.
-    pub const WSAEHOSTUNREACH: i32 = 10065;
+    pub use windows_sys::Win32::Networking::WinSock::{
+        WSAEACCES, WSAEADDRINUSE, WSAEADDRNOTAVAIL, WSAEAFNOSUPPORT, WSAECONNREFUSED, WSAEHOSTUNREACH, WSAENETUNREACH,
+        WSAEPROTONOSUPPORT, WSAESOCKTNOSUPPORT, WSAETIMEDOUT,
+    };
 }
 
 /// The Hyper-V socket call that failed, for [`explain`].
@@ -296,31 +287,10 @@ mod sys {
     use windows_sys::Win32::System::Registry::{HKEY, HKEY_LOCAL_MACHINE, KEY_READ, RegCloseKey, RegOpenKeyExW};
 
     use super::{
-        AF_HYPERV, CONNECTED_SUSPEND_ENABLED, HV_PROTOCOL_RAW, HVSOCKET_CONNECTED_SUSPEND, HvCall, SOCKADDR_HV_LEN,
-        SockaddrHv, VmFilter, explain, service_id, wsa,
+        AF_HYPERV, CONNECTED_SUSPEND_ENABLED, HV_PROTOCOL_RAW, HVSOCKET_CONNECTED_SUSPEND, HvCall, SockaddrHv,
+        VmFilter, explain, service_id,
     };
     use crate::transport::{BoxedStream, GuestId, NotificationConnector, RequestListener};
-
-    // The constants above are those of the Windows SDK.
-    const _: () = {
-        assert!(AF_HYPERV == windows_sys::Win32::Networking::WinSock::AF_HYPERV);
-        assert!(HV_PROTOCOL_RAW as u32 == windows_sys::Win32::System::Hypervisor::HV_PROTOCOL_RAW);
-        assert!(
-            HVSOCKET_CONNECTED_SUSPEND as u32 == windows_sys::Win32::System::Hypervisor::HVSOCKET_CONNECTED_SUSPEND
-        );
-        assert!(SOCKADDR_HV_LEN == size_of::<windows_sys::Win32::System::Hypervisor::SOCKADDR_HV>());
-        use windows_sys::Win32::Networking::WinSock as ws;
-        assert!(wsa::WSAEACCES == ws::WSAEACCES);
-        assert!(wsa::WSAEPROTONOSUPPORT == ws::WSAEPROTONOSUPPORT);
-        assert!(wsa::WSAESOCKTNOSUPPORT == ws::WSAESOCKTNOSUPPORT);
-        assert!(wsa::WSAEAFNOSUPPORT == ws::WSAEAFNOSUPPORT);
-        assert!(wsa::WSAEADDRINUSE == ws::WSAEADDRINUSE);
-        assert!(wsa::WSAEADDRNOTAVAIL == ws::WSAEADDRNOTAVAIL);
-        assert!(wsa::WSAENETUNREACH == ws::WSAENETUNREACH);
-        assert!(wsa::WSAETIMEDOUT == ws::WSAETIMEDOUT);
-        assert!(wsa::WSAECONNREFUSED == ws::WSAECONNREFUSED);
-        assert!(wsa::WSAEHOSTUNREACH == ws::WSAEHOSTUNREACH);
-    };
 
     /// How long a blocked thread waits before checking whether it should stop.
     const POLL_SLICE: Duration = Duration::from_millis(250);

@@ -13,60 +13,27 @@ use std::sync::Arc;
 use proxy_wifi_protocol::{Bssid, Ssid};
 use uuid::Uuid;
 
-/// Win32 error codes the backend and the fake use (the table, kept whole).
-#[allow(dead_code)]
+/// Win32 error codes the backend and the fake use, as the SDK declares them.
 pub mod win32 {
-    /// `ERROR_SUCCESS`.
-    pub const ERROR_SUCCESS: u32 = 0;
-    /// `ERROR_ACCESS_DENIED`.
-    pub const ERROR_ACCESS_DENIED: u32 = 5;
-    /// `ERROR_INVALID_PARAMETER`.
-    pub const ERROR_INVALID_PARAMETER: u32 = 87;
-    /// `ERROR_MOD_NOT_FOUND`: `wlanapi.dll` is not installed.
-    pub const ERROR_MOD_NOT_FOUND: u32 = 126;
-    /// `ERROR_PROC_NOT_FOUND`: the DLL lacks a function.
-    pub const ERROR_PROC_NOT_FOUND: u32 = 127;
-    /// `ERROR_SERVICE_NOT_ACTIVE`: the WLAN AutoConfig service is stopped.
-    pub const ERROR_SERVICE_NOT_ACTIVE: u32 = 1062;
-    /// `ERROR_NOT_FOUND`: no such interface.
-    pub const ERROR_NOT_FOUND: u32 = 1168;
-    /// `ERROR_BAD_PROFILE`: the profile XML was refused.
-    pub const ERROR_BAD_PROFILE: u32 = 1206;
-    /// `ERROR_INVALID_STATE`: e.g. querying the connection of a disconnected interface.
-    pub const ERROR_INVALID_STATE: u32 = 5023;
-    /// `ERROR_NOT_SUPPORTED`.
-    pub const ERROR_NOT_SUPPORTED: u32 = 50;
-    /// `ERROR_INVALID_HANDLE`.
-    pub const ERROR_INVALID_HANDLE: u32 = 6;
-    /// `ERROR_CALL_NOT_IMPLEMENTED`: this `wlanapi.dll` lacks the feature (Wine's has no
-    /// notifications).
-    pub const ERROR_CALL_NOT_IMPLEMENTED: u32 = 120;
+    pub use windows_sys::Win32::Foundation::{
+        ERROR_ACCESS_DENIED, ERROR_BAD_PROFILE, ERROR_CALL_NOT_IMPLEMENTED, ERROR_INVALID_HANDLE,
+        ERROR_INVALID_PARAMETER, ERROR_INVALID_STATE, ERROR_MOD_NOT_FOUND, ERROR_NOT_FOUND, ERROR_NOT_SUPPORTED,
+        ERROR_PROC_NOT_FOUND, ERROR_SERVICE_NOT_ACTIVE, ERROR_SUCCESS,
+    };
 }
 
-/// `WLAN_REASON_CODE` values carried by notifications: the table, kept whole (the backend
-/// passes most of them through; the fake reports some).
-#[allow(dead_code)]
+/// `WLAN_REASON_CODE` values the backend and the fake name (the backend passes every code
+/// through), as the SDK declares them, without their `WLAN_REASON_CODE_` prefix.
+#[allow(unused_imports)] // Some are named by the fake only.
 pub mod reason {
-    /// `WLAN_REASON_CODE_SUCCESS`.
-    pub const SUCCESS: u32 = 0;
-    /// `WLAN_REASON_CODE_UNKNOWN`.
-    pub const UNKNOWN: u32 = 0x0001_0001;
-    /// `WLAN_REASON_CODE_NOT_VISIBLE`: the network is not in range.
-    pub const NOT_VISIBLE: u32 = 0x0002_8002;
-    /// `WLAN_REASON_CODE_SCAN_CALL_FAIL`.
-    pub const SCAN_CALL_FAIL: u32 = 0x0002_800a;
-    /// `WLAN_REASON_CODE_NETWORK_NOT_AVAILABLE`.
-    pub const NETWORK_NOT_AVAILABLE: u32 = 0x0002_800b;
-    /// `WLAN_REASON_CODE_KEY_MISMATCH`.
-    pub const KEY_MISMATCH: u32 = 0x0002_800d;
-    /// `WLAN_REASON_CODE_USER_CANCELLED`: a connection was cancelled (e.g. by a newer one).
-    pub const USER_CANCELLED: u32 = 0x0003_8001;
-    /// `WLAN_REASON_CODE_ASSOCIATION_FAILURE`.
-    pub const ASSOCIATION_FAILURE: u32 = 0x0003_8002;
-    /// `WLAN_REASON_CODE_DRIVER_OPERATION_FAILURE`: e.g. a scan refused by a busy driver.
-    pub const DRIVER_OPERATION_FAILURE: u32 = 0x0003_800c;
-    /// `WLAN_REASON_CODE_MSMSEC_PSK_MISMATCH_SUSPECTED`: wrong WPA2 key.
-    pub const PSK_MISMATCH_SUSPECTED: u32 = 0x0004_8014;
+    pub use windows_sys::Win32::NetworkManagement::WiFi::{
+        WLAN_REASON_CODE_ASSOCIATION_FAILURE as ASSOCIATION_FAILURE,
+        WLAN_REASON_CODE_DRIVER_OPERATION_FAILURE as DRIVER_OPERATION_FAILURE,
+        WLAN_REASON_CODE_KEY_MISMATCH as KEY_MISMATCH,
+        WLAN_REASON_CODE_MSMSEC_PSK_MISMATCH_SUSPECTED as PSK_MISMATCH_SUSPECTED,
+        WLAN_REASON_CODE_NETWORK_NOT_AVAILABLE as NETWORK_NOT_AVAILABLE, WLAN_REASON_CODE_NOT_VISIBLE as NOT_VISIBLE,
+        WLAN_REASON_CODE_SUCCESS as SUCCESS, WLAN_REASON_CODE_UNKNOWN as UNKNOWN,
+    };
 }
 
 /// A failed WLAN API call: the function and its Win32 error code.
