@@ -20,14 +20,11 @@ use windows_sys::Win32::Foundation::{ERROR_INVALID_STATE, FreeLibrary, GetLastEr
 use windows_sys::Win32::NetworkManagement::Ndis::{NDIS_OBJECT_HEADER, NDIS_OBJECT_TYPE_DEFAULT};
 use windows_sys::Win32::NetworkManagement::WiFi::{
     DOT11_BSS_TYPE, DOT11_BSSID_LIST, DOT11_BSSID_LIST_REVISION_1, DOT11_SSID, L2_NOTIFICATION_DATA,
-    WLAN_API_VERSION_2_0, WLAN_AVAILABLE_NETWORK, WLAN_AVAILABLE_NETWORK_LIST, WLAN_BSS_ENTRY, WLAN_BSS_LIST,
-    WLAN_CONNECTION_ATTRIBUTES, WLAN_CONNECTION_NOTIFICATION_DATA, WLAN_CONNECTION_PARAMETERS, WLAN_INTERFACE_INFO,
-    WLAN_INTERFACE_INFO_LIST, WLAN_INTF_OPCODE, WLAN_NOTIFICATION_CALLBACK, WLAN_NOTIFICATION_SOURCE_ACM,
-    WLAN_NOTIFICATION_SOURCE_MSM, WLAN_NOTIFICATION_SOURCE_NONE, WLAN_NOTIFICATION_SOURCES, WLAN_OPCODE_VALUE_TYPE,
-    WLAN_RAW_DATA, dot11_BSS_type_infrastructure, wlan_connection_mode_temporary_profile,
-    wlan_intf_opcode_current_connection, wlan_notification_acm_connection_complete, wlan_notification_acm_disconnected,
-    wlan_notification_acm_interface_arrival, wlan_notification_acm_interface_removal,
-    wlan_notification_acm_scan_complete, wlan_notification_acm_scan_fail, wlan_notification_msm_signal_quality_change,
+    WLAN_API_VERSION_2_0, WLAN_AVAILABLE_NETWORK, WLAN_AVAILABLE_NETWORK_LIST, WLAN_BSS_LIST,
+    WLAN_CONNECTION_PARAMETERS, WLAN_INTERFACE_INFO, WLAN_INTERFACE_INFO_LIST, WLAN_INTF_OPCODE,
+    WLAN_NOTIFICATION_CALLBACK, WLAN_NOTIFICATION_SOURCE_ACM, WLAN_NOTIFICATION_SOURCE_MSM,
+    WLAN_NOTIFICATION_SOURCE_NONE, WLAN_NOTIFICATION_SOURCES, WLAN_OPCODE_VALUE_TYPE, WLAN_RAW_DATA,
+    dot11_BSS_type_infrastructure, wlan_connection_mode_temporary_profile, wlan_intf_opcode_current_connection,
 };
 use windows_sys::Win32::System::LibraryLoader::{GetProcAddress, LOAD_LIBRARY_SEARCH_SYSTEM32, LoadLibraryExW};
 use windows_sys::core::{BOOL, GUID};
@@ -37,78 +34,7 @@ use super::api::{
     NotificationCallback, WlanApi, WlanBss, WlanConnection, WlanError, WlanEvent, WlanInterfaceInfo, WlanNetwork,
     WlanResult, win32,
 };
-use super::layout::{
-    self, available_network, bss_entry, connection_attributes, connection_notification, interface_info,
-};
-
-// The offsets `layout` decodes with are those of the structures `windows-sys` declares.
-const _: () = {
-    assert!(size_of::<DOT11_SSID>() == layout::DOT11_SSID_SIZE);
-    assert!(offset_of!(WLAN_BSS_LIST, wlanBssEntries) == bss_entry::LIST_HEADER);
-    assert!(size_of::<WLAN_BSS_ENTRY>() == bss_entry::SIZE);
-    assert!(offset_of!(WLAN_BSS_ENTRY, dot11Ssid) == bss_entry::SSID);
-    assert!(offset_of!(WLAN_BSS_ENTRY, dot11Bssid) == bss_entry::BSSID);
-    assert!(offset_of!(WLAN_BSS_ENTRY, dot11BssType) == bss_entry::BSS_TYPE);
-    assert!(offset_of!(WLAN_BSS_ENTRY, dot11BssPhyType) == bss_entry::PHY_TYPE);
-    assert!(offset_of!(WLAN_BSS_ENTRY, lRssi) == bss_entry::RSSI);
-    assert!(offset_of!(WLAN_BSS_ENTRY, uLinkQuality) == bss_entry::LINK_QUALITY);
-    assert!(offset_of!(WLAN_BSS_ENTRY, usBeaconPeriod) == bss_entry::BEACON_PERIOD);
-    assert!(offset_of!(WLAN_BSS_ENTRY, usCapabilityInformation) == bss_entry::CAPABILITY);
-    assert!(offset_of!(WLAN_BSS_ENTRY, ulChCenterFrequency) == bss_entry::CENTER_FREQUENCY);
-    assert!(offset_of!(WLAN_BSS_ENTRY, ulIeOffset) == bss_entry::IE_OFFSET);
-    assert!(offset_of!(WLAN_BSS_ENTRY, ulIeSize) == bss_entry::IE_SIZE);
-
-    assert!(offset_of!(WLAN_AVAILABLE_NETWORK_LIST, Network) == available_network::LIST_HEADER);
-    assert!(size_of::<WLAN_AVAILABLE_NETWORK>() == available_network::SIZE);
-    assert!(offset_of!(WLAN_AVAILABLE_NETWORK, dot11Ssid) == available_network::SSID);
-    assert!(offset_of!(WLAN_AVAILABLE_NETWORK, dot11BssType) == available_network::BSS_TYPE);
-    assert!(offset_of!(WLAN_AVAILABLE_NETWORK, bNetworkConnectable) == available_network::CONNECTABLE);
-    assert!(offset_of!(WLAN_AVAILABLE_NETWORK, wlanSignalQuality) == available_network::SIGNAL_QUALITY);
-    assert!(offset_of!(WLAN_AVAILABLE_NETWORK, bSecurityEnabled) == available_network::SECURITY_ENABLED);
-    assert!(offset_of!(WLAN_AVAILABLE_NETWORK, dot11DefaultAuthAlgorithm) == available_network::AUTH);
-    assert!(offset_of!(WLAN_AVAILABLE_NETWORK, dot11DefaultCipherAlgorithm) == available_network::CIPHER);
-
-    assert!(offset_of!(WLAN_INTERFACE_INFO_LIST, InterfaceInfo) == interface_info::LIST_HEADER);
-    assert!(size_of::<WLAN_INTERFACE_INFO>() == interface_info::SIZE);
-    assert!(offset_of!(WLAN_INTERFACE_INFO, InterfaceGuid) == interface_info::GUID);
-    assert!(offset_of!(WLAN_INTERFACE_INFO, strInterfaceDescription) == interface_info::DESCRIPTION);
-    assert!(offset_of!(WLAN_INTERFACE_INFO, isState) == interface_info::STATE);
-
-    assert!(size_of::<WLAN_CONNECTION_ATTRIBUTES>() == connection_attributes::SIZE);
-    assert!(offset_of!(WLAN_CONNECTION_ATTRIBUTES, isState) == connection_attributes::STATE);
-    assert!(offset_of!(WLAN_CONNECTION_ATTRIBUTES, strProfileName) == connection_attributes::PROFILE_NAME);
-    assert!(offset_of!(WLAN_CONNECTION_ATTRIBUTES, wlanAssociationAttributes.dot11Ssid) == connection_attributes::SSID);
-    assert!(
-        offset_of!(WLAN_CONNECTION_ATTRIBUTES, wlanAssociationAttributes.dot11Bssid) == connection_attributes::BSSID
-    );
-    assert!(
-        offset_of!(WLAN_CONNECTION_ATTRIBUTES, wlanAssociationAttributes.wlanSignalQuality)
-            == connection_attributes::SIGNAL_QUALITY
-    );
-    assert!(
-        offset_of!(WLAN_CONNECTION_ATTRIBUTES, wlanSecurityAttributes.dot11AuthAlgorithm)
-            == connection_attributes::AUTH
-    );
-    assert!(
-        offset_of!(WLAN_CONNECTION_ATTRIBUTES, wlanSecurityAttributes.dot11CipherAlgorithm)
-            == connection_attributes::CIPHER
-    );
-
-    assert!(offset_of!(WLAN_CONNECTION_NOTIFICATION_DATA, dot11Ssid) == connection_notification::SSID);
-    assert!(offset_of!(WLAN_CONNECTION_NOTIFICATION_DATA, wlanReasonCode) == connection_notification::REASON);
-    assert!(offset_of!(WLAN_CONNECTION_NOTIFICATION_DATA, dwFlags) + 4 >= connection_notification::MIN_SIZE);
-
-    assert!(WLAN_NOTIFICATION_SOURCE_ACM == layout::SOURCE_ACM);
-    assert!(WLAN_NOTIFICATION_SOURCE_MSM == layout::SOURCE_MSM);
-    assert!(wlan_notification_acm_scan_complete as u32 == layout::ACM_SCAN_COMPLETE);
-    assert!(wlan_notification_acm_scan_fail as u32 == layout::ACM_SCAN_FAIL);
-    assert!(wlan_notification_acm_connection_complete as u32 == layout::ACM_CONNECTION_COMPLETE);
-    assert!(wlan_notification_acm_disconnected as u32 == layout::ACM_DISCONNECTED);
-    assert!(wlan_notification_acm_interface_arrival as u32 == layout::ACM_INTERFACE_ARRIVAL);
-    assert!(wlan_notification_acm_interface_removal as u32 == layout::ACM_INTERFACE_REMOVAL);
-    assert!(wlan_notification_msm_signal_quality_change as u32 == layout::MSM_SIGNAL_QUALITY_CHANGE);
-    assert!(dot11_BSS_type_infrastructure == layout::BSS_TYPE_INFRASTRUCTURE);
-};
+use super::layout;
 
 type WlanOpenHandleFn = unsafe extern "system" fn(u32, *const c_void, *mut u32, *mut HANDLE) -> u32;
 type WlanCloseHandleFn = unsafe extern "system" fn(HANDLE, *const c_void) -> u32;
@@ -394,8 +320,9 @@ impl WlanApi for WlanClient {
         let memory = self.owned(list.cast());
         check("WlanEnumInterfaces", code)?;
         // SAFETY: the block is a `WLAN_INTERFACE_INFO_LIST`, or null.
-        let entries =
-            unsafe { memory.counted_list("WlanEnumInterfaces", interface_info::LIST_HEADER, interface_info::SIZE) }?;
+        let entries = unsafe {
+            memory.counted_list("WlanEnumInterfaces", layout::INTERFACE_LIST_HEADER, size_of::<WLAN_INTERFACE_INFO>())
+        }?;
         Ok(entries.map(layout::decode_interface_list).unwrap_or_default())
     }
 
@@ -445,7 +372,11 @@ impl WlanApi for WlanClient {
         check("WlanGetAvailableNetworkList", code)?;
         // SAFETY: the block is a `WLAN_AVAILABLE_NETWORK_LIST`, or null.
         let entries = unsafe {
-            memory.counted_list("WlanGetAvailableNetworkList", available_network::LIST_HEADER, available_network::SIZE)
+            memory.counted_list(
+                "WlanGetAvailableNetworkList",
+                layout::NETWORK_LIST_HEADER,
+                size_of::<WLAN_AVAILABLE_NETWORK>(),
+            )
         }?;
         Ok(entries.map(layout::decode_available_networks).unwrap_or_default())
     }

@@ -2,142 +2,53 @@
 //!
 //! The Windows client hands each returned block to these functions as a byte slice (of
 //! the size the API reports or the item count implies) and turns nothing else into
-//! values itself. Every offset below is that of the `x86_64`/`aarch64` Windows layout of
-//! the structure named; `ffi.rs` checks them against `windows-sys` at compile time. Every
+//! values itself. Every offset and size below is taken from the structure `windows-sys`
+//! declares (`offset_of!`, `size_of`), which on 64-bit systems is the `x86_64`/`aarch64`
+//! Windows layout, so the decoding is tested on every system with the real layout. Every
 //! read is bounds-checked: a short or inconsistent block yields `None` or skips the entry,
 //! never a panic.
 
+use std::mem::{offset_of, size_of};
+
 use proxy_wifi_protocol::{Bssid, MAX_SSID_LEN, Ssid};
 use uuid::Uuid;
+use windows_sys::Win32::NetworkManagement::WiFi::{
+    WLAN_AVAILABLE_NETWORK, WLAN_AVAILABLE_NETWORK_LIST, WLAN_BSS_ENTRY, WLAN_BSS_LIST, WLAN_CONNECTION_ATTRIBUTES,
+    WLAN_CONNECTION_NOTIFICATION_DATA, WLAN_INTERFACE_INFO, WLAN_INTERFACE_INFO_LIST, WLAN_MAX_NAME_LENGTH,
+    WLAN_NOTIFICATION_SOURCE_ACM as SOURCE_ACM, WLAN_NOTIFICATION_SOURCE_MSM as SOURCE_MSM,
+    dot11_BSS_type_infrastructure, wlan_notification_acm_connection_complete, wlan_notification_acm_disconnected,
+    wlan_notification_acm_interface_arrival, wlan_notification_acm_interface_removal,
+    wlan_notification_acm_scan_complete, wlan_notification_acm_scan_fail, wlan_notification_msm_signal_quality_change,
+};
 
 use super::api::{
     Dot11AuthAlgorithm, Dot11CipherAlgorithm, InterfaceState, WlanBss, WlanConnection, WlanInterfaceInfo, WlanNetwork,
     WlanNotification,
 };
 
-/// `WLAN_NOTIFICATION_SOURCE_ACM`.
-pub const SOURCE_ACM: u32 = 0x08;
-/// `WLAN_NOTIFICATION_SOURCE_MSM`.
-pub const SOURCE_MSM: u32 = 0x10;
+// The notification codes, typed as `L2_NOTIFICATION_DATA::NotificationCode` (`u32`).
+const ACM_SCAN_COMPLETE: u32 = wlan_notification_acm_scan_complete as u32;
+const ACM_SCAN_FAIL: u32 = wlan_notification_acm_scan_fail as u32;
+const ACM_CONNECTION_COMPLETE: u32 = wlan_notification_acm_connection_complete as u32;
+const ACM_INTERFACE_ARRIVAL: u32 = wlan_notification_acm_interface_arrival as u32;
+const ACM_INTERFACE_REMOVAL: u32 = wlan_notification_acm_interface_removal as u32;
+const ACM_DISCONNECTED: u32 = wlan_notification_acm_disconnected as u32;
+const MSM_SIGNAL_QUALITY_CHANGE: u32 = wlan_notification_msm_signal_quality_change as u32;
 
-/// `wlan_notification_acm_scan_complete`.
-pub const ACM_SCAN_COMPLETE: u32 = 7;
-/// `wlan_notification_acm_scan_fail`.
-pub const ACM_SCAN_FAIL: u32 = 8;
-/// `wlan_notification_acm_connection_complete`.
-pub const ACM_CONNECTION_COMPLETE: u32 = 10;
-/// `wlan_notification_acm_interface_arrival`.
-pub const ACM_INTERFACE_ARRIVAL: u32 = 13;
-/// `wlan_notification_acm_interface_removal`.
-pub const ACM_INTERFACE_REMOVAL: u32 = 14;
-/// `wlan_notification_acm_disconnected`.
-pub const ACM_DISCONNECTED: u32 = 21;
-/// `wlan_notification_msm_signal_quality_change`.
-pub const MSM_SIGNAL_QUALITY_CHANGE: u32 = 8;
-
-/// `dot11_BSS_type_infrastructure`.
-pub const BSS_TYPE_INFRASTRUCTURE: i32 = 1;
-
-/// Size of `DOT11_SSID` (u32 length + 32 bytes).
-pub const DOT11_SSID_SIZE: usize = 36;
 /// Size of a `WCHAR[WLAN_MAX_NAME_LENGTH]` field.
-const NAME_FIELD_SIZE: usize = 512;
+const NAME_FIELD_SIZE: usize = WLAN_MAX_NAME_LENGTH as usize * size_of::<u16>();
 
-/// Offsets in `WLAN_BSS_LIST` / `WLAN_BSS_ENTRY`.
-pub mod bss_entry {
-    /// Offset of the first entry in the list (after `dwTotalSize`, `dwNumberOfItems`).
-    pub const LIST_HEADER: usize = 8;
-    /// `sizeof(WLAN_BSS_ENTRY)`.
-    pub const SIZE: usize = 360;
-    /// `dot11Ssid`.
-    pub const SSID: usize = 0;
-    /// `dot11Bssid`.
-    pub const BSSID: usize = 40;
-    /// `dot11BssType`.
-    pub const BSS_TYPE: usize = 48;
-    /// `dot11BssPhyType`.
-    pub const PHY_TYPE: usize = 52;
-    /// `lRssi`.
-    pub const RSSI: usize = 56;
-    /// `uLinkQuality`.
-    pub const LINK_QUALITY: usize = 60;
-    /// `usBeaconPeriod`.
-    pub const BEACON_PERIOD: usize = 66;
-    /// `usCapabilityInformation`.
-    pub const CAPABILITY: usize = 88;
-    /// `ulChCenterFrequency` (kHz).
-    pub const CENTER_FREQUENCY: usize = 92;
-    /// `ulIeOffset` (from the start of the entry).
-    pub const IE_OFFSET: usize = 352;
-    /// `ulIeSize`.
-    pub const IE_SIZE: usize = 356;
-}
+/// Bytes of a `WLAN_CONNECTION_NOTIFICATION_DATA` needed up to and including
+/// `wlanReasonCode`.
+const CONNECTION_NOTIFICATION_MIN_SIZE: usize =
+    offset_of!(WLAN_CONNECTION_NOTIFICATION_DATA, wlanReasonCode) + size_of::<u32>();
 
-/// Offsets in `WLAN_AVAILABLE_NETWORK_LIST` / `WLAN_AVAILABLE_NETWORK`.
-pub mod available_network {
-    /// Offset of the first entry (after `dwNumberOfItems`, `dwIndex`).
-    pub const LIST_HEADER: usize = 8;
-    /// `sizeof(WLAN_AVAILABLE_NETWORK)`.
-    pub const SIZE: usize = 628;
-    /// `dot11Ssid`.
-    pub const SSID: usize = 512;
-    /// `dot11BssType`.
-    pub const BSS_TYPE: usize = 548;
-    /// `bNetworkConnectable`.
-    pub const CONNECTABLE: usize = 556;
-    /// `wlanSignalQuality`.
-    pub const SIGNAL_QUALITY: usize = 604;
-    /// `bSecurityEnabled`.
-    pub const SECURITY_ENABLED: usize = 608;
-    /// `dot11DefaultAuthAlgorithm`.
-    pub const AUTH: usize = 612;
-    /// `dot11DefaultCipherAlgorithm`.
-    pub const CIPHER: usize = 616;
-}
-
-/// Offsets in `WLAN_INTERFACE_INFO_LIST` / `WLAN_INTERFACE_INFO`.
-pub mod interface_info {
-    /// Offset of the first entry.
-    pub const LIST_HEADER: usize = 8;
-    /// `sizeof(WLAN_INTERFACE_INFO)`.
-    pub const SIZE: usize = 532;
-    /// `InterfaceGuid`.
-    pub const GUID: usize = 0;
-    /// `strInterfaceDescription`.
-    pub const DESCRIPTION: usize = 16;
-    /// `isState`.
-    pub const STATE: usize = 528;
-}
-
-/// Offsets in `WLAN_CONNECTION_ATTRIBUTES`.
-pub mod connection_attributes {
-    /// `sizeof(WLAN_CONNECTION_ATTRIBUTES)`.
-    pub const SIZE: usize = 604;
-    /// `isState`.
-    pub const STATE: usize = 0;
-    /// `strProfileName`.
-    pub const PROFILE_NAME: usize = 8;
-    /// `wlanAssociationAttributes.dot11Ssid`.
-    pub const SSID: usize = 520;
-    /// `wlanAssociationAttributes.dot11Bssid`.
-    pub const BSSID: usize = 560;
-    /// `wlanAssociationAttributes.wlanSignalQuality`.
-    pub const SIGNAL_QUALITY: usize = 576;
-    /// `wlanSecurityAttributes.dot11AuthAlgorithm`.
-    pub const AUTH: usize = 596;
-    /// `wlanSecurityAttributes.dot11CipherAlgorithm`.
-    pub const CIPHER: usize = 600;
-}
-
-/// Offsets in `WLAN_CONNECTION_NOTIFICATION_DATA`.
-pub mod connection_notification {
-    /// Bytes needed up to and including `wlanReasonCode`.
-    pub const MIN_SIZE: usize = 564;
-    /// `dot11Ssid`.
-    pub const SSID: usize = 516;
-    /// `wlanReasonCode`.
-    pub const REASON: usize = 560;
-}
+/// Offset of the first entry of a `WLAN_INTERFACE_INFO_LIST`.
+pub const INTERFACE_LIST_HEADER: usize = offset_of!(WLAN_INTERFACE_INFO_LIST, InterfaceInfo);
+/// Offset of the first entry of a `WLAN_AVAILABLE_NETWORK_LIST`.
+pub const NETWORK_LIST_HEADER: usize = offset_of!(WLAN_AVAILABLE_NETWORK_LIST, Network);
+/// Offset of the first entry of a `WLAN_BSS_LIST`.
+const BSS_LIST_HEADER: usize = offset_of!(WLAN_BSS_LIST, wlanBssEntries);
 
 fn read<const N: usize>(bytes: &[u8], at: usize) -> Option<[u8; N]> {
     bytes.get(at..at.checked_add(N)?)?.try_into().ok()
@@ -193,15 +104,16 @@ pub fn list_len(header: usize, entry_size: usize, count: u32) -> Option<usize> {
 /// Decodes a `WLAN_BSS_LIST` of `dwTotalSize` bytes. Entries that are not infrastructure
 /// BSSs, or whose IEs lie outside the block, are skipped.
 pub fn decode_bss_list(block: &[u8]) -> Vec<WlanBss> {
-    let Some(count) = u32_at(block, 4) else { return Vec::new() };
+    let Some(count) = u32_at(block, offset_of!(WLAN_BSS_LIST, dwNumberOfItems)) else { return Vec::new() };
+    let size = size_of::<WLAN_BSS_ENTRY>();
     let mut out = Vec::new();
     for index in 0..count as usize {
-        let Some(e) = entry(block, bss_entry::LIST_HEADER, bss_entry::SIZE, index) else {
+        let Some(e) = entry(block, BSS_LIST_HEADER, size, index) else {
             tracing::warn!(index, count, "WLAN BSS list shorter than its item count");
             break;
         };
         // Cannot overflow: the entry lies within the block.
-        let start = bss_entry::LIST_HEADER + index * bss_entry::SIZE;
+        let start = BSS_LIST_HEADER + index * size;
         match decode_bss_entry(block, start, e) {
             Some(bss) => out.push(bss),
             None => tracing::debug!(index, "WLAN BSS entry skipped (not infrastructure, or IEs out of bounds)"),
@@ -211,23 +123,23 @@ pub fn decode_bss_list(block: &[u8]) -> Vec<WlanBss> {
 }
 
 fn decode_bss_entry(block: &[u8], start: usize, e: &[u8]) -> Option<WlanBss> {
-    use bss_entry as o;
-    if i32_at(e, o::BSS_TYPE)? != BSS_TYPE_INFRASTRUCTURE {
+    type E = WLAN_BSS_ENTRY;
+    if i32_at(e, offset_of!(E, dot11BssType))? != dot11_BSS_type_infrastructure {
         return None;
     }
-    let ie_offset = u32_at(e, o::IE_OFFSET)? as usize;
-    let ie_size = u32_at(e, o::IE_SIZE)? as usize;
+    let ie_offset = u32_at(e, offset_of!(E, ulIeOffset))? as usize;
+    let ie_size = u32_at(e, offset_of!(E, ulIeSize))? as usize;
     let ie_start = start.checked_add(ie_offset)?;
     let ies = block.get(ie_start..ie_start.checked_add(ie_size)?)?.to_vec();
     Some(WlanBss {
-        ssid: ssid_at(e, o::SSID)?,
-        bssid: bssid_at(e, o::BSSID)?,
-        phy_type: u32_at(e, o::PHY_TYPE)?,
-        rssi_dbm: i32_at(e, o::RSSI)?,
-        link_quality: u32_at(e, o::LINK_QUALITY)?,
-        frequency_khz: u32_at(e, o::CENTER_FREQUENCY)?,
-        capabilities: u16_at(e, o::CAPABILITY)?,
-        beacon_period: u16_at(e, o::BEACON_PERIOD)?,
+        ssid: ssid_at(e, offset_of!(E, dot11Ssid))?,
+        bssid: bssid_at(e, offset_of!(E, dot11Bssid))?,
+        phy_type: u32_at(e, offset_of!(E, dot11BssPhyType))?,
+        rssi_dbm: i32_at(e, offset_of!(E, lRssi))?,
+        link_quality: u32_at(e, offset_of!(E, uLinkQuality))?,
+        frequency_khz: u32_at(e, offset_of!(E, ulChCenterFrequency))?,
+        capabilities: u16_at(e, offset_of!(E, usCapabilityInformation))?,
+        beacon_period: u16_at(e, offset_of!(E, usBeaconPeriod))?,
         ies,
     })
 }
@@ -235,21 +147,23 @@ fn decode_bss_entry(block: &[u8], start: usize, e: &[u8]) -> Option<WlanBss> {
 /// Decodes a `WLAN_AVAILABLE_NETWORK_LIST` (block of [`list_len`] bytes); only
 /// infrastructure networks are kept.
 pub fn decode_available_networks(block: &[u8]) -> Vec<WlanNetwork> {
-    use available_network as o;
-    let Some(count) = u32_at(block, 0) else { return Vec::new() };
+    type E = WLAN_AVAILABLE_NETWORK;
+    let Some(count) = u32_at(block, offset_of!(WLAN_AVAILABLE_NETWORK_LIST, dwNumberOfItems)) else {
+        return Vec::new();
+    };
     (0..count as usize)
-        .map_while(|index| entry(block, o::LIST_HEADER, o::SIZE, index))
+        .map_while(|index| entry(block, NETWORK_LIST_HEADER, size_of::<E>(), index))
         .filter_map(|e| {
-            if i32_at(e, o::BSS_TYPE)? != BSS_TYPE_INFRASTRUCTURE {
+            if i32_at(e, offset_of!(E, dot11BssType))? != dot11_BSS_type_infrastructure {
                 return None;
             }
             Some(WlanNetwork {
-                ssid: ssid_at(e, o::SSID)?,
-                auth: Dot11AuthAlgorithm::from_raw(i32_at(e, o::AUTH)?),
-                cipher: Dot11CipherAlgorithm::from_raw(i32_at(e, o::CIPHER)?),
-                security_enabled: u32_at(e, o::SECURITY_ENABLED)? != 0,
-                signal_quality: u32_at(e, o::SIGNAL_QUALITY)?,
-                connectable: u32_at(e, o::CONNECTABLE)? != 0,
+                ssid: ssid_at(e, offset_of!(E, dot11Ssid))?,
+                auth: Dot11AuthAlgorithm::from_raw(i32_at(e, offset_of!(E, dot11DefaultAuthAlgorithm))?),
+                cipher: Dot11CipherAlgorithm::from_raw(i32_at(e, offset_of!(E, dot11DefaultCipherAlgorithm))?),
+                security_enabled: u32_at(e, offset_of!(E, bSecurityEnabled))? != 0,
+                signal_quality: u32_at(e, offset_of!(E, wlanSignalQuality))?,
+                connectable: u32_at(e, offset_of!(E, bNetworkConnectable))? != 0,
             })
         })
         .collect()
@@ -257,15 +171,17 @@ pub fn decode_available_networks(block: &[u8]) -> Vec<WlanNetwork> {
 
 /// Decodes a `WLAN_INTERFACE_INFO_LIST` (block of [`list_len`] bytes).
 pub fn decode_interface_list(block: &[u8]) -> Vec<WlanInterfaceInfo> {
-    use interface_info as o;
-    let Some(count) = u32_at(block, 0) else { return Vec::new() };
+    type E = WLAN_INTERFACE_INFO;
+    let Some(count) = u32_at(block, offset_of!(WLAN_INTERFACE_INFO_LIST, dwNumberOfItems)) else {
+        return Vec::new();
+    };
     (0..count as usize)
-        .map_while(|index| entry(block, o::LIST_HEADER, o::SIZE, index))
+        .map_while(|index| entry(block, INTERFACE_LIST_HEADER, size_of::<E>(), index))
         .filter_map(|e| {
             Some(WlanInterfaceInfo {
-                guid: guid_at(e, o::GUID)?,
-                description: wide_string_at(e, o::DESCRIPTION, NAME_FIELD_SIZE)?,
-                state: InterfaceState::from_raw(i32_at(e, o::STATE)?),
+                guid: guid_at(e, offset_of!(E, InterfaceGuid))?,
+                description: wide_string_at(e, offset_of!(E, strInterfaceDescription), NAME_FIELD_SIZE)?,
+                state: InterfaceState::from_raw(i32_at(e, offset_of!(E, isState))?),
             })
         })
         .collect()
@@ -273,15 +189,18 @@ pub fn decode_interface_list(block: &[u8]) -> Vec<WlanInterfaceInfo> {
 
 /// Decodes `WLAN_CONNECTION_ATTRIBUTES` (the block `WlanQueryInterface` returned).
 pub fn decode_connection_attributes(block: &[u8]) -> Option<WlanConnection> {
-    use connection_attributes as o;
+    type C = WLAN_CONNECTION_ATTRIBUTES;
     Some(WlanConnection {
-        state: InterfaceState::from_raw(i32_at(block, o::STATE)?),
-        profile_name: wide_string_at(block, o::PROFILE_NAME, NAME_FIELD_SIZE)?,
-        ssid: ssid_at(block, o::SSID)?,
-        bssid: bssid_at(block, o::BSSID)?,
-        signal_quality: u32_at(block, o::SIGNAL_QUALITY)?,
-        auth: Dot11AuthAlgorithm::from_raw(i32_at(block, o::AUTH)?),
-        cipher: Dot11CipherAlgorithm::from_raw(i32_at(block, o::CIPHER)?),
+        state: InterfaceState::from_raw(i32_at(block, offset_of!(C, isState))?),
+        profile_name: wide_string_at(block, offset_of!(C, strProfileName), NAME_FIELD_SIZE)?,
+        ssid: ssid_at(block, offset_of!(C, wlanAssociationAttributes.dot11Ssid))?,
+        bssid: bssid_at(block, offset_of!(C, wlanAssociationAttributes.dot11Bssid))?,
+        signal_quality: u32_at(block, offset_of!(C, wlanAssociationAttributes.wlanSignalQuality))?,
+        auth: Dot11AuthAlgorithm::from_raw(i32_at(block, offset_of!(C, wlanSecurityAttributes.dot11AuthAlgorithm))?),
+        cipher: Dot11CipherAlgorithm::from_raw(i32_at(
+            block,
+            offset_of!(C, wlanSecurityAttributes.dot11CipherAlgorithm),
+        )?),
     })
 }
 
@@ -296,12 +215,12 @@ pub fn decode_notification(source: u32, code: u32, data: &[u8]) -> Option<WlanNo
             Some(WlanNotification::ScanFailed { reason: u32_at(data, 0).unwrap_or(super::api::reason::UNKNOWN) })
         }
         (SOURCE_ACM, ACM_CONNECTION_COMPLETE) | (SOURCE_ACM, ACM_DISCONNECTED) => {
-            if data.len() < connection_notification::MIN_SIZE {
+            if data.len() < CONNECTION_NOTIFICATION_MIN_SIZE {
                 tracing::warn!(code, size = data.len(), "WLAN connection notification too short; ignored");
                 return None;
             }
-            let ssid = ssid_at(data, connection_notification::SSID)?;
-            let reason = u32_at(data, connection_notification::REASON)?;
+            let ssid = ssid_at(data, offset_of!(WLAN_CONNECTION_NOTIFICATION_DATA, dot11Ssid))?;
+            let reason = u32_at(data, offset_of!(WLAN_CONNECTION_NOTIFICATION_DATA, wlanReasonCode))?;
             Some(if code == ACM_CONNECTION_COMPLETE {
                 WlanNotification::ConnectionComplete { ssid, reason }
             } else {
@@ -342,28 +261,29 @@ mod tests {
 
     /// A `WLAN_BSS_LIST` block as the WLAN service lays it out: entries, then all IEs.
     fn bss_list_block(entries: &[TestEntry<'_>]) -> Vec<u8> {
-        let entries_end = bss_entry::LIST_HEADER + entries.len() * bss_entry::SIZE;
+        type E = WLAN_BSS_ENTRY;
+        let entries_end = list_len(BSS_LIST_HEADER, size_of::<E>(), entries.len() as u32).unwrap();
         let mut block = vec![0u8; entries_end];
         for (i, (ssid, bssid, bss_type, rssi, freq, ies)) in entries.iter().enumerate() {
-            let start = bss_entry::LIST_HEADER + i * bss_entry::SIZE;
+            let start = BSS_LIST_HEADER + i * size_of::<E>();
             let ie_at = block.len();
             block.extend_from_slice(ies);
-            let e = &mut block[start..start + bss_entry::SIZE];
-            put_ssid(e, bss_entry::SSID, ssid);
-            put(e, bss_entry::BSSID, bssid);
-            put(e, bss_entry::BSS_TYPE, &bss_type.to_le_bytes());
-            put(e, bss_entry::PHY_TYPE, &8u32.to_le_bytes());
-            put(e, bss_entry::RSSI, &rssi.to_le_bytes());
-            put(e, bss_entry::LINK_QUALITY, &77u32.to_le_bytes());
-            put(e, bss_entry::BEACON_PERIOD, &100u16.to_le_bytes());
-            put(e, bss_entry::CAPABILITY, &0x0411u16.to_le_bytes());
-            put(e, bss_entry::CENTER_FREQUENCY, &freq.to_le_bytes());
-            put(e, bss_entry::IE_OFFSET, &((ie_at - start) as u32).to_le_bytes());
-            put(e, bss_entry::IE_SIZE, &(ies.len() as u32).to_le_bytes());
+            let e = &mut block[start..start + size_of::<E>()];
+            put_ssid(e, offset_of!(E, dot11Ssid), ssid);
+            put(e, offset_of!(E, dot11Bssid), bssid);
+            put(e, offset_of!(E, dot11BssType), &bss_type.to_le_bytes());
+            put(e, offset_of!(E, dot11BssPhyType), &8u32.to_le_bytes());
+            put(e, offset_of!(E, lRssi), &rssi.to_le_bytes());
+            put(e, offset_of!(E, uLinkQuality), &77u32.to_le_bytes());
+            put(e, offset_of!(E, usBeaconPeriod), &100u16.to_le_bytes());
+            put(e, offset_of!(E, usCapabilityInformation), &0x0411u16.to_le_bytes());
+            put(e, offset_of!(E, ulChCenterFrequency), &freq.to_le_bytes());
+            put(e, offset_of!(E, ulIeOffset), &((ie_at - start) as u32).to_le_bytes());
+            put(e, offset_of!(E, ulIeSize), &(ies.len() as u32).to_le_bytes());
         }
         let total = block.len() as u32;
-        put(&mut block, 0, &total.to_le_bytes());
-        put(&mut block, 4, &(entries.len() as u32).to_le_bytes());
+        put(&mut block, offset_of!(WLAN_BSS_LIST, dwTotalSize), &total.to_le_bytes());
+        put(&mut block, offset_of!(WLAN_BSS_LIST, dwNumberOfItems), &(entries.len() as u32).to_le_bytes());
         block
     }
 
@@ -372,9 +292,9 @@ mod tests {
         let ies_a: &[u8] = &[0, 4, b'h', b'o', b'm', b'e', 48, 2, 1, 0];
         let ies_b: &[u8] = &[0, 3, b'a', b'b', b'c'];
         let block = bss_list_block(&[
-            (b"home", [2, 0, 0, 0, 0, 1], BSS_TYPE_INFRASTRUCTURE, -48, 5_180_000, ies_a),
+            (b"home", [2, 0, 0, 0, 0, 1], dot11_BSS_type_infrastructure, -48, 5_180_000, ies_a),
             (b"adhoc", [2, 0, 0, 0, 0, 2], 2, -60, 2_412_000, &[]),
-            (b"abc", [2, 0, 0, 0, 0, 3], BSS_TYPE_INFRASTRUCTURE, -70, 2_437_000, ies_b),
+            (b"abc", [2, 0, 0, 0, 0, 3], dot11_BSS_type_infrastructure, -70, 2_437_000, ies_b),
         ]);
         let list = decode_bss_list(&block);
         assert_eq!(list.len(), 2, "the ad hoc BSS is skipped");
@@ -394,36 +314,39 @@ mod tests {
     #[test]
     fn bss_list_bounds_are_checked() {
         let ies: &[u8] = &[0, 3, b'a', b'b', b'c'];
-        let mut block = bss_list_block(&[(b"abc", [2, 0, 0, 0, 0, 3], BSS_TYPE_INFRASTRUCTURE, -70, 2_437_000, ies)]);
+        let mut block =
+            bss_list_block(&[(b"abc", [2, 0, 0, 0, 0, 3], dot11_BSS_type_infrastructure, -70, 2_437_000, ies)]);
         // IE size past the end of the block: the entry is skipped.
-        let at = bss_entry::LIST_HEADER + bss_entry::IE_SIZE;
+        let at = BSS_LIST_HEADER + offset_of!(WLAN_BSS_ENTRY, ulIeSize);
         block[at..at + 4].copy_from_slice(&1000u32.to_le_bytes());
         assert!(decode_bss_list(&block).is_empty());
         // An item count larger than the block: what fits is read, nothing panics.
-        let mut block = bss_list_block(&[(b"abc", [2, 0, 0, 0, 0, 3], BSS_TYPE_INFRASTRUCTURE, -70, 2_437_000, ies)]);
+        let mut block =
+            bss_list_block(&[(b"abc", [2, 0, 0, 0, 0, 3], dot11_BSS_type_infrastructure, -70, 2_437_000, ies)]);
         block[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
         assert_eq!(decode_bss_list(&block).len(), 1);
         assert!(decode_bss_list(&[1, 2, 3]).is_empty());
         // An SSID length above 32 is clamped rather than read past its field.
-        let mut block = bss_list_block(&[(b"abc", [2, 0, 0, 0, 0, 3], BSS_TYPE_INFRASTRUCTURE, -70, 2_437_000, ies)]);
+        let mut block =
+            bss_list_block(&[(b"abc", [2, 0, 0, 0, 0, 3], dot11_BSS_type_infrastructure, -70, 2_437_000, ies)]);
         block[8..12].copy_from_slice(&200u32.to_le_bytes());
         assert_eq!(decode_bss_list(&block)[0].ssid.len(), 32);
     }
 
     #[test]
     fn available_networks_and_interfaces() {
-        use available_network as o;
-        let mut block = vec![0u8; list_len(o::LIST_HEADER, o::SIZE, 2).unwrap()];
+        type N = WLAN_AVAILABLE_NETWORK;
+        let mut block = vec![0u8; list_len(NETWORK_LIST_HEADER, size_of::<N>(), 2).unwrap()];
         put(&mut block, 0, &2u32.to_le_bytes());
         for (i, (ssid, auth, cipher)) in [(&b"corp"[..], 6i32, 4i32), (&b"cafe"[..], 1, 0)].iter().enumerate() {
-            let e = &mut block[o::LIST_HEADER + i * o::SIZE..][..o::SIZE];
-            put_ssid(e, o::SSID, ssid);
-            put(e, o::BSS_TYPE, &1i32.to_le_bytes());
-            put(e, o::CONNECTABLE, &1u32.to_le_bytes());
-            put(e, o::SIGNAL_QUALITY, &90u32.to_le_bytes());
-            put(e, o::SECURITY_ENABLED, &u32::from(*auth != 1).to_le_bytes());
-            put(e, o::AUTH, &auth.to_le_bytes());
-            put(e, o::CIPHER, &cipher.to_le_bytes());
+            let e = &mut block[NETWORK_LIST_HEADER + i * size_of::<N>()..][..size_of::<N>()];
+            put_ssid(e, offset_of!(N, dot11Ssid), ssid);
+            put(e, offset_of!(N, dot11BssType), &1i32.to_le_bytes());
+            put(e, offset_of!(N, bNetworkConnectable), &1u32.to_le_bytes());
+            put(e, offset_of!(N, wlanSignalQuality), &90u32.to_le_bytes());
+            put(e, offset_of!(N, bSecurityEnabled), &u32::from(*auth != 1).to_le_bytes());
+            put(e, offset_of!(N, dot11DefaultAuthAlgorithm), &auth.to_le_bytes());
+            put(e, offset_of!(N, dot11DefaultCipherAlgorithm), &cipher.to_le_bytes());
         }
         let networks = decode_available_networks(&block);
         assert_eq!(networks.len(), 2);
@@ -435,13 +358,14 @@ mod tests {
         assert_eq!(networks[1].cipher, Dot11CipherAlgorithm::None);
         assert!(decode_available_networks(&block[..100]).is_empty());
 
-        use interface_info as i;
+        type I = WLAN_INTERFACE_INFO;
         let guid = Uuid::parse_str("cfd367f6-870b-49d7-bb75-67d410eeb98b").unwrap();
-        let mut block = vec![0u8; list_len(i::LIST_HEADER, i::SIZE, 1).unwrap()];
+        let mut block = vec![0u8; list_len(INTERFACE_LIST_HEADER, size_of::<I>(), 1).unwrap()];
         put(&mut block, 0, &1u32.to_le_bytes());
-        put(&mut block, i::LIST_HEADER + i::GUID, &guid.to_bytes_le());
-        put_wide(&mut block, i::LIST_HEADER + i::DESCRIPTION, "Intel(R) Wi-Fi 6 AX201");
-        put(&mut block, i::LIST_HEADER + i::STATE, &1i32.to_le_bytes());
+        let e = &mut block[INTERFACE_LIST_HEADER..];
+        put(e, offset_of!(I, InterfaceGuid), &guid.to_bytes_le());
+        put_wide(e, offset_of!(I, strInterfaceDescription), "Intel(R) Wi-Fi 6 AX201");
+        put(e, offset_of!(I, isState), &1i32.to_le_bytes());
         let interfaces = decode_interface_list(&block);
         assert_eq!(interfaces.len(), 1);
         assert_eq!(interfaces[0].guid, guid);
@@ -457,15 +381,15 @@ mod tests {
 
     #[test]
     fn connection_attributes() {
-        use connection_attributes as o;
-        let mut block = vec![0u8; o::SIZE];
-        put(&mut block, o::STATE, &1i32.to_le_bytes());
-        put_wide(&mut block, o::PROFILE_NAME, "home");
-        put_ssid(&mut block, o::SSID, b"home");
-        put(&mut block, o::BSSID, &[2, 0, 0, 0, 0, 9]);
-        put(&mut block, o::SIGNAL_QUALITY, &66u32.to_le_bytes());
-        put(&mut block, o::AUTH, &7i32.to_le_bytes());
-        put(&mut block, o::CIPHER, &4i32.to_le_bytes());
+        type C = WLAN_CONNECTION_ATTRIBUTES;
+        let mut block = vec![0u8; size_of::<C>()];
+        put(&mut block, offset_of!(C, isState), &1i32.to_le_bytes());
+        put_wide(&mut block, offset_of!(C, strProfileName), "home");
+        put_ssid(&mut block, offset_of!(C, wlanAssociationAttributes.dot11Ssid), b"home");
+        put(&mut block, offset_of!(C, wlanAssociationAttributes.dot11Bssid), &[2, 0, 0, 0, 0, 9]);
+        put(&mut block, offset_of!(C, wlanAssociationAttributes.wlanSignalQuality), &66u32.to_le_bytes());
+        put(&mut block, offset_of!(C, wlanSecurityAttributes.dot11AuthAlgorithm), &7i32.to_le_bytes());
+        put(&mut block, offset_of!(C, wlanSecurityAttributes.dot11CipherAlgorithm), &4i32.to_le_bytes());
         let c = decode_connection_attributes(&block).unwrap();
         assert_eq!(c.state, InterfaceState::Connected);
         assert_eq!(c.profile_name, "home");
@@ -478,9 +402,10 @@ mod tests {
 
     #[test]
     fn notifications() {
-        let mut data = vec![0u8; connection_notification::MIN_SIZE + 8];
-        put_ssid(&mut data, connection_notification::SSID, b"home");
-        put(&mut data, connection_notification::REASON, &reason::PSK_MISMATCH_SUSPECTED.to_le_bytes());
+        type D = WLAN_CONNECTION_NOTIFICATION_DATA;
+        let mut data = vec![0u8; size_of::<D>()];
+        put_ssid(&mut data, offset_of!(D, dot11Ssid), b"home");
+        put(&mut data, offset_of!(D, wlanReasonCode), &reason::PSK_MISMATCH_SUSPECTED.to_le_bytes());
         let ssid = Ssid::new(b"home").unwrap();
         assert_eq!(
             decode_notification(SOURCE_ACM, ACM_CONNECTION_COMPLETE, &data),
