@@ -9,7 +9,7 @@
 #![allow(unsafe_code)]
 
 use std::ffi::c_void;
-use std::mem::{offset_of, size_of};
+use std::mem::size_of;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::ptr;
 use std::sync::RwLock;
@@ -20,11 +20,11 @@ use windows_sys::Win32::Foundation::{ERROR_INVALID_STATE, FreeLibrary, GetLastEr
 use windows_sys::Win32::NetworkManagement::Ndis::{NDIS_OBJECT_HEADER, NDIS_OBJECT_TYPE_DEFAULT};
 use windows_sys::Win32::NetworkManagement::WiFi::{
     DOT11_BSS_TYPE, DOT11_BSSID_LIST, DOT11_BSSID_LIST_REVISION_1, DOT11_SSID, L2_NOTIFICATION_DATA,
-    WLAN_API_VERSION_2_0, WLAN_AVAILABLE_NETWORK, WLAN_AVAILABLE_NETWORK_LIST, WLAN_BSS_LIST,
-    WLAN_CONNECTION_PARAMETERS, WLAN_INTERFACE_INFO, WLAN_INTERFACE_INFO_LIST, WLAN_INTF_OPCODE,
-    WLAN_NOTIFICATION_CALLBACK, WLAN_NOTIFICATION_SOURCE_ACM, WLAN_NOTIFICATION_SOURCE_MSM,
-    WLAN_NOTIFICATION_SOURCE_NONE, WLAN_NOTIFICATION_SOURCES, WLAN_OPCODE_VALUE_TYPE, WLAN_RAW_DATA,
-    dot11_BSS_type_infrastructure, wlan_connection_mode_temporary_profile, wlan_intf_opcode_current_connection,
+    WLAN_API_VERSION_2_0, WLAN_AVAILABLE_NETWORK_LIST, WLAN_BSS_LIST, WLAN_CONNECTION_PARAMETERS,
+    WLAN_INTERFACE_INFO_LIST, WLAN_INTF_OPCODE, WLAN_NOTIFICATION_CALLBACK, WLAN_NOTIFICATION_SOURCE_ACM,
+    WLAN_NOTIFICATION_SOURCE_MSM, WLAN_NOTIFICATION_SOURCE_NONE, WLAN_NOTIFICATION_SOURCES, WLAN_OPCODE_VALUE_TYPE,
+    WLAN_RAW_DATA, dot11_BSS_type_infrastructure, wlan_connection_mode_temporary_profile,
+    wlan_intf_opcode_current_connection,
 };
 use windows_sys::Win32::System::LibraryLoader::{GetProcAddress, LOAD_LIBRARY_SEARCH_SYSTEM32, LoadLibraryExW};
 use windows_sys::core::{BOOL, GUID};
@@ -34,7 +34,7 @@ use super::api::{
     NotificationCallback, WlanApi, WlanBss, WlanConnection, WlanError, WlanEvent, WlanInterfaceInfo, WlanNetwork,
     WlanResult, win32,
 };
-use super::layout;
+use super::layout::{self, ListLayout};
 
 type WlanOpenHandleFn = unsafe extern "system" fn(u32, *const c_void, *mut u32, *mut HANDLE) -> u32;
 type WlanCloseHandleFn = unsafe extern "system" fn(HANDLE, *const c_void) -> u32;
@@ -160,10 +160,7 @@ struct WlanMemory {
 }
 
 // `WlanMemory::counted_list` reads the item count at the start of the lists it is given.
-const _: () = {
-    assert!(offset_of!(WLAN_AVAILABLE_NETWORK_LIST, dwNumberOfItems) == 0);
-    assert!(offset_of!(WLAN_INTERFACE_INFO_LIST, dwNumberOfItems) == 0);
-};
+const _: () = assert!(layout::INTERFACE_LIST.count_at == 0 && layout::NETWORK_LIST.count_at == 0);
 
 impl WlanMemory {
     /// The first `len` bytes of the block.
@@ -175,25 +172,19 @@ impl WlanMemory {
         unsafe { std::slice::from_raw_parts(self.block.cast::<u8>(), len) }
     }
 
-    /// The bytes of a counted list (its `u32` item count first, `count` entries of
-    /// `entry_size` bytes from `header` on), or `None` when `function` returned no block.
+    /// The bytes of a counted list laid out as `list` (its `u32` item count first), or
+    /// `None` when `function` returned no block.
     ///
     /// # Safety
     /// The block must be null or such a list, as `function` returned it.
-    unsafe fn counted_list(
-        &self,
-        function: &'static str,
-        header: usize,
-        entry_size: usize,
-    ) -> WlanResult<Option<&[u8]>> {
+    unsafe fn counted_list(&self, function: &'static str, list: ListLayout) -> WlanResult<Option<&[u8]>> {
         if self.block.is_null() {
             return Ok(None);
         }
         // SAFETY: the list starts with its item count (`dwNumberOfItems` at offset 0,
         // asserted above for both list types).
         let count = unsafe { self.block.cast::<u32>().read() };
-        let len = layout::list_len(header, entry_size, count)
-            .ok_or(WlanError::new(function, win32::ERROR_INVALID_PARAMETER))?;
+        let len = list.byte_len(count).ok_or(WlanError::new(function, win32::ERROR_INVALID_PARAMETER))?;
         // SAFETY: the block holds the header and `count` entries.
         Ok(Some(unsafe { self.bytes(len) }))
     }
@@ -320,9 +311,7 @@ impl WlanApi for WlanClient {
         let memory = self.owned(list.cast());
         check("WlanEnumInterfaces", code)?;
         // SAFETY: the block is a `WLAN_INTERFACE_INFO_LIST`, or null.
-        let entries = unsafe {
-            memory.counted_list("WlanEnumInterfaces", layout::INTERFACE_LIST_HEADER, size_of::<WLAN_INTERFACE_INFO>())
-        }?;
+        let entries = unsafe { memory.counted_list("WlanEnumInterfaces", layout::INTERFACE_LIST) }?;
         Ok(entries.map(layout::decode_interface_list).unwrap_or_default())
     }
 
@@ -371,13 +360,7 @@ impl WlanApi for WlanClient {
         let memory = self.owned(list.cast());
         check("WlanGetAvailableNetworkList", code)?;
         // SAFETY: the block is a `WLAN_AVAILABLE_NETWORK_LIST`, or null.
-        let entries = unsafe {
-            memory.counted_list(
-                "WlanGetAvailableNetworkList",
-                layout::NETWORK_LIST_HEADER,
-                size_of::<WLAN_AVAILABLE_NETWORK>(),
-            )
-        }?;
+        let entries = unsafe { memory.counted_list("WlanGetAvailableNetworkList", layout::NETWORK_LIST) }?;
         Ok(entries.map(layout::decode_available_networks).unwrap_or_default())
     }
 

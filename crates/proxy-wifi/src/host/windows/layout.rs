@@ -43,12 +43,61 @@ const NAME_FIELD_SIZE: usize = WLAN_MAX_NAME_LENGTH as usize * size_of::<u16>();
 const CONNECTION_NOTIFICATION_MIN_SIZE: usize =
     offset_of!(WLAN_CONNECTION_NOTIFICATION_DATA, wlanReasonCode) + size_of::<u32>();
 
-/// Offset of the first entry of a `WLAN_INTERFACE_INFO_LIST`.
-pub const INTERFACE_LIST_HEADER: usize = offset_of!(WLAN_INTERFACE_INFO_LIST, InterfaceInfo);
-/// Offset of the first entry of a `WLAN_AVAILABLE_NETWORK_LIST`.
-pub const NETWORK_LIST_HEADER: usize = offset_of!(WLAN_AVAILABLE_NETWORK_LIST, Network);
-/// Offset of the first entry of a `WLAN_BSS_LIST`.
-const BSS_LIST_HEADER: usize = offset_of!(WLAN_BSS_LIST, wlanBssEntries);
+/// Where a list a WLAN function returns keeps its item count and its entries.
+#[derive(Debug, Clone, Copy)]
+pub struct ListLayout {
+    /// Offset of the `u32` item count (`dwNumberOfItems`).
+    pub count_at: usize,
+    /// Offset of the first entry.
+    pub header: usize,
+    /// Size of an entry.
+    pub entry_size: usize,
+}
+
+/// `WLAN_INTERFACE_INFO_LIST`.
+pub const INTERFACE_LIST: ListLayout = ListLayout {
+    count_at: offset_of!(WLAN_INTERFACE_INFO_LIST, dwNumberOfItems),
+    header: offset_of!(WLAN_INTERFACE_INFO_LIST, InterfaceInfo),
+    entry_size: size_of::<WLAN_INTERFACE_INFO>(),
+};
+
+/// `WLAN_AVAILABLE_NETWORK_LIST`.
+pub const NETWORK_LIST: ListLayout = ListLayout {
+    count_at: offset_of!(WLAN_AVAILABLE_NETWORK_LIST, dwNumberOfItems),
+    header: offset_of!(WLAN_AVAILABLE_NETWORK_LIST, Network),
+    entry_size: size_of::<WLAN_AVAILABLE_NETWORK>(),
+};
+
+/// `WLAN_BSS_LIST` (the entries' IEs follow them, within `dwTotalSize`).
+const BSS_LIST: ListLayout = ListLayout {
+    count_at: offset_of!(WLAN_BSS_LIST, dwNumberOfItems),
+    header: offset_of!(WLAN_BSS_LIST, wlanBssEntries),
+    entry_size: size_of::<WLAN_BSS_ENTRY>(),
+};
+
+impl ListLayout {
+    /// The byte length of a list of `count` entries, for slicing the returned block.
+    pub fn byte_len(self, count: u32) -> Option<usize> {
+        self.header.checked_add((count as usize).checked_mul(self.entry_size)?)
+    }
+
+    /// The item count of the list in `block`.
+    fn count(self, block: &[u8]) -> Option<u32> {
+        u32_at(block, self.count_at)
+    }
+
+    /// Entry `index` of the list in `block`: its offset in the block and its bytes.
+    fn entry(self, block: &[u8], index: usize) -> Option<(usize, &[u8])> {
+        let start = self.header.checked_add(index.checked_mul(self.entry_size)?)?;
+        Some((start, block.get(start..start.checked_add(self.entry_size)?)?))
+    }
+
+    /// The entries of the list in `block`, as many as its item count says and it holds.
+    fn entries(self, block: &[u8]) -> impl Iterator<Item = &[u8]> {
+        let count = self.count(block).unwrap_or(0) as usize;
+        (0..count).map_while(move |index| self.entry(block, index).map(|(_, bytes)| bytes))
+    }
+}
 
 fn read<const N: usize>(bytes: &[u8], at: usize) -> Option<[u8; N]> {
     bytes.get(at..at.checked_add(N)?)?.try_into().ok()
@@ -90,30 +139,16 @@ fn bssid_at(bytes: &[u8], at: usize) -> Option<Bssid> {
     read::<6>(bytes, at).map(Bssid)
 }
 
-/// Entry `index` of a list whose entries start at `header` and are `size` bytes each.
-fn entry(bytes: &[u8], header: usize, size: usize, index: usize) -> Option<&[u8]> {
-    let start = header.checked_add(index.checked_mul(size)?)?;
-    bytes.get(start..start.checked_add(size)?)
-}
-
-/// The byte length of a list of `count` entries, for slicing the returned block.
-pub fn list_len(header: usize, entry_size: usize, count: u32) -> Option<usize> {
-    header.checked_add((count as usize).checked_mul(entry_size)?)
-}
-
 /// Decodes a `WLAN_BSS_LIST` of `dwTotalSize` bytes. Entries that are not infrastructure
 /// BSSs, or whose IEs lie outside the block, are skipped.
 pub fn decode_bss_list(block: &[u8]) -> Vec<WlanBss> {
-    let Some(count) = u32_at(block, offset_of!(WLAN_BSS_LIST, dwNumberOfItems)) else { return Vec::new() };
-    let size = size_of::<WLAN_BSS_ENTRY>();
+    let Some(count) = BSS_LIST.count(block) else { return Vec::new() };
     let mut out = Vec::new();
     for index in 0..count as usize {
-        let Some(e) = entry(block, BSS_LIST_HEADER, size, index) else {
+        let Some((start, e)) = BSS_LIST.entry(block, index) else {
             tracing::warn!(index, count, "WLAN BSS list shorter than its item count");
             break;
         };
-        // Cannot overflow: the entry lies within the block.
-        let start = BSS_LIST_HEADER + index * size;
         match decode_bss_entry(block, start, e) {
             Some(bss) => out.push(bss),
             None => tracing::debug!(index, "WLAN BSS entry skipped (not infrastructure, or IEs out of bounds)"),
@@ -144,15 +179,12 @@ fn decode_bss_entry(block: &[u8], start: usize, e: &[u8]) -> Option<WlanBss> {
     })
 }
 
-/// Decodes a `WLAN_AVAILABLE_NETWORK_LIST` (block of [`list_len`] bytes); only
+/// Decodes a `WLAN_AVAILABLE_NETWORK_LIST` (block of [`ListLayout::byte_len`] bytes); only
 /// infrastructure networks are kept.
 pub fn decode_available_networks(block: &[u8]) -> Vec<WlanNetwork> {
     type E = WLAN_AVAILABLE_NETWORK;
-    let Some(count) = u32_at(block, offset_of!(WLAN_AVAILABLE_NETWORK_LIST, dwNumberOfItems)) else {
-        return Vec::new();
-    };
-    (0..count as usize)
-        .map_while(|index| entry(block, NETWORK_LIST_HEADER, size_of::<E>(), index))
+    NETWORK_LIST
+        .entries(block)
         .filter_map(|e| {
             if i32_at(e, offset_of!(E, dot11BssType))? != dot11_BSS_type_infrastructure {
                 return None;
@@ -169,14 +201,11 @@ pub fn decode_available_networks(block: &[u8]) -> Vec<WlanNetwork> {
         .collect()
 }
 
-/// Decodes a `WLAN_INTERFACE_INFO_LIST` (block of [`list_len`] bytes).
+/// Decodes a `WLAN_INTERFACE_INFO_LIST` (block of [`ListLayout::byte_len`] bytes).
 pub fn decode_interface_list(block: &[u8]) -> Vec<WlanInterfaceInfo> {
     type E = WLAN_INTERFACE_INFO;
-    let Some(count) = u32_at(block, offset_of!(WLAN_INTERFACE_INFO_LIST, dwNumberOfItems)) else {
-        return Vec::new();
-    };
-    (0..count as usize)
-        .map_while(|index| entry(block, INTERFACE_LIST_HEADER, size_of::<E>(), index))
+    INTERFACE_LIST
+        .entries(block)
         .filter_map(|e| {
             Some(WlanInterfaceInfo {
                 guid: guid_at(e, offset_of!(E, InterfaceGuid))?,
@@ -262,13 +291,12 @@ mod tests {
     /// A `WLAN_BSS_LIST` block as the WLAN service lays it out: entries, then all IEs.
     fn bss_list_block(entries: &[TestEntry<'_>]) -> Vec<u8> {
         type E = WLAN_BSS_ENTRY;
-        let entries_end = list_len(BSS_LIST_HEADER, size_of::<E>(), entries.len() as u32).unwrap();
-        let mut block = vec![0u8; entries_end];
+        let mut block = vec![0u8; BSS_LIST.byte_len(entries.len() as u32).unwrap()];
         for (i, (ssid, bssid, bss_type, rssi, freq, ies)) in entries.iter().enumerate() {
-            let start = BSS_LIST_HEADER + i * size_of::<E>();
+            let start = BSS_LIST.header + i * BSS_LIST.entry_size;
             let ie_at = block.len();
             block.extend_from_slice(ies);
-            let e = &mut block[start..start + size_of::<E>()];
+            let e = &mut block[start..start + BSS_LIST.entry_size];
             put_ssid(e, offset_of!(E, dot11Ssid), ssid);
             put(e, offset_of!(E, dot11Bssid), bssid);
             put(e, offset_of!(E, dot11BssType), &bss_type.to_le_bytes());
@@ -317,7 +345,7 @@ mod tests {
         let mut block =
             bss_list_block(&[(b"abc", [2, 0, 0, 0, 0, 3], dot11_BSS_type_infrastructure, -70, 2_437_000, ies)]);
         // IE size past the end of the block: the entry is skipped.
-        let at = BSS_LIST_HEADER + offset_of!(WLAN_BSS_ENTRY, ulIeSize);
+        let at = BSS_LIST.header + offset_of!(WLAN_BSS_ENTRY, ulIeSize);
         block[at..at + 4].copy_from_slice(&1000u32.to_le_bytes());
         assert!(decode_bss_list(&block).is_empty());
         // An item count larger than the block: what fits is read, nothing panics.
@@ -336,10 +364,10 @@ mod tests {
     #[test]
     fn available_networks_and_interfaces() {
         type N = WLAN_AVAILABLE_NETWORK;
-        let mut block = vec![0u8; list_len(NETWORK_LIST_HEADER, size_of::<N>(), 2).unwrap()];
-        put(&mut block, 0, &2u32.to_le_bytes());
+        let mut block = vec![0u8; NETWORK_LIST.byte_len(2).unwrap()];
+        put(&mut block, NETWORK_LIST.count_at, &2u32.to_le_bytes());
         for (i, (ssid, auth, cipher)) in [(&b"corp"[..], 6i32, 4i32), (&b"cafe"[..], 1, 0)].iter().enumerate() {
-            let e = &mut block[NETWORK_LIST_HEADER + i * size_of::<N>()..][..size_of::<N>()];
+            let e = &mut block[NETWORK_LIST.header + i * size_of::<N>()..][..size_of::<N>()];
             put_ssid(e, offset_of!(N, dot11Ssid), ssid);
             put(e, offset_of!(N, dot11BssType), &1i32.to_le_bytes());
             put(e, offset_of!(N, bNetworkConnectable), &1u32.to_le_bytes());
@@ -360,9 +388,9 @@ mod tests {
 
         type I = WLAN_INTERFACE_INFO;
         let guid = Uuid::parse_str("cfd367f6-870b-49d7-bb75-67d410eeb98b").unwrap();
-        let mut block = vec![0u8; list_len(INTERFACE_LIST_HEADER, size_of::<I>(), 1).unwrap()];
-        put(&mut block, 0, &1u32.to_le_bytes());
-        let e = &mut block[INTERFACE_LIST_HEADER..];
+        let mut block = vec![0u8; INTERFACE_LIST.byte_len(1).unwrap()];
+        put(&mut block, INTERFACE_LIST.count_at, &1u32.to_le_bytes());
+        let e = &mut block[INTERFACE_LIST.header..];
         put(e, offset_of!(I, InterfaceGuid), &guid.to_bytes_le());
         put_wide(e, offset_of!(I, strInterfaceDescription), "Intel(R) Wi-Fi 6 AX201");
         put(e, offset_of!(I, isState), &1i32.to_le_bytes());
