@@ -199,7 +199,7 @@ async fn item9_a_request_that_waited_past_the_guests_time_is_dropped_and_counted
     let arrived = Instant::now();
     tokio::time::sleep(limits::REQUEST_ANSWER_DEADLINE).await;
     let (reply, answer) = tokio::sync::oneshot::channel();
-    let queued = Queued { request: connect("Late"), reply, arrived };
+    let queued = Queued { request: connect("Late"), reply: Box::new(reply), arrived };
     r.handle.work.send(Work::Request(GuestId::Vsock(4), queued)).await.unwrap();
     assert!(answer.await.is_err(), "closed without an answer");
     assert!(!a.calls().contains(&"connect Late".to_string()), "{:?}", a.calls());
@@ -207,7 +207,7 @@ async fn item9_a_request_that_waited_past_the_guests_time_is_dropped_and_counted
     let (reply, answer) = tokio::sync::oneshot::channel();
     let arrived = Instant::now();
     tokio::time::sleep(limits::REQUEST_ANSWER_DEADLINE - Duration::from_millis(500)).await;
-    let queued = Queued { request: scan(), reply, arrived };
+    let queued = Queued { request: scan(), reply: Box::new(reply), arrived };
     r.handle.work.send(Work::Request(GuestId::Vsock(4), queued)).await.unwrap();
     assert!(matches!(answer.await, Ok(GuestBound::ScanResponse(_))));
     assert_eq!(r.board().stale_requests_dropped, 1);

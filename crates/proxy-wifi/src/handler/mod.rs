@@ -37,6 +37,7 @@ use crate::notify::{NotificationHub, NotificationQueue};
 use crate::observer::ObserverQueue;
 use crate::status::{GuestNotificationStatus, GuestStatus, InterfaceStatus, RequestKind, SharedStatus};
 use guarded::LateConnect;
+pub(crate) use scheduler::Reply;
 use scheduler::Queued;
 use session::{GuestMadeLink, GuestSession};
 
@@ -517,9 +518,26 @@ impl HandlerHandle {
     /// returned future (the connection closed) withdraws the request.
     pub async fn submit(&self, guest: GuestId, request: Request) -> Option<GuestBound> {
         let (reply, answer) = oneshot::channel();
-        let queued = Queued { request, reply, arrived: Instant::now() };
+        let queued = Queued { request, reply: Box::new(reply), arrived: Instant::now() };
         self.work.send(Work::Request(guest, queued)).await.ok()?;
         answer.await.ok()
+    }
+
+    /// Queues a request of `guest` whose answer goes to `reply` (the connection itself),
+    /// without waiting: the request channel's direct path. Dropped unanswered once the
+    /// service stopped or when the guest already has too many requests waiting.
+    pub(crate) fn submit_direct(&self, guest: GuestId, request: Request, reply: Box<dyn Reply>) {
+        let queued = Queued { request, reply, arrived: Instant::now() };
+        match self.work.try_send(Work::Request(guest, queued)) {
+            Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {}
+            Err(mpsc::error::TrySendError::Full(work)) => {
+                // The queue is full (the handler is busy): wait for room off the accept loop.
+                let sender = self.work.clone();
+                tokio::spawn(async move {
+                    let _ = sender.send(work).await;
+                });
+            }
+        }
     }
 
     /// Queues an interface arrival.

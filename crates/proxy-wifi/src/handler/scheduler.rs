@@ -13,12 +13,31 @@ use tokio::time::Instant;
 use super::Request;
 use crate::identity::GuestId;
 
+/// Where the answer to a queued request goes: a channel a connection task waits on, or
+/// the connection itself (the request channel's direct path).
+pub(crate) trait Reply: Send + 'static {
+    /// Nobody waits for the answer any more (its connection closed or lost its place).
+    fn is_closed(&self) -> bool;
+    /// Hands the answer over; gives it back when it can no longer be delivered.
+    fn send(self: Box<Self>, answer: GuestBound) -> Result<(), GuestBound>;
+}
+
+impl Reply for oneshot::Sender<GuestBound> {
+    fn is_closed(&self) -> bool {
+        oneshot::Sender::is_closed(self)
+    }
+
+    fn send(self: Box<Self>, answer: GuestBound) -> Result<(), GuestBound> {
+        oneshot::Sender::send(*self, answer)
+    }
+}
+
 /// A request waiting for its turn.
 pub(crate) struct Queued {
     /// The request.
     pub(crate) request: Request,
     /// Where its answer goes; closed once the connection is gone.
-    pub(crate) reply: oneshot::Sender<GuestBound>,
+    pub(crate) reply: Box<dyn Reply>,
     /// When it arrived (its deadlines count from here).
     pub(crate) arrived: Instant,
 }
@@ -88,7 +107,7 @@ mod tests {
     }
 
     fn queued(n: u64) -> Queued {
-        Queued { request: request(n), reply: oneshot::channel().0, arrived: Instant::now() }
+        Queued { request: request(n), reply: Box::new(oneshot::channel().0), arrived: Instant::now() }
     }
 
     #[test]

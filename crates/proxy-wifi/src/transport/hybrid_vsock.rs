@@ -19,10 +19,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{UnixListener, UnixStream};
+use tokio::net::UnixStream;
 use tokio::sync::mpsc;
 
-use super::{BoxedStream, GuestId, NotificationConnector, RequestListener};
+use super::raw::{RawConnection, RawKind, RawListener};
+use super::{Accepted, BoxedStream, GuestId, NotificationConnector, RequestListener};
 use crate::limits::HYBRID_VSOCK_HANDSHAKE_TIMEOUT;
 use crate::socket_file::{self, SocketAccess};
 
@@ -47,7 +48,7 @@ pub fn parse_connect_answer(line: &str) -> Result<u32, String> {
 
 /// Listens on `<path>_<port>` for every VMM socket path served.
 pub struct HybridVsockListener {
-    accepted: mpsc::Receiver<(UnixStream, GuestId)>,
+    accepted: mpsc::Receiver<(RawConnection, GuestId)>,
     sockets: HybridSockets,
 }
 
@@ -56,7 +57,7 @@ pub struct HybridVsockListener {
 #[derive(Clone)]
 pub struct HybridSockets {
     served: Arc<Mutex<Served>>,
-    sender: mpsc::Sender<(UnixStream, GuestId)>,
+    sender: mpsc::Sender<(RawConnection, GuestId)>,
     port: u32,
     access: SocketAccess,
     runtime: tokio::runtime::Handle,
@@ -126,18 +127,17 @@ impl HybridSockets {
         let path = listener_path(socket, self.port);
         let listening = |e: io::Error| io::Error::new(e.kind(), format!("cannot listen for hybrid vsock guests: {e}"));
         let listener = socket_file::bind_listener(&path, self.access).map_err(listening)?;
-        listener.set_nonblocking(true).map_err(listening)?;
         let listener = {
             let _runtime = self.runtime.enter();
-            UnixListener::from_std(listener).map_err(listening)?
+            RawListener::new(listener.into(), RawKind::Unix).map_err(listening)?
         };
         let guest = GuestId::HybridVsock(socket.to_owned());
         let sender = self.sender.clone();
         let task = self.runtime.spawn(async move {
             loop {
                 match listener.accept().await {
-                    Ok((stream, _)) => {
-                        if sender.send((stream, guest.clone())).await.is_err() {
+                    Ok((connection, _)) => {
+                        if sender.send((connection, guest.clone())).await.is_err() {
                             return;
                         }
                     }
@@ -181,9 +181,9 @@ impl Drop for HybridVsockListener {
 
 #[async_trait]
 impl RequestListener for HybridVsockListener {
-    async fn accept(&mut self) -> io::Result<(BoxedStream, GuestId)> {
+    async fn accept(&mut self) -> io::Result<(Accepted, GuestId)> {
         match self.accepted.recv().await {
-            Some((stream, guest)) => Ok((Box::new(stream), guest)),
+            Some((connection, guest)) => Ok((Accepted::Raw(connection), guest)),
             None => Err(io::Error::other("hybrid vsock listeners stopped")),
         }
     }

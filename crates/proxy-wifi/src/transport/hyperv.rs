@@ -290,7 +290,7 @@ mod sys {
         AF_HYPERV, CONNECTED_SUSPEND_ENABLED, HV_PROTOCOL_RAW, HVSOCKET_CONNECTED_SUSPEND, HvCall, SockaddrHv,
         VmFilter, explain, service_id,
     };
-    use crate::transport::{BoxedStream, GuestId, NotificationConnector, RequestListener};
+    use crate::transport::{Accepted, BoxedStream, GuestId, NotificationConnector, RequestListener};
 
     /// How long a blocked thread waits before checking whether it should stop.
     const POLL_SLICE: Duration = Duration::from_millis(250);
@@ -497,9 +497,9 @@ mod sys {
 
     #[async_trait]
     impl RequestListener for HyperVRequestListener {
-        async fn accept(&mut self) -> io::Result<(BoxedStream, GuestId)> {
+        async fn accept(&mut self) -> io::Result<(Accepted, GuestId)> {
             match self.incoming.recv().await {
-                Some(Ok((socket, vm_id))) => Ok((Box::new(bridge(socket)?), GuestId::HyperV(vm_id))),
+                Some(Ok((socket, vm_id))) => Ok((Accepted::Stream(Box::new(bridge(socket)?)), GuestId::HyperV(vm_id))),
                 Some(Err(error)) => Err(error),
                 None => Err(io::Error::other("the Hyper-V listener thread ended")),
             }

@@ -12,9 +12,13 @@ pub(crate) mod admission;
 pub mod hybrid_vsock;
 // Compiled on every platform (its address layout is tested everywhere); bound on Windows only.
 pub(crate) mod connection_slots;
+#[cfg(unix)]
+mod direct;
 #[cfg_attr(not(windows), allow(dead_code))]
 pub mod hyperv;
 pub mod notification_sender;
+#[cfg(unix)]
+pub(crate) mod raw;
 pub mod request_channel;
 pub mod tcp;
 #[cfg(target_os = "linux")]
@@ -40,12 +44,23 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Stream for T {}
 /// A boxed [`Stream`].
 pub type BoxedStream = Box<dyn Stream>;
 
+/// A request connection as its listener hands it over.
+pub enum Accepted {
+    /// Registered with the runtime's reactor (Windows, where sockets have no direct path).
+    #[cfg(not(unix))]
+    Stream(BoxedStream),
+    /// Not registered (yet): the request channel reads and answers it directly when its
+    /// request is already there ([`raw`]).
+    #[cfg(unix)]
+    Raw(raw::RawConnection),
+}
+
 /// Accepts request connections from the guests the transport serves.
 #[async_trait]
 pub trait RequestListener: Send + 'static {
     /// Waits for the next connection from an accepted guest and says which guest it is.
     /// Connections from other peers are closed and logged inside, never returned.
-    async fn accept(&mut self) -> io::Result<(BoxedStream, GuestId)>;
+    async fn accept(&mut self) -> io::Result<(Accepted, GuestId)>;
 
     /// Where the listener is bound, for logs (e.g. `tcp:127.0.0.1:12345`).
     fn local_description(&self) -> String;

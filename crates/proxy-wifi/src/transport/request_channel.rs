@@ -25,13 +25,14 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use proxy_wifi_protocol::{DecodeError, GuestAbi, GuestBound, HEADER_LEN, HostBound, MAX_REQUEST_BODY_LEN};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use zeroize::Zeroizing;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use zeroize::Zeroize;
 
-use super::connection_slots::{self, Admission, ConnectionSlots};
-use super::{BoxedStream, GuestId, RequestListener};
+use super::connection_slots::{self, Admission, ConnectionSlots, Slot};
+use super::{Accepted, BoxedStream, GuestId, RequestListener};
 use crate::handler::HandlerHandle;
 use crate::identity::GuestAbis;
 use crate::limits;
@@ -75,29 +76,29 @@ pub(crate) enum ReadError {
 }
 
 /// Reads one request: header, checks, then exactly the declared body.
-pub(crate) async fn read_request(stream: &mut BoxedStream) -> Result<HostBound, ReadError> {
+pub(crate) async fn read_request<R: AsyncRead + Unpin>(reader: &mut R) -> Result<HostBound, ReadError> {
     // The header check caps the size: the body fits a stack buffer, no allocation.
     let mut body = [0u8; MAX_REQUEST_BODY_LEN as usize];
-    read_request_into(stream, &mut body).await
+    read_request_into(reader, &mut body).await
 }
 
 /// [`read_request`] into the caller's `body` buffer, which is wiped before this returns or
 /// is cancelled (a connect request's body holds the PMK or SAE password).
-async fn read_request_into(
-    stream: &mut BoxedStream,
+async fn read_request_into<R: AsyncRead + Unpin>(
+    reader: &mut R,
     body: &mut [u8; MAX_REQUEST_BODY_LEN as usize],
 ) -> Result<HostBound, ReadError> {
     let body = WipeOnDrop(body);
     let mut header_bytes = [0u8; HEADER_LEN];
-    stream.read_exact(&mut header_bytes).await?;
+    reader.read_exact(&mut header_bytes).await?;
     let header = HostBound::decode_header(&header_bytes)?;
     let body = &mut body.0[..header.body_len()];
-    stream.read_exact(body).await?;
+    reader.read_exact(body).await?;
     Ok(HostBound::decode_body(header, body)?)
 }
 
 /// Zeroizes the borrowed bytes when dropped, also when the read is cancelled midway.
-struct WipeOnDrop<'a>(&'a mut [u8]);
+pub(super) struct WipeOnDrop<'a>(pub(super) &'a mut [u8]);
 
 impl Drop for WipeOnDrop<'_> {
     fn drop(&mut self) {
@@ -123,11 +124,12 @@ async fn peer_gone(stream: &mut BoxedStream) {
 
 /// What every connection of the channel shares: one reference count per connection
 /// (cloning a cancellation token or a queue sender takes a lock or more atomics each).
-struct Shared {
-    handler: HandlerHandle,
-    config: RequestChannelConfig,
-    counters: Arc<RequestCounters>,
-    shutdown: CancellationToken,
+pub(super) struct Shared {
+    pub(super) handler: HandlerHandle,
+    pub(super) config: RequestChannelConfig,
+    pub(super) counters: Arc<RequestCounters>,
+    pub(super) shutdown: CancellationToken,
+    pub(super) tracker: TaskTracker,
 }
 
 /// Accepts and serves request connections until `shutdown`.
@@ -144,7 +146,7 @@ pub(crate) async fn serve(
 ) {
     let slots = ConnectionSlots::new(connection_slots::cap_for_this_process(config.max_connections));
     tracing::info!(listen = %listener.local_description(), max_connections = slots.cap(), "request channel listening");
-    let shared = Arc::new(Shared { handler, config, counters, shutdown });
+    let shared = Arc::new(Shared { handler, config, counters, shutdown, tracker });
     let counters = &shared.counters;
     // Made once: each `cancelled()` registers with the token (a lock) until dropped.
     let stopping = shared.shutdown.cancelled();
@@ -154,7 +156,7 @@ pub(crate) async fn serve(
             accepted = listener.accept() => accepted,
             () = &mut stopping => break,
         };
-        let (stream, guest) = match accepted {
+        let (connection, guest) = match accepted {
             Ok(accepted) => accepted,
             Err(error) => {
                 // EMFILE and friends: back off a little instead of spinning.
@@ -178,32 +180,59 @@ pub(crate) async fn serve(
                 continue;
             }
         };
-        let shared = shared.clone();
         let abi = abis.of(&guest);
-        tracker.spawn(async move {
-            let counters = &shared.counters;
-            counters.open.fetch_add(1, Ordering::Relaxed);
-            tokio::select! {
-                () = serve_connection(stream, guest.clone(), abi, &shared) => {}
-                () = slot.taken_back().cancelled() => {
-                    counters.refused_busy.fetch_add(1, Ordering::Relaxed);
-                    tracing::debug!(%guest, "connection closed: its place went to a guest below its fair share");
-                }
-            }
-            counters.open.fetch_sub(1, Ordering::Relaxed);
-            drop(slot);
-        });
+        match connection {
+            #[cfg(not(unix))]
+            Accepted::Stream(stream) => spawn_connection(&shared, stream, Zeroizing::default(), guest, abi, slot),
+            #[cfg(unix)]
+            Accepted::Raw(connection) => super::direct::serve(&shared, connection, guest, abi, slot),
+        }
     }
     tracing::info!("request channel closed");
 }
 
-async fn serve_connection(mut stream: BoxedStream, guest: GuestId, abi: GuestAbi, shared: &Shared) {
-    let Shared { handler, config, counters, shutdown } = shared;
+/// Serves a registered connection in its own task: reads the request (after the bytes
+/// already read from it, `prefix`), waits for the handler's answer while watching the
+/// peer, writes the answer.
+pub(super) fn spawn_connection(
+    shared: &Arc<Shared>,
+    stream: BoxedStream,
+    prefix: Zeroizing<Vec<u8>>,
+    guest: GuestId,
+    abi: GuestAbi,
+    slot: Slot,
+) {
+    let shared = shared.clone();
+    shared.tracker.clone().spawn(async move {
+        let counters = &shared.counters;
+        counters.open.fetch_add(1, Ordering::Relaxed);
+        tokio::select! {
+            () = serve_connection(stream, prefix, guest.clone(), abi, &shared) => {}
+            () = slot.taken_back().cancelled() => {
+                counters.refused_busy.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(%guest, "connection closed: its place went to a guest below its fair share");
+            }
+        }
+        counters.open.fetch_sub(1, Ordering::Relaxed);
+        drop(slot);
+    });
+}
+
+async fn serve_connection(
+    mut stream: BoxedStream,
+    prefix: Zeroizing<Vec<u8>>,
+    guest: GuestId,
+    abi: GuestAbi,
+    shared: &Shared,
+) {
+    let Shared { handler, config, counters, shutdown, .. } = shared;
     let started = Instant::now();
+    let mut reader = prefix.as_slice().chain(&mut stream);
     let read = tokio::select! {
-        read = tokio::time::timeout(config.read_deadline, read_request(&mut stream)) => read,
+        read = tokio::time::timeout(config.read_deadline, read_request(&mut reader)) => read,
         _ = shutdown.cancelled() => return,
     };
+    drop(prefix);
     let answer = match read {
         Err(_) => {
             counters.timed_out.fetch_add(1, Ordering::Relaxed);
@@ -273,7 +302,7 @@ mod tests {
         let (bytes, pmk) = connect_with_pmk();
         let (mut guest, host) = tokio::io::duplex(1024);
         guest.write_all(&bytes).await.unwrap();
-        let mut stream: BoxedStream = Box::new(host);
+        let mut stream = host;
         let mut body = [0u8; MAX_REQUEST_BODY_LEN as usize];
         let request = read_request_into(&mut stream, &mut body).await.unwrap();
         assert!(matches!(request, HostBound::Connect(_)));
@@ -286,7 +315,7 @@ mod tests {
         let (mut guest, host) = tokio::io::duplex(1024);
         // Everything but the last byte: the read waits for it until cancelled.
         guest.write_all(&bytes[..bytes.len() - 1]).await.unwrap();
-        let mut stream: BoxedStream = Box::new(host);
+        let mut stream = host;
         let mut body = [0u8; MAX_REQUEST_BODY_LEN as usize];
         let read = tokio::time::timeout(Duration::from_millis(50), read_request_into(&mut stream, &mut body)).await;
         assert!(read.is_err(), "the read waits for the last byte");

@@ -5,9 +5,13 @@ use std::net::{IpAddr, SocketAddr};
 
 use async_trait::async_trait;
 use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpStream};
+#[cfg(not(unix))]
+use tokio::net::TcpListener;
+use tokio::net::TcpStream;
 
-use super::{BoxedStream, GuestId, NotificationConnector, RequestListener};
+#[cfg(unix)]
+use super::raw::{RawKind, RawListener};
+use super::{Accepted, BoxedStream, GuestId, NotificationConnector, RequestListener};
 use crate::guest_set::GuestSet;
 use crate::limits::{NOTIFICATION_CONNECT_TIMEOUT, NOTIFICATION_WRITE_TIMEOUT};
 
@@ -35,31 +39,61 @@ impl TcpGuests {
 }
 
 /// Listens for request connections on a TCP address.
-#[derive(Debug)]
 pub struct TcpRequestListener {
+    /// Unix: accepted connections stay unregistered until needed (see [`super::raw`]).
+    #[cfg(unix)]
+    listener: RawListener,
+    #[cfg(not(unix))]
     listener: TcpListener,
     local: SocketAddr,
     guests: TcpGuests,
 }
 
+impl std::fmt::Debug for TcpRequestListener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TcpRequestListener").field("local", &self.local).field("guests", &self.guests).finish()
+    }
+}
+
+/// Pending connections the kernel keeps for the listener.
+const LISTEN_BACKLOG: i32 = 1024;
+
 impl TcpRequestListener {
     /// Binds `addr` (SO_REUSEADDR set, so a restarted service can bind again at once).
     pub async fn bind(addr: SocketAddr, guests: TcpGuests) -> io::Result<Self> {
-        let socket = match addr {
-            SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
-            SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+        let cannot = |e: io::Error| io::Error::new(e.kind(), format!("cannot listen on tcp:{addr}: {e}"));
+        let socket = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::STREAM, None)?;
+        socket.set_reuse_address(true)?;
+        socket.bind(&addr.into()).map_err(cannot)?;
+        socket.listen(LISTEN_BACKLOG).map_err(cannot)?;
+        let local = socket.local_addr()?.as_socket().unwrap_or(addr);
+        #[cfg(unix)]
+        let listener = RawListener::new(socket, RawKind::Tcp)?;
+        #[cfg(not(unix))]
+        let listener = {
+            socket.set_nonblocking(true)?;
+            TcpListener::from_std(socket.into())?
         };
-        socket.set_reuseaddr(true)?;
-        socket.bind(addr).map_err(|e| io::Error::new(e.kind(), format!("cannot listen on tcp:{addr}: {e}")))?;
-        let listener = socket.listen(1024)?;
-        let local = listener.local_addr()?;
         Ok(Self { listener, local, guests })
     }
 }
 
 #[async_trait]
 impl RequestListener for TcpRequestListener {
-    async fn accept(&mut self) -> io::Result<(BoxedStream, GuestId)> {
+    #[cfg(unix)]
+    async fn accept(&mut self) -> io::Result<(Accepted, GuestId)> {
+        loop {
+            let (connection, peer) = self.listener.accept().await?;
+            let Some(guest) = peer.as_socket().and_then(|peer| self.guests.guest_of(peer)) else {
+                tracing::warn!(peer = ?peer.as_socket(), "request connection from an address not listed refused");
+                continue;
+            };
+            return Ok((Accepted::Raw(connection), guest));
+        }
+    }
+
+    #[cfg(not(unix))]
+    async fn accept(&mut self) -> io::Result<(Accepted, GuestId)> {
         loop {
             let (stream, peer) = self.listener.accept().await?;
             let Some(guest) = self.guests.guest_of(peer) else {
@@ -67,7 +101,7 @@ impl RequestListener for TcpRequestListener {
                 continue;
             };
             let _ = stream.set_nodelay(true);
-            return Ok((Box::new(stream), guest));
+            return Ok((Accepted::Stream(Box::new(stream)), guest));
         }
     }
 

@@ -7,9 +7,11 @@
 use std::io;
 
 use async_trait::async_trait;
-use tokio_vsock::{VMADDR_CID_ANY, VsockAddr, VsockListener, VsockStream};
+use socket2::{Domain, SockAddr, Socket, Type};
+use tokio_vsock::{VMADDR_CID_ANY, VsockAddr, VsockStream};
 
-use super::{BoxedStream, GuestId, NotificationConnector, RequestListener};
+use super::raw::{RawKind, RawListener};
+use super::{Accepted, BoxedStream, GuestId, NotificationConnector, RequestListener};
 use crate::guest_set::GuestSet;
 
 /// `VMADDR_CID_HOST`: the highest of the CIDs that are never a guest (0 the hypervisor,
@@ -76,7 +78,7 @@ impl CidFilter {
 
 /// Listens for the guests' request connections on vsock.
 pub struct VsockRequestListener {
-    listener: VsockListener,
+    listener: RawListener,
     filter: CidFilter,
     port: u32,
 }
@@ -84,22 +86,30 @@ pub struct VsockRequestListener {
 impl VsockRequestListener {
     /// Binds (any CID, `port`) and serves the guests `filter` accepts.
     pub fn bind(filter: CidFilter, port: u32) -> io::Result<Self> {
-        let listener = VsockListener::bind(VsockAddr::new(VMADDR_CID_ANY, port))
-            .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on vsock port {port}: {e}")))?;
-        Ok(Self { listener, filter, port })
+        let cannot = |e: io::Error| io::Error::new(e.kind(), format!("cannot listen on vsock port {port}: {e}"));
+        let socket = Socket::new(Domain::VSOCK, Type::STREAM.cloexec(), None).map_err(cannot)?;
+        socket.bind(&SockAddr::vsock(VMADDR_CID_ANY, port)).map_err(cannot)?;
+        socket.listen(LISTEN_BACKLOG).map_err(cannot)?;
+        Ok(Self { listener: RawListener::new(socket, RawKind::Vsock)?, filter, port })
     }
 }
 
+/// Pending connections the kernel keeps for the listener.
+const LISTEN_BACKLOG: i32 = 1024;
+
 #[async_trait]
 impl RequestListener for VsockRequestListener {
-    async fn accept(&mut self) -> io::Result<(BoxedStream, GuestId)> {
+    async fn accept(&mut self) -> io::Result<(Accepted, GuestId)> {
         loop {
-            let (stream, peer) = self.listener.accept().await?;
-            if self.filter.accepts(peer.cid()) {
-                return Ok((Box::new(stream), GuestId::Vsock(peer.cid())));
+            let (connection, peer) = self.listener.accept().await?;
+            let Some((cid, _port)) = peer.as_vsock_address() else {
+                tracing::warn!("request connection without a vsock address refused");
+                continue;
+            };
+            if self.filter.accepts(cid) {
+                return Ok((Accepted::Raw(connection), GuestId::Vsock(cid)));
             }
-            tracing::warn!(peer_cid = peer.cid(), accepted = %self.filter, "request connection from another CID refused");
-            drop(stream);
+            tracing::warn!(peer_cid = cid, accepted = %self.filter, "request connection from another CID refused");
         }
     }
 
