@@ -37,8 +37,8 @@ use crate::notify::{NotificationHub, NotificationQueue};
 use crate::observer::ObserverQueue;
 use crate::status::{GuestNotificationStatus, GuestStatus, InterfaceStatus, RequestKind, SharedStatus};
 use guarded::LateConnect;
-pub(crate) use scheduler::Reply;
 use scheduler::Queued;
+pub(crate) use scheduler::Reply;
 use session::{GuestMadeLink, GuestSession};
 
 use crate::limits::MAX_GUESTS;

@@ -50,8 +50,13 @@ pub(super) fn serve(shared: &Arc<Shared>, connection: RawConnection, guest: Gues
     match first_read(&connection, bytes.0) {
         FirstRead::Request(request) => {
             counters.open.fetch_add(1, Ordering::Relaxed);
-            let reply =
-                DirectReply { connection: Some(connection), abi, slot: Some(slot), shared: shared.clone(), answered: false };
+            let reply = DirectReply {
+                connection: Some(connection),
+                abi,
+                slot: Some(slot),
+                shared: shared.clone(),
+                answered: false,
+            };
             shared.handler.submit_direct(guest, request, Box::new(reply));
         }
         FirstRead::Malformed(error) => {

@@ -26,10 +26,10 @@ use std::time::{Duration, Instant};
 
 use proxy_wifi_protocol::{DecodeError, GuestAbi, GuestBound, HEADER_LEN, HostBound, MAX_REQUEST_BODY_LEN};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
-use zeroize::Zeroizing;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use zeroize::Zeroize;
+use zeroize::Zeroizing;
 
 use super::connection_slots::{self, Admission, ConnectionSlots, Slot};
 use super::{Accepted, BoxedStream, GuestId, RequestListener};

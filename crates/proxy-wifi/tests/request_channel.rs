@@ -1,0 +1,164 @@
+//! The request channel over real loopback sockets: a request already there at accept is
+//! answered directly, one that arrives in pieces is read whole, an answer larger than the
+//! socket buffer is written whole, and a request whose guest left before its turn is not
+//! carried out.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use common::*;
+use proxy_wifi::protocol::{Bssid, ConnectRequest, Decoded, GuestBound, HostBound, ScanRequest, Ssid, StatusCode};
+use proxy_wifi::{
+    AuthAlgorithm, ConnectParams, ConnectedNetwork, EventSink, InterfaceError, InterfaceId, OperationMode, ScanResults,
+    ScanStatus, SimulatedNetwork, SimulatedSecurity, WifiInterface,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::Notify;
+
+/// Reads the whole answer (the service closes after it) and decodes it.
+async fn read_answer(stream: &mut TcpStream) -> GuestBound {
+    let mut bytes = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut bytes))
+        .await
+        .expect("the answer within 10 s")
+        .expect("read the answer");
+    match GuestBound::decode_frame(&bytes) {
+        Ok(Decoded::Complete { message, consumed }) if consumed == bytes.len() => message,
+        other => panic!("not one whole answer ({} bytes): {other:?}", bytes.len()),
+    }
+}
+
+#[tokio::test]
+async fn a_request_that_arrives_in_pieces_is_read_whole() {
+    let s = simulated().await;
+    let addr = s.service.request_tcp_addr().unwrap();
+    let request = HostBound::Scan(ScanRequest::default()).to_bytes();
+    // Cut inside the header, then inside the body, and between the two.
+    for cut in [1, 7, 9] {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream.write_all(&request[..cut]).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        stream.write_all(&request[cut..]).await.unwrap();
+        match read_answer(&mut stream).await {
+            GuestBound::ScanResponse(scan) => assert_eq!(scan.bss.len(), 3, "cut at {cut}"),
+            other => panic!("cut at {cut}: {other:?}"),
+        }
+    }
+    // A connect whose key arrives after a pause is read whole too.
+    let ssid = Ssid::new(b"FakeWpa2Psk").unwrap();
+    let pmk = proxy_wifi::protocol::Pmk::derive(SimulatedNetwork::DEFAULT_PASSPHRASE.as_bytes(), &ssid);
+    let connect = HostBound::Connect(ConnectRequest::wpa2_psk(ssid, pmk)).to_bytes();
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(&connect[..connect.len() - 5]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    stream.write_all(&connect[connect.len() - 5..]).await.unwrap();
+    match read_answer(&mut stream).await {
+        GuestBound::ConnectResponse(answer) => assert_eq!(answer.result_code, StatusCode::SUCCESS),
+        other => panic!("{other:?}"),
+    }
+    let transport = s.service.status().transport;
+    assert_eq!((transport.answered, transport.invalid, transport.timed_out), (4, 0, 0), "{transport:?}");
+}
+
+/// `count` open networks with distinct BSSIDs and names.
+fn many_networks(count: usize) -> Vec<SimulatedNetwork> {
+    (0..count)
+        .map(|i| SimulatedNetwork {
+            ssid: Ssid::new(format!("net-{i:05}").as_bytes()).unwrap(),
+            bssid: Bssid([2, 0, 0, 0, (i >> 8) as u8, i as u8]),
+            security: SimulatedSecurity::Open,
+            frequency_mhz: 2412,
+            rssi_dbm: -50,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn an_answer_larger_than_the_socket_buffer_is_written_whole() {
+    const NETWORKS: usize = 3000;
+    let s = simulated_with(|builder| builder.simulated_networks(many_networks(NETWORKS))).await;
+    let addr = s.service.request_tcp_addr().unwrap();
+    // A small receive buffer, and nothing read for a while: the answer cannot go in one write.
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket.connect(&addr.into()).unwrap();
+    socket.set_nonblocking(true).unwrap();
+    let mut stream = TcpStream::from_std(socket.into()).unwrap();
+    stream.write_all(&HostBound::Scan(ScanRequest::default()).to_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    match read_answer(&mut stream).await {
+        GuestBound::ScanResponse(scan) => assert_eq!(scan.bss.len(), NETWORKS),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// An interface whose connects wait until the test lets them go, and are recorded.
+struct Gate {
+    open: Notify,
+    connects: Mutex<Vec<Ssid>>,
+}
+
+#[async_trait]
+impl WifiInterface for Gate {
+    fn id(&self) -> InterfaceId {
+        InterfaceId(uuid::Uuid::from_u128(7))
+    }
+    fn attach(&self, _events: EventSink) {}
+    async fn connection_to(&self, _ssid: &Ssid) -> Option<ConnectedNetwork> {
+        None
+    }
+    async fn scan(&self, _ssid: Option<Ssid>) -> Result<ScanResults, InterfaceError> {
+        Ok(ScanResults { bss: vec![], status: ScanStatus::Completed })
+    }
+    async fn connect(&self, params: &ConnectParams) -> Result<ConnectedNetwork, InterfaceError> {
+        self.connects.lock().unwrap().push(params.ssid);
+        self.open.notified().await;
+        Ok(ConnectedNetwork { ssid: params.ssid, bssid: Bssid([2, 0, 0, 0, 0, 9]), auth: AuthAlgorithm::Open })
+    }
+    async fn disconnect(&self) -> Result<(), InterfaceError> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_request_whose_guest_left_before_its_turn_is_not_carried_out() {
+    let gate = Arc::new(Gate { open: Notify::new(), connects: Mutex::new(Vec::new()) });
+    let s = simulated_with(|builder| builder.mode(OperationMode::Host).host_interface(gate.clone())).await;
+    let addr = s.service.request_tcp_addr().unwrap();
+    // A connect holds the work queue...
+    let held = Ssid::new(b"Held").unwrap();
+    let mut first = TcpStream::connect(addr).await.unwrap();
+    first.write_all(&HostBound::Connect(ConnectRequest::open(held)).to_bytes()).await.unwrap();
+    // ...while another, whole at accept, waits behind it; its guest gives up.
+    let mut connect = TcpStream::connect(addr).await.unwrap();
+    let ssid = Ssid::new(b"Elsewhere").unwrap();
+    connect.write_all(&HostBound::Connect(ConnectRequest::open(ssid)).to_bytes()).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while s.service.status().transport.open < 2 {
+        assert!(Instant::now() < deadline, "both requests were not taken in: {:?}", s.service.status());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    drop(connect);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    gate.open.notify_one();
+    match read_answer(&mut first).await {
+        GuestBound::ConnectResponse(answer) => assert_eq!(answer.result_code, StatusCode::SUCCESS),
+        other => panic!("{other:?}"),
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let transport = s.service.status().transport;
+        if transport.open == 0 {
+            assert_eq!((transport.answered, transport.unanswered), (1, 1), "{transport:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the connect is still open: {transport:?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(*gate.connects.lock().unwrap(), vec![held], "the second connect was carried out for nobody");
+    assert_eq!(s.service.status().board.stale_requests_dropped, 1);
+}
