@@ -397,7 +397,7 @@ async fn run_service(parts: RunParts, ready: impl FnOnce(Bound)) -> std::io::Res
         handler.add_interface(interface);
     }
     let handler_stop = CancellationToken::new();
-    let handling = handler::run(handler, parts.work_receiver, event_receiver, handler_stop.clone());
+    let handler_task = tokio::spawn(handler::run(handler, parts.work_receiver, event_receiver, handler_stop.clone()));
     let backend_stop = CancellationToken::new();
     let backend_task = parts.host_backend.map(|backend| {
         tracing::info!(backend = backend.name(), "starting the host Wi-Fi backend");
@@ -405,7 +405,7 @@ async fn run_service(parts: RunParts, ready: impl FnOnce(Bound)) -> std::io::Res
         tokio::spawn(backend.run(registry, backend_stop.clone()))
     });
     let tracker = TaskTracker::new();
-    let accepting = request_channel::serve(
+    let request_task = tokio::spawn(request_channel::serve(
         listener,
         HandlerHandle::new(parts.work_sender),
         parts.guest_abis,
@@ -413,23 +413,12 @@ async fn run_service(parts: RunParts, ready: impl FnOnce(Bound)) -> std::io::Res
         parts.request_counters,
         parts.shutdown.clone(),
         tracker.clone(),
-    );
-    // The request channel's accept loop and the work queue run in one task: a request
-    // read at accept goes to the handler, and its answer out, without waking another
-    // task or thread (the service's costliest step was that hop between workers).
-    let (request_channel_closed, request_channel_done) = tokio::sync::oneshot::channel();
-    let core_task = tokio::spawn(async move {
-        let accepting = async move {
-            accepting.await;
-            let _ = request_channel_closed.send(());
-        };
-        tokio::join!(handling, accepting);
-    });
+    ));
     tracing::info!(listen = %local, "proxy-wifi service started");
     ready(Bound { local, local_tcp, guests });
 
     parts.shutdown.cancelled().await;
-    let _ = request_channel_done.await;
+    let _ = request_task.await;
     tracker.close();
     tracker.wait().await;
     backend_stop.cancel();
@@ -439,7 +428,7 @@ async fn run_service(parts: RunParts, ready: impl FnOnce(Bound)) -> std::io::Res
         }
     }
     handler_stop.cancel();
-    let _ = core_task.await;
+    let _ = handler_task.await;
     sender_stop.cancel();
     senders.close();
     if tokio::time::timeout(limits::NOTIFICATION_FLUSH_AT_STOP, senders.wait()).await.is_err() {
