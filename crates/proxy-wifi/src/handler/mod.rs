@@ -526,6 +526,7 @@ impl HandlerHandle {
     /// Queues a request of `guest` whose answer goes to `reply` (the connection itself),
     /// without waiting: the request channel's direct path. Dropped unanswered once the
     /// service stopped or when the guest already has too many requests waiting.
+    #[cfg(unix)]
     pub(crate) fn submit_direct(&self, guest: GuestId, request: Request, reply: Box<dyn Reply>) {
         let queued = Queued { request, reply, arrived: Instant::now() };
         match self.work.try_send(Work::Request(guest, queued)) {
