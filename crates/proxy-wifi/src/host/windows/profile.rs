@@ -128,7 +128,7 @@ pub fn build_profile(ssid: &Ssid, security: &GuestSecurity) -> Zeroizing<String>
 mod tests {
     use super::*;
     use crate::interface::AuthAlgorithm;
-    use proxy_wifi_protocol::{AkmSuite, AuthType, Bssid, CipherSuite, ConnectRequest, Key, Pmk, WpaVersions};
+    use proxy_wifi_protocol::{AkmSuite, AuthType, CipherSuite, ConnectRequest, Key, Pmk, WpaVersions};
 
     fn params(ssid: &[u8]) -> ConnectRequest {
         ConnectRequest::open(Ssid::new(ssid).unwrap())
