@@ -133,6 +133,11 @@ async fn a_request_whose_guest_left_before_its_turn_is_not_carried_out() {
     let held = Ssid::new(b"Held").unwrap();
     let mut first = TcpStream::connect(addr).await.unwrap();
     first.write_all(&HostBound::Connect(ConnectRequest::open(held)).to_bytes()).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while gate.connects.lock().unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "the first connect did not reach the interface");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     // ...while another, whole at accept, waits behind it; its guest gives up.
     let mut connect = TcpStream::connect(addr).await.unwrap();
     let ssid = Ssid::new(b"Elsewhere").unwrap();
@@ -150,15 +155,16 @@ async fn a_request_whose_guest_left_before_its_turn_is_not_carried_out() {
         other => panic!("{other:?}"),
     }
     let deadline = Instant::now() + Duration::from_secs(10);
+    // Dropped unanswered: by the handler at its turn (counted stale too), or, when it
+    // came in pieces, by its connection task before it reached the queue.
     loop {
         let transport = s.service.status().transport;
-        if transport.open == 0 {
+        if transport.open == 0 && transport.answered + transport.unanswered == 2 {
             assert_eq!((transport.answered, transport.unanswered), (1, 1), "{transport:?}");
             break;
         }
-        assert!(Instant::now() < deadline, "the connect is still open: {transport:?}");
+        assert!(Instant::now() < deadline, "the second connect is still open: {transport:?}");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(*gate.connects.lock().unwrap(), vec![held], "the second connect was carried out for nobody");
-    assert_eq!(s.service.status().board.stale_requests_dropped, 1);
 }
