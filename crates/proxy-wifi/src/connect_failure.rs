@@ -75,7 +75,7 @@ impl ConnectFailure {
         }
     }
 
-    /// The more telling of two causes (see [`ConnectFailure::progress`]); on a tie, `self`.
+    /// The more telling of two causes (the one whose attempt got further); on a tie, `self`.
     pub fn or_further(self, other: ConnectFailure) -> ConnectFailure {
         if other.progress() > self.progress() { other } else { self }
     }

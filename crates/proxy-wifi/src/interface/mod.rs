@@ -161,7 +161,7 @@ pub enum InterfaceEvent {
 }
 
 /// Where and when an event was emitted: the interface, and the event's stamp on the
-/// handler's [`EventClock`] (taken when the interface sent it).
+/// handler's event clock (taken when the interface sent it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EventOrigin {
     /// The interface that emitted the event.

@@ -1,6 +1,11 @@
 //! The request channel: accept a connection, read one request, hand it to the operation
 //! handler, write the answer, close.
 //!
+//! On Linux a request already whole at accept takes the direct path ([`super::direct`]):
+//! read from the unregistered socket, queued with the connection as its reply, answered by
+//! the handler. Any other connection is served here by a task of its own. The rules below
+//! hold for both.
+//!
 //! Rules:
 //! * **One request per connection.** Whatever follows the first message is ignored.
 //! * **Read deadline.** A connection has [`RequestChannelConfig::read_deadline`] to

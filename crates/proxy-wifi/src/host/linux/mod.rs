@@ -40,11 +40,11 @@ use crate::host::HostBackend;
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum BackendChoice {
     /// NetworkManager when its D-Bus name is on the system bus, otherwise wpa_supplicant
-    /// control sockets of [`wpa::DEFAULT_CTRL_DIR`] or [`wpa::LEGACY_CTRL_DIR`].
+    /// control sockets in `/run/wpa_supplicant` or `/var/run/wpa_supplicant`.
     #[default]
     Auto,
     /// wpa_supplicant's control sockets in `ctrl_dir` (default: the first of
-    /// [`wpa::DEFAULT_CTRL_DIR`] and [`wpa::LEGACY_CTRL_DIR`] that exists).
+    /// `/run/wpa_supplicant` and `/var/run/wpa_supplicant` that exists).
     WpaSupplicant {
         /// The control directory (`ctrl_interface=` of wpa_supplicant.conf).
         ctrl_dir: Option<PathBuf>,

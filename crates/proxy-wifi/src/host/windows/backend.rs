@@ -17,7 +17,7 @@ use crate::interface::InterfaceId;
 
 type Opener = Box<dyn FnOnce() -> WlanResult<SharedWlanApi> + Send>;
 
-/// The host backend over the Windows WLAN service (or any [`WlanApi`](super::WlanApi)).
+/// The host backend over the Windows WLAN service (or any implementation of its `WlanApi` trait).
 ///
 /// The API is opened when the backend runs; if that fails (no `wlanapi.dll`, service
 /// stopped), the backend logs why and returns, and the service keeps serving the fake
