@@ -64,6 +64,9 @@ pub const FD_RESERVE_BACKENDS: usize = 64;
 /// File descriptors kept out of the request connections' reach for notification
 /// connections (one per guest being notified at that moment).
 pub const FD_RESERVE_NOTIFICATIONS: usize = 256;
+/// Bytes a guest may send after its request while it waits for the answer; they are read
+/// and ignored, and past this many its connection is no longer watched for a close.
+pub const REQUEST_TRAILING_BYTES_WATCHED: usize = 4096;
 /// Pause after a failed accept (EMFILE and friends), instead of spinning.
 pub const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(20);
 

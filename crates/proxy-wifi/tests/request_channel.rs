@@ -17,7 +17,7 @@ use proxy_wifi::{
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::Notify;
+use tokio::sync::Semaphore;
 
 /// Reads the whole answer (the service closes after it) and decodes it.
 async fn read_answer(stream: &mut TcpStream) -> GuestBound {
@@ -98,7 +98,7 @@ async fn an_answer_larger_than_the_socket_buffer_is_written_whole() {
 
 /// An interface whose connects wait until the test lets them go, and are recorded.
 struct Gate {
-    open: Notify,
+    open: Semaphore,
     connects: Mutex<Vec<Ssid>>,
 }
 
@@ -116,7 +116,7 @@ impl WifiInterface for Gate {
     }
     async fn connect(&self, params: &ConnectParams) -> Result<ConnectedNetwork, InterfaceError> {
         self.connects.lock().unwrap().push(params.ssid);
-        self.open.notified().await;
+        self.open.acquire().await.expect("the gate stays").forget();
         Ok(ConnectedNetwork { ssid: params.ssid, bssid: Bssid([2, 0, 0, 0, 0, 9]), auth: AuthAlgorithm::Open })
     }
     async fn disconnect(&self) -> Result<(), InterfaceError> {
@@ -126,7 +126,7 @@ impl WifiInterface for Gate {
 
 #[tokio::test]
 async fn a_request_whose_guest_left_before_its_turn_is_not_carried_out() {
-    let gate = Arc::new(Gate { open: Notify::new(), connects: Mutex::new(Vec::new()) });
+    let gate = Arc::new(Gate { open: Semaphore::new(0), connects: Mutex::new(Vec::new()) });
     let s = simulated_with(|builder| builder.mode(OperationMode::Host).host_interface(gate.clone())).await;
     let addr = s.service.request_tcp_addr().unwrap();
     // A connect holds the work queue...
@@ -149,7 +149,7 @@ async fn a_request_whose_guest_left_before_its_turn_is_not_carried_out() {
     }
     drop(connect);
     tokio::time::sleep(Duration::from_millis(50)).await;
-    gate.open.notify_one();
+    gate.open.add_permits(1);
     match read_answer(&mut first).await {
         GuestBound::ConnectResponse(answer) => assert_eq!(answer.result_code, StatusCode::SUCCESS),
         other => panic!("{other:?}"),
@@ -167,4 +167,91 @@ async fn a_request_whose_guest_left_before_its_turn_is_not_carried_out() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(*gate.connects.lock().unwrap(), vec![held], "the second connect was carried out for nobody");
+}
+
+/// Connects from the loopback address `source` (TCP guests are keyed by source address).
+#[cfg(target_os = "linux")]
+async fn connect_from(source: &str, service: std::net::SocketAddr) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(std::net::SocketAddr::new(source.parse().unwrap(), 0)).unwrap();
+    socket.connect(service).await.unwrap()
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn a_waiting_request_whose_place_is_taken_back_is_closed_at_once() {
+    let gate = Arc::new(Gate { open: Semaphore::new(0), connects: Mutex::new(Vec::new()) });
+    let cap = 4;
+    let service = proxy_wifi::Service::builder(proxy_wifi::TransportSettings::TcpMulti {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        notification_port: 9,
+    })
+    .mode(OperationMode::Host)
+    .host_interface(gate.clone())
+    .request_channel(proxy_wifi::RequestChannelConfig { max_connections: cap, ..Default::default() })
+    .start()
+    .unwrap();
+    let addr = service.request_tcp_addr().unwrap();
+    let connect = HostBound::Connect(ConnectRequest::open(Ssid::new(b"Held").unwrap())).to_bytes();
+    // One guest fills the cap with whole requests; the first holds the work queue.
+    let mut flooder = Vec::new();
+    for _ in 0..cap {
+        let mut stream = connect_from("127.0.0.2", addr).await;
+        stream.write_all(&connect).await.unwrap();
+        flooder.push(stream);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while gate.connects.lock().unwrap().is_empty() {
+            assert!(Instant::now() < deadline, "the first connect did not reach the interface");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while service.status().transport.open < cap as u64 {
+        assert!(Instant::now() < deadline, "not all taken in: {:?}", service.status().transport);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Another guest comes: the flooder's oldest connection gives its place up, closed now,
+    // while the work queue is still held.
+    let mut quiet = connect_from("127.0.0.3", addr).await;
+    quiet.write_all(&HostBound::Scan(ScanRequest::default()).to_bytes()).await.unwrap();
+    let mut byte = [0u8; 1];
+    let read = tokio::time::timeout(Duration::from_secs(5), flooder[0].read(&mut byte)).await;
+    assert!(matches!(read, Ok(Ok(0) | Err(_))), "the oldest connection is still open: {read:?}");
+    // Counted closed too: the cap holds the other guest's connection and the three left.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let transport = service.status().transport;
+        if transport.open == cap as u64 && transport.accepted == cap as u64 + 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{transport:?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Let the work go: the other guest is answered; the taken connect had nobody to answer.
+    gate.open.add_permits(cap);
+    assert!(matches!(read_answer(&mut quiet).await, GuestBound::ScanResponse(_)));
+}
+
+#[tokio::test]
+async fn a_request_in_flight_when_the_service_stops_is_answered() {
+    let gate = Arc::new(Gate { open: Semaphore::new(0), connects: Mutex::new(Vec::new()) });
+    let s = simulated_with(|builder| builder.mode(OperationMode::Host).host_interface(gate.clone())).await;
+    let addr = s.service.request_tcp_addr().unwrap();
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(&HostBound::Connect(ConnectRequest::open(Ssid::new(b"Held").unwrap())).to_bytes()).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while gate.connects.lock().unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "the connect did not reach the interface");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // The service is told to stop while the connect runs; it lets it finish.
+    let service = s.service;
+    let stopping = tokio::task::spawn_blocking(move || service.stop());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    gate.open.add_permits(1);
+    match read_answer(&mut stream).await {
+        GuestBound::ConnectResponse(answer) => assert_eq!(answer.result_code, StatusCode::SUCCESS),
+        other => panic!("{other:?}"),
+    }
+    stopping.await.unwrap();
 }

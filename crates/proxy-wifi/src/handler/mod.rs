@@ -38,6 +38,7 @@ use crate::observer::ObserverQueue;
 use crate::status::{GuestNotificationStatus, GuestStatus, InterfaceStatus, RequestKind, SharedStatus};
 use guarded::LateConnect;
 use scheduler::Queued;
+#[cfg(unix)]
 pub(crate) use scheduler::Reply;
 use session::{GuestMadeLink, GuestSession};
 

@@ -17,12 +17,23 @@ use tokio_util::sync::CancellationToken;
 use super::GuestId;
 use crate::limits::{FD_RESERVE_BACKENDS, FD_RESERVE_NOTIFICATIONS};
 
+/// Closes a connection no task watches (the direct path) when its place is taken back.
+pub(crate) type CloseOnTakeBack = Box<dyn FnOnce() + Send>;
+
+/// One place held: its id, the token cancelled when it is taken back, and what closes its
+/// connection then, when no task watches the token.
+struct Place {
+    id: u64,
+    taken_back: CancellationToken,
+    close: Option<CloseOnTakeBack>,
+}
+
 /// The connections open now, by guest (oldest first).
 #[derive(Default)]
 struct Open {
     count: usize,
     next_id: u64,
-    by_guest: HashMap<GuestId, VecDeque<(u64, CancellationToken)>>,
+    by_guest: HashMap<GuestId, VecDeque<Place>>,
 }
 
 impl Open {
@@ -30,7 +41,11 @@ impl Open {
         let id = self.next_id;
         self.next_id += 1;
         let taken_back = CancellationToken::new();
-        self.by_guest.entry(guest.clone()).or_default().push_back((id, taken_back.clone()));
+        self.by_guest.entry(guest.clone()).or_default().push_back(Place {
+            id,
+            taken_back: taken_back.clone(),
+            close: None,
+        });
         self.count += 1;
         Slot { guest: guest.clone(), id, taken_back, open: inner.clone() }
     }
@@ -55,13 +70,29 @@ impl Slot {
     pub(crate) fn taken_back(&self) -> &CancellationToken {
         &self.taken_back
     }
+
+    /// Runs `close` when a guest below its fair share takes this place (for a connection
+    /// no task watches): the connection is closed at once, not when its turn comes.
+    #[cfg_attr(not(unix), allow(dead_code))]
+    pub(crate) fn on_taken_back(&self, close: CloseOnTakeBack) {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let place = open.by_guest.get_mut(&self.guest).and_then(|held| held.iter_mut().find(|p| p.id == self.id));
+        match place {
+            Some(place) => place.close = Some(close),
+            // Taken back already.
+            None => {
+                drop(open);
+                close();
+            }
+        }
+    }
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
         let Some(held) = open.by_guest.get_mut(&self.guest) else { return };
-        let Some(index) = held.iter().position(|(id, _)| *id == self.id) else { return };
+        let Some(index) = held.iter().position(|place| place.id == self.id) else { return };
         held.remove(index);
         if held.is_empty() {
             open.by_guest.remove(&self.guest);
@@ -110,10 +141,15 @@ impl ConnectionSlots {
         if held.len() <= mine + 1 {
             return Admission::Refused;
         }
-        let (_, taken_back) = held.pop_front().expect("the victim holds connections");
-        taken_back.cancel();
+        let place = held.pop_front().expect("the victim holds connections");
+        place.taken_back.cancel();
         open.count -= 1;
-        Admission::TookFrom(open.add(guest, &self.open), victim)
+        let admitted = Admission::TookFrom(open.add(guest, &self.open), victim);
+        drop(open);
+        if let Some(close) = place.close {
+            close();
+        }
+        admitted
     }
 }
 

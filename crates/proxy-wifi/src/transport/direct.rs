@@ -6,19 +6,22 @@
 //! The rules of [`super::request_channel`] hold unchanged:
 //! * a request not all there yet goes the registered way, with the bytes read so far;
 //! * a malformed one is answered INVALID;
-//! * a request whose guest closed the connection, whose place under the connection cap
-//!   was taken back, or that is still waiting when the service stops, is dropped
-//!   unanswered (the handler asks [`Reply::is_closed`] before doing its work, and an
-//!   answer to a closed connection is given back as undelivered);
+//! * a request whose guest closed the connection is dropped unanswered (the handler asks
+//!   [`Reply::is_closed`] before doing its work, and an answer to a closed connection is
+//!   given back as undelivered);
+//! * a connection whose place under the connection cap is taken back is closed at once;
+//! * the service's stop waits for direct requests as for connection tasks: a request
+//!   already read is answered;
 //! * an answer that does not fit the socket buffer at once is written by a task under
 //!   the write deadline.
 
 use std::io;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 
 use proxy_wifi_protocol::{GuestAbi, GuestBound, HEADER_LEN, HostBound, MAX_REQUEST_BODY_LEN};
 use tokio::io::AsyncWriteExt;
+use tokio_util::task::task_tracker::TaskTrackerToken;
 use zeroize::Zeroizing;
 
 use super::connection_slots::Slot;
@@ -26,6 +29,7 @@ use super::raw::RawConnection;
 use super::request_channel::{Shared, WipeOnDrop, spawn_connection};
 use crate::handler::Reply;
 use crate::identity::GuestId;
+use crate::status::RequestCounters;
 
 /// Bytes read at once from a fresh connection: the largest request.
 const FIRST_READ_LEN: usize = HEADER_LEN + MAX_REQUEST_BODY_LEN as usize;
@@ -49,20 +53,14 @@ pub(super) fn serve(shared: &Arc<Shared>, connection: RawConnection, guest: Gues
     let bytes = WipeOnDrop(&mut bytes);
     match first_read(&connection, bytes.0) {
         FirstRead::Request(request) => {
-            counters.open.fetch_add(1, Ordering::Relaxed);
-            let reply = DirectReply {
-                connection: Some(connection),
-                abi,
-                slot: Some(slot),
-                shared: shared.clone(),
-                answered: false,
-            };
+            let reply = DirectReply { held: Some(Held::new(shared, connection, slot)), abi };
             shared.handler.submit_direct(guest, request, Box::new(reply));
         }
         FirstRead::Malformed(error) => {
             counters.invalid.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(%guest, %error, "malformed request; answering INVALID");
-            if let Err(error) = write_or_hand_over(shared, connection, GuestBound::Invalid.to_bytes_as(abi), slot) {
+            let held = Held::new(shared, connection, slot);
+            if let Err(error) = held.write(GuestBound::Invalid.to_bytes_as(abi)) {
                 tracing::debug!(%guest, %error, "writing the INVALID answer failed");
             }
         }
@@ -108,82 +106,149 @@ fn first_read(connection: &RawConnection, buffer: &mut [u8]) -> FirstRead {
     }
 }
 
-/// Writes `bytes` now; what does not fit goes on in a task, under the write deadline.
-/// Fails only when the connection is gone.
-fn write_or_hand_over(shared: &Arc<Shared>, connection: RawConnection, bytes: Vec<u8>, slot: Slot) -> io::Result<()> {
-    let written = match connection.write_now(&bytes) {
-        Ok(written) if written == bytes.len() => return Ok(()),
-        Ok(written) => written,
-        Err(error) if error.kind() == io::ErrorKind::WouldBlock => 0,
-        Err(error) => return Err(error),
-    };
-    let mut stream = connection.into_stream()?;
-    let deadline = shared.config.write_deadline;
-    shared.tracker.spawn(async move {
-        let rest = &bytes[written..];
-        match tokio::time::timeout(deadline, stream.write_all(rest)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => tracing::debug!(%error, "writing the answer failed"),
-            Err(_) => tracing::debug!("writing the answer timed out"),
+/// A connection served directly, with what goes with it until it closes: its place under
+/// the connection cap and the service's wait for it at stop.
+struct Held {
+    /// `None` once closed: by its answer, or because its place was taken back.
+    connection: Arc<Mutex<Option<Watched>>>,
+    slot: Slot,
+    shared: Arc<Shared>,
+    /// The service's stop waits for it, as for a connection task.
+    _in_flight: TaskTrackerToken,
+}
+
+/// The connection, the bytes read from it after its request, and its count in `open`.
+struct Watched {
+    connection: RawConnection,
+    ignored: usize,
+    open: OpenCount,
+}
+
+/// One connection counted in the channel's `open` gauge while this lives.
+struct OpenCount(Arc<RequestCounters>);
+
+impl OpenCount {
+    fn new(counters: &Arc<RequestCounters>) -> OpenCount {
+        counters.open.fetch_add(1, Ordering::Relaxed);
+        OpenCount(counters.clone())
+    }
+}
+
+impl Drop for OpenCount {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Held {
+    /// Holds `connection`: counted open, closed at once if its place is taken back.
+    fn new(shared: &Arc<Shared>, connection: RawConnection, slot: Slot) -> Held {
+        let open = OpenCount::new(&shared.counters);
+        let connection = Arc::new(Mutex::new(Some(Watched { connection, ignored: 0, open })));
+        let closing = Arc::downgrade(&connection);
+        slot.on_taken_back(Box::new(move || {
+            if let Some(connection) = closing.upgrade() {
+                drop(lock(&connection).take());
+            }
+        }));
+        Held { connection, slot, shared: shared.clone(), _in_flight: shared.tracker.token() }
+    }
+
+    fn taken_back(&self) -> bool {
+        self.slot.taken_back().is_cancelled()
+    }
+
+    /// Whether nobody waits for an answer: the place was taken back, or the guest closed or
+    /// reset the connection. Bytes after the request are read and ignored, as on the
+    /// registered path; past a few KiB of them the connection is no longer watched.
+    fn is_closed(&self) -> bool {
+        if self.taken_back() {
+            return true;
         }
-        drop(slot);
-    });
-    Ok(())
+        let mut watched = lock(&self.connection);
+        let Some(Watched { connection, ignored, .. }) = watched.as_mut() else { return true };
+        connection.peer_gone(ignored)
+    }
+
+    /// Writes `bytes` now; what does not fit goes on in a task under the write deadline.
+    /// Fails only when the connection is gone.
+    fn write(self, bytes: Vec<u8>) -> io::Result<()> {
+        let Some(Watched { connection, open, .. }) = lock(&self.connection).take() else {
+            return Err(io::ErrorKind::NotConnected.into());
+        };
+        let written = match connection.write_now(&bytes) {
+            Ok(written) if written == bytes.len() => return Ok(()),
+            Ok(written) => written,
+            Err(error) if matches!(error.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => 0,
+            Err(error) => return Err(error),
+        };
+        let mut stream = connection.into_stream()?;
+        let deadline = self.shared.config.write_deadline;
+        let tracker = self.shared.tracker.clone();
+        tracker.spawn(async move {
+            let rest = &bytes[written..];
+            tokio::select! {
+                written = tokio::time::timeout(deadline, stream.write_all(rest)) => match written {
+                    Ok(Ok(())) => {}
+                    Ok(Err(error)) => tracing::debug!(%error, "writing the answer failed"),
+                    Err(_) => tracing::debug!("writing the answer timed out"),
+                },
+                () = self.slot.taken_back().cancelled() => {
+                    self.shared.counters.refused_busy.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!("connection closed: its place went to a guest below its fair share");
+                }
+            }
+            drop((open, self));
+        });
+        Ok(())
+    }
+}
+
+fn lock(connection: &Mutex<Option<Watched>>) -> std::sync::MutexGuard<'_, Option<Watched>> {
+    connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The connection of a queued request, where the handler writes its answer.
 struct DirectReply {
     /// Taken when the answer is written.
-    connection: Option<RawConnection>,
+    held: Option<Held>,
     abi: GuestAbi,
-    /// Its place under the connection cap; goes with the connection.
-    slot: Option<Slot>,
-    shared: Arc<Shared>,
-    answered: bool,
-}
-
-impl DirectReply {
-    fn taken_back(&self) -> bool {
-        self.slot.as_ref().is_some_and(|slot| slot.taken_back().is_cancelled())
-    }
 }
 
 impl Reply for DirectReply {
     fn is_closed(&self) -> bool {
-        self.taken_back()
-            || self.shared.shutdown.is_cancelled()
-            || self.connection.as_ref().is_none_or(RawConnection::peer_gone)
+        self.held.as_ref().is_none_or(Held::is_closed)
     }
 
     fn send(mut self: Box<Self>, answer: GuestBound) -> Result<(), GuestBound> {
         if self.is_closed() {
             return Err(answer);
         }
-        let (Some(connection), Some(slot)) = (self.connection.take(), self.slot.take()) else {
-            return Err(answer);
-        };
-        match write_or_hand_over(&self.shared, connection, answer.to_bytes_as(self.abi), slot) {
+        let Some(held) = self.held.take() else { return Err(answer) };
+        let counters = held.shared.counters.clone();
+        match held.write(answer.to_bytes_as(self.abi)) {
             Ok(()) => {
-                self.answered = true;
-                self.shared.counters.answered.fetch_add(1, Ordering::Relaxed);
+                counters.answered.fetch_add(1, Ordering::Relaxed);
                 Ok(())
             }
-            Err(_) => Err(answer),
+            Err(_) => {
+                counters.unanswered.fetch_add(1, Ordering::Relaxed);
+                Err(answer)
+            }
         }
     }
 }
 
 impl Drop for DirectReply {
     fn drop(&mut self) {
-        let counters = &self.shared.counters;
-        counters.open.fetch_sub(1, Ordering::Relaxed);
-        if self.answered {
-            return;
-        }
-        if self.taken_back() {
-            counters.refused_busy.fetch_add(1, Ordering::Relaxed);
-        } else {
-            counters.unanswered.fetch_add(1, Ordering::Relaxed);
+        // Dropped with its connection: never answered.
+        if let Some(held) = &self.held {
+            let counters = &held.shared.counters;
+            if held.taken_back() {
+                counters.refused_busy.fetch_add(1, Ordering::Relaxed);
+            } else {
+                counters.unanswered.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 }

@@ -8,12 +8,12 @@
 //! ([`RawConnection::into_stream`]) and served asynchronously.
 
 use std::io::{self, Read};
-use std::mem::MaybeUninit;
 
 use socket2::{SockAddr, Socket};
 use tokio::io::unix::AsyncFd;
 
 use super::BoxedStream;
+use crate::limits::REQUEST_TRAILING_BYTES_WATCHED;
 
 /// What kind of socket a raw connection is, to register it as the right stream type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,14 +99,20 @@ impl RawConnection {
         self.socket.send_with_flags(bytes, libc::MSG_NOSIGNAL)
     }
 
-    /// Whether the peer closed or reset the connection (looked at without consuming).
-    pub(crate) fn peer_gone(&self) -> bool {
-        let mut probe = [MaybeUninit::<u8>::uninit(); 1];
-        match self.socket.peek(&mut probe) {
-            Ok(0) => true,
-            Ok(_) => false,
-            Err(error) => !matches!(error.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted),
+    /// Whether the peer closed or reset the connection, without waiting. Bytes it sent
+    /// meanwhile are read and ignored (counted in `ignored`); once
+    /// [`REQUEST_TRAILING_BYTES_WATCHED`] were ignored the connection is taken as still there.
+    pub(crate) fn peer_gone(&self, ignored: &mut usize) -> bool {
+        let mut scratch = [0u8; 512];
+        while *ignored < REQUEST_TRAILING_BYTES_WATCHED {
+            match self.read_now(&mut scratch) {
+                Ok(0) => return true,
+                Ok(read) => *ignored += read,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => return error.kind() != io::ErrorKind::WouldBlock,
+            }
         }
+        false
     }
 
     /// Registers the connection with the reactor, as the stream type of its kind (a TCP

@@ -118,7 +118,7 @@ impl Drop for WipeOnDrop<'_> {
 async fn peer_gone(stream: &mut BoxedStream) {
     let mut scratch = [0u8; 512];
     let mut ignored = 0usize;
-    while ignored < 8 * scratch.len() {
+    while ignored < limits::REQUEST_TRAILING_BYTES_WATCHED {
         match stream.read(&mut scratch).await {
             Ok(0) | Err(_) => return,
             Ok(n) => ignored += n,
@@ -174,7 +174,8 @@ pub(crate) async fn serve(
         let slot = match slots.admit(&guest) {
             Admission::Admitted(slot) => slot,
             Admission::TookFrom(slot, holder) => {
-                // The holder's connection is closed and counted (refused_busy) by its task.
+                // The holder's connection is closed (by its task, or at once when it waits
+                // on the direct path) and counted as refused_busy.
                 tracing::warn!(%guest, %holder, max = slots.cap(),
                     "request connections all taken; the guest holding the most gives its oldest up");
                 slot
