@@ -71,6 +71,11 @@ impl Slot {
         &self.taken_back
     }
 
+    /// The guest holding this place.
+    pub(crate) fn guest(&self) -> &GuestId {
+        &self.guest
+    }
+
     /// Runs `close` when a guest below its fair share takes this place (for a connection
     /// no task watches): the connection is closed at once, not when its turn comes.
     #[cfg_attr(not(unix), allow(dead_code))]

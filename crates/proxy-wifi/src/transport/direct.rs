@@ -19,17 +19,16 @@ use std::io;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
-use proxy_wifi_protocol::{GuestAbi, GuestBound, HEADER_LEN, HostBound, MAX_REQUEST_BODY_LEN};
+use proxy_wifi_protocol::{Decoded, GuestAbi, GuestBound, HEADER_LEN, HostBound, MAX_REQUEST_BODY_LEN};
 use tokio::io::AsyncWriteExt;
 use tokio_util::task::task_tracker::TaskTrackerToken;
 use zeroize::Zeroizing;
 
 use super::connection_slots::Slot;
 use super::raw::RawConnection;
-use super::request_channel::{Shared, WipeOnDrop, spawn_connection};
+use super::request_channel::{OpenCount, Shared, WipeOnDrop, spawn_connection, unless_taken_back};
 use crate::handler::Reply;
 use crate::identity::GuestId;
-use crate::status::RequestCounters;
 
 /// Bytes read at once from a fresh connection: the largest request.
 const FIRST_READ_LEN: usize = HEADER_LEN + MAX_REQUEST_BODY_LEN as usize;
@@ -89,19 +88,9 @@ fn first_read(connection: &RawConnection, buffer: &mut [u8]) -> FirstRead {
         Err(error) if matches!(error.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => 0,
         Err(_) => return FirstRead::Closed,
     };
-    if read < HEADER_LEN {
-        return FirstRead::Partial(read);
-    }
-    let header = match HostBound::decode_header(buffer[..HEADER_LEN].try_into().expect("HEADER_LEN bytes")) {
-        Ok(header) => header,
-        Err(error) => return FirstRead::Malformed(error),
-    };
-    let end = HEADER_LEN + header.body_len();
-    if read < end {
-        return FirstRead::Partial(read);
-    }
-    match HostBound::decode_body(header, &buffer[HEADER_LEN..end]) {
-        Ok(request) => FirstRead::Request(request),
+    match HostBound::decode_frame(&buffer[..read]) {
+        Ok(Decoded::Complete { message, .. }) => FirstRead::Request(message),
+        Ok(Decoded::Incomplete { .. }) => FirstRead::Partial(read),
         Err(error) => FirstRead::Malformed(error),
     }
 }
@@ -122,22 +111,6 @@ struct Watched {
     connection: RawConnection,
     ignored: usize,
     open: OpenCount,
-}
-
-/// One connection counted in the channel's `open` gauge while this lives.
-struct OpenCount(Arc<RequestCounters>);
-
-impl OpenCount {
-    fn new(counters: &Arc<RequestCounters>) -> OpenCount {
-        counters.open.fetch_add(1, Ordering::Relaxed);
-        OpenCount(counters.clone())
-    }
-}
-
-impl Drop for OpenCount {
-    fn drop(&mut self) {
-        self.0.open.fetch_sub(1, Ordering::Relaxed);
-    }
 }
 
 impl Held {
@@ -187,17 +160,14 @@ impl Held {
         let tracker = self.shared.tracker.clone();
         tracker.spawn(async move {
             let rest = &bytes[written..];
-            tokio::select! {
-                written = tokio::time::timeout(deadline, stream.write_all(rest)) => match written {
+            let writing = async {
+                match tokio::time::timeout(deadline, stream.write_all(rest)).await {
                     Ok(Ok(())) => {}
                     Ok(Err(error)) => tracing::debug!(%error, "writing the answer failed"),
                     Err(_) => tracing::debug!("writing the answer timed out"),
-                },
-                () = self.slot.taken_back().cancelled() => {
-                    self.shared.counters.refused_busy.fetch_add(1, Ordering::Relaxed);
-                    tracing::debug!("connection closed: its place went to a guest below its fair share");
                 }
-            }
+            };
+            unless_taken_back(&self.slot, &self.shared.counters, writing).await;
             drop((open, self));
         });
         Ok(())

@@ -210,18 +210,38 @@ pub(super) fn spawn_connection(
 ) {
     let shared = shared.clone();
     shared.tracker.clone().spawn(async move {
-        let counters = &shared.counters;
-        counters.open.fetch_add(1, Ordering::Relaxed);
-        tokio::select! {
-            () = serve_connection(stream, prefix, guest.clone(), abi, &shared) => {}
-            () = slot.taken_back().cancelled() => {
-                counters.refused_busy.fetch_add(1, Ordering::Relaxed);
-                tracing::debug!(%guest, "connection closed: its place went to a guest below its fair share");
-            }
-        }
-        counters.open.fetch_sub(1, Ordering::Relaxed);
-        drop(slot);
+        let open = OpenCount::new(&shared.counters);
+        unless_taken_back(&slot, &shared.counters, serve_connection(stream, prefix, guest, abi, &shared)).await;
+        drop((open, slot));
     });
+}
+
+/// Runs `work` on a connection unless its place under the cap is taken back first (by a
+/// guest below its fair share); then the connection is closed and counted `refused_busy`.
+pub(super) async fn unless_taken_back(slot: &Slot, counters: &RequestCounters, work: impl Future<Output = ()>) {
+    tokio::select! {
+        () = work => {}
+        () = slot.taken_back().cancelled() => {
+            counters.refused_busy.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(guest = %slot.guest(), "connection closed: its place went to a guest below its fair share");
+        }
+    }
+}
+
+/// One connection counted in the channel's `open` gauge while this lives.
+pub(super) struct OpenCount(Arc<RequestCounters>);
+
+impl OpenCount {
+    pub(super) fn new(counters: &Arc<RequestCounters>) -> OpenCount {
+        counters.open.fetch_add(1, Ordering::Relaxed);
+        OpenCount(counters.clone())
+    }
+}
+
+impl Drop for OpenCount {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 async fn serve_connection(
