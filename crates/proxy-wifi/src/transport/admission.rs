@@ -13,6 +13,15 @@ pub(crate) trait GuestAdmission: Send + Sync + 'static {
     fn list(&self) -> GuestList;
 }
 
+/// Whether a transport's guests can be added and removed while it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Changes {
+    /// `ctl guest add` and `remove` work.
+    Allowed,
+    /// The guests were fixed when the transport was bound.
+    Fixed,
+}
+
 /// The form of guest a transport serves, as `ctl guest add` takes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum GuestKind {
@@ -60,6 +69,11 @@ impl GuestKind {
         )
     }
 
+    /// The guests a transport of this kind accepts now, as `ctl guest list` shows them.
+    fn guest_list(self, any_guest: bool, listed: Vec<GuestId>, changes: Changes) -> GuestList {
+        GuestList { transport: self.transport().into(), any_guest, listed, changeable: changes == Changes::Allowed }
+    }
+
     /// Refuses a guest this transport cannot serve.
     pub(crate) fn check(self, guest: &GuestId) -> Result<(), GuestChangeError> {
         if !self.fits(guest) {
@@ -96,12 +110,7 @@ impl GuestAdmission for ListedGuests {
     }
 
     fn list(&self) -> GuestList {
-        GuestList {
-            transport: self.kind.transport().into(),
-            any_guest: self.any_guest,
-            listed: self.set.list(),
-            changeable: true,
-        }
+        self.kind.guest_list(self.any_guest, self.set.list(), Changes::Allowed)
     }
 }
 
@@ -132,12 +141,7 @@ impl GuestAdmission for FixedGuests {
     }
 
     fn list(&self) -> GuestList {
-        GuestList {
-            transport: self.kind.transport().into(),
-            any_guest: self.any_guest,
-            listed: self.listed.clone(),
-            changeable: false,
-        }
+        self.kind.guest_list(self.any_guest, self.listed.clone(), Changes::Fixed)
     }
 }
 
@@ -161,12 +165,8 @@ impl GuestAdmission for HybridVsockGuests {
     }
 
     fn list(&self) -> GuestList {
-        GuestList {
-            transport: GuestKind::HybridVsock.transport().into(),
-            any_guest: false,
-            listed: self.0.list().into_iter().map(GuestId::HybridVsock).collect(),
-            changeable: true,
-        }
+        let sockets = self.0.list().into_iter().map(GuestId::HybridVsock).collect();
+        GuestKind::HybridVsock.guest_list(false, sockets, Changes::Allowed)
     }
 }
 

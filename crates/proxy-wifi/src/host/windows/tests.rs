@@ -298,9 +298,9 @@ async fn connect_to_an_open_network() {
     assert_eq!(started.elapsed(), FakeTimings::default().connect, "completed on the notification");
     assert_eq!(network, ConnectedNetwork { ssid: ssid("cafe"), bssid: bssid(2), auth: AuthAlgorithm::Open });
     let call = &fake.calls().connects[0];
-    assert_eq!((call.authentication.as_str(), call.encryption.as_str()), ("open", "none"));
+    assert_eq!((call.security.authentication.as_str(), call.security.encryption.as_str()), ("open", "none"));
     assert_eq!(
-        (call.ssid, call.name.as_str(), call.key_material.as_ref(), call.bssid),
+        (call.ssid, call.name.as_str(), call.security.key_material.as_ref(), call.bssid),
         (ssid("cafe"), "cafe", None, None)
     );
     assert_eq!(drain(&mut events), vec![InterfaceEvent::HostConnected(network)]);
@@ -325,10 +325,10 @@ async fn connect_to_a_wpa2_psk_network_with_the_pmk_and_with_a_wrong_one() {
     let network = interface.connect(&psk_params("home", HOME_PASSPHRASE)).await.unwrap();
     assert_eq!(network, ConnectedNetwork { ssid: ssid("home"), bssid: bssid(1), auth: AuthAlgorithm::Wpa2Psk });
     let call = &fake.calls().connects[1];
-    assert_eq!((call.authentication.as_str(), call.encryption.as_str()), ("WPA2PSK", "AES"));
-    assert_eq!(call.key_type.as_deref(), Some("networkKey"));
+    assert_eq!((call.security.authentication.as_str(), call.security.encryption.as_str()), ("WPA2PSK", "AES"));
+    assert_eq!(call.security.key_type.as_deref(), Some("networkKey"));
     let pmk = Pmk::derive(HOME_PASSPHRASE.as_bytes(), &ssid("home"));
-    assert_eq!(call.key_material.as_deref(), Some(pmk.to_hex().as_str()), "the PMK as 64 hex digits");
+    assert_eq!(call.security.key_material.as_deref(), Some(pmk.to_hex().as_str()), "the PMK as 64 hex digits");
     assert_eq!(drain(&mut events), vec![InterfaceEvent::HostConnected(network)]);
 }
 
@@ -343,8 +343,11 @@ async fn connect_to_a_wpa3_sae_network_with_the_password_and_with_a_wrong_one() 
     let network = interface.connect(&sae_params("lab", LAB_PASSWORD)).await.unwrap();
     assert_eq!(network, ConnectedNetwork { ssid: ssid("lab"), bssid: bssid(4), auth: AuthAlgorithm::Wpa3Sae });
     let call = &fake.calls().connects[1];
-    assert_eq!(call.authentication, "WPA3SAE");
-    assert_eq!((call.key_type.as_deref(), call.key_material.as_deref()), (Some("passPhrase"), Some(LAB_PASSWORD)));
+    assert_eq!(call.security.authentication, "WPA3SAE");
+    assert_eq!(
+        (call.security.key_type.as_deref(), call.security.key_material.as_deref()),
+        (Some("passPhrase"), Some(LAB_PASSWORD))
+    );
     // The host connection is reported as the guest sees the network (masked: WPA2-PSK).
     assert_eq!(
         drain(&mut events),

@@ -158,7 +158,8 @@ impl NmDevice {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    async fn access_point(&self, path: &ObjectPath<'_>) -> zbus::Result<AccessPoint> {
+    /// The access point at `path`; `None` when it has no usable SSID or BSSID.
+    async fn access_point(&self, path: &ObjectPath<'_>) -> zbus::Result<Option<AccessPoint>> {
         let properties = NmPropertiesProxy::builder(&self.connection)
             .path(path.to_owned())?
             .cache_properties(CacheProperties::No)
@@ -173,7 +174,7 @@ impl NmDevice {
         let mut entries = Vec::with_capacity(paths.len());
         for path in paths {
             match self.access_point(&path.as_ref()).await {
-                Ok(ap) => entries.extend(ap.to_bss_entry()),
+                Ok(ap) => entries.extend(ap.map(|ap| ap.to_bss_entry())),
                 // An access point may vanish between the listing and the read.
                 Err(error) => {
                     tracing::debug!(interface = %self.link.name(), ap = %path, %error, "access point unreadable")
@@ -203,7 +204,7 @@ impl NmDevice {
         if ap.as_str() == "/" {
             return None;
         }
-        self.access_point(&ap.as_ref()).await.ok()?.connected_network()
+        Some(self.access_point(&ap.as_ref()).await.ok()??.connected_network())
     }
 
     async fn on_state(&self, new_state: u32, old_state: u32, reason: u32) {
@@ -233,7 +234,7 @@ impl NmDevice {
         if ap.as_str() == "/" {
             return;
         }
-        let Ok(ap) = self.access_point(&ap.as_ref()).await else { return };
+        let Ok(Some(ap)) = self.access_point(&ap.as_ref()).await else { return };
         // NetworkManager's strength is already a percentage; the dBm round trip keeps it
         // on the guest's q/2 - 100 scale.
         self.link.signal(dbm_to_link_quality(link_quality_to_dbm(u32::from(ap.strength))));

@@ -84,85 +84,86 @@ impl SynthesizedSecurity {
     }
 }
 
-/// How the guest sees an access point with these `Flags`, `WpaFlags` and `RsnFlags`.
-pub fn ap_security(flags: u32, wpa_flags: u32, rsn_flags: u32) -> SynthesizedSecurity {
-    if flags & AP_FLAGS_PRIVACY == 0 && wpa_flags == 0 && rsn_flags == 0 {
-        return SynthesizedSecurity::Open;
-    }
-    if rsn_flags & sec::PAIR_CCMP == 0 {
-        return SynthesizedSecurity::Masked;
-    }
-    match (rsn_flags & sec::KEY_MGMT_PSK != 0, rsn_flags & sec::KEY_MGMT_SAE != 0) {
-        (true, true) => SynthesizedSecurity::Wpa2Wpa3,
-        (true, false) => SynthesizedSecurity::Wpa2Psk,
-        (false, true) => SynthesizedSecurity::Wpa3Sae,
-        (false, false) => SynthesizedSecurity::Masked,
+/// The three security properties of an access point, as NetworkManager reports them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ApSecurityFlags {
+    /// `Flags` (`NM80211ApFlags`).
+    pub ap: u32,
+    /// `WpaFlags` (`NM80211ApSecurityFlags` of the WPA element).
+    pub wpa: u32,
+    /// `RsnFlags` (`NM80211ApSecurityFlags` of the RSN element).
+    pub rsn: u32,
+}
+
+impl ApSecurityFlags {
+    /// How the guest sees an access point with these flags.
+    pub fn security(self) -> SynthesizedSecurity {
+        if self.ap & AP_FLAGS_PRIVACY == 0 && self.wpa == 0 && self.rsn == 0 {
+            return SynthesizedSecurity::Open;
+        }
+        if self.rsn & sec::PAIR_CCMP == 0 {
+            return SynthesizedSecurity::Masked;
+        }
+        match (self.rsn & sec::KEY_MGMT_PSK != 0, self.rsn & sec::KEY_MGMT_SAE != 0) {
+            (true, true) => SynthesizedSecurity::Wpa2Wpa3,
+            (true, false) => SynthesizedSecurity::Wpa2Psk,
+            (false, true) => SynthesizedSecurity::Wpa3Sae,
+            (false, false) => SynthesizedSecurity::Masked,
+        }
     }
 }
 
 /// The properties of an `org.freedesktop.NetworkManager.AccessPoint`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessPoint {
-    /// SSID bytes.
-    pub ssid: Vec<u8>,
-    /// BSSID (`HwAddress`).
-    pub bssid: Option<Bssid>,
+    /// `Ssid`.
+    pub ssid: Ssid,
+    /// `HwAddress`.
+    pub bssid: Bssid,
     /// Frequency in MHz.
     pub frequency_mhz: u32,
     /// Signal quality in percent.
     pub strength: u8,
-    /// `NM80211ApFlags`.
-    pub flags: u32,
-    /// `NM80211ApSecurityFlags` of the WPA element.
-    pub wpa_flags: u32,
-    /// `NM80211ApSecurityFlags` of the RSN element.
-    pub rsn_flags: u32,
+    /// What it says of its security.
+    pub security_flags: ApSecurityFlags,
 }
 
 impl AccessPoint {
-    /// Reads the properties of a `GetAll` answer; missing or mistyped ones get defaults.
-    pub fn from_properties(properties: &HashMap<String, OwnedValue>) -> AccessPoint {
+    /// Reads the properties of a `GetAll` answer: `None` without a usable SSID (at most 32
+    /// bytes) or `HwAddress`; other missing or mistyped properties get defaults.
+    pub fn from_properties(properties: &HashMap<String, OwnedValue>) -> Option<AccessPoint> {
         let u32_of = |name: &str| properties.get(name).and_then(|v| u32::try_from(v).ok()).unwrap_or(0);
-        AccessPoint {
-            ssid: properties
-                .get("Ssid")
-                .and_then(|v| v.try_clone().ok())
-                .and_then(|v| Vec::<u8>::try_from(v).ok())
-                .unwrap_or_default(),
-            bssid: properties.get("HwAddress").and_then(|v| <&str>::try_from(v).ok()).and_then(|s| s.parse().ok()),
+        let ssid = properties.get("Ssid").and_then(|v| v.try_clone().ok()).and_then(|v| Vec::<u8>::try_from(v).ok())?;
+        let bssid = properties.get("HwAddress").and_then(|v| <&str>::try_from(v).ok())?;
+        Some(AccessPoint {
+            ssid: Ssid::new(&ssid).ok()?,
+            bssid: bssid.parse().ok()?,
             frequency_mhz: u32_of("Frequency"),
             strength: properties.get("Strength").and_then(|v| u8::try_from(v).ok()).unwrap_or(0),
-            flags: u32_of("Flags"),
-            wpa_flags: u32_of("WpaFlags"),
-            rsn_flags: u32_of("RsnFlags"),
-        }
+            security_flags: ApSecurityFlags { ap: u32_of("Flags"), wpa: u32_of("WpaFlags"), rsn: u32_of("RsnFlags") },
+        })
     }
 
     /// How the guest sees it.
     pub fn security(&self) -> SynthesizedSecurity {
-        ap_security(self.flags, self.wpa_flags, self.rsn_flags)
+        self.security_flags.security()
     }
 
     /// The scan entry for the guest (synthesized SSID and RSN elements; RSSI from the
-    /// strength as `q/2 - 100`), if the SSID and BSSID are usable.
-    pub fn to_bss_entry(&self) -> Option<BssEntry> {
-        let ssid = Ssid::new(&self.ssid).ok()?;
-        Some(build_bss_entry(
-            &ssid,
-            self.bssid?,
+    /// strength as `q/2 - 100`).
+    pub fn to_bss_entry(&self) -> BssEntry {
+        build_bss_entry(
+            &self.ssid,
+            self.bssid,
             self.security().bss_security(),
             self.frequency_mhz,
             link_quality_to_dbm(u32::from(self.strength)),
-        ))
+        )
     }
 
     /// The connection to it, as mirroring reports it.
-    pub fn connected_network(&self) -> Option<ConnectedNetwork> {
-        Some(ConnectedNetwork {
-            ssid: Ssid::new(&self.ssid).ok()?,
-            bssid: self.bssid?,
-            auth: self.security().guest_auth(),
-        })
+    pub fn connected_network(&self) -> ConnectedNetwork {
+        ConnectedNetwork { ssid: self.ssid, bssid: self.bssid, auth: self.security().guest_auth() }
     }
 }
 
@@ -346,47 +347,51 @@ mod tests {
     }
 
     fn lab_wpa2_properties() -> HashMap<String, OwnedValue> {
-        recorded_access_points().into_iter().find(|m| AccessPoint::from_properties(m).ssid == b"lab-wpa2").unwrap()
+        recorded_access_points()
+            .into_iter()
+            .find(|m| AccessPoint::from_properties(m).unwrap().ssid.as_bytes() == b"lab-wpa2")
+            .unwrap()
     }
 
     #[test]
     fn recorded_open_network() {
-        let aps: Vec<AccessPoint> = recorded_access_points().iter().map(AccessPoint::from_properties).collect();
+        let aps: Vec<AccessPoint> =
+            recorded_access_points().iter().map(|m| AccessPoint::from_properties(m).unwrap()).collect();
         assert_eq!(aps.len(), 2);
-        let open = aps.iter().find(|a| a.ssid == b"lab-open").unwrap();
+        let open = aps.iter().find(|a| a.ssid.as_bytes() == b"lab-open").unwrap();
         assert_eq!(
             (open.bssid, open.frequency_mhz, open.security()),
-            (Some(Bssid([2, 0, 0, 0, 0, 0])), 2412, SynthesizedSecurity::Open)
+            (Bssid([2, 0, 0, 0, 0, 0]), 2412, SynthesizedSecurity::Open)
         );
-        let entry = open.to_bss_entry().unwrap();
+        let entry = open.to_bss_entry();
         assert_eq!(Security::from_bss(entry.capabilities, &entry.ies).kind, SecurityKind::Open);
     }
 
     #[test]
     fn access_point_to_scan_entry() {
-        let ap = AccessPoint::from_properties(&lab_wpa2_properties());
-        assert_eq!(ap.bssid, Some(Bssid([2, 0, 0, 0, 1, 0])));
+        let ap = AccessPoint::from_properties(&lab_wpa2_properties()).unwrap();
+        assert_eq!(ap.bssid, Bssid([2, 0, 0, 0, 1, 0]));
         assert_eq!(ap.security(), SynthesizedSecurity::Wpa2Psk);
-        let entry = ap.to_bss_entry().unwrap();
+        let entry = ap.to_bss_entry();
         assert_eq!((entry.frequency_khz, entry.rssi_dbm), (2_437_000, -50));
         assert_eq!(entry.ssid().unwrap().as_bytes(), b"lab-wpa2");
         let security = Security::from_bss(entry.capabilities, &entry.ies);
         assert_eq!(security.kind, SecurityKind::Wpa2Psk);
         assert_eq!(security.rsn.unwrap().pairwise_ciphers, vec![CipherSuite::Ccmp]);
-        assert_eq!(ap.connected_network().unwrap().auth, AuthAlgorithm::Wpa2Psk);
+        assert_eq!(ap.connected_network().auth, AuthAlgorithm::Wpa2Psk);
     }
 
     #[test]
     fn security_flags() {
-        assert_eq!(ap_security(0, 0, 0), SynthesizedSecurity::Open);
-        assert_eq!(ap_security(1, 0, 0x188), SynthesizedSecurity::Wpa2Psk);
-        assert_eq!(ap_security(1, 0, 0x488), SynthesizedSecurity::Wpa3Sae);
-        assert_eq!(ap_security(1, 0, 0x588), SynthesizedSecurity::Wpa2Wpa3);
+        assert_eq!(ApSecurityFlags { ap: 0, wpa: 0, rsn: 0 }.security(), SynthesizedSecurity::Open);
+        assert_eq!(ApSecurityFlags { ap: 1, wpa: 0, rsn: 0x188 }.security(), SynthesizedSecurity::Wpa2Psk);
+        assert_eq!(ApSecurityFlags { ap: 1, wpa: 0, rsn: 0x488 }.security(), SynthesizedSecurity::Wpa3Sae);
+        assert_eq!(ApSecurityFlags { ap: 1, wpa: 0, rsn: 0x588 }.security(), SynthesizedSecurity::Wpa2Wpa3);
         // Enterprise, WEP, WPA1-only TKIP, OWE: masked.
-        assert_eq!(ap_security(1, 0, 0x288), SynthesizedSecurity::Masked);
-        assert_eq!(ap_security(1, 0, 0), SynthesizedSecurity::Masked);
-        assert_eq!(ap_security(1, 0x144, 0), SynthesizedSecurity::Masked);
-        assert_eq!(ap_security(0, 0, 0x888), SynthesizedSecurity::Masked);
+        assert_eq!(ApSecurityFlags { ap: 1, wpa: 0, rsn: 0x288 }.security(), SynthesizedSecurity::Masked);
+        assert_eq!(ApSecurityFlags { ap: 1, wpa: 0, rsn: 0 }.security(), SynthesizedSecurity::Masked);
+        assert_eq!(ApSecurityFlags { ap: 1, wpa: 0x144, rsn: 0 }.security(), SynthesizedSecurity::Masked);
+        assert_eq!(ApSecurityFlags { ap: 0, wpa: 0, rsn: 0x888 }.security(), SynthesizedSecurity::Masked);
         assert_eq!(SynthesizedSecurity::Masked.guest_auth(), AuthAlgorithm::Wpa2Psk);
     }
 

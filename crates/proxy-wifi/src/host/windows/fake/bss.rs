@@ -185,8 +185,8 @@ impl FakeBss {
 
 /// The reason code a connection with `call`'s profile to `bss` ends with.
 pub(super) fn check_security(bss: &FakeBss, call: &FakeConnectCall) -> u32 {
-    let key = call.key_material.as_deref().unwrap_or_default();
-    match (call.authentication.as_str(), call.encryption.as_str()) {
+    let key = call.security.key_material.as_deref().unwrap_or_default();
+    match (call.security.authentication.as_str(), call.security.encryption.as_str()) {
         ("open", "none") if bss.auth == Dot11AuthAlgorithm::Open && bss.cipher == Dot11CipherAlgorithm::None => {
             reason::SUCCESS
         }
@@ -195,7 +195,7 @@ pub(super) fn check_security(bss: &FakeBss, call: &FakeConnectCall) -> u32 {
                 && matches!(bss.cipher, Dot11CipherAlgorithm::Ccmp | Dot11CipherAlgorithm::Gcmp) =>
         {
             let FakeSecret::Pmk(pmk) = &bss.secret else { return reason::ASSOCIATION_FAILURE };
-            let given = match call.key_type.as_deref() {
+            let given = match call.security.key_type.as_deref() {
                 Some("networkKey") => Pmk::from_hex(key).ok(),
                 Some("passPhrase") => Some(Pmk::derive(key.as_bytes(), &bss.ssid)),
                 _ => None,
@@ -203,7 +203,9 @@ pub(super) fn check_security(bss: &FakeBss, call: &FakeConnectCall) -> u32 {
             if given.as_ref() == Some(pmk) { reason::SUCCESS } else { reason::PSK_MISMATCH_SUSPECTED }
         }
         ("WPA3SAE", "AES") if bss.auth == Dot11AuthAlgorithm::Wpa3Sae => match &bss.secret {
-            FakeSecret::Password(password) if call.key_type.as_deref() == Some("passPhrase") && key == password => {
+            FakeSecret::Password(password)
+                if call.security.key_type.as_deref() == Some("passPhrase") && key == password =>
+            {
                 reason::SUCCESS
             }
             _ => reason::KEY_MISMATCH,

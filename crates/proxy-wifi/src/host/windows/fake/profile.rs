@@ -14,6 +14,15 @@ pub struct FakeConnectCall {
     pub ssid: Ssid,
     /// The profile's `<name>`.
     pub name: String,
+    /// The profile's `<security>` element.
+    pub security: FakeProfileSecurity,
+    /// The desired BSSID, if any.
+    pub bssid: Option<Bssid>,
+}
+
+/// The `<MSM><security>` element of a profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeProfileSecurity {
     /// `<authentication>`.
     pub authentication: String,
     /// `<encryption>`.
@@ -22,8 +31,6 @@ pub struct FakeConnectCall {
     pub key_type: Option<String>,
     /// `<keyMaterial>`, unescaped, if any.
     pub key_material: Option<String>,
-    /// The desired BSSID, if any.
-    pub bssid: Option<Bssid>,
 }
 
 /// Reads a temporary profile the way the WLAN service would: a well-formed document in the
@@ -52,10 +59,12 @@ pub(super) fn parse_profile(xml: &str, interface: Uuid, bssid: Option<Bssid>) ->
         interface,
         ssid,
         name: path(&["name"])?,
-        authentication: path(&["MSM", "security", "authEncryption", "authentication"])?,
-        encryption: path(&["MSM", "security", "authEncryption", "encryption"])?,
-        key_type: path(&["MSM", "security", "sharedKey", "keyType"]),
-        key_material: path(&["MSM", "security", "sharedKey", "keyMaterial"]),
+        security: FakeProfileSecurity {
+            authentication: path(&["MSM", "security", "authEncryption", "authentication"])?,
+            encryption: path(&["MSM", "security", "authEncryption", "encryption"])?,
+            key_type: path(&["MSM", "security", "sharedKey", "keyType"]),
+            key_material: path(&["MSM", "security", "sharedKey", "keyMaterial"]),
+        },
         bssid,
     })
 }
