@@ -67,6 +67,11 @@ pub const FD_RESERVE_NOTIFICATIONS: usize = 256;
 /// Bytes a guest may send after its request while it waits for the answer; they are read
 /// and ignored, and past this many its connection is no longer watched for a close.
 pub const REQUEST_TRAILING_BYTES_WATCHED: usize = 4096;
+/// How long the kernel holds a TCP request connection that has sent nothing before the
+/// service accepts it (`TCP_DEFER_ACCEPT`, Linux; whole seconds, at least 1). A guest's
+/// connection is accepted with its request already there; a silent one reaches the service
+/// after about this long and then has [`REQUEST_READ_DEADLINE`].
+pub const TCP_SILENT_CONNECTION_HELD: Duration = Duration::from_secs(1);
 /// Pause after a failed accept (EMFILE and friends), instead of spinning.
 pub const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(20);
 

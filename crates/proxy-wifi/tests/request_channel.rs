@@ -64,6 +64,25 @@ async fn a_request_that_arrives_in_pieces_is_read_whole() {
     assert_eq!((transport.answered, transport.invalid, transport.timed_out), (4, 0, 0), "{transport:?}");
 }
 
+/// On Linux the kernel holds a TCP connection until its first bytes come
+/// (`limits::TCP_SILENT_CONNECTION_HELD`), so the service accepts it with its request there.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn a_tcp_connection_reaches_the_service_with_its_request() {
+    let s = simulated().await;
+    let addr = s.service.request_tcp_addr().unwrap();
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(s.service.status().transport.accepted, 0, "accepted before its first byte came");
+    stream.write_all(&HostBound::Scan(ScanRequest::default()).to_bytes()).await.unwrap();
+    match read_answer(&mut stream).await {
+        GuestBound::ScanResponse(scan) => assert_eq!(scan.bss.len(), 3),
+        other => panic!("{other:?}"),
+    }
+    let transport = s.service.status().transport;
+    assert_eq!((transport.accepted, transport.answered), (1, 1), "{transport:?}");
+}
+
 /// `count` open networks with distinct BSSIDs and names.
 fn many_networks(count: usize) -> Vec<SimulatedNetwork> {
     (0..count)

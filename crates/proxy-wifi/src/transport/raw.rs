@@ -1,7 +1,7 @@
 //! Sockets accepted without registering them with the runtime's reactor.
 //!
 //! The guest sends its request right after connecting, so it is usually there by the time
-//! the connection is accepted. Such a connection is read, answered and closed with plain
+//! the connection is accepted (on TCP the kernel waits for it: [`accept_once_bytes_came`]). Such a connection is read, answered and closed with plain
 //! non-blocking calls: no `epoll_ctl` to register and remove it, no wait for the reactor
 //! to report it readable, no task. Only a connection whose request is not all there yet
 //! (or whose answer does not fit the socket buffer at once) is registered
@@ -131,4 +131,27 @@ impl RawConnection {
             }
         })
     }
+}
+
+/// Has the kernel hand a TCP connection to `accept` only once its first bytes came
+/// (`TCP_DEFER_ACCEPT`), holding a silent one for about `wait` before handing it over
+/// anyway. A guest sends its request right after connecting, so its connection is accepted
+/// with the request already there and takes the direct path.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+#[allow(unsafe_code)]
+pub(crate) fn accept_once_bytes_came(listener: &Socket, wait: std::time::Duration) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let seconds = libc::c_int::try_from(wait.as_secs().max(1)).unwrap_or(libc::c_int::MAX);
+    // SAFETY: `setsockopt` reads `size_of::<c_int>()` bytes from `seconds`, a live local
+    // `c_int`, and acts on the descriptor `listener` owns and keeps open for the call.
+    let set = unsafe {
+        libc::setsockopt(
+            listener.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_DEFER_ACCEPT,
+            (&raw const seconds).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if set == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
 }

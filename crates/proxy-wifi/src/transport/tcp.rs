@@ -59,7 +59,9 @@ impl std::fmt::Debug for TcpRequestListener {
 const LISTEN_BACKLOG: i32 = 1024;
 
 impl TcpRequestListener {
-    /// Binds `addr` (SO_REUSEADDR set, so a restarted service can bind again at once).
+    /// Binds `addr` (SO_REUSEADDR set, so a restarted service can bind again at once; on
+    /// Linux a connection is accepted once its request came, see
+    /// [`crate::limits::TCP_SILENT_CONNECTION_HELD`]).
     pub async fn bind(addr: SocketAddr, guests: TcpGuests) -> io::Result<Self> {
         let cannot = |e: io::Error| io::Error::new(e.kind(), format!("cannot listen on tcp:{addr}: {e}"));
         let socket = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::STREAM, None)?;
@@ -67,6 +69,8 @@ impl TcpRequestListener {
         socket.bind(&addr.into()).map_err(cannot)?;
         socket.listen(LISTEN_BACKLOG).map_err(cannot)?;
         let local = socket.local_addr()?.as_socket().unwrap_or(addr);
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        super::raw::accept_once_bytes_came(&socket, crate::limits::TCP_SILENT_CONNECTION_HELD)?;
         #[cfg(unix)]
         let listener = RawListener::new(socket, RawKind::Tcp)?;
         #[cfg(not(unix))]
