@@ -11,7 +11,9 @@
 //! * **Read deadline.** A connection has [`RequestChannelConfig::read_deadline`] to
 //!   deliver its whole request; a silent or slow client is dropped. Connections are read
 //!   concurrently, so a silent client never stalls the next one; the requests
-//!   themselves are handled one at a time by the handler's serialized queue.
+//!   themselves are handled one at a time by the handler's serialized queue. On Linux a
+//!   TCP connection reaches the service only once its first bytes came (the kernel holds
+//!   a silent one for [`limits::TCP_SILENT_CONNECTION_HELD`] first).
 //! * **Size cap before allocation.** The header is checked (version, operation, size
 //!   against the operation's bound, at most 331 bytes for any request) before the body
 //!   buffer is allocated.
