@@ -50,6 +50,13 @@ impl Slow {
         }
     }
 
+    /// Interface `n`, as `configure` sets it up from the defaults of [`Slow::new`].
+    fn shared(n: u128, configure: impl FnOnce(&mut Slow)) -> Arc<Self> {
+        let mut interface = Self::new(n);
+        configure(&mut interface);
+        Arc::new(interface)
+    }
+
     fn calls(&self) -> Vec<String> {
         self.calls.lock().unwrap().clone()
     }
@@ -168,9 +175,7 @@ fn result_code(answer: Option<GuestBound>) -> StatusCode {
 
 #[tokio::test(start_paused = true)]
 async fn item9_a_queued_request_whose_connection_closed_is_dropped_and_counted() {
-    let mut a = Slow::new(1);
-    a.scan_after = Some(Duration::from_secs(5));
-    let a = Arc::new(a);
+    let a = Slow::shared(1, |i| i.scan_after = Some(Duration::from_secs(5)));
     let r = Running::start(vec![a.clone()]);
     // Guest 3's scan keeps the handler busy for 5 s; guest 4's connect waits behind it,
     // and its connection closes after 1 s.
@@ -217,11 +222,7 @@ async fn item9_a_request_that_waited_past_the_guests_time_is_dropped_and_counted
 
 #[tokio::test(start_paused = true)]
 async fn item10_a_connect_answers_within_its_budget_however_many_interfaces_hang() {
-    let hanging = |n| {
-        let mut i = Slow::new(n);
-        i.lookup_hangs = true;
-        Arc::new(i) as SharedInterface
-    };
+    let hanging = |n| Slow::shared(n, |i| i.lookup_hangs = true) as SharedInterface;
     let mut handler = handler_with(vec![hanging(1), hanging(2), hanging(3)], ObserverQueue::none(), Arc::default());
     let started = Instant::now();
     let answer = handler.handle_request(&GuestId::Vsock(3), connect("Home")).await;
@@ -238,9 +239,7 @@ async fn item10_a_connect_answers_within_its_budget_however_many_interfaces_hang
 
 #[tokio::test(start_paused = true)]
 async fn item10_a_connect_that_succeeds_after_its_answer_is_rolled_back() {
-    let mut a = Slow::new(1);
-    a.connect_after = Some(Duration::from_secs(25));
-    let a = Arc::new(a);
+    let a = Slow::shared(1, |i| i.connect_after = Some(Duration::from_secs(25)));
     let r = Running::start(vec![a.clone()]);
     let started = Instant::now();
     assert_eq!(result_code(r.submit(3, connect("Home")).await.unwrap()), StatusCode::REJECTED_SEQUENCE_TIMEOUT);
@@ -253,9 +252,7 @@ async fn item10_a_connect_that_succeeds_after_its_answer_is_rolled_back() {
 
 #[tokio::test(start_paused = true)]
 async fn item10_a_success_whose_guest_left_is_ended() {
-    let mut a = Slow::new(1);
-    a.connect_after = Some(Duration::from_secs(2));
-    let a = Arc::new(a);
+    let a = Slow::shared(1, |i| i.connect_after = Some(Duration::from_secs(2)));
     let r = Running::start(vec![a.clone()]);
     let gone = r.submit(3, connect("Home"));
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -288,9 +285,7 @@ async fn item11_a_hung_authorization_is_denied_at_the_callback_deadline_and_stal
     let (release, hang) = std::sync::mpsc::channel();
     let (observer, _thread) = ObserverQueue::start(Arc::new(Hung(Mutex::new(hang))));
     let deadline = Duration::from_secs(2);
-    let mut a = Slow::new(1);
-    a.connect_after = Some(Duration::ZERO);
-    let a = Arc::new(a);
+    let a = Slow::shared(1, |i| i.connect_after = Some(Duration::ZERO));
     let mut handler = handler_with(vec![a.clone()], observer.with_deadline(deadline), Arc::default());
     let guest = GuestId::Vsock(3);
 
@@ -315,12 +310,8 @@ async fn item11_a_hung_authorization_is_denied_at_the_callback_deadline_and_stal
 
 #[tokio::test(start_paused = true)]
 async fn item11_a_panicking_interface_fails_its_call_and_the_handler_keeps_serving() {
-    let mut bad = Slow::new(1);
-    bad.panics = PanicIn::Everywhere;
-    let bad = Arc::new(bad);
-    let mut good = Slow::new(2);
-    good.connect_after = Some(Duration::ZERO);
-    let good = Arc::new(good);
+    let bad = Slow::shared(1, |i| i.panics = PanicIn::Everywhere);
+    let good = Slow::shared(2, |i| i.connect_after = Some(Duration::ZERO));
     let r = Running::start(vec![bad.clone(), good.clone()]);
     let scanned = r.submit(3, scan()).await.unwrap();
     assert!(matches!(scanned, Some(GuestBound::ScanResponse(_))), "{scanned:?}");

@@ -110,14 +110,21 @@ mod tests {
         Queued { request: request(n), reply: Box::new(oneshot::channel().0), arrived: Instant::now() }
     }
 
+    /// A queue of 4 requests at most per guest, holding requests 0..`count` of `guest`
+    /// (each accepted).
+    fn queue_holding(guest: &GuestId, count: u64) -> FairQueue {
+        let mut q = FairQueue::new(4);
+        for n in 0..count {
+            assert!(q.push(guest.clone(), queued(n)).is_ok());
+        }
+        q
+    }
+
     #[test]
     fn guests_are_served_in_turn_and_floods_are_capped() {
         let flooder = GuestId::Vsock(3);
         let quiet = GuestId::Vsock(4);
-        let mut q = FairQueue::new(4);
-        for n in 0..4 {
-            assert!(q.push(flooder.clone(), queued(n)).is_ok());
-        }
+        let mut q = queue_holding(&flooder, 4);
         assert!(q.push(flooder.clone(), queued(99)).is_err(), "capped");
         assert!(q.push(quiet.clone(), queued(100)).is_ok());
         let order: Vec<(GuestId, Request)> = std::iter::from_fn(|| q.pop().map(|(g, q)| (g, q.request))).collect();
@@ -130,10 +137,7 @@ mod tests {
     fn a_removed_guests_waiting_requests_are_dropped_and_the_others_kept() {
         let removed = GuestId::Vsock(3);
         let kept = GuestId::Vsock(4);
-        let mut q = FairQueue::new(4);
-        for n in 0..3 {
-            assert!(q.push(removed.clone(), queued(n)).is_ok());
-        }
+        let mut q = queue_holding(&removed, 3);
         assert!(q.push(kept.clone(), queued(10)).is_ok());
         assert_eq!(q.drop_guest(&removed), 3);
         assert_eq!(q.drop_guest(&removed), 0, "nothing left");

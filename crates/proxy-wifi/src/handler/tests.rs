@@ -206,6 +206,22 @@ impl Harness {
         Self { handler, counters, events, recorder }
     }
 
+    /// One interface (id 1) whose connects succeed with `bssid(1)`, and a harness over it.
+    fn with_one_connecting() -> (Arc<TestInterface>, Self) {
+        let interface = TestInterface::new(1);
+        interface.on_connect(Behaviour::Answer(bssid(1)));
+        let harness = Self::new(vec![interface.clone()]);
+        (interface, harness)
+    }
+
+    /// One interface (id 1) whose host is connected to `ssid` at `bssid`, and a harness over it.
+    fn with_host_connected_to(ssid: &str, bssid: Bssid) -> (Arc<TestInterface>, Self) {
+        let interface = TestInterface::new(1);
+        interface.host_connected_to(ssid, bssid);
+        let harness = Self::new(vec![interface.clone()]);
+        (interface, harness)
+    }
+
     async fn request(&mut self, request: Request) -> GuestBound {
         self.handler.handle_request(&G, request).await
     }
@@ -387,9 +403,7 @@ async fn connect_rule_1_no_interface_fails() {
 
 #[tokio::test(start_paused = true)]
 async fn connect_rule_2_mirrors_a_host_connection_without_touching_the_host() {
-    let a = TestInterface::new(1);
-    a.host_connected_to("Office", bssid(7));
-    let mut h = Harness::new(vec![a.clone()]);
+    let (a, mut h) = Harness::with_host_connected_to("Office", bssid(7));
     let r = h.connect(ConnectRequest::open(ssid_of("Office"))).await;
     assert_eq!(r.result_code, StatusCode::SUCCESS);
     assert_eq!(r.bssid, bssid(7));
@@ -412,9 +426,7 @@ async fn connect_rule_2_fake_networks_are_mirrored() {
 
 #[tokio::test(start_paused = true)]
 async fn connect_rule_2_mirroring_denied() {
-    let a = TestInterface::new(1);
-    a.host_connected_to("Office", bssid(7));
-    let mut h = Harness::new(vec![a.clone()]);
+    let (_, mut h) = Harness::with_host_connected_to("Office", bssid(7));
     *h.recorder.deny.lock().unwrap() = Some(OperationType::HostMirroring);
     let r = h.connect(ConnectRequest::open(ssid_of("Office"))).await;
     assert_eq!(r.result_code, StatusCode::DENIED_OTHER_REASON);
@@ -424,9 +436,7 @@ async fn connect_rule_2_mirroring_denied() {
 
 #[tokio::test(start_paused = true)]
 async fn connect_rule_3_observer_denies_guest_directed() {
-    let a = TestInterface::new(1);
-    a.on_connect(Behaviour::Answer(bssid(1)));
-    let mut h = Harness::new(vec![a.clone()]);
+    let (a, mut h) = Harness::with_one_connecting();
     *h.recorder.deny.lock().unwrap() = Some(OperationType::GuestDirected);
     let r = h.connect(ConnectRequest::open(ssid_of("Net"))).await;
     assert_eq!(r.result_code, StatusCode::DENIED_OTHER_REASON);
@@ -436,9 +446,7 @@ async fn connect_rule_3_observer_denies_guest_directed() {
 
 #[tokio::test(start_paused = true)]
 async fn connect_rule_3_a_panicking_observer_counts_as_deny_and_service_goes_on() {
-    let a = TestInterface::new(1);
-    a.on_connect(Behaviour::Answer(bssid(1)));
-    let mut h = Harness::new(vec![a.clone()]);
+    let (_, mut h) = Harness::with_one_connecting();
     *h.recorder.panic_on_authorize.lock().unwrap() = true;
     let r = h.connect(ConnectRequest::open(ssid_of("Net"))).await;
     assert_eq!(r.result_code, StatusCode::DENIED_OTHER_REASON);
@@ -493,9 +501,7 @@ async fn connect_rule_5_session_ids_increase_by_one_per_response() {
 
 #[tokio::test(start_paused = true)]
 async fn connect_rule_6_answers_the_bssid_the_request_named() {
-    let a = TestInterface::new(1);
-    a.on_connect(Behaviour::Answer(bssid(1)));
-    let mut h = Harness::new(vec![a.clone()]);
+    let (_, mut h) = Harness::with_one_connecting();
     let mut request = ConnectRequest::open(ssid_of("Net"));
     request.bssid = bssid(5);
     assert_eq!(h.connect(request).await.bssid, bssid(5));
@@ -533,9 +539,7 @@ async fn disconnect_rule_2_no_connection_is_success() {
 
 #[tokio::test(start_paused = true)]
 async fn disconnect_rule_3_mirrored_leaves_the_host_alone() {
-    let a = TestInterface::new(1);
-    a.host_connected_to("Office", bssid(7));
-    let mut h = Harness::new(vec![a.clone()]);
+    let (a, mut h) = Harness::with_host_connected_to("Office", bssid(7));
     let session = h.connect(ConnectRequest::open(ssid_of("Office"))).await.session_id.0;
     h.disconnect(session).await;
     assert!(a.calls().is_empty(), "{:?}", a.calls());
@@ -735,6 +739,16 @@ async fn connect_as(h: &mut Harness, guest: &GuestId, ssid: &str) -> ConnectResp
     }
 }
 
+/// A connects to `ssid` through one interface, which the host then shows connected
+/// there, and B connects to it too: the interface, the harness and both answers.
+async fn a_then_b_connect_to(ssid: &str) -> (Arc<TestInterface>, Harness, ConnectResponse, ConnectResponse) {
+    let (x, mut h) = Harness::with_one_connecting();
+    let a = connect_as(&mut h, &A, ssid).await;
+    x.host_connected_to(ssid, bssid(1));
+    let b = connect_as(&mut h, &B, ssid).await;
+    (x, h, a, b)
+}
+
 #[tokio::test(start_paused = true)]
 async fn each_guest_has_its_own_session_ids() {
     let x = TestInterface::new(1);
@@ -747,9 +761,7 @@ async fn each_guest_has_its_own_session_ids() {
 
 #[tokio::test(start_paused = true)]
 async fn isolation_a_directed_connect_never_takes_an_interface_from_another_guest() {
-    let x = TestInterface::new(1);
-    x.on_connect(Behaviour::Answer(bssid(1)));
-    let mut h = Harness::new(vec![x.clone()]);
+    let (x, mut h) = Harness::with_one_connecting();
     assert_eq!(connect_as(&mut h, &A, "N1").await.result_code, StatusCode::SUCCESS);
     let b = connect_as(&mut h, &B, "N2").await;
     assert_eq!(b.result_code, StatusCode::DENIED_NO_MORE_STAS, "X backs A's connection");
@@ -760,12 +772,7 @@ async fn isolation_a_directed_connect_never_takes_an_interface_from_another_gues
 
 #[tokio::test(start_paused = true)]
 async fn mirroring_is_shared_and_a_shared_connection_outlives_its_first_guest() {
-    let x = TestInterface::new(1);
-    x.on_connect(Behaviour::Answer(bssid(1)));
-    let mut h = Harness::new(vec![x.clone()]);
-    let a = connect_as(&mut h, &A, "N1").await;
-    x.host_connected_to("N1", bssid(1));
-    let b = connect_as(&mut h, &B, "N1").await;
+    let (x, mut h, a, b) = a_then_b_connect_to("N1").await;
     assert_eq!((b.result_code, b.bssid), (StatusCode::SUCCESS, bssid(1)));
     assert_eq!(h.handler.guest_connection(&B).unwrap().kind, OperationType::HostMirroring);
     // A leaves: B still mirrors the connection, so the host stays connected.

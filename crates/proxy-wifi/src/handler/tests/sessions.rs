@@ -10,6 +10,12 @@ fn simulated() -> (Arc<SimulatedInterface>, SimulationControl) {
     (sim, control)
 }
 
+/// A harness over one simulated interface (the default networks), and its control.
+fn simulated_harness() -> (SimulationControl, Harness) {
+    let (sim, control) = simulated();
+    (control, Harness::new(vec![sim]))
+}
+
 const RIGHT: &str = "secretsecret";
 const WRONG: &str = "wrong-passphrase";
 
@@ -35,8 +41,7 @@ fn disconnected_notifications(h: &Harness, guest: &GuestId) -> Vec<GuestBound> {
 /// connect was answered; it must not end the new session.
 #[tokio::test(start_paused = true)]
 async fn a_guest_connecting_again_to_its_network_keeps_the_new_link() {
-    let (sim, control) = simulated();
-    let mut h = Harness::new(vec![sim]);
+    let (control, mut h) = simulated_harness();
     let first = psk_as(&mut h, &G, RIGHT).await;
     assert_eq!(first.result_code, StatusCode::SUCCESS);
     h.pump_events();
@@ -54,8 +59,7 @@ async fn a_guest_connecting_again_to_its_network_keeps_the_new_link() {
 /// instead of being taken for mirroring of the guest's own connection.
 #[tokio::test(start_paused = true)]
 async fn after_a_reconnect_a_wrong_key_never_succeeds_as_mirroring() {
-    let (sim, control) = simulated();
-    let mut h = Harness::new(vec![sim]);
+    let (control, mut h) = simulated_harness();
     assert_eq!(psk_as(&mut h, &G, RIGHT).await.result_code, StatusCode::SUCCESS);
     h.pump_events();
     assert_eq!(psk_as(&mut h, &G, RIGHT).await.result_code, StatusCode::SUCCESS);
@@ -93,8 +97,7 @@ async fn a_wrong_key_never_mirrors_a_guest_made_connection_the_host_could_not_le
 /// until the rebooted guest connects again, which replaces it without losing the new link.
 #[tokio::test(start_paused = true)]
 async fn a_rebooted_guest_keeps_its_state_and_its_first_connect_replaces_the_old_link() {
-    let (sim, control) = simulated();
-    let mut h = Harness::new(vec![sim]);
+    let (control, mut h) = simulated_harness();
     let before = psk_as(&mut h, &G, RIGHT).await;
     h.pump_events();
     // The guest reboots: its driver starts over with a scan, then connects again.
@@ -115,8 +118,7 @@ async fn a_rebooted_guest_keeps_its_state_and_its_first_connect_replaces_the_old
 
 #[tokio::test(start_paused = true)]
 async fn a_guest_made_connection_ends_when_its_last_user_leaves() {
-    let (sim, control) = simulated();
-    let mut h = Harness::new(vec![sim]);
+    let (control, mut h) = simulated_harness();
     let a = psk_as(&mut h, &A, RIGHT).await;
     h.pump_events();
     let b = psk_as(&mut h, &B, RIGHT).await;
@@ -132,8 +134,7 @@ async fn a_guest_made_connection_ends_when_its_last_user_leaves() {
 
 #[tokio::test(start_paused = true)]
 async fn another_guest_shares_a_guest_made_connection_only_with_its_credentials() {
-    let (sim, control) = simulated();
-    let mut h = Harness::new(vec![sim]);
+    let (control, mut h) = simulated_harness();
     assert_eq!(psk_as(&mut h, &A, RIGHT).await.result_code, StatusCode::SUCCESS);
     h.pump_events();
     // B does not know the key: no mirroring, and the interface stays A's.
@@ -149,12 +150,7 @@ async fn another_guest_shares_a_guest_made_connection_only_with_its_credentials(
 
 #[tokio::test(start_paused = true)]
 async fn an_open_guest_made_connection_is_shared_with_anyone_and_ends_with_its_last_user() {
-    let x = TestInterface::new(1);
-    x.on_connect(Behaviour::Answer(bssid(1)));
-    let mut h = Harness::new(vec![x.clone()]);
-    let a = connect_as(&mut h, &A, "Cafe").await;
-    x.host_connected_to("Cafe", bssid(1));
-    let b = connect_as(&mut h, &B, "Cafe").await;
+    let (x, mut h, a, b) = a_then_b_connect_to("Cafe").await;
     assert_eq!(b.result_code, StatusCode::SUCCESS);
     disconnect_as(&mut h, &B, b.session_id).await;
     assert_eq!(x.calls(), vec!["connect Cafe"], "A still uses it");
@@ -178,8 +174,7 @@ async fn the_hosts_own_connection_is_mirrored_with_any_key_and_never_disconnecte
 
 #[tokio::test(start_paused = true)]
 async fn at_the_guest_cap_guests_without_a_connection_go_first() {
-    let (sim, control) = simulated();
-    let mut h = Harness::new(vec![sim]);
+    let (control, mut h) = simulated_harness();
     h.handler.max_guests = 2;
     assert_eq!(psk_as(&mut h, &A, RIGHT).await.result_code, StatusCode::SUCCESS);
     tokio::time::advance(Duration::from_secs(1)).await;
@@ -192,8 +187,7 @@ async fn at_the_guest_cap_guests_without_a_connection_go_first() {
 
 #[tokio::test(start_paused = true)]
 async fn at_the_guest_cap_an_evicted_guest_releases_its_guest_made_connection() {
-    let (sim, control) = simulated();
-    let mut h = Harness::new(vec![sim]);
+    let (control, mut h) = simulated_harness();
     h.handler.max_guests = 1;
     let a = psk_as(&mut h, &A, RIGHT).await;
     assert_eq!(a.result_code, StatusCode::SUCCESS);
@@ -208,8 +202,7 @@ async fn at_the_guest_cap_an_evicted_guest_releases_its_guest_made_connection() 
 
 #[tokio::test(start_paused = true)]
 async fn an_evicted_guest_leaves_a_shared_connection_to_its_other_users() {
-    let (sim, control) = simulated();
-    let mut h = Harness::new(vec![sim]);
+    let (control, mut h) = simulated_harness();
     h.handler.max_guests = 2;
     psk_as(&mut h, &A, RIGHT).await;
     h.pump_events();

@@ -38,6 +38,11 @@ fn sae_params(name: &str, password: &str) -> ConnectParams {
     ConnectParams::new(ConnectRequest::wpa3_sae(ssid(name), password.as_bytes()).unwrap())
 }
 
+/// The network `name` at `bssid(n)`, as a connection to it is reported.
+fn connected(name: &str, n: u8, auth: AuthAlgorithm) -> ConnectedNetwork {
+    ConnectedNetwork { ssid: ssid(name), bssid: bssid(n), auth }
+}
+
 fn names(results: &ScanResults) -> Vec<String> {
     let mut names: Vec<String> =
         results.bss.iter().map(|b| b.ssid().map(|s| s.to_string()).unwrap_or_default()).collect();
@@ -106,6 +111,13 @@ impl Backend {
         }
     }
 
+    /// The backend over `fake`, and the first interface it adds, attached to a test sink.
+    async fn start_and_add(fake: &FakeWlanApi) -> (Self, Arc<WlanInterface>, Events) {
+        let mut backend = Self::start(fake);
+        let (interface, events) = backend.added().await;
+        (backend, interface, events)
+    }
+
     async fn removed(&mut self) -> InterfaceId {
         match self.next().await {
             Registration::Removed(id) => id,
@@ -146,8 +158,7 @@ fn scan_results_event(events: Vec<InterfaceEvent>) -> ScanResults {
 #[tokio::test(start_paused = true)]
 async fn scan_answers_at_once_from_the_cache_then_pushes_the_host_scan_results() {
     let fake = fake_with(&[IF1], vec![home()], vec![cafe()]);
-    let mut backend = Backend::start(&fake);
-    let (interface, mut events) = backend.added().await;
+    let (backend, interface, mut events) = Backend::start_and_add(&fake).await;
 
     let started = Instant::now();
     let results = interface.scan(None).await.unwrap();
@@ -169,8 +180,7 @@ async fn scan_answers_at_once_from_the_cache_then_pushes_the_host_scan_results()
 #[tokio::test(start_paused = true)]
 async fn scan_while_a_host_scan_runs_waits_for_its_results() {
     let fake = fake_with(&[IF1], vec![home()], vec![cafe()]);
-    let mut backend = Backend::start(&fake);
-    let (interface, mut events) = backend.added().await;
+    let (backend, interface, mut events) = Backend::start_and_add(&fake).await;
 
     let first = interface.scan(None).await.unwrap();
     assert_eq!(names(&first), ["home"]);
@@ -187,8 +197,7 @@ async fn scan_while_a_host_scan_runs_waits_for_its_results() {
 #[tokio::test(start_paused = true)]
 async fn a_scan_waiting_past_the_handler_deadline_lets_the_results_be_pushed() {
     let fake = fake_with(&[IF1], vec![home()], vec![cafe()]);
-    let mut backend = Backend::start(&fake);
-    let (interface, mut events) = backend.added().await;
+    let (backend, interface, mut events) = Backend::start_and_add(&fake).await;
     fake.hold_notifications();
 
     interface.scan(None).await.unwrap();
@@ -206,8 +215,7 @@ async fn a_scan_waiting_past_the_handler_deadline_lets_the_results_be_pushed() {
 #[tokio::test(start_paused = true)]
 async fn a_host_scan_that_never_completes_does_not_block_later_scans() {
     let fake = fake_with(&[IF1], vec![home()], vec![]);
-    let mut backend = Backend::start(&fake);
-    let (interface, _events) = backend.added().await;
+    let (_backend, interface, _events) = Backend::start_and_add(&fake).await;
     fake.hold_notifications();
     interface.scan(None).await.unwrap();
     tokio::time::sleep(crate::limits::WLAN_LOST_SCAN_AFTER).await;
@@ -221,8 +229,7 @@ async fn a_host_scan_that_never_completes_does_not_block_later_scans() {
 #[tokio::test(start_paused = true)]
 async fn targeted_scan_finds_a_hidden_network() {
     let fake = fake_with(&[IF1], vec![], vec![home(), hidden()]);
-    let mut backend = Backend::start(&fake);
-    let (interface, mut events) = backend.added().await;
+    let (backend, interface, mut events) = Backend::start_and_add(&fake).await;
 
     interface.scan(None).await.unwrap();
     backend.settle().await;
@@ -244,8 +251,7 @@ async fn networks_the_guest_cannot_join_are_shown_as_wpa2_psk() {
     let mut gcmp = FakeBss::wpa2_psk("gcmp", bssid(7), "gcmp passphrase");
     gcmp.cipher = Dot11CipherAlgorithm::Gcmp;
     let fake = fake_with(&[IF1], vec![home(), cafe(), corp(), lab(), wpa1, gcmp.clone()], vec![]);
-    let mut backend = Backend::start(&fake);
-    let (interface, _events) = backend.added().await;
+    let (_backend, interface, _events) = Backend::start_and_add(&fake).await;
 
     let results = interface.scan(None).await.unwrap();
     let entry = |n: u8| results.bss.iter().find(|b| b.bssid == bssid(n)).unwrap();
@@ -268,8 +274,7 @@ async fn networks_the_guest_cannot_join_are_shown_as_wpa2_psk() {
 #[tokio::test(start_paused = true)]
 async fn a_scan_right_after_a_connect_fails_but_the_cached_results_are_answered() {
     let fake = fake_with(&[IF1], vec![home(), cafe()], vec![]);
-    let mut backend = Backend::start(&fake);
-    let (interface, mut events) = backend.added().await;
+    let (backend, interface, mut events) = Backend::start_and_add(&fake).await;
     interface.connect(&psk_params("home", HOME_PASSPHRASE)).await.unwrap();
     backend.settle().await;
     drain(&mut events);
@@ -290,13 +295,12 @@ async fn a_scan_right_after_a_connect_fails_but_the_cached_results_are_answered(
 #[tokio::test(start_paused = true)]
 async fn connect_to_an_open_network() {
     let fake = fake_with(&[IF1], vec![cafe()], vec![]);
-    let mut backend = Backend::start(&fake);
-    let (interface, mut events) = backend.added().await;
+    let (_backend, interface, mut events) = Backend::start_and_add(&fake).await;
 
     let started = Instant::now();
     let network = interface.connect(&open_params("cafe")).await.unwrap();
     assert_eq!(started.elapsed(), FakeTimings::default().connect, "completed on the notification");
-    assert_eq!(network, ConnectedNetwork { ssid: ssid("cafe"), bssid: bssid(2), auth: AuthAlgorithm::Open });
+    assert_eq!(network, connected("cafe", 2, AuthAlgorithm::Open));
     let call = &fake.calls().connects[0];
     assert_eq!((call.security.authentication.as_str(), call.security.encryption.as_str()), ("open", "none"));
     assert_eq!(
@@ -310,8 +314,7 @@ async fn connect_to_an_open_network() {
 #[tokio::test(start_paused = true)]
 async fn connect_to_a_wpa2_psk_network_with_the_pmk_and_with_a_wrong_one() {
     let fake = fake_with(&[IF1], vec![home()], vec![]);
-    let mut backend = Backend::start(&fake);
-    let (interface, mut events) = backend.added().await;
+    let (_backend, interface, mut events) = Backend::start_and_add(&fake).await;
 
     let wrong = interface.connect(&psk_params("home", "not the passphrase")).await.unwrap_err();
     match &wrong {
@@ -323,7 +326,7 @@ async fn connect_to_a_wpa2_psk_network_with_the_pmk_and_with_a_wrong_one() {
     assert!(drain(&mut events).is_empty(), "no host connection");
 
     let network = interface.connect(&psk_params("home", HOME_PASSPHRASE)).await.unwrap();
-    assert_eq!(network, ConnectedNetwork { ssid: ssid("home"), bssid: bssid(1), auth: AuthAlgorithm::Wpa2Psk });
+    assert_eq!(network, connected("home", 1, AuthAlgorithm::Wpa2Psk));
     let call = &fake.calls().connects[1];
     assert_eq!((call.security.authentication.as_str(), call.security.encryption.as_str()), ("WPA2PSK", "AES"));
     assert_eq!(call.security.key_type.as_deref(), Some("networkKey"));
@@ -335,13 +338,12 @@ async fn connect_to_a_wpa2_psk_network_with_the_pmk_and_with_a_wrong_one() {
 #[tokio::test(start_paused = true)]
 async fn connect_to_a_wpa3_sae_network_with_the_password_and_with_a_wrong_one() {
     let fake = fake_with(&[IF1], vec![lab()], vec![]);
-    let mut backend = Backend::start(&fake);
-    let (interface, mut events) = backend.added().await;
+    let (_backend, interface, mut events) = Backend::start_and_add(&fake).await;
 
     let wrong = interface.connect(&sae_params("lab", "not the password")).await.unwrap_err();
     assert!(matches!(wrong, InterfaceError::WrongKey(_)), "{wrong:?}");
     let network = interface.connect(&sae_params("lab", LAB_PASSWORD)).await.unwrap();
-    assert_eq!(network, ConnectedNetwork { ssid: ssid("lab"), bssid: bssid(4), auth: AuthAlgorithm::Wpa3Sae });
+    assert_eq!(network, connected("lab", 4, AuthAlgorithm::Wpa3Sae));
     let call = &fake.calls().connects[1];
     assert_eq!(call.security.authentication, "WPA3SAE");
     assert_eq!(
@@ -358,8 +360,7 @@ async fn connect_to_a_wpa3_sae_network_with_the_password_and_with_a_wrong_one() 
 #[tokio::test(start_paused = true)]
 async fn connect_to_a_network_out_of_range_fails_with_its_reason() {
     let fake = fake_with(&[IF1], vec![], vec![]);
-    let mut backend = Backend::start(&fake);
-    let (interface, _events) = backend.added().await;
+    let (_backend, interface, _events) = Backend::start_and_add(&fake).await;
     let error = interface.connect(&open_params("nowhere")).await.unwrap_err();
     assert_eq!(error, InterfaceError::NetworkNotFound(ssid("nowhere")), "NETWORK_NOT_AVAILABLE means not found");
 }
@@ -367,8 +368,7 @@ async fn connect_to_a_network_out_of_range_fails_with_its_reason() {
 #[tokio::test(start_paused = true)]
 async fn connect_with_unsupported_security_never_reaches_the_host() {
     let fake = fake_with(&[IF1], vec![home()], vec![]);
-    let mut backend = Backend::start(&fake);
-    let (interface, _events) = backend.added().await;
+    let (_backend, interface, _events) = Backend::start_and_add(&fake).await;
     let mut request = psk_request("home", HOME_PASSPHRASE);
     request.pairwise_cipher_suites = vec![CipherSuite::Tkip];
     request.group_cipher_suite = CipherSuite::Tkip;
@@ -381,8 +381,7 @@ async fn connect_with_unsupported_security_never_reaches_the_host() {
 async fn connect_that_never_completes_is_ended_by_the_handler_deadline() {
     let fake = fake_with(&[IF1], vec![home()], vec![]);
     fake.set_connects_complete(false);
-    let mut backend = Backend::start(&fake);
-    let (interface, mut events) = backend.added().await;
+    let (_backend, interface, mut events) = Backend::start_and_add(&fake).await;
     let started = Instant::now();
     let outcome = tokio::time::timeout(Timeouts::default().connect, interface.connect(&open_params("home"))).await;
     assert!(outcome.is_err());
@@ -395,8 +394,7 @@ async fn connect_names_the_bssid_the_guest_asked_for() {
     let mut second = home();
     second.bssid = bssid(9);
     let fake = fake_with(&[IF1], vec![home(), second], vec![]);
-    let mut backend = Backend::start(&fake);
-    let (interface, _events) = backend.added().await;
+    let (_backend, interface, _events) = Backend::start_and_add(&fake).await;
     let mut params = psk_params("home", HOME_PASSPHRASE);
     params.bssid = bssid(9);
     let network = interface.connect(&params).await.unwrap();
@@ -408,8 +406,7 @@ async fn connect_names_the_bssid_the_guest_asked_for() {
 async fn connecting_elsewhere_reports_the_host_leaving_its_network_first() {
     let fake = fake_with(&[IF1], vec![home(), cafe()], vec![]);
     fake.connect_quietly(IF1, "cafe");
-    let mut backend = Backend::start(&fake);
-    let (interface, mut events) = backend.added().await;
+    let (_backend, interface, mut events) = Backend::start_and_add(&fake).await;
     drain(&mut events);
     let network = interface.connect(&psk_params("home", HOME_PASSPHRASE)).await.unwrap();
     assert_eq!(
@@ -423,8 +420,7 @@ async fn connecting_elsewhere_reports_the_host_leaving_its_network_first() {
 #[tokio::test(start_paused = true)]
 async fn disconnect_completes_on_the_disconnected_notification() {
     let fake = fake_with(&[IF1], vec![home()], vec![]);
-    let mut backend = Backend::start(&fake);
-    let (interface, mut events) = backend.added().await;
+    let (_backend, interface, mut events) = Backend::start_and_add(&fake).await;
     interface.connect(&psk_params("home", HOME_PASSPHRASE)).await.unwrap();
     drain(&mut events);
 
@@ -443,8 +439,7 @@ async fn disconnect_completes_on_the_disconnected_notification() {
 #[tokio::test(start_paused = true)]
 async fn signal_quality_changes_are_forwarded() {
     let fake = fake_with(&[IF1], vec![home()], vec![]);
-    let mut backend = Backend::start(&fake);
-    let (_interface, mut events) = backend.added().await;
+    let (backend, _interface, mut events) = Backend::start_and_add(&fake).await;
     fake.set_signal_quality(IF1, 63);
     fake.set_signal_quality(IF1, 140);
     backend.settle().await;
@@ -457,12 +452,11 @@ async fn signal_quality_changes_are_forwarded() {
 #[tokio::test(start_paused = true)]
 async fn host_connections_are_mirrorable_and_reported_as_the_guest_sees_them() {
     let fake = fake_with(&[IF1], vec![home(), corp()], vec![]);
-    let mut backend = Backend::start(&fake);
-    let (interface, mut events) = backend.added().await;
+    let (backend, interface, mut events) = Backend::start_and_add(&fake).await;
 
     fake.host_connect(IF1, "corp");
     backend.settle().await;
-    let corp_seen = ConnectedNetwork { ssid: ssid("corp"), bssid: bssid(3), auth: AuthAlgorithm::Wpa2Psk };
+    let corp_seen = connected("corp", 3, AuthAlgorithm::Wpa2Psk);
     assert_eq!(drain(&mut events), vec![InterfaceEvent::HostConnected(corp_seen)]);
     assert_eq!(interface.connection_to(&ssid("corp")).await, Some(corp_seen), "enterprise shown as WPA2-PSK");
     assert_eq!(interface.connection_to(&ssid("home")).await, None);
@@ -477,23 +471,14 @@ async fn host_connections_are_mirrorable_and_reported_as_the_guest_sees_them() {
 async fn an_interface_already_connected_reports_it_once_attached() {
     let fake = fake_with(&[IF1], vec![cafe()], vec![]);
     fake.connect_quietly(IF1, "cafe");
-    let mut backend = Backend::start(&fake);
-    let (_interface, mut events) = backend.added().await;
-    assert_eq!(
-        drain(&mut events),
-        vec![InterfaceEvent::HostConnected(ConnectedNetwork {
-            ssid: ssid("cafe"),
-            bssid: bssid(2),
-            auth: AuthAlgorithm::Open
-        })]
-    );
+    let (_backend, _interface, mut events) = Backend::start_and_add(&fake).await;
+    assert_eq!(drain(&mut events), vec![InterfaceEvent::HostConnected(connected("cafe", 2, AuthAlgorithm::Open))]);
 }
 
 #[tokio::test(start_paused = true)]
 async fn stray_notifications_are_harmless() {
     let fake = fake_with(&[IF1], vec![home()], vec![]);
-    let mut backend = Backend::start(&fake);
-    let (interface, mut events) = backend.added().await;
+    let (backend, interface, mut events) = Backend::start_and_add(&fake).await;
     // A host scan nobody asked for, and a host connection completing while no guest
     // connect is pending.
     fake.background_scan(IF1);
@@ -510,8 +495,7 @@ async fn stray_notifications_are_harmless() {
 #[tokio::test(start_paused = true)]
 async fn interfaces_are_registered_and_their_arrival_and_removal_followed() {
     let fake = fake_with(&[IF1], vec![], vec![cafe()]);
-    let mut backend = Backend::start(&fake);
-    let (first, _) = backend.added().await;
+    let (mut backend, first, _) = Backend::start_and_add(&fake).await;
     assert_eq!(first.guid(), IF1);
 
     fake.add_interface(IF2);
@@ -535,21 +519,13 @@ async fn an_interface_arriving_connected_reports_its_connection() {
     let mut backend = Backend::start(&fake);
     fake.add_connected_interface(IF2, "home");
     let (_interface, mut events) = backend.added().await;
-    assert_eq!(
-        drain(&mut events),
-        vec![InterfaceEvent::HostConnected(ConnectedNetwork {
-            ssid: ssid("home"),
-            bssid: bssid(1),
-            auth: AuthAlgorithm::Wpa2Psk
-        })]
-    );
+    assert_eq!(drain(&mut events), vec![InterfaceEvent::HostConnected(connected("home", 1, AuthAlgorithm::Wpa2Psk))]);
 }
 
 #[tokio::test(start_paused = true)]
 async fn removing_the_interface_ends_a_waiting_scan_at_once() {
     let fake = fake_with(&[IF1], vec![home()], vec![]);
-    let mut backend = Backend::start(&fake);
-    let (interface, _events) = backend.added().await;
+    let (mut backend, interface, _events) = Backend::start_and_add(&fake).await;
     interface.scan(None).await.unwrap();
     let waiting = tokio::spawn({
         let interface = interface.clone();
@@ -568,8 +544,7 @@ async fn removing_the_interface_ends_a_waiting_scan_at_once() {
 async fn removing_the_interface_ends_a_pending_connect_at_once() {
     let fake = fake_with(&[IF1], vec![home()], vec![]);
     fake.set_timings(FakeTimings { connect: Duration::from_secs(5), ..FakeTimings::default() });
-    let mut backend = Backend::start(&fake);
-    let (interface, _events) = backend.added().await;
+    let (mut backend, interface, _events) = Backend::start_and_add(&fake).await;
     let pending = tokio::spawn({
         let interface = interface.clone();
         async move { interface.connect(&psk_params("home", HOME_PASSPHRASE)).await }

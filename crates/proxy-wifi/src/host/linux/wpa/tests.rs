@@ -110,6 +110,12 @@ impl FakeSupplicant {
     fn commands(&self) -> Vec<String> {
         self.state.lock().unwrap().commands.clone()
     }
+
+    /// The AP drops the station: no connection in the status any more, and the event.
+    fn ap_drops_station(&self) {
+        self.state.lock().unwrap().connected = None;
+        self.events.send("<3>CTRL-EVENT-DISCONNECTED bssid=02:00:00:00:01:00 reason=2".into()).unwrap();
+    }
 }
 
 /// The reply to `command` and the events it causes.
@@ -223,6 +229,31 @@ async fn next_event(events: &mut crate::interface::EventReceiver) -> InterfaceEv
     tokio::time::timeout(Duration::from_secs(5), events.recv()).await.expect("an event in time").unwrap().1
 }
 
+/// A stand-in supplicant for "wlan9" in `dir` and the interface opened on it, its monitor
+/// running. Dropping it stops the monitor and removes `dir`.
+struct Lab {
+    dir: PathBuf,
+    fake: FakeSupplicant,
+    interface: Arc<WpaInterface>,
+    events: crate::interface::EventReceiver,
+    stop: CancellationToken,
+}
+
+impl Lab {
+    async fn start(dir: PathBuf, state: FakeState) -> Lab {
+        let fake = FakeSupplicant::start(&dir, "wlan9", state);
+        let (interface, events, stop) = open(&dir, "wlan9").await;
+        Lab { dir, fake, interface, events, stop }
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        self.stop.cancel();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 fn psk_params(passphrase: &str) -> ConnectParams {
     let ssid = Ssid::new(b"lab-wpa2").unwrap();
     ConnectParams::new(ConnectRequest::wpa2_psk(ssid, Pmk::derive(passphrase.as_bytes(), &ssid)))
@@ -238,13 +269,12 @@ fn host_networks() -> FakeState {
 
 #[tokio::test]
 async fn connect_then_guest_disconnect_restores_the_host_networks() {
-    let dir = temp_dir("connect");
-    let fake = FakeSupplicant::start(&dir, "wlan9", FakeState { on_select: "connect", ..host_networks() });
-    let (interface, mut events, stop) = open(&dir, "wlan9").await;
+    let mut lab = Lab::start(temp_dir("connect"), FakeState { on_select: "connect", ..host_networks() }).await;
+    let Lab { fake, interface, events, .. } = &mut lab;
 
     let network = interface.connect(&psk_params("labpassword")).await.unwrap();
     assert_eq!(network.bssid, LAB_WPA2);
-    match next_event(&mut events).await {
+    match next_event(events).await {
         InterfaceEvent::HostConnected(host) => assert_eq!(host.ssid.as_bytes(), b"lab-wpa2"),
         other => panic!("{other:?}"),
     }
@@ -270,14 +300,12 @@ async fn connect_then_guest_disconnect_restores_the_host_networks() {
     // events in order, so everything before the results of a later scan is all it made.
     fake.events.send("<3>CTRL-EVENT-SCAN-RESULTS ".into()).unwrap();
     loop {
-        match next_event(&mut events).await {
+        match next_event(events).await {
             InterfaceEvent::ScanResults(_) => break,
             InterfaceEvent::SignalQuality { .. } => {}
             event => panic!("unexpected {event:?}"),
         }
     }
-    stop.cancel();
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Item 14: a SAVE_CONFIG by another tool during a guest connection writes neither the
@@ -287,8 +315,8 @@ async fn a_save_during_a_guest_connection_leaves_the_host_config_as_it_was() {
     let dir = temp_dir("save");
     let config = dir.join("wpas.conf");
     let state = FakeState { on_select: "connect", config: Some(config.clone()), ..host_networks() };
-    let fake = FakeSupplicant::start(&dir, "wlan9", state);
-    let (interface, _events, stop) = open(&dir, "wlan9").await;
+    let lab = Lab::start(dir, state).await;
+    let Lab { fake, interface, .. } = &lab;
     interface.driver().set_config_file(config.clone());
     let saved_by_another_tool = || answer(&fake.state, "SAVE_CONFIG");
     saved_by_another_tool();
@@ -319,15 +347,12 @@ async fn a_save_during_a_guest_connection_leaves_the_host_config_as_it_was() {
     assert!(interface.connect(&psk_params("wrong password")).await.is_err());
     assert_eq!(saves(), 4, "the service saved again after the cleanup: {:?}", fake.commands());
     assert_eq!(std::fs::read(&config).unwrap(), host_config);
-    stop.cancel();
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
 async fn wrong_key_fails_and_cleans_up() {
-    let dir = temp_dir("wrongkey");
-    let fake = FakeSupplicant::start(&dir, "wlan9", FakeState { on_select: "wrong-key", ..host_networks() });
-    let (interface, _events, stop) = open(&dir, "wlan9").await;
+    let lab = Lab::start(temp_dir("wrongkey"), FakeState { on_select: "wrong-key", ..host_networks() }).await;
+    let Lab { fake, interface, .. } = &lab;
     let error = interface.connect(&psk_params("wrong password")).await.unwrap_err();
     assert!(matches!(&error, InterfaceError::WrongKey(reason) if reason.contains("WRONG_KEY")), "{error}");
     let commands = fake.commands();
@@ -336,21 +361,18 @@ async fn wrong_key_fails_and_cleans_up() {
     // Nothing to undo on a later guest disconnect.
     interface.disconnect().await.unwrap();
     assert_eq!(fake.commands().len(), commands.len());
-    stop.cancel();
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
 async fn host_events_reach_the_handler() {
-    let dir = temp_dir("host");
-    let fake = FakeSupplicant::start(&dir, "wlan9", FakeState { connected: Some(0), ..host_networks() });
-    let (interface, mut events, stop) = open(&dir, "wlan9").await;
+    let mut lab = Lab::start(temp_dir("host"), FakeState { connected: Some(0), ..host_networks() }).await;
+    let Lab { fake, interface, events, .. } = &mut lab;
     // Already connected when added: reported once attached.
-    let InterfaceEvent::HostConnected(host) = next_event(&mut events).await else { panic!("no HostConnected") };
+    let InterfaceEvent::HostConnected(host) = next_event(events).await else { panic!("no HostConnected") };
     assert_eq!((host.ssid.as_bytes(), host.bssid), (&b"lab-wpa2"[..], LAB_WPA2));
 
     // Signal polled while connected: -30 dBm is 100 %.
-    assert_eq!(next_event(&mut events).await, InterfaceEvent::SignalQuality { percent: 100 });
+    assert_eq!(next_event(events).await, InterfaceEvent::SignalQuality { percent: 100 });
 
     // A scan answers from the BSS table at once; the supplicant's results come later.
     let results = interface.scan(Some(Ssid::new(b"lab-wpa2").unwrap())).await.unwrap();
@@ -358,30 +380,25 @@ async fn host_events_reach_the_handler() {
     assert_eq!(results.bss.iter().map(|b| b.bssid).collect::<Vec<_>>(), vec![LAB_WPA2, Bssid([2, 0, 0, 0, 0, 0])]);
     assert!(fake.commands().contains(&"SCAN ssid 6c61622d77706132".to_owned()));
     fake.events.send("<3>CTRL-EVENT-SCAN-RESULTS ".into()).unwrap();
-    let InterfaceEvent::ScanResults(pushed) = next_event(&mut events).await else { panic!("no ScanResults") };
+    let InterfaceEvent::ScanResults(pushed) = next_event(events).await else { panic!("no ScanResults") };
     assert_eq!(pushed.bss.len(), 2);
 
     // The AP drops the station: the handler hears of it.
-    fake.state.lock().unwrap().connected = None;
-    fake.events.send("<3>CTRL-EVENT-DISCONNECTED bssid=02:00:00:00:01:00 reason=2".into()).unwrap();
-    assert_eq!(next_event(&mut events).await, InterfaceEvent::HostDisconnected { ssid: host.ssid });
-    stop.cancel();
-    let _ = std::fs::remove_dir_all(&dir);
+    fake.ap_drops_station();
+    assert_eq!(next_event(events).await, InterfaceEvent::HostDisconnected { ssid: host.ssid });
 }
 
 /// The cleanup after a host loss removes the temporary network of the lost connection,
 /// never the one a guest's reconnect made in the meantime.
 #[tokio::test]
 async fn cleanup_after_a_host_loss_spares_the_network_of_a_reconnect() {
-    let dir = temp_dir("loss");
-    let fake = FakeSupplicant::start(&dir, "wlan9", FakeState { on_select: "connect", ..host_networks() });
-    let (interface, mut events, stop) = open(&dir, "wlan9").await;
+    let mut lab = Lab::start(temp_dir("loss"), FakeState { on_select: "connect", ..host_networks() }).await;
+    let Lab { fake, interface, events, .. } = &mut lab;
     interface.connect(&psk_params("labpassword")).await.unwrap();
     // The AP drops the station: the handler hears of it, and the guest reconnects at once.
-    fake.state.lock().unwrap().connected = None;
-    fake.events.send("<3>CTRL-EVENT-DISCONNECTED bssid=02:00:00:00:01:00 reason=2".into()).unwrap();
+    fake.ap_drops_station();
     loop {
-        if let InterfaceEvent::HostDisconnected { .. } = next_event(&mut events).await {
+        if let InterfaceEvent::HostDisconnected { .. } = next_event(events).await {
             break;
         }
     }
@@ -399,8 +416,6 @@ async fn cleanup_after_a_host_loss_spares_the_network_of_a_reconnect() {
     // The guest's own disconnect removes it.
     interface.disconnect().await.unwrap();
     assert!(fake.commands().contains(&"REMOVE_NETWORK 3".to_owned()));
-    stop.cancel();
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
