@@ -129,11 +129,16 @@ pub struct AccessPoint {
 }
 
 impl AccessPoint {
-    /// Reads the properties of a `GetAll` answer: `None` without a usable SSID (at most 32
-    /// bytes) or `HwAddress`; other missing or mistyped properties get defaults.
+    /// Reads the properties of a `GetAll` answer: `None` with an SSID longer than 32 bytes or
+    /// without a usable `HwAddress`; other missing or mistyped properties get defaults (an
+    /// empty SSID, as a hidden network has).
     pub fn from_properties(properties: &HashMap<String, OwnedValue>) -> Option<AccessPoint> {
         let u32_of = |name: &str| properties.get(name).and_then(|v| u32::try_from(v).ok()).unwrap_or(0);
-        let ssid = properties.get("Ssid").and_then(|v| v.try_clone().ok()).and_then(|v| Vec::<u8>::try_from(v).ok())?;
+        let ssid = properties
+            .get("Ssid")
+            .and_then(|v| v.try_clone().ok())
+            .and_then(|v| Vec::<u8>::try_from(v).ok())
+            .unwrap_or_default();
         let bssid = properties.get("HwAddress").and_then(|v| <&str>::try_from(v).ok())?;
         Some(AccessPoint {
             ssid: Ssid::new(&ssid).ok()?,
@@ -379,6 +384,17 @@ mod tests {
         assert_eq!(security.kind, SecurityKind::Wpa2Psk);
         assert_eq!(security.rsn.unwrap().pairwise_ciphers, vec![CipherSuite::Ccmp]);
         assert_eq!(ap.connected_network().auth, AuthAlgorithm::Wpa2Psk);
+    }
+
+    #[test]
+    fn an_access_point_without_an_ssid_is_hidden_and_one_without_an_address_is_skipped() {
+        let mut properties = lab_wpa2_properties();
+        properties.remove("Ssid");
+        let hidden = AccessPoint::from_properties(&properties).unwrap();
+        assert!(hidden.ssid.as_bytes().is_empty());
+        assert!(hidden.to_bss_entry().ssid().unwrap().as_bytes().is_empty());
+        properties.remove("HwAddress");
+        assert_eq!(AccessPoint::from_properties(&properties), None);
     }
 
     #[test]
