@@ -13,7 +13,7 @@ use common::*;
 use proxy_wifi::protocol::{Bssid, ConnectRequest, Decoded, GuestBound, HostBound, ScanRequest, Ssid, StatusCode};
 use proxy_wifi::{
     AuthAlgorithm, ConnectParams, ConnectedNetwork, EventSink, InterfaceError, InterfaceId, OperationMode, ScanResults,
-    ScanStatus, SimulatedNetwork, SimulatedSecurity, WifiInterface,
+    ScanStatus, ServiceHandle, SimulatedNetwork, SimulatedSecurity, TransportStatus, WifiInterface,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -29,6 +29,19 @@ async fn read_answer(stream: &mut TcpStream) -> GuestBound {
     match GuestBound::decode_frame(&bytes) {
         Ok(Decoded::Complete { message, consumed }) if consumed == bytes.len() => message,
         other => panic!("not one whole answer ({} bytes): {other:?}", bytes.len()),
+    }
+}
+
+/// The transport counters once `settled` holds (5 s at most, then as they are): an answer
+/// is counted just after its last byte went, so its guest may read it first.
+async fn settled_transport(service: &ServiceHandle, settled: impl Fn(&TransportStatus) -> bool) -> TransportStatus {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let transport = service.status().transport;
+        if settled(&transport) || Instant::now() >= deadline {
+            return transport;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
@@ -60,7 +73,7 @@ async fn a_request_that_arrives_in_pieces_is_read_whole() {
         GuestBound::ConnectResponse(answer) => assert_eq!(answer.result_code, StatusCode::SUCCESS),
         other => panic!("{other:?}"),
     }
-    let transport = s.service.status().transport;
+    let transport = settled_transport(&s.service, |t| t.answered == 4).await;
     assert_eq!((transport.answered, transport.invalid, transport.timed_out), (4, 0, 0), "{transport:?}");
 }
 
@@ -79,7 +92,7 @@ async fn a_tcp_connection_reaches_the_service_with_its_request() {
         GuestBound::ScanResponse(scan) => assert_eq!(scan.bss.len(), 3),
         other => panic!("{other:?}"),
     }
-    let transport = s.service.status().transport;
+    let transport = settled_transport(&s.service, |t| t.answered == 1).await;
     assert_eq!((transport.accepted, transport.answered), (1, 1), "{transport:?}");
 }
 
