@@ -1,9 +1,10 @@
 //! Sockets accepted without registering them with the runtime's reactor.
 //!
 //! The guest sends its request right after connecting, so it is usually there by the time
-//! the connection is accepted (on TCP the kernel waits for it: [`accept_once_bytes_came`]). Such a connection is read, answered and closed with plain
-//! non-blocking calls: no `epoll_ctl` to register and remove it, no wait for the reactor
-//! to report it readable, no task. Only a connection whose request is not all there yet
+//! the connection is accepted (on TCP the kernel waits for it: [`accept_once_bytes_came`]).
+//! Such a connection is read, answered and closed with plain non-blocking calls: no
+//! `epoll_ctl` to register and remove it, no wait for the reactor to report it readable, no
+//! task. Only a connection whose request is not all there yet
 //! (or whose answer does not fit the socket buffer at once) is registered
 //! ([`RawConnection::into_stream`]) and served asynchronously.
 

@@ -70,7 +70,7 @@ impl TcpRequestListener {
         socket.listen(LISTEN_BACKLOG).map_err(cannot)?;
         let local = socket.local_addr()?.as_socket().unwrap_or(addr);
         #[cfg(any(target_os = "linux", target_os = "android"))]
-        super::raw::accept_once_bytes_came(&socket, crate::limits::TCP_SILENT_CONNECTION_HELD)?;
+        super::raw::accept_once_bytes_came(&socket, crate::limits::TCP_SILENT_CONNECTION_HELD).map_err(cannot)?;
         #[cfg(unix)]
         let listener = RawListener::new(socket, RawKind::Tcp)?;
         #[cfg(not(unix))]
