@@ -32,15 +32,22 @@ async fn read_answer(stream: &mut TcpStream) -> GuestBound {
     }
 }
 
-/// The transport counters once `settled` holds (5 s at most, then as they are): an answer
-/// is counted just after its last byte went, so its guest may read it first.
-async fn settled_transport(service: &ServiceHandle, settled: impl Fn(&TransportStatus) -> bool) -> TransportStatus {
-    let deadline = Instant::now() + Duration::from_secs(5);
+/// The transport counters once `settled` holds; fails, saying `what` did not happen, after
+/// `within`. The counters follow the sockets: an answer is counted just after its last byte
+/// went, so its guest may read it first.
+async fn transport_once(
+    service: &ServiceHandle,
+    within: Duration,
+    what: &str,
+    settled: impl Fn(&TransportStatus) -> bool,
+) -> TransportStatus {
+    let deadline = Instant::now() + within;
     loop {
         let transport = service.status().transport;
-        if settled(&transport) || Instant::now() >= deadline {
+        if settled(&transport) {
             return transport;
         }
+        assert!(Instant::now() < deadline, "{what} within {within:?}: {transport:?}");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
@@ -73,7 +80,7 @@ async fn a_request_that_arrives_in_pieces_is_read_whole() {
         GuestBound::ConnectResponse(answer) => assert_eq!(answer.result_code, StatusCode::SUCCESS),
         other => panic!("{other:?}"),
     }
-    let transport = settled_transport(&s.service, |t| t.answered == 4).await;
+    let transport = transport_once(&s.service, Duration::from_secs(5), "not all counted", |t| t.answered == 4).await;
     assert_eq!((transport.answered, transport.invalid, transport.timed_out), (4, 0, 0), "{transport:?}");
 }
 
@@ -92,7 +99,7 @@ async fn a_tcp_connection_reaches_the_service_with_its_request() {
         GuestBound::ScanResponse(scan) => assert_eq!(scan.bss.len(), 3),
         other => panic!("{other:?}"),
     }
-    let transport = settled_transport(&s.service, |t| t.answered == 1).await;
+    let transport = transport_once(&s.service, Duration::from_secs(5), "not counted", |t| t.answered == 1).await;
     assert_eq!((transport.accepted, transport.answered), (1, 1), "{transport:?}");
 }
 
@@ -134,6 +141,22 @@ struct Gate {
     connects: Mutex<Vec<Ssid>>,
 }
 
+impl Gate {
+    /// A gate that lets no connect go yet.
+    fn closed() -> Arc<Gate> {
+        Arc::new(Gate { open: Semaphore::new(0), connects: Mutex::new(Vec::new()) })
+    }
+
+    /// Returns once a connect reached the interface (fails after 10 s).
+    async fn wait_for_a_connect(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.connects.lock().unwrap().is_empty() {
+            assert!(Instant::now() < deadline, "no connect reached the interface");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
 #[async_trait]
 impl WifiInterface for Gate {
     fn id(&self) -> InterfaceId {
@@ -158,27 +181,19 @@ impl WifiInterface for Gate {
 
 #[tokio::test]
 async fn a_request_whose_guest_left_before_its_turn_is_not_carried_out() {
-    let gate = Arc::new(Gate { open: Semaphore::new(0), connects: Mutex::new(Vec::new()) });
+    let gate = Gate::closed();
     let s = simulated_with(|builder| builder.mode(OperationMode::Host).host_interface(gate.clone())).await;
     let addr = s.service.request_tcp_addr().unwrap();
     // A connect holds the work queue...
     let held = Ssid::new(b"Held").unwrap();
     let mut first = TcpStream::connect(addr).await.unwrap();
     first.write_all(&HostBound::Connect(ConnectRequest::open(held)).to_bytes()).await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while gate.connects.lock().unwrap().is_empty() {
-        assert!(Instant::now() < deadline, "the first connect did not reach the interface");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    gate.wait_for_a_connect().await;
     // ...while another, whole at accept, waits behind it; its guest gives up.
     let mut connect = TcpStream::connect(addr).await.unwrap();
     let ssid = Ssid::new(b"Elsewhere").unwrap();
     connect.write_all(&HostBound::Connect(ConnectRequest::open(ssid)).to_bytes()).await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while s.service.status().transport.open < 2 {
-        assert!(Instant::now() < deadline, "both requests were not taken in: {:?}", s.service.status());
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    transport_once(&s.service, Duration::from_secs(10), "both requests were not taken in", |t| t.open >= 2).await;
     drop(connect);
     tokio::time::sleep(Duration::from_millis(50)).await;
     gate.open.add_permits(1);
@@ -186,18 +201,13 @@ async fn a_request_whose_guest_left_before_its_turn_is_not_carried_out() {
         GuestBound::ConnectResponse(answer) => assert_eq!(answer.result_code, StatusCode::SUCCESS),
         other => panic!("{other:?}"),
     }
-    let deadline = Instant::now() + Duration::from_secs(10);
     // Dropped unanswered: by the handler at its turn (counted stale too), or, when it
     // came in pieces, by its connection task before it reached the queue.
-    loop {
-        let transport = s.service.status().transport;
-        if transport.open == 0 && transport.answered + transport.unanswered == 2 {
-            assert_eq!((transport.answered, transport.unanswered), (1, 1), "{transport:?}");
-            break;
-        }
-        assert!(Instant::now() < deadline, "the second connect is still open: {transport:?}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let transport = transport_once(&s.service, Duration::from_secs(10), "the second connect is still open", |t| {
+        t.open == 0 && t.answered + t.unanswered == 2
+    })
+    .await;
+    assert_eq!((transport.answered, transport.unanswered), (1, 1), "{transport:?}");
     assert_eq!(*gate.connects.lock().unwrap(), vec![held], "the second connect was carried out for nobody");
 }
 
@@ -212,7 +222,7 @@ async fn connect_from(source: &str, service: std::net::SocketAddr) -> TcpStream 
 #[cfg(target_os = "linux")]
 #[tokio::test]
 async fn a_waiting_request_whose_place_is_taken_back_is_closed_at_once() {
-    let gate = Arc::new(Gate { open: Semaphore::new(0), connects: Mutex::new(Vec::new()) });
+    let gate = Gate::closed();
     let cap = 4;
     let service = proxy_wifi::Service::builder(proxy_wifi::TransportSettings::TcpMulti {
         listen: "127.0.0.1:0".parse().unwrap(),
@@ -231,17 +241,9 @@ async fn a_waiting_request_whose_place_is_taken_back_is_closed_at_once() {
         let mut stream = connect_from("127.0.0.2", addr).await;
         stream.write_all(&connect).await.unwrap();
         flooder.push(stream);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while gate.connects.lock().unwrap().is_empty() {
-            assert!(Instant::now() < deadline, "the first connect did not reach the interface");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        gate.wait_for_a_connect().await;
     }
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while service.status().transport.open < cap as u64 {
-        assert!(Instant::now() < deadline, "not all taken in: {:?}", service.status().transport);
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    transport_once(&service, Duration::from_secs(10), "not all taken in", |t| t.open >= cap as u64).await;
     // Another guest comes: the flooder's oldest connection gives its place up, closed now,
     // while the work queue is still held.
     let mut quiet = connect_from("127.0.0.3", addr).await;
@@ -250,15 +252,10 @@ async fn a_waiting_request_whose_place_is_taken_back_is_closed_at_once() {
     let read = tokio::time::timeout(Duration::from_secs(5), flooder[0].read(&mut byte)).await;
     assert!(matches!(read, Ok(Ok(0) | Err(_))), "the oldest connection is still open: {read:?}");
     // Counted closed too: the cap holds the other guest's connection and the three left.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let transport = service.status().transport;
-        if transport.open == cap as u64 && transport.accepted == cap as u64 + 1 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "{transport:?}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    transport_once(&service, Duration::from_secs(5), "the taken place is not counted closed", |t| {
+        t.open == cap as u64 && t.accepted == cap as u64 + 1
+    })
+    .await;
     // Let the work go: the other guest is answered; the taken connect had nobody to answer.
     gate.open.add_permits(cap);
     assert!(matches!(read_answer(&mut quiet).await, GuestBound::ScanResponse(_)));
@@ -266,16 +263,12 @@ async fn a_waiting_request_whose_place_is_taken_back_is_closed_at_once() {
 
 #[tokio::test]
 async fn a_request_in_flight_when_the_service_stops_is_answered() {
-    let gate = Arc::new(Gate { open: Semaphore::new(0), connects: Mutex::new(Vec::new()) });
+    let gate = Gate::closed();
     let s = simulated_with(|builder| builder.mode(OperationMode::Host).host_interface(gate.clone())).await;
     let addr = s.service.request_tcp_addr().unwrap();
     let mut stream = TcpStream::connect(addr).await.unwrap();
     stream.write_all(&HostBound::Connect(ConnectRequest::open(Ssid::new(b"Held").unwrap())).to_bytes()).await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while gate.connects.lock().unwrap().is_empty() {
-        assert!(Instant::now() < deadline, "the connect did not reach the interface");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    gate.wait_for_a_connect().await;
     // The service is told to stop while the connect runs; it lets it finish.
     let service = s.service;
     let stopping = tokio::task::spawn_blocking(move || service.stop());
