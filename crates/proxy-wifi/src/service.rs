@@ -397,7 +397,9 @@ async fn run_service(parts: RunParts, ready: impl FnOnce(Bound)) -> std::io::Res
         handler.add_interface(interface);
     }
     let handler_stop = CancellationToken::new();
-    let handler_task = tokio::spawn(handler::run(handler, parts.work_receiver, event_receiver, handler_stop.clone()));
+    let serialized = handler::Serialized::new(handler);
+    let handler_task =
+        tokio::spawn(handler::run(serialized.clone(), parts.work_receiver, event_receiver, handler_stop.clone()));
     let backend_stop = CancellationToken::new();
     let backend_task = parts.host_backend.map(|backend| {
         tracing::info!(backend = backend.name(), "starting the host Wi-Fi backend");
@@ -407,7 +409,7 @@ async fn run_service(parts: RunParts, ready: impl FnOnce(Bound)) -> std::io::Res
     let tracker = TaskTracker::new();
     let request_task = tokio::spawn(request_channel::serve(
         listener,
-        HandlerHandle::new(parts.work_sender),
+        request_handle(parts.work_sender, serialized),
         parts.guest_abis,
         parts.request_channel,
         parts.request_counters,
@@ -436,6 +438,18 @@ async fn run_service(parts: RunParts, ready: impl FnOnce(Bound)) -> std::io::Res
     }
     tracing::info!("proxy-wifi service stopped");
     Ok(())
+}
+
+/// The request channel's way to the handler: on Unix, a request read whole at accept is
+/// handled in place when the work queue is idle.
+fn request_handle(work: mpsc::Sender<Work>, serialized: Arc<handler::Serialized>) -> HandlerHandle {
+    #[cfg(unix)]
+    return HandlerHandle::new(work).handling_in_place(serialized);
+    #[cfg(not(unix))]
+    {
+        drop(serialized);
+        HandlerHandle::new(work)
+    }
 }
 
 /// A running service. Dropping it stops the service.

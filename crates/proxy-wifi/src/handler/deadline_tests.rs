@@ -12,6 +12,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::*;
+use super::scheduler::Queued;
 use crate::interface::{
     AuthAlgorithm, ConnectParams, ConnectedNetwork, EventSink, InterfaceError, ScanResults, ScanStatus, WifiInterface,
 };
@@ -141,7 +142,7 @@ impl Running {
         let (work, work_receiver) = mpsc::channel(limits::WORK_QUEUE_CAPACITY);
         let (_, events) = mpsc::unbounded_channel();
         let stop = CancellationToken::new();
-        tokio::spawn(run(handler, work_receiver, events, stop.clone()));
+        tokio::spawn(run(super::Serialized::new(handler), work_receiver, events, stop.clone()));
         Self { handle: HandlerHandle::new(work), board, _stop: stop }
     }
 

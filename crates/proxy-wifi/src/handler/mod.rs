@@ -19,27 +19,29 @@ pub(crate) mod guarded;
 pub mod scan;
 pub mod scheduler;
 pub mod session;
+mod work_queue;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use proxy_wifi_protocol::GuestBound;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::identity::GuestId;
 use crate::interface::{
-    EventClock, EventOrigin, EventReceiver, EventSink, InterfaceEvent, InterfaceId, SharedInterface,
+    EventClock, EventOrigin, EventSink, InterfaceEvent, InterfaceId, SharedInterface,
 };
 use crate::limits;
 use crate::notify::{NotificationHub, NotificationQueue};
 use crate::observer::ObserverQueue;
 use crate::status::{GuestNotificationStatus, GuestStatus, InterfaceStatus, RequestKind, SharedStatus};
 use guarded::LateConnect;
-use scheduler::Queued;
 #[cfg(unix)]
 pub(crate) use scheduler::Reply;
+pub use work_queue::HandlerHandle;
+pub(crate) use work_queue::{Serialized, Work, run};
 use session::{GuestMadeLink, GuestSession};
 
 use crate::limits::MAX_GUESTS;
@@ -487,178 +489,6 @@ impl OperationHandler {
         board.connect_requests += connects;
         board.disconnect_requests += disconnects;
         board.stale_requests_dropped += std::mem::take(&mut self.unpublished.stale);
-    }
-}
-
-/// One item of the serialized work queue.
-pub(crate) enum Work {
-    /// A guest request, where to send its answer, and when it arrived.
-    Request(GuestId, Queued),
-    /// An interface appeared.
-    AddInterface(SharedInterface),
-    /// An interface disappeared.
-    RemoveInterface(InterfaceId),
-    /// A guest was removed from the service: end its session.
-    ForgetGuest(GuestId),
-}
-
-/// The sending side of the work queue, used by transports.
-#[derive(Clone)]
-pub struct HandlerHandle {
-    work: mpsc::Sender<Work>,
-}
-
-impl HandlerHandle {
-    pub(crate) fn new(work: mpsc::Sender<Work>) -> Self {
-        Self { work }
-    }
-
-    /// Queues a request of `guest` and waits for its answer; `None` once the service
-    /// stopped, when the guest already has too many requests waiting, or when the request
-    /// went stale in the queue (the guest's time for an answer ran out). Dropping the
-    /// returned future (the connection closed) withdraws the request.
-    pub async fn submit(&self, guest: GuestId, request: Request) -> Option<GuestBound> {
-        let (reply, answer) = oneshot::channel();
-        let queued = Queued { request, reply: Box::new(reply), arrived: Instant::now() };
-        self.work.send(Work::Request(guest, queued)).await.ok()?;
-        answer.await.ok()
-    }
-
-    /// Queues a request of `guest` whose answer goes to `reply` (the connection itself),
-    /// without waiting: the request channel's direct path. Dropped unanswered once the
-    /// service stopped or when the guest already has too many requests waiting.
-    #[cfg(unix)]
-    pub(crate) fn submit_direct(&self, guest: GuestId, request: Request, reply: Box<dyn Reply>) {
-        let queued = Queued { request, reply, arrived: Instant::now() };
-        match self.work.try_send(Work::Request(guest, queued)) {
-            Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {}
-            Err(mpsc::error::TrySendError::Full(work)) => {
-                // The queue is full (the handler is busy): wait for room off the accept loop.
-                let sender = self.work.clone();
-                tokio::spawn(async move {
-                    let _ = sender.send(work).await;
-                });
-            }
-        }
-    }
-
-    /// Queues an interface arrival.
-    pub async fn add_interface(&self, interface: SharedInterface) {
-        let _ = self.work.send(Work::AddInterface(interface)).await;
-    }
-
-    /// Queues an interface removal.
-    pub async fn remove_interface(&self, id: InterfaceId) {
-        let _ = self.work.send(Work::RemoveInterface(id)).await;
-    }
-
-    /// Queues the end of a removed guest's session.
-    pub async fn forget_guest(&self, guest: GuestId) {
-        let _ = self.work.send(Work::ForgetGuest(guest)).await;
-    }
-}
-
-/// The serialized work queue: runs until `stop` (or until every [`HandlerHandle`] is
-/// dropped), then drains what was already queued. Interface changes are applied as
-/// they arrive; requests wait in per-guest queues and are taken one guest at a time.
-pub(crate) async fn run(
-    mut handler: OperationHandler,
-    mut work: mpsc::Receiver<Work>,
-    mut events: EventReceiver,
-    stop: tokio_util::sync::CancellationToken,
-) {
-    let mut requests = scheduler::FairQueue::new(limits::MAX_PENDING_PER_GUEST);
-    let mut late = handler.late_receiver.take().expect("the handler runs once");
-    let mut removed_guests = Vec::new();
-    let mut open = true;
-    // Made once: each `cancelled()` registers with the token (a lock) until dropped.
-    let stopped = stop.cancelled();
-    tokio::pin!(stopped);
-    loop {
-        // Take in everything already waiting, without blocking.
-        while let Ok(item) = work.try_recv() {
-            accept_work(&mut handler, &mut requests, &mut removed_guests, item);
-        }
-        while let Ok((origin, event)) = events.try_recv() {
-            handler.on_interface_event(origin, event);
-        }
-        while let Ok(connect) = late.try_recv() {
-            handler.on_late_connect(connect).await;
-        }
-        for guest in removed_guests.drain(..) {
-            handler.forget_guest(&guest).await;
-        }
-        handler.publish_status();
-        if let Some((guest, queued)) = requests.pop() {
-            handle_queued(&mut handler, guest, queued).await;
-            handler.publish_status();
-            continue;
-        }
-        if !open {
-            handler.publish_status();
-            break;
-        }
-        tokio::select! {
-            item = work.recv() => match item {
-                Some(item) => accept_work(&mut handler, &mut requests, &mut removed_guests, item),
-                None => open = false,
-            },
-            Some((origin, event)) = events.recv() => handler.on_interface_event(origin, event),
-            Some(connect) = late.recv() => handler.on_late_connect(connect).await,
-            () = &mut stopped => open = false,
-        }
-    }
-}
-
-/// Rule "nobody waits, nothing is done": a request whose connection closed or whose
-/// guest gave up while it waited is dropped unanswered (and counted), so the host does
-/// not switch networks for nobody. An answer that can no longer be delivered does not
-/// leave a connection behind.
-async fn handle_queued(handler: &mut OperationHandler, guest: GuestId, queued: Queued) {
-    let now = Instant::now();
-    if queued.is_stale(now) {
-        let reason =
-            if queued.reply.is_closed() { "its connection closed" } else { "the guest's time for an answer ran out" };
-        tracing::warn!(%guest, operation = RequestKind::of(&queued.request).name(), waited = ?now - queued.arrived, reason,
-            "request dropped unanswered: nobody waits for it any more");
-        handler.unpublished.stale += 1;
-        return;
-    }
-    let Queued { request, reply, arrived } = queued;
-    let answer = handler.handle_request_arrived(&guest, request, arrived).await;
-    // Published before the answer goes: a guest that reads the status next sees its change.
-    handler.publish_status();
-    if Instant::now() >= arrived + limits::REQUEST_ANSWER_DEADLINE {
-        handler.on_undelivered(&guest, &answer).await;
-    } else if let Err(answer) = reply.send(answer) {
-        handler.on_undelivered(&guest, &answer).await;
-    }
-}
-
-fn accept_work(
-    handler: &mut OperationHandler,
-    requests: &mut scheduler::FairQueue,
-    removed_guests: &mut Vec<GuestId>,
-    item: Work,
-) {
-    match item {
-        Work::Request(guest, queued) => {
-            if let Err((guest, _)) = requests.push(guest, queued) {
-                // The reply is dropped: the connection is closed without an answer.
-                tracing::warn!(%guest, max = limits::MAX_PENDING_PER_GUEST,
-                    "guest has too many requests waiting; request dropped");
-            }
-        }
-        Work::AddInterface(interface) => handler.add_interface(interface),
-        Work::RemoveInterface(id) => handler.remove_interface(id),
-        Work::ForgetGuest(guest) => {
-            // Requests it sent before it was removed are not carried out for it.
-            let dropped = requests.drop_guest(&guest);
-            if dropped > 0 {
-                tracing::info!(%guest, dropped, "removed guest's waiting requests dropped unanswered");
-            }
-            removed_guests.push(guest);
-        }
     }
 }
 

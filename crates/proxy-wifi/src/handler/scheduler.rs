@@ -76,6 +76,11 @@ impl FairQueue {
         Ok(())
     }
 
+    /// Whether no request waits.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.turn.is_empty()
+    }
+
     /// The next request: the oldest of the guest whose turn it is.
     pub(crate) fn pop(&mut self) -> Option<(GuestId, Queued)> {
         let guest = self.turn.pop_front()?;
