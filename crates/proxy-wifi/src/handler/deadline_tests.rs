@@ -1,6 +1,7 @@
 //! Deadlines and liveness of the handler (issue 13, items 9–11), on a paused clock:
 //! stale queued requests, the connect budget, late successes, hung observer callbacks
-//! and panicking interfaces.
+//! and panicking interfaces; and the work queue's order when the direct path handles a
+//! request where it was read.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -11,8 +12,10 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::*;
 use super::scheduler::Queued;
+use super::*;
+#[cfg(unix)]
+use crate::interface::simulated;
 use crate::interface::{
     AuthAlgorithm, ConnectParams, ConnectedNetwork, EventSink, InterfaceError, ScanResults, ScanStatus, WifiInterface,
 };
@@ -119,8 +122,18 @@ fn handler_with(
     observer: ObserverQueue,
     board: Arc<SharedStatus>,
 ) -> OperationHandler {
-    let hub = crate::notify::NotificationHub::without_delivery(16, Arc::default());
     let (events, _) = mpsc::unbounded_channel();
+    handler_sending_events(interfaces, observer, board, events)
+}
+
+/// [`handler_with`], its interfaces' events going to `events`.
+fn handler_sending_events(
+    interfaces: Vec<SharedInterface>,
+    observer: ObserverQueue,
+    board: Arc<SharedStatus>,
+    events: mpsc::UnboundedSender<(EventOrigin, InterfaceEvent)>,
+) -> OperationHandler {
+    let hub = crate::notify::NotificationHub::without_delivery(16, Arc::default());
     let mut handler = OperationHandler::new(observer, hub, Timeouts::default(), events, board);
     for interface in interfaces {
         handler.add_interface(interface);
@@ -131,6 +144,9 @@ fn handler_with(
 /// A handler running its work queue, as in the service.
 struct Running {
     handle: HandlerHandle,
+    /// The request channel's handle: a direct request may be handled in place.
+    #[cfg(unix)]
+    direct: HandlerHandle,
     board: Arc<SharedStatus>,
     _stop: CancellationToken,
 }
@@ -138,12 +154,28 @@ struct Running {
 impl Running {
     fn start(interfaces: Vec<SharedInterface>) -> Self {
         let board = Arc::new(SharedStatus::default());
-        let handler = handler_with(interfaces, ObserverQueue::none(), board.clone());
+        let (event_sender, events) = mpsc::unbounded_channel();
+        let handler = handler_sending_events(interfaces, ObserverQueue::none(), board.clone(), event_sender);
         let (work, work_receiver) = mpsc::channel(limits::WORK_QUEUE_CAPACITY);
-        let (_, events) = mpsc::unbounded_channel();
         let stop = CancellationToken::new();
-        tokio::spawn(run(super::Serialized::new(handler), work_receiver, events, stop.clone()));
-        Self { handle: HandlerHandle::new(work), board, _stop: stop }
+        let serialized = Serialized::new(handler);
+        tokio::spawn(run(serialized.clone(), work_receiver, events, stop.clone()));
+        Self {
+            #[cfg(unix)]
+            direct: HandlerHandle::new(work.clone()).handling_in_place(serialized),
+            handle: HandlerHandle::new(work),
+            board,
+            _stop: stop,
+        }
+    }
+
+    /// Hands a request over as the request channel's direct path does; the answer comes
+    /// on the receiver.
+    #[cfg(unix)]
+    fn submit_direct(&self, guest: u32, request: Request) -> tokio::sync::oneshot::Receiver<GuestBound> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.direct.submit_direct(GuestId::Vsock(guest), request, Box::new(reply));
+        answer
     }
 
     /// Submits on a task of its own, as a request connection does.
@@ -324,4 +356,85 @@ async fn item11_a_panicking_interface_fails_its_call_and_the_handler_keeps_servi
     let r = Running::start(vec![bad.clone()]);
     assert_eq!(result_code(r.submit(3, connect("Home")).await.unwrap()), StatusCode::UNSPECIFIED_FAILURE);
     assert!(r.submit(3, scan()).await.unwrap().is_some(), "the handler task survived");
+}
+
+// ---- the direct path: a request handled where it was read ----------------------------------
+
+/// A running handler with the simulated interface (its scans answer at once), after its
+/// work-queue task has taken in everything and waits.
+#[cfg(unix)]
+async fn running_simulated() -> (Running, crate::interface::simulated::SimulationControl) {
+    let simulated = simulated::SimulatedInterface::new(simulated::SimulatedNetwork::defaults());
+    let control = simulated.control();
+    let r = Running::start(vec![simulated]);
+    settle().await;
+    (r, control)
+}
+
+/// Lets the work-queue task run until it waits (the tests' runtime has one thread).
+#[cfg(unix)]
+async fn settle() {
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_direct_request_is_answered_where_it_was_read_when_nothing_waits() {
+    let (r, _) = running_simulated().await;
+    let mut answer = r.submit_direct(3, scan());
+    // Nothing yielded to the work-queue task: only the in-place path can have answered.
+    match answer.try_recv() {
+        Ok(GuestBound::ScanResponse(response)) => assert_eq!(response.bss.len(), 3),
+        other => panic!("not answered in place: {other:?}"),
+    }
+    assert_eq!(r.board().scan_requests, 1, "the status is published by the in-place path too");
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn an_interface_change_sent_before_a_direct_request_is_applied_before_it() {
+    let (r, _) = running_simulated().await;
+    r.handle.remove_interface(crate::interface::simulated::SIMULATED_INTERFACE_ID).await;
+    let mut answer = r.submit_direct(3, scan());
+    assert!(answer.try_recv().is_err(), "handled in place ahead of the removal");
+    match answer.await {
+        Ok(GuestBound::ScanResponse(response)) => assert!(response.bss.is_empty(), "{response:?}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn an_interface_event_sent_before_a_direct_request_is_applied_before_it() {
+    let (r, simulation) = running_simulated().await;
+    assert_eq!(result_code(r.submit(3, connect("FakeOpen")).await.unwrap()), StatusCode::SUCCESS);
+    settle().await;
+    assert!(r.board().guests["vsock:3"].connection.is_some());
+    let mut answer = r.submit_direct(3, scan());
+    assert!(answer.try_recv().is_ok(), "answered in place once the connect's events were applied");
+    // The host loses that network; the guest's next request comes before the task ran.
+    simulation.host_disconnect().unwrap();
+    let mut answer = r.submit_direct(3, scan());
+    assert!(answer.try_recv().is_err(), "handled in place ahead of the host event");
+    assert!(matches!(answer.await, Ok(GuestBound::ScanResponse(_))));
+    assert_eq!(r.board().guests["vsock:3"].connection, None, "the event was applied");
+}
+
+#[cfg(unix)]
+#[tokio::test(start_paused = true)]
+async fn a_direct_request_that_must_wait_goes_on_in_a_task_and_the_next_one_queues_behind_it() {
+    let a = Slow::shared(1, |i| i.scan_after = Some(Duration::from_secs(5)));
+    let r = Running::start(vec![a.clone()]);
+    settle().await;
+    let started = Instant::now();
+    let mut first = r.submit_direct(3, scan());
+    assert!(first.try_recv().is_err(), "the scan takes 5 s");
+    let second = r.submit_direct(4, scan());
+    assert!(matches!(first.await, Ok(GuestBound::ScanResponse(_))));
+    assert_eq!(started.elapsed(), Duration::from_secs(5));
+    assert!(matches!(second.await, Ok(GuestBound::ScanResponse(_))));
+    assert_eq!(started.elapsed(), Duration::from_secs(10), "one request at a time");
+    assert_eq!(a.calls(), ["scan", "scan"]);
 }

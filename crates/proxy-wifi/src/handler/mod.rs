@@ -30,9 +30,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::identity::GuestId;
-use crate::interface::{
-    EventClock, EventOrigin, EventSink, InterfaceEvent, InterfaceId, SharedInterface,
-};
+use crate::interface::{EventClock, EventOrigin, EventSink, InterfaceEvent, InterfaceId, SharedInterface};
 use crate::limits;
 use crate::notify::{NotificationHub, NotificationQueue};
 use crate::observer::ObserverQueue;
@@ -40,9 +38,9 @@ use crate::status::{GuestNotificationStatus, GuestStatus, InterfaceStatus, Reque
 use guarded::LateConnect;
 #[cfg(unix)]
 pub(crate) use scheduler::Reply;
+use session::{GuestMadeLink, GuestSession};
 pub use work_queue::HandlerHandle;
 pub(crate) use work_queue::{Serialized, Work, run};
-use session::{GuestMadeLink, GuestSession};
 
 use crate::limits::MAX_GUESTS;
 

@@ -11,16 +11,17 @@
 
 use std::sync::Arc;
 #[cfg(unix)]
-use std::sync::atomic::AtomicBool;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use proxy_wifi_protocol::GuestBound;
-use tokio::sync::{Mutex, OwnedMutexGuard, mpsc, oneshot};
+#[cfg(unix)]
+use tokio::sync::OwnedMutexGuard;
+use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio::time::Instant;
 
-use super::scheduler::{FairQueue, Queued};
 #[cfg(unix)]
 use super::scheduler::Reply;
+use super::scheduler::{FairQueue, Queued};
 use super::{OperationHandler, Request};
 use crate::identity::GuestId;
 use crate::interface::{EventClock, EventReceiver, InterfaceId, SharedInterface};
@@ -44,6 +45,7 @@ pub(crate) struct Core {
     handler: OperationHandler,
     requests: FairQueue,
     /// Interface events applied so far (compared with the event clock's count of those sent).
+    #[cfg_attr(not(unix), allow(dead_code))]
     events_applied: u64,
 }
 
@@ -52,6 +54,7 @@ pub(crate) struct Core {
 pub(crate) struct Serialized {
     core: Arc<Mutex<Core>>,
     /// Counts every interface event sent to the handler.
+    #[cfg_attr(not(unix), allow(dead_code))]
     clock: EventClock,
     /// [`run`] holds a work item it has taken from the queue but not applied yet.
     #[cfg(unix)]
