@@ -3,10 +3,11 @@
 //! It receives typed requests from guests, dispatches them to the Wi-Fi interfaces,
 //! aggregates their results, keeps each guest's connection state, queues guest
 //! notifications and tells the observer. Requests, interface changes and interface
-//! events are processed by one task, one at a time (`run`): that task is the
-//! serialized work queue. Requests of different guests are taken in turn
-//! ([`scheduler`]), so a guest that floods requests delays the others by at most one
-//! of its own.
+//! events are processed one at a time, under one lock: the serialized work queue
+//! ([`work_queue`]). Its task takes queued work in; a request the request channel read
+//! whole at accept is handled right where it was read when nothing waits before it.
+//! Requests of different guests are taken in turn ([`scheduler`]), so a guest that
+//! floods requests delays the others by at most one of its own.
 //!
 //! Each rule of `behavior.md` is a function or a commented block named after it:
 //! [`scan`] (scan rules 1–7), [`connect`] (connect rules 1–6, plus the multi-guest

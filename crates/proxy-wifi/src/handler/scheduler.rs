@@ -77,6 +77,7 @@ impl FairQueue {
     }
 
     /// Whether no request waits.
+    #[cfg(unix)]
     pub(crate) fn is_empty(&self) -> bool {
         self.turn.is_empty()
     }

@@ -1,7 +1,9 @@
 //! The request channel's direct path: a connection whose whole request is already there
-//! when it is accepted is read at once, queued with the connection itself as the place
-//! its answer goes, and answered by the handler with one non-blocking write. No task, no
-//! registration with the reactor, no channel back from the handler (see [`super::raw`]).
+//! when it is accepted is read at once and handed to the handler with the connection
+//! itself as the place its answer goes; the handler answers with one non-blocking write.
+//! When the handler's work queue is idle the request is handled right here, on the accept
+//! loop; otherwise it is queued. No task, no registration with the reactor, no channel
+//! back from the handler (see [`super::raw`]).
 //!
 //! The rules of [`super::request_channel`] hold unchanged:
 //! * a request not all there yet goes the registered way, with the bytes read so far;
