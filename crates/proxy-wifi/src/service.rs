@@ -27,7 +27,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::guest_set::{GuestChangeError, GuestList};
-use crate::handler::{self, HandlerHandle, OperationHandler, Timeouts, Work};
+use crate::handler::{self, HandlerHandle, OperationHandler, Timeouts, WorkReceiver};
 use crate::host::{HostBackend, InterfaceRegistry};
 use crate::identity::{GuestAbis, GuestId};
 use crate::interface::fake::{FakeNetwork, FakeNetworkProvider, FakeNetworksInterface};
@@ -243,7 +243,7 @@ impl ServiceBuilder {
         let notification_counters = parts.notification_counters.clone();
         let request_counters = parts.request_counters.clone();
         let board = parts.board.clone();
-        let work_sender = parts.work_sender.clone();
+        let handler_handle = parts.handler_handle.clone();
         let (ready_sender, ready) = std::sync::mpsc::channel();
         let thread = thread::Builder::new()
             .name("proxy-wifi".into())
@@ -276,7 +276,7 @@ impl ServiceBuilder {
                 request_address: local,
                 request_tcp_addr: local_tcp,
                 guests,
-                interface_changes: apply_interface_changes(&runtime_handle, HandlerHandle::new(work_sender)),
+                interface_changes: apply_interface_changes(&runtime_handle, handler_handle),
             }),
             Ok(Err(source)) => {
                 let _ = thread.join();
@@ -323,7 +323,7 @@ impl ServiceBuilder {
                 interfaces.extend(self.host_interfaces.iter().cloned());
             }
         }
-        let (work_sender, work_receiver) = mpsc::channel(limits::WORK_QUEUE_CAPACITY);
+        let (handler_handle, work_receiver) = handler::work_queue(limits::WORK_QUEUE_CAPACITY);
         let parts = RunParts {
             transport: self.transport,
             request_channel: self.request_channel,
@@ -337,7 +337,7 @@ impl ServiceBuilder {
             request_counters: Arc::new(RequestCounters::default()),
             board: Arc::new(SharedStatus::default()),
             shutdown: CancellationToken::new(),
-            work_sender,
+            handler_handle,
             work_receiver,
         };
         Prepared { parts, observer_thread, simulation }
@@ -365,8 +365,9 @@ struct RunParts {
     request_counters: Arc<RequestCounters>,
     board: Arc<SharedStatus>,
     shutdown: CancellationToken,
-    work_sender: mpsc::Sender<Work>,
-    work_receiver: mpsc::Receiver<Work>,
+    /// Every sender's way to the handler's work queue (cloned).
+    handler_handle: HandlerHandle,
+    work_receiver: WorkReceiver,
 }
 
 /// What the service reports once its transport is bound.
@@ -403,13 +404,13 @@ async fn run_service(parts: RunParts, ready: impl FnOnce(Bound)) -> std::io::Res
     let backend_stop = CancellationToken::new();
     let backend_task = parts.host_backend.map(|backend| {
         tracing::info!(backend = backend.name(), "starting the host Wi-Fi backend");
-        let registry = InterfaceRegistry::new(HandlerHandle::new(parts.work_sender.clone()));
+        let registry = InterfaceRegistry::new(parts.handler_handle.clone());
         tokio::spawn(backend.run(registry, backend_stop.clone()))
     });
     let tracker = TaskTracker::new();
     let request_task = tokio::spawn(request_channel::serve(
         listener,
-        request_handle(parts.work_sender, serialized),
+        request_handle(parts.handler_handle, serialized),
         parts.guest_abis,
         parts.request_channel,
         parts.request_counters,
@@ -442,13 +443,13 @@ async fn run_service(parts: RunParts, ready: impl FnOnce(Bound)) -> std::io::Res
 
 /// The request channel's way to the handler: on Unix, a request read whole at accept is
 /// handled in place when the work queue is idle.
-fn request_handle(work: mpsc::Sender<Work>, serialized: Arc<handler::Serialized>) -> HandlerHandle {
+fn request_handle(handle: HandlerHandle, serialized: Arc<handler::Serialized>) -> HandlerHandle {
     #[cfg(unix)]
-    return HandlerHandle::new(work).handling_in_place(serialized);
+    return handle.handling_in_place(serialized);
     #[cfg(not(unix))]
     {
         drop(serialized);
-        HandlerHandle::new(work)
+        handle
     }
 }
 

@@ -147,6 +147,9 @@ struct Running {
     /// The request channel's handle: a direct request may be handled in place.
     #[cfg(unix)]
     direct: HandlerHandle,
+    /// Where the handler's connect attempts report late successes.
+    #[cfg(unix)]
+    late: guarded::LateSender,
     board: Arc<SharedStatus>,
     _stop: CancellationToken,
 }
@@ -156,14 +159,18 @@ impl Running {
         let board = Arc::new(SharedStatus::default());
         let (event_sender, events) = mpsc::unbounded_channel();
         let handler = handler_sending_events(interfaces, ObserverQueue::none(), board.clone(), event_sender);
-        let (work, work_receiver) = mpsc::channel(limits::WORK_QUEUE_CAPACITY);
+        let (handle, work_receiver) = work_queue(limits::WORK_QUEUE_CAPACITY);
         let stop = CancellationToken::new();
+        #[cfg(unix)]
+        let late = handler.late_sender.clone();
         let serialized = Serialized::new(handler);
         tokio::spawn(run(serialized.clone(), work_receiver, events, stop.clone()));
         Self {
             #[cfg(unix)]
-            direct: HandlerHandle::new(work.clone()).handling_in_place(serialized),
-            handle: HandlerHandle::new(work),
+            direct: handle.clone().handling_in_place(serialized),
+            #[cfg(unix)]
+            late,
+            handle,
             board,
             _stop: stop,
         }
@@ -238,7 +245,7 @@ async fn item9_a_request_that_waited_past_the_guests_time_is_dropped_and_counted
     tokio::time::sleep(limits::REQUEST_ANSWER_DEADLINE).await;
     let (reply, answer) = tokio::sync::oneshot::channel();
     let queued = Queued { request: connect("Late"), reply: Box::new(reply), arrived };
-    r.handle.work.send(Work::Request(GuestId::Vsock(4), queued)).await.unwrap();
+    assert!(r.handle.send(Work::Request(GuestId::Vsock(4), queued)).await);
     assert!(answer.await.is_err(), "closed without an answer");
     assert!(!a.calls().contains(&"connect Late".to_string()), "{:?}", a.calls());
     // Just in time is still served.
@@ -246,7 +253,7 @@ async fn item9_a_request_that_waited_past_the_guests_time_is_dropped_and_counted
     let arrived = Instant::now();
     tokio::time::sleep(limits::REQUEST_ANSWER_DEADLINE - Duration::from_millis(500)).await;
     let queued = Queued { request: scan(), reply: Box::new(reply), arrived };
-    r.handle.work.send(Work::Request(GuestId::Vsock(4), queued)).await.unwrap();
+    assert!(r.handle.send(Work::Request(GuestId::Vsock(4), queued)).await);
     assert!(matches!(answer.await, Ok(GuestBound::ScanResponse(_))));
     assert_eq!(r.board().stale_requests_dropped, 1);
 }
@@ -396,7 +403,7 @@ async fn a_direct_request_is_answered_where_it_was_read_when_nothing_waits() {
 #[tokio::test]
 async fn an_interface_change_sent_before_a_direct_request_is_applied_before_it() {
     let (r, _) = running_simulated().await;
-    r.handle.remove_interface(crate::interface::simulated::SIMULATED_INTERFACE_ID).await;
+    r.handle.remove_interface(simulated::SIMULATED_INTERFACE_ID).await;
     let mut answer = r.submit_direct(3, scan());
     assert!(answer.try_recv().is_err(), "handled in place ahead of the removal");
     match answer.await {
@@ -417,9 +424,44 @@ async fn an_interface_event_sent_before_a_direct_request_is_applied_before_it() 
     // The host loses that network; the guest's next request comes before the task ran.
     simulation.host_disconnect().unwrap();
     let mut answer = r.submit_direct(3, scan());
+    // Not handled in place: it went through the queue, which applies events first.
     assert!(answer.try_recv().is_err(), "handled in place ahead of the host event");
     assert!(matches!(answer.await, Ok(GuestBound::ScanResponse(_))));
     assert_eq!(r.board().guests["vsock:3"].connection, None, "the event was applied");
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_late_connect_reported_before_a_direct_request_is_rolled_back_before_it() {
+    let a = Slow::shared(1, |_| {});
+    let r = Running::start(vec![a.clone()]);
+    settle().await;
+    let network = ConnectedNetwork { ssid: Ssid::new(b"Home").unwrap(), bssid: Bssid::ZERO, auth: AuthAlgorithm::Open };
+    r.late.send(guarded::LateConnect { interface: a.id, network });
+    let mut answer = r.submit_direct(3, scan());
+    assert!(answer.try_recv().is_err(), "handled in place ahead of the late connect");
+    assert!(matches!(answer.await, Ok(GuestBound::ScanResponse(_))));
+    assert_eq!(a.calls(), ["disconnect", "scan"], "the rollback comes first");
+}
+
+/// Two workers: the work-queue task takes the change in on one while the request is
+/// read on the other.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_direct_request_never_overtakes_an_interface_change_sent_before_it() {
+    // Made once: deriving its WPA2 network's key takes a while in a debug build.
+    let simulated = simulated::SimulatedInterface::new(simulated::SimulatedNetwork::defaults());
+    for round in 0..200 {
+        let r = Running::start(vec![simulated.clone()]);
+        settle().await;
+        r.handle.remove_interface(simulated::SIMULATED_INTERFACE_ID).await;
+        match r.submit_direct(3, scan()).await {
+            Ok(GuestBound::ScanResponse(response)) => {
+                assert!(response.bss.is_empty(), "round {round}: the scan overtook the removal")
+            }
+            other => panic!("round {round}: {other:?}"),
+        }
+    }
 }
 
 #[cfg(unix)]

@@ -5,6 +5,8 @@
 
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::FutureExt;
 use proxy_wifi_protocol::Ssid;
@@ -26,6 +28,33 @@ pub(crate) struct LateConnect {
     pub(crate) interface: InterfaceId,
     /// What it joined.
     pub(crate) network: ConnectedNetwork,
+}
+
+/// Where late connects are reported. Each one sent is counted first, so that the work
+/// queue can tell whether one is waiting (it counts those it applied).
+#[derive(Clone)]
+pub(crate) struct LateSender {
+    sender: mpsc::UnboundedSender<LateConnect>,
+    sent: Arc<AtomicU64>,
+}
+
+impl LateSender {
+    /// A sender and the receiving end the work queue reads.
+    pub(crate) fn channel() -> (LateSender, mpsc::UnboundedReceiver<LateConnect>) {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        (LateSender { sender, sent: Arc::default() }, receiver)
+    }
+
+    /// Late connects sent so far.
+    pub(crate) fn sent(&self) -> u64 {
+        self.sent.load(Ordering::SeqCst)
+    }
+
+    /// Reports a late connect.
+    pub(super) fn send(&self, late: LateConnect) {
+        self.sent.fetch_add(1, Ordering::SeqCst);
+        let _ = self.sender.send(late);
+    }
 }
 
 /// Logs a panic of `interface` in `call` and turns it into that call's error.
@@ -93,7 +122,7 @@ pub(crate) async fn connect(
     interface: &SharedInterface,
     params: &ConnectParams,
     deadline: Instant,
-    late: &mpsc::UnboundedSender<LateConnect>,
+    late: &LateSender,
 ) -> Result<Result<ConnectedNetwork, InterfaceError>, Missed> {
     let id = interface.id();
     let (attempt_interface, attempt_params) = (interface.clone(), params.clone());
@@ -107,7 +136,7 @@ pub(crate) async fn connect(
             tokio::spawn(async move {
                 match timeout(limits::LATE_CONNECT_WATCH, &mut attempt).await {
                     Ok(Ok(Ok(network))) => {
-                        let _ = late.send(LateConnect { interface: id, network });
+                        late.send(LateConnect { interface: id, network });
                     }
                     Ok(_) => {}
                     Err(_) => {

@@ -41,7 +41,9 @@ use guarded::LateConnect;
 pub(crate) use scheduler::Reply;
 use session::{GuestMadeLink, GuestSession};
 pub use work_queue::HandlerHandle;
-pub(crate) use work_queue::{Serialized, Work, run};
+#[cfg(test)]
+pub(crate) use work_queue::Work;
+pub(crate) use work_queue::{Serialized, WorkReceiver, run, work_queue};
 
 use crate::limits::MAX_GUESTS;
 
@@ -109,7 +111,7 @@ pub struct OperationHandler {
     /// When the request being handled arrived (its deadlines count from there).
     arrived: Instant,
     /// Connects that succeeded after their deadline (sender given to each attempt).
-    late_sender: mpsc::UnboundedSender<LateConnect>,
+    late_sender: guarded::LateSender,
     /// Their receiving end, taken by [`run`].
     late_receiver: Option<mpsc::UnboundedReceiver<LateConnect>>,
 }
@@ -159,7 +161,7 @@ impl OperationHandler {
         events: mpsc::UnboundedSender<(EventOrigin, InterfaceEvent)>,
         status: Arc<SharedStatus>,
     ) -> Self {
-        let (late_sender, late_receiver) = mpsc::unbounded_channel();
+        let (late_sender, late_receiver) = guarded::LateSender::channel();
         Self {
             interfaces: Vec::new(),
             observer,

@@ -5,13 +5,16 @@
 //! come, and serves queued requests one guest at a time ([`super::scheduler`]). A request
 //! read on the request channel's direct path is handled right where it was read, without
 //! a hop to that task, when nothing is waiting before it: the lock is free, no request is
-//! queued, and every change and event sent so far has been applied. The order of the work
-//! is therefore the same either way. Work that cannot finish at once (a real scan, an
+//! queued, and every work item, interface event and late connect sent so far has been
+//! applied (each is counted when sent and when applied). The order of the work is
+//! therefore the same either way. Work that cannot finish at once (a real scan, an
 //! observer callback) goes on in a task of its own, still holding the lock.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-#[cfg(unix)]
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use futures::FutureExt;
 
 use proxy_wifi_protocol::GuestBound;
 #[cfg(unix)]
@@ -19,6 +22,7 @@ use tokio::sync::OwnedMutexGuard;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio::time::Instant;
 
+use super::guarded::LateSender;
 #[cfg(unix)]
 use super::scheduler::Reply;
 use super::scheduler::{FairQueue, Queued};
@@ -47,6 +51,9 @@ pub(crate) struct Core {
     /// Interface events applied so far (compared with the event clock's count of those sent).
     #[cfg_attr(not(unix), allow(dead_code))]
     events_applied: u64,
+    /// Late connects applied so far (compared with the count of those sent).
+    #[cfg_attr(not(unix), allow(dead_code))]
+    late_applied: u64,
 }
 
 /// The operation handler under the work queue's lock, and what tells whether work is
@@ -56,52 +63,118 @@ pub(crate) struct Serialized {
     /// Counts every interface event sent to the handler.
     #[cfg_attr(not(unix), allow(dead_code))]
     clock: EventClock,
-    /// [`run`] holds a work item it has taken from the queue but not applied yet.
-    #[cfg(unix)]
-    holds_work: AtomicBool,
+    /// Counts every late connect sent to the handler.
+    #[cfg_attr(not(unix), allow(dead_code))]
+    late: LateSender,
 }
 
 impl Serialized {
     /// The handler, ready for [`run`].
     pub(crate) fn new(handler: OperationHandler) -> Arc<Serialized> {
-        let clock = handler.clock.clone();
-        let core = Core { handler, requests: FairQueue::new(limits::MAX_PENDING_PER_GUEST), events_applied: 0 };
-        Arc::new(Serialized {
-            core: Arc::new(Mutex::new(core)),
-            clock,
-            #[cfg(unix)]
-            holds_work: AtomicBool::new(false),
-        })
+        let (clock, late) = (handler.clock.clone(), handler.late_sender.clone());
+        let requests = FairQueue::new(limits::MAX_PENDING_PER_GUEST);
+        let core = Core { handler, requests, events_applied: 0, late_applied: 0 };
+        Arc::new(Serialized { core: Arc::new(Mutex::new(core)), clock, late })
     }
 
-    /// The lock, when it is free and nothing sent to the work queue waits to be applied.
+    /// The lock, when it is free and nothing sent to the handler waits to be applied:
+    /// no work item (`unapplied`), no request queued, no interface event, no late connect.
     #[cfg(unix)]
-    fn idle(&self, work: &mpsc::Sender<Work>) -> Option<OwnedMutexGuard<Core>> {
-        if work.capacity() != work.max_capacity() || self.holds_work.load(Ordering::Acquire) {
+    fn idle(&self, unapplied: &AtomicUsize) -> Option<OwnedMutexGuard<Core>> {
+        if unapplied.load(Ordering::SeqCst) != 0 {
             return None;
         }
         let core = self.core.clone().try_lock_owned().ok()?;
-        let nothing_waits = core.requests.is_empty() && core.events_applied == self.clock.now();
+        let nothing_waits = core.requests.is_empty()
+            && core.events_applied == self.clock.now()
+            && core.late_applied == self.late.sent();
         nothing_waits.then_some(core)
+    }
+}
+
+/// The receiving end of the work queue, read by [`run`].
+pub(crate) struct WorkReceiver {
+    receiver: mpsc::Receiver<Work>,
+    /// Work items sent and not applied yet (shared with every [`HandlerHandle`]).
+    unapplied: Arc<AtomicUsize>,
+}
+
+impl WorkReceiver {
+    /// One item taken from the queue is applied.
+    fn applied(&self) {
+        self.unapplied.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// A work queue holding at most `capacity` items: the handle every sender clones, and the
+/// receiving end for [`run`].
+pub(crate) fn work_queue(capacity: usize) -> (HandlerHandle, WorkReceiver) {
+    let (work, receiver) = mpsc::channel(capacity);
+    let unapplied = Arc::new(AtomicUsize::new(0));
+    let handle = HandlerHandle {
+        work,
+        unapplied: unapplied.clone(),
+        #[cfg(unix)]
+        inline: None,
+    };
+    (handle, WorkReceiver { receiver, unapplied })
+}
+
+/// One work item counted as sent and not applied, from before it is sent; uncounted when
+/// dropped unless it was sent ([`Counted::sent`]).
+struct Counted(Arc<AtomicUsize>);
+
+impl Counted {
+    fn new(unapplied: &Arc<AtomicUsize>) -> Counted {
+        unapplied.fetch_add(1, Ordering::SeqCst);
+        Counted(unapplied.clone())
+    }
+
+    /// The item is in the queue: [`run`] uncounts it once applied.
+    fn sent(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
 /// The sending side of the work queue, used by transports.
 #[derive(Clone)]
 pub struct HandlerHandle {
-    pub(super) work: mpsc::Sender<Work>,
+    work: mpsc::Sender<Work>,
+    /// Work items sent and not applied yet.
+    unapplied: Arc<AtomicUsize>,
     /// Set for the request channel: requests may be handled where they are read.
     #[cfg(unix)]
     inline: Option<Arc<Serialized>>,
 }
 
 impl HandlerHandle {
+    /// A handle sending to `work`, whose items a test reads itself.
+    #[cfg(test)]
     pub(crate) fn new(work: mpsc::Sender<Work>) -> Self {
         Self {
             work,
+            unapplied: Arc::default(),
             #[cfg(unix)]
             inline: None,
         }
+    }
+
+    /// Sends `item`, waiting for room; `false` once the service stopped. Counted from
+    /// before it waits for room, so that a direct request arriving meanwhile queues
+    /// behind it.
+    pub(super) async fn send(&self, item: Work) -> bool {
+        let counted = Counted::new(&self.unapplied);
+        let sent = self.work.send(item).await.is_ok();
+        if sent {
+            counted.sent();
+        }
+        sent
     }
 
     /// This handle, handling direct requests in place when the work queue is idle.
@@ -118,7 +191,9 @@ impl HandlerHandle {
     pub async fn submit(&self, guest: GuestId, request: Request) -> Option<GuestBound> {
         let (reply, answer) = oneshot::channel();
         let queued = Queued { request, reply: Box::new(reply), arrived: Instant::now() };
-        self.work.send(Work::Request(guest, queued)).await.ok()?;
+        if !self.send(Work::Request(guest, queued)).await {
+            return None;
+        }
         answer.await.ok()
     }
 
@@ -129,17 +204,21 @@ impl HandlerHandle {
     #[cfg(unix)]
     pub(crate) fn submit_direct(&self, guest: GuestId, request: Request, reply: Box<dyn Reply>) {
         let queued = Queued { request, reply, arrived: Instant::now() };
-        if let Some(core) = self.inline.as_ref().and_then(|serialized| serialized.idle(&self.work)) {
+        if let Some(core) = self.inline.as_ref().and_then(|serialized| serialized.idle(&self.unapplied)) {
             handle_in_place(core, guest, queued);
             return;
         }
+        let counted = Counted::new(&self.unapplied);
         match self.work.try_send(Work::Request(guest, queued)) {
-            Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {}
+            Ok(()) => counted.sent(),
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
             Err(mpsc::error::TrySendError::Full(work)) => {
                 // The queue is full (the handler is busy): wait for room off the accept loop.
                 let sender = self.work.clone();
                 tokio::spawn(async move {
-                    let _ = sender.send(work).await;
+                    if sender.send(work).await.is_ok() {
+                        counted.sent();
+                    }
                 });
             }
         }
@@ -147,29 +226,35 @@ impl HandlerHandle {
 
     /// Queues an interface arrival.
     pub async fn add_interface(&self, interface: SharedInterface) {
-        let _ = self.work.send(Work::AddInterface(interface)).await;
+        self.send(Work::AddInterface(interface)).await;
     }
 
     /// Queues an interface removal.
     pub async fn remove_interface(&self, id: InterfaceId) {
-        let _ = self.work.send(Work::RemoveInterface(id)).await;
+        self.send(Work::RemoveInterface(id)).await;
     }
 
     /// Queues the end of a removed guest's session.
     pub async fn forget_guest(&self, guest: GuestId) {
-        let _ = self.work.send(Work::ForgetGuest(guest)).await;
+        self.send(Work::ForgetGuest(guest)).await;
     }
 }
 
 /// Handles `queued` under `core`'s lock, here and now as far as it can go; what waits on
-/// an interface or the observer goes on in a task of its own.
+/// an interface or the observer goes on in a task of its own. A panic of the handler's
+/// code fails this request (its connection closes unanswered), not the accept loop.
 #[cfg(unix)]
 fn handle_in_place(mut core: OwnedMutexGuard<Core>, guest: GuestId, queued: Queued) {
-    let mut work = Box::pin(async move {
+    let work = AssertUnwindSafe(async move {
         let core = &mut *core;
         handle_queued(&mut core.handler, guest, queued).await;
         core.handler.publish_status();
     });
+    let mut work = Box::pin(work.catch_unwind().map(|outcome| {
+        if outcome.is_err() {
+            tracing::error!("the handler panicked on a request; it is dropped unanswered, the service goes on");
+        }
+    }));
     // Polled once with a waker that does nothing: a future left pending is polled again
     // by its task, which registers the task's own waker.
     let mut context = std::task::Context::from_waker(std::task::Waker::noop());
@@ -190,7 +275,7 @@ enum Taken {
 /// they arrive; requests wait in per-guest queues and are taken one guest at a time.
 pub(crate) async fn run(
     serialized: Arc<Serialized>,
-    mut work: mpsc::Receiver<Work>,
+    mut work: WorkReceiver,
     mut events: EventReceiver,
     stop: tokio_util::sync::CancellationToken,
 ) {
@@ -204,22 +289,27 @@ pub(crate) async fn run(
     loop {
         {
             let mut core = serialized.core.lock().await;
-            let Core { handler, requests, events_applied } = &mut *core;
+            let Core { handler, requests, events_applied, late_applied } = &mut *core;
             match taken.take() {
-                Some(Taken::Work(item)) => accept_work(handler, requests, &mut removed_guests, item),
+                Some(Taken::Work(item)) => {
+                    accept_work(handler, requests, &mut removed_guests, item);
+                    work.applied();
+                }
                 Some(Taken::Event(origin, event)) => {
                     handler.on_interface_event(origin, event);
                     *events_applied += 1;
                 }
-                Some(Taken::LateConnect(connect)) => handler.on_late_connect(connect).await,
+                Some(Taken::LateConnect(connect)) => {
+                    handler.on_late_connect(connect).await;
+                    *late_applied += 1;
+                }
                 None => {}
             }
-            #[cfg(unix)]
-            serialized.holds_work.store(false, Ordering::Release);
             loop {
                 // Take in everything already waiting, without blocking.
-                while let Ok(item) = work.try_recv() {
+                while let Ok(item) = work.receiver.try_recv() {
                     accept_work(handler, requests, &mut removed_guests, item);
+                    work.applied();
                 }
                 while let Ok((origin, event)) = events.try_recv() {
                     handler.on_interface_event(origin, event);
@@ -227,6 +317,7 @@ pub(crate) async fn run(
                 }
                 while let Ok(connect) = late.try_recv() {
                     handler.on_late_connect(connect).await;
+                    *late_applied += 1;
                 }
                 for guest in removed_guests.drain(..) {
                     handler.forget_guest(&guest).await;
@@ -241,12 +332,8 @@ pub(crate) async fn run(
             break;
         }
         taken = tokio::select! {
-            item = work.recv() => match item {
-                Some(item) => {
-                    #[cfg(unix)]
-                    serialized.holds_work.store(true, Ordering::Release);
-                    Some(Taken::Work(item))
-                }
+            item = work.receiver.recv() => match item {
+                Some(item) => Some(Taken::Work(item)),
                 None => {
                     open = false;
                     None
