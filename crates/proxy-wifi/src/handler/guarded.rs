@@ -46,6 +46,7 @@ impl LateSender {
     }
 
     /// Late connects sent so far.
+    #[cfg(unix)]
     pub(crate) fn sent(&self) -> u64 {
         self.sent.load(Ordering::SeqCst)
     }

@@ -10,10 +10,12 @@
 //! therefore the same either way. Work that cannot finish at once (a real scan, an
 //! observer callback) goes on in a task of its own, still holding the lock.
 
+#[cfg(unix)]
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+#[cfg(unix)]
 use futures::FutureExt;
 
 use proxy_wifi_protocol::GuestBound;
@@ -155,7 +157,7 @@ pub struct HandlerHandle {
 
 impl HandlerHandle {
     /// A handle sending to `work`, whose items a test reads itself.
-    #[cfg(test)]
+    #[cfg(all(test, target_os = "linux"))]
     pub(crate) fn new(work: mpsc::Sender<Work>) -> Self {
         Self {
             work,
