@@ -124,23 +124,28 @@ pub(crate) fn work_queue(capacity: usize) -> (HandlerHandle, WorkReceiver) {
 
 /// One work item counted as sent and not applied, from before it is sent; uncounted when
 /// dropped unless it was sent ([`Counted::sent`]).
-struct Counted(Arc<AtomicUsize>);
+struct Counted {
+    unapplied: Arc<AtomicUsize>,
+    sent: bool,
+}
 
 impl Counted {
     fn new(unapplied: &Arc<AtomicUsize>) -> Counted {
         unapplied.fetch_add(1, Ordering::SeqCst);
-        Counted(unapplied.clone())
+        Counted { unapplied: unapplied.clone(), sent: false }
     }
 
     /// The item is in the queue: [`run`] uncounts it once applied.
-    fn sent(self) {
-        std::mem::forget(self);
+    fn sent(mut self) {
+        self.sent = true;
     }
 }
 
 impl Drop for Counted {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+        if !self.sent {
+            self.unapplied.fetch_sub(1, Ordering::SeqCst);
+        }
     }
 }
 
@@ -400,5 +405,29 @@ fn accept_work(
             }
             removed_guests.push(guest);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_sent_item_stays_counted_until_applied_and_holds_no_reference() {
+        let (handle, receiver) = work_queue(1);
+        assert!(handle.send(Work::ForgetGuest(GuestId::Vsock(3))).await);
+        assert_eq!(handle.unapplied.load(Ordering::SeqCst), 1, "counted until applied");
+        // An item that never gets in (the queue is full and the sender gives up) is uncounted.
+        let waiting = tokio::time::timeout(
+            std::time::Duration::from_millis(10),
+            handle.send(Work::ForgetGuest(GuestId::Vsock(4))),
+        )
+        .await;
+        assert!(waiting.is_err(), "the queue holds one item");
+        assert_eq!(handle.unapplied.load(Ordering::SeqCst), 1);
+        receiver.applied();
+        assert_eq!(handle.unapplied.load(Ordering::SeqCst), 0);
+        // Only the handle and the receiver hold the count: nothing leaked a reference.
+        assert_eq!(Arc::strong_count(&handle.unapplied), 2);
     }
 }
