@@ -1,6 +1,6 @@
 //! The handler's calls into interfaces, guarded: each has a deadline, a panic inside an
 //! interface (an application's [`WifiInterface`](crate::WifiInterface)) fails that one
-//! call instead of the handler's task, and a connect that misses its deadline is watched
+//! call instead of the handler, and a connect that misses its deadline is watched
 //! so that a late success can be rolled back ([`LateConnect`]).
 
 use std::any::Any;

@@ -90,7 +90,8 @@ pub(crate) struct GuestState {
     last_request: SystemTime,
 }
 
-/// The operation handler's state. Driven by the work-queue task (`run`); tests drive it directly.
+/// The operation handler's state. Driven under the work queue's lock (by `run`, or by a
+/// direct request handled in place); tests drive it directly.
 pub struct OperationHandler {
     /// Interfaces in dispatch order; the fake-networks interface, when present, is first.
     interfaces: Vec<SharedInterface>,
