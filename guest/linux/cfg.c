@@ -13,7 +13,6 @@
 #include <linux/etherdevice.h>
 #include <linux/rtnetlink.h>
 #include <linux/slab.h>
-#include <linux/version.h>
 
 #include "proxy_wifi.h"
 
@@ -689,19 +688,10 @@ static void pw_fill_sinfo(struct pw_link *link, struct station_info *sinfo)
 	sinfo->signal = link->signal_dbm;
 }
 
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(7, 0, 0)
-/* Station operations take the wireless_dev from 7.0 on (NAN stations). */
-#define PW_STA_DEV_ARG		struct wireless_dev *wdev
-#define PW_STA_LINK()		pw_link_of(wdev->netdev)
-#else
-#define PW_STA_DEV_ARG		struct net_device *dev
-#define PW_STA_LINK()		pw_link_of(dev)
-#endif
-
 static int pw_cfg_get_station(struct wiphy *wiphy, PW_STA_DEV_ARG,
 			      const u8 *mac, struct station_info *sinfo)
 {
-	struct pw_link *link = PW_STA_LINK();
+	struct pw_link *link = pw_link_of(PW_STA_NETDEV());
 	int err = -ENOENT;
 
 	mutex_lock(&link->lock);
@@ -716,7 +706,7 @@ static int pw_cfg_get_station(struct wiphy *wiphy, PW_STA_DEV_ARG,
 static int pw_cfg_dump_station(struct wiphy *wiphy, PW_STA_DEV_ARG, int idx,
 			       u8 *mac, struct station_info *sinfo)
 {
-	struct pw_link *link = PW_STA_LINK();
+	struct pw_link *link = pw_link_of(PW_STA_NETDEV());
 	int err = -ENOENT;
 
 	mutex_lock(&link->lock);
@@ -793,12 +783,7 @@ struct wiphy *pw_wiphy_create(void)
 	int err;
 
 	pw_fill_channels();
-#ifdef ieee80211_set_sband_iftype_data
-	ieee80211_set_sband_iftype_data(&pw_band_6ghz, pw_iftype_6ghz);
-#else
-	pw_band_6ghz.iftype_data = pw_iftype_6ghz;
-	pw_band_6ghz.n_iftype_data = ARRAY_SIZE(pw_iftype_6ghz);
-#endif
+	pw_set_sband_iftype_data(&pw_band_6ghz, pw_iftype_6ghz);
 	wiphy = wiphy_new(&pw_cfg_ops, sizeof(struct pw_link *));
 	if (!wiphy)
 		return ERR_PTR(-ENOMEM);

@@ -16,7 +16,6 @@
 #include <linux/if_arp.h>
 #include <linux/netdevice.h>
 #include <linux/rtnetlink.h>
-#include <linux/version.h>
 #include <net/rtnetlink.h>
 
 #include "proxy_wifi.h"
@@ -185,23 +184,23 @@ static int pw_validate(struct nlattr *tb[], struct nlattr *data[],
 	return 0;
 }
 
-static int pw_create(struct net *link_net, struct net_device *dev,
-		     struct nlattr *tb[], struct netlink_ext_ack *extack)
+/*
+ * Attaches the new interface @dev to @lower and registers it. @keep_addr and
+ * @keep_mtu say the caller set the interface's address or MTU already; else
+ * they are the lower device's.
+ */
+static int pw_attach(struct net_device *dev, struct net_device *lower,
+		     bool keep_addr, bool keep_mtu,
+		     struct netlink_ext_ack *extack)
 {
 	struct pw_link *link = netdev_priv(dev);
 	struct pw_link **slot = pw_wiphy_link(pw_the_wiphy);
-	struct net_device *lower;
 	int err;
 
 	ASSERT_RTNL();
 	if (*slot) {
 		NL_SET_ERR_MSG(extack, "a proxy_wifi link exists already (one per VM)");
 		return -EBUSY;
-	}
-	lower = __dev_get_by_index(link_net, nla_get_u32(tb[IFLA_LINK]));
-	if (!lower) {
-		NL_SET_ERR_MSG(extack, "the lower device does not exist");
-		return -ENODEV;
 	}
 	if (lower->type != ARPHRD_ETHER || lower->ieee80211_ptr) {
 		NL_SET_ERR_MSG(extack, "the lower device must be a plain Ethernet device");
@@ -221,9 +220,9 @@ static int pw_create(struct net *link_net, struct net_device *dev,
 	atomic64_set(&link->tx_dropped, 0);
 	pw_link_init_ops(link);
 
-	if (!tb[IFLA_ADDRESS])
+	if (!keep_addr)
 		eth_hw_addr_set(dev, lower->dev_addr);
-	if (!tb[IFLA_MTU])
+	if (!keep_mtu)
 		dev->mtu = lower->mtu;
 	dev->max_mtu = lower->max_mtu;
 	netif_carrier_off(dev);
@@ -251,22 +250,23 @@ err_unregister:
 	return err;
 }
 
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0)
-/* 6.15 packed the newlink arguments into struct rtnl_newlink_params. */
-static int pw_newlink(struct net_device *dev,
-		      struct rtnl_newlink_params *params,
-		      struct netlink_ext_ack *extack)
+static int pw_create(struct net *link_net, struct net_device *dev,
+		     struct nlattr *tb[], struct netlink_ext_ack *extack)
 {
-	return pw_create(rtnl_newlink_link_net(params), dev, params->tb, extack);
+	struct net_device *lower;
+
+	lower = __dev_get_by_index(link_net, nla_get_u32(tb[IFLA_LINK]));
+	if (!lower) {
+		NL_SET_ERR_MSG(extack, "the lower device does not exist");
+		return -ENODEV;
+	}
+	return pw_attach(dev, lower, tb[IFLA_ADDRESS], tb[IFLA_MTU], extack);
 }
-#else
-static int pw_newlink(struct net *src_net, struct net_device *dev,
-		      struct nlattr *tb[], struct nlattr *data[],
-		      struct netlink_ext_ack *extack)
+
+static int pw_newlink(PW_NEWLINK_ARGS)
 {
-	return pw_create(src_net, dev, tb, extack);
+	return pw_create(PW_NEWLINK_NET(), dev, PW_NEWLINK_TB(), extack);
 }
-#endif
 
 static void pw_dellink(struct net_device *dev, struct list_head *head)
 {
@@ -292,12 +292,70 @@ static struct rtnl_link_ops pw_link_ops __read_mostly = {
 
 /* ------------------------------------------------------------ lower device */
 
+/**
+ * pw_link_exists() - whether the (one) proxy_wifi link exists.
+ *
+ * Context: under rtnl.
+ * Return: true if a link is registered on the module's wiphy.
+ */
+bool pw_link_exists(void)
+{
+	ASSERT_RTNL();
+	return *pw_wiphy_link(pw_the_wiphy);
+}
+
+/**
+ * pw_link_is_ours() - whether @dev is a proxy_wifi interface.
+ * @dev: any network device
+ *
+ * Return: true if @dev was made by this driver.
+ */
+bool pw_link_is_ours(const struct net_device *dev)
+{
+	return dev->rtnl_link_ops == &pw_link_ops;
+}
+
+/**
+ * pw_link_add() - creates the link on @lower without rtnetlink.
+ * @lower: the Ethernet device the link's frames go through
+ * @name: the interface name; "wlan%d" if this one is taken
+ *
+ * What `ip link add link LOWER name NAME type proxy_wifi` does, for the
+ * automatic link (autolink.c). The interface is deleted like any other
+ * (ip link del, the lower device going away, rmmod).
+ *
+ * Context: under rtnl.
+ * Return: 0, or a negative errno (the link is not created).
+ */
+int pw_link_add(struct net_device *lower, const char *name)
+{
+	struct net *net = dev_net(lower);
+	struct net_device *dev;
+	int err;
+
+	ASSERT_RTNL();
+	if (!dev_valid_name(name) || __dev_get_by_name(net, name))
+		name = "wlan%d";
+	dev = alloc_netdev(sizeof(struct pw_link), name, NET_NAME_USER,
+			   pw_setup);
+	if (!dev)
+		return -ENOMEM;
+	dev_net_set(dev, net);
+	dev->rtnl_link_ops = &pw_link_ops;
+	err = pw_attach(dev, lower, false, false, NULL);
+	/* A registered device is freed by its unregistration. */
+	if (err && dev->reg_state == NETREG_UNINITIALIZED)
+		free_netdev(dev);
+	return err;
+}
+
 static int pw_lower_event(struct notifier_block *nb, unsigned long event,
 			  void *ptr)
 {
 	struct net_device *lower = netdev_notifier_info_to_dev(ptr);
 	struct pw_link *link;
 
+	pw_auto_link_event(lower, event);
 	if (event != NETDEV_UNREGISTER ||
 	    rtnl_dereference(lower->rx_handler) != pw_rx_handler)
 		return NOTIFY_DONE;
@@ -310,6 +368,12 @@ static struct notifier_block pw_lower_notifier = {
 	.notifier_call = pw_lower_event,
 };
 
+/**
+ * pw_link_register() - makes the link kind known, and the automatic link.
+ * @wiphy: the module's wiphy, on which the link is created
+ *
+ * Return: 0, or a negative errno (nothing stays registered).
+ */
 int pw_link_register(struct wiphy *wiphy)
 {
 	int err;
@@ -319,14 +383,20 @@ int pw_link_register(struct wiphy *wiphy)
 	if (err)
 		return err;
 	err = rtnl_link_register(&pw_link_ops);
-	if (err)
+	if (err) {
 		unregister_netdevice_notifier(&pw_lower_notifier);
-	return err;
+		return err;
+	}
+	pw_auto_link_start();
+	return 0;
 }
 
-/* Deletes the link (if any) and waits until it is gone. */
+/**
+ * pw_link_unregister() - deletes the link (if any) and waits until it is gone.
+ */
 void pw_link_unregister(void)
 {
+	pw_auto_link_stop();
 	rtnl_link_unregister(&pw_link_ops);
 	unregister_netdevice_notifier(&pw_lower_notifier);
 	pw_the_wiphy = NULL;

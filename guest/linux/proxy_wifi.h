@@ -131,5 +131,13 @@ void pw_io_close(struct pw_link *link);
 /* link.c */
 int pw_link_register(struct wiphy *wiphy);
 void pw_link_unregister(void);
+bool pw_link_exists(void);
+bool pw_link_is_ours(const struct net_device *dev);
+int pw_link_add(struct net_device *lower, const char *name);
+
+/* autolink.c */
+void pw_auto_link_start(void);
+void pw_auto_link_stop(void);
+void pw_auto_link_event(struct net_device *dev, unsigned long event);
 
 #endif /* PROXY_WIFI_H */

@@ -259,7 +259,7 @@ int pw_request(struct pw_link *link, u8 op, const u8 *body, u32 len,
 	timeout_ms = io.short_deadline ? PW_DRAIN_TIMEOUT_MS : PW_REQUEST_TIMEOUT_MS;
 	pw_set_connect_timeout(io.sock, min(timeout_ms, PW_CONNECT_TIMEOUT_MS));
 
-	err = kernel_connect(io.sock, (struct sockaddr *)&addr, sizeof(addr), 0);
+	err = kernel_connect(io.sock, PW_SOCKADDR(&addr), sizeof(addr), 0);
 	if (err) {
 		netdev_warn(link->dev, "%s: cannot reach the host at vsock %u:%u (%d)\n",
 			    pw_op_name(op), pw_host_cid, pw_request_port, err);
@@ -467,7 +467,7 @@ static int pw_listen_socket(struct socket **out)
 	err = sock_create_kern(&init_net, AF_VSOCK, SOCK_STREAM, 0, &sock);
 	if (err)
 		return err;
-	err = kernel_bind(sock, (struct sockaddr *)&addr, sizeof(addr));
+	err = kernel_bind(sock, PW_SOCKADDR(&addr), sizeof(addr));
 	if (!err)
 		err = kernel_listen(sock, PW_MAX_NOTIF_READS);
 	if (err) {

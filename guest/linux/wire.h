@@ -14,13 +14,8 @@
 #include <linux/if_ether.h>
 #include <linux/ieee80211.h>
 #include <linux/types.h>
-#include <linux/version.h>
-/* The unaligned accessors moved from asm/ to linux/unaligned.h in 6.12. */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
-#include <linux/unaligned.h>
-#else
-#include <asm/unaligned.h>
-#endif
+
+#include "compat.h"
 
 #define PW_HDR_LEN			7
 #define PW_PROTOCOL_VERSION		0x0001
