@@ -54,5 +54,6 @@ module_exit(pw_exit);
 MODULE_DESCRIPTION("Wi-Fi through the host: cfg80211 driver for the proxy_wifi protocol");
 MODULE_AUTHOR("The proxy-wifi authors");
 MODULE_LICENSE("Dual MIT/GPL");
+MODULE_VERSION(PW_DRV_VERSION);
 MODULE_ALIAS_RTNL_LINK(PW_DRV_NAME);
 MODULE_SOFTDEP("pre: vsock");

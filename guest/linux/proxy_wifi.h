@@ -23,6 +23,8 @@
 #include "wire.h"
 
 #define PW_DRV_NAME		"proxy_wifi"
+/* The driver's version: dkms.conf's PACKAGE_VERSION says the same. */
+#define PW_DRV_VERSION		"0.1.0"
 
 /* Timing of the request channel (one request and its answer per connection). */
 #define PW_CONNECT_TIMEOUT_MS	2000

@@ -24,36 +24,13 @@ stas=(${WIFI_LAB_STAS:-$WIFI_LAB_STA})
 HOST_STA=${stas[${#stas[@]}-1]}
 
 # ---------------------------------------------------------------- helpers
-section() { echo; echo "=== [$(t "$T0")s] $*"; }
-# Fails if the kernel was tainted by a WARN/oops or dmesg shows a splat since the last check.
-kernel_clean() {
-  local taint; taint=$(cat /proc/sys/kernel/tainted)
-  local bad; bad=$(dmesg | grep -E 'WARNING:|BUG:|Oops|general protection|Call Trace|circular locking|refcount_t:|UBSAN|KASAN|list_(add|del) corruption|kernel BUG' || true)
-  if [ $((taint & (512 | 128))) -ne 0 ] || [ -n "$bad" ]; then
-    fail "kernel clean after $1 (taint $taint): $(echo "$bad" | head -n 5)"
-    dmesg | grep -B 5 -A 30 -E 'WARNING:|BUG:|Oops' | head -n 80
-    return 1
-  fi
-  pass "kernel clean after $1 (no WARNING/BUG/oops, taint $taint)"
-}
+source /root/helpers-in-vm.sh
 dmesg_has() { dmesg | grep -q -- "$1"; }
 wait_dmesg() { wait_for "$1" dmesg_has "$2"; }
 link_state() { iw dev $PW link 2>&1; }
 connected_to() { link_state | grep -q "Connected to $1"; }
 not_connected() { link_state | grep -q "Not connected"; }
 nm_unmanage() { [ $have_nm = 1 ] && nmcli dev set "$1" managed no >/dev/null 2>&1; true; }
-
-start_serve() { # args for serve
-  stop_serve
-  $HI proxy-wifi -v serve --transport vsock --guest-cid 1 --control-socket $SOCK "$@" \
-    >/tmp/serve.out 2>>/tmp/serve.log &
-  SERVE_PID=$!
-  wait_for 15 grep -q serving /tmp/serve.out || { fail "serve did not start: $(tail -n 5 /tmp/serve.log)"; return 1; }
-}
-stop_serve() {
-  [ -n "$SERVE_PID" ] || return 0
-  kill "$SERVE_PID" 2>/dev/null; wait "$SERVE_PID" 2>/dev/null; SERVE_PID=""
-}
 
 # A scan through the driver; prints the results to /tmp/scan.txt. `iw scan` (trigger +
 # wait + dump) as a user would run it.
@@ -400,16 +377,7 @@ kernel_clean "hostile host checks"
 section "real chain: serve --mode host --backend wpa-supplicant on $HOST_STA"
 nm_unmanage "$HOST_STA"
 sleep 1
-mkdir -p /run/wpas-host
-printf 'ctrl_interface=/run/wpas-host\n' >/tmp/host-wpas.conf
-wpa_supplicant -B -D nl80211 -i "$HOST_STA" -c /tmp/host-wpas.conf -f /tmp/host-wpas.log -P /tmp/host-wpas.pid
-wait_for 5 sh -c "wpa_cli -p /run/wpas-host -i $HOST_STA ping | grep -q PONG" || fail "host wpa_supplicant on $HOST_STA"
-HW="wpa_cli -p /run/wpas-host -i $HOST_STA"
-$HW scan freq="$WIFI_LAB_SCAN_FREQS" >/dev/null
-wait_for 20 sh -c "$HW scan_results | grep -q lab-wpa2 && $HW scan_results | grep -q lab-open" \
-  || echo "  note: the host's own first scan did not see both lab networks yet"
-start_serve --mode host --backend wpa-supplicant --wpa-ctrl-dir /run/wpas-host
-wait_for 10 grep -q "interface added" /tmp/serve.log || fail "the backend did not add $HOST_STA"
+start_host_chain
 scan flush >/dev/null   # drops the simulated networks cfg80211 still lists
 t1=$(now)
 for attempt in 1 2 3; do

@@ -1,18 +1,17 @@
 #!/usr/bin/env bash
 # The proxy_wifi guest driver (guest/linux) in a wifi-lab VM, one boot per kernel:
 #
-#   WIFI_LAB=../shared/tools/wifi-lab bash tests/vm/guest-driver/run.sh 6.1|6.12 [proxy_wifi.ko]
+#   WIFI_LAB=../shared/tools/wifi-lab bash tests/vm/guest-driver/run.sh 6.1|6.12|sid|experimental|DEB [proxy_wifi.ko]
 #
-# Without a module argument the driver is built here against the kernel's headers
-# (linux-headers-$(wifi-lab --kernel SERIES --kernel-version) must be installed;
-# .ci/guest-driver.sh installs them). nl-sae-connect.c (the SAE-offload connect a
+# Without a module argument the driver is built here for the kernel with
+# `wifi-lab --kbuild` (its headers, its compiler). nl-sae-connect.c (the SAE-offload connect a
 # supplicant would send) is built here with libnl (libnl-3-dev, libnl-genl-3-dev and
 # pkg-config are installed when missing) and warnings are errors. In the VM (booted --with-nm --radios 4) the
 # `proxy-wifi` service serves over vsock loopback and the driver is checked end to end;
 # see in-vm.sh for the list. Prints PASS/FAIL lines with timings; exits non-zero on
 # failure; skips (exit 0 with a notice) when wifi-lab is not there.
 set -euo pipefail
-series=${1:?usage: run.sh 6.1|6.12 [proxy_wifi.ko]}
+series=${1:?usage: run.sh 6.1|6.12|sid|experimental|linux-image DEB [proxy_wifi.ko]}
 module=${2:-}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/../lib/common.sh"
@@ -22,9 +21,9 @@ kver=$("$WIFI_LAB" --kernel "$series" --kernel-version)
 if [ -z "$module" ]; then
   mkdir -p "$work/build"
   cp "$root"/guest/linux/{*.c,*.h,Kbuild,Makefile} "$work/build/"
-  make -s -C "$work/build" KDIR="/usr/src/linux-headers-$kver" >"$work/build.log" 2>&1 \
+  "$WIFI_LAB" --kernel "$series" --kbuild "$work/build" >"$work/build.log" 2>&1 \
     || { cat "$work/build.log"; echo "FAIL building proxy_wifi.ko for $kver"; exit 1; }
-  module="$work/build/proxy_wifi.ko"
+  module=$(tail -n 1 "$work/build.log")
 fi
 # The SAE connect tool; wifi-lab --add copies its libnl libraries along.
 if ! pkg-config --exists libnl-genl-3.0 2>/dev/null; then
@@ -53,6 +52,7 @@ rc=0
   --add "$work/nl-sae-connect:/usr/local/bin/nl-sae-connect" \
   --add "$here/networks.toml:/root/networks.toml" \
   --add "$here/in-vm.sh:/root/in-vm.sh" \
+  --add "$here/helpers-in-vm.sh:/root/helpers-in-vm.sh" \
   --run "$IN_VM_PRELUDE
 source /root/in-vm.sh" || rc=$?
 echo "guest driver VM test ($series, $kver): exit $rc after $(( $(date +%s) - started ))s"
