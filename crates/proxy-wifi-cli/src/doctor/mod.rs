@@ -2,8 +2,14 @@
 //! `proxy_wifi` driver depends on, and says what to do about each one that is broken.
 //!
 //! The checks, in the order a request travels:
-//! 1. the `proxy_wifi` kernel module is loaded;
-//! 2. a `proxy_wifi` link exists (`ip link add link eth0 name wlan0 type proxy_wifi`) and is up;
+//! 1. the `proxy_wifi` kernel module is loaded; when it is not, why: a kernel older than
+//!    6.1, the driver not installed for the running kernel, DKMS without that kernel's
+//!    headers, DKMS not having built it, or a module that does not load. Run as root, the
+//!    doctor tries `modprobe proxy_wifi` once to find out: on failure it reports
+//!    modprobe's error (and the kernel log's lines about the module), on success it
+//!    warns, leaves the module loaded and checks the rest with it;
+//! 2. a `proxy_wifi` link exists (made by the module's `auto_link=1`, or by
+//!    `ip link add link eth0 name wlan0 type proxy_wifi`) and is up;
 //! 3. `/dev/vsock` exists (the VM has a vsock device and its transport driver is loaded);
 //! 4. the driver's notification listener holds its port;
 //! 5. the host answers a scan at (host CID, request port), as the driver would send it.
@@ -85,11 +91,54 @@ pub enum HostAnswer {
     NotTried,
 }
 
+/// The oldest kernel (major, minor) the driver supports.
+pub const OLDEST_KERNEL: (u32, u32) = (6, 1);
+
+/// What the doctor's own `modprobe proxy_wifi` did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum LoadAttempt {
+    /// Not tried: the module was loaded already, or is not installed.
+    #[default]
+    NotTried,
+    /// Not tried because the doctor does not run as root.
+    NotRoot,
+    /// The doctor loaded the module.
+    Loaded,
+    /// modprobe failed.
+    Failed {
+        /// modprobe's error message.
+        error: String,
+        /// The last kernel log lines that mention `proxy_wifi` (empty when unreadable).
+        kernel_log: Vec<String>,
+    },
+}
+
+/// How the driver is installed for the running kernel, and what loading it did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Install {
+    /// The running kernel's release (`/proc/sys/kernel/osrelease`), when readable.
+    pub kernel: Option<String>,
+    /// Whether `/lib/modules/KVER/modules.dep` lists a `proxy_wifi` module.
+    pub module_installed: bool,
+    /// The versions of the DKMS source trees `/usr/src/proxy_wifi-VERSION`, oldest first.
+    pub dkms_sources: Vec<String>,
+    /// Whether `/lib/modules/KVER/build` (the kernel headers DKMS builds against) exists.
+    pub headers: bool,
+    /// What the doctor's `modprobe` did.
+    pub load: LoadAttempt,
+    /// The loaded module's `auto_link` parameter (`None`: not loaded, or no such parameter).
+    pub auto_link: Option<bool>,
+    /// The loaded module's `lower` parameter, when not empty.
+    pub lower: Option<String>,
+}
+
 /// Everything the checks look at, gathered once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Findings {
-    /// Whether `/sys/module/proxy_wifi` exists.
+    /// Whether `/sys/module/proxy_wifi` exists (after the doctor's own load, if any).
     pub module_loaded: bool,
+    /// The driver's installation, and the doctor's attempt to load it.
+    pub install: Install,
     /// The `proxy_wifi` links, or why they could not be listed.
     pub links: Result<Vec<ProxyLink>, String>,
     /// Whether `/dev/vsock` exists.
@@ -139,19 +188,7 @@ impl Check {
 /// Judges the findings: one [`Check`] per link of the chain, each failure with a hint.
 pub fn diagnose(findings: &Findings, target: &Target) -> Vec<Check> {
     let mut checks = Vec::new();
-    checks.push(if findings.module_loaded {
-        Check::new("module", Verdict::Ok, format!("{MODULE_NAME} is loaded"), None)
-    } else {
-        Check::new(
-            "module",
-            Verdict::Fail,
-            format!("{MODULE_NAME} is not loaded"),
-            Some(format!(
-                "load it with `modprobe {MODULE_NAME}`; if modprobe cannot find it, install the guest driver \
-                 (guest/linux in the proxy-wifi sources: `make && sudo make install`, or its DKMS package)"
-            )),
-        )
-    });
+    checks.push(module_check(findings));
     checks.push(link_check(findings));
     checks.push(if findings.vsock_device {
         let detail = match &findings.local_cid {
@@ -177,6 +214,135 @@ pub fn diagnose(findings: &Findings, target: &Target) -> Vec<Check> {
     checks
 }
 
+/// `sudo modprobe -r proxy_wifi && sudo modprobe proxy_wifi`: applies a changed setting.
+const RELOAD: &str = "`sudo modprobe -r proxy_wifi && sudo modprobe proxy_wifi`";
+
+fn module_check(findings: &Findings) -> Check {
+    let install = &findings.install;
+    if findings.module_loaded {
+        return if install.load == LoadAttempt::Loaded {
+            Check::new(
+                "module",
+                Verdict::Warn,
+                format!("{MODULE_NAME} was not loaded; the doctor loaded it"),
+                Some(format!(
+                    "it loads at boot through /usr/lib/modules-load.d/{MODULE_NAME}.conf, which the \
+                     proxy-wifi-dkms package installs; without the package: \
+                     `echo {MODULE_NAME} | sudo tee /etc/modules-load.d/{MODULE_NAME}.conf`"
+                )),
+            )
+        } else {
+            Check::new("module", Verdict::Ok, format!("{MODULE_NAME} is loaded"), None)
+        };
+    }
+    match install.kernel.as_deref() {
+        Some(kver) => why_not_loaded(install, kver),
+        None => Check::new(
+            "module",
+            Verdict::Fail,
+            format!("{MODULE_NAME} is not loaded (and the running kernel's release is unreadable)"),
+            Some(format!("load it with `sudo modprobe {MODULE_NAME}`; if modprobe cannot find it, {}", INSTALL)),
+        ),
+    }
+}
+
+/// How to install the driver.
+const INSTALL: &str = "install it: `sudo apt install proxy-wifi-dkms` (Debian/Ubuntu) or, from the proxy-wifi \
+                       sources on a system with DKMS (Fedora, Arch), `sudo make -C guest/linux dkms-install`";
+
+/// The module is not loaded on kernel `kver`: the first reason found, with its fix.
+fn why_not_loaded(install: &Install, kver: &str) -> Check {
+    let fail = |detail: String, hint: String| Check::new("module", Verdict::Fail, detail, Some(hint));
+    if kernel_older_than(kver, OLDEST_KERNEL) {
+        let (major, minor) = OLDEST_KERNEL;
+        return fail(
+            format!("the running kernel {kver} is older than {major}.{minor}, the oldest {MODULE_NAME} supports"),
+            format!("boot a kernel {major}.{minor} or newer (the distribution's current or backports kernel)"),
+        );
+    }
+    if let LoadAttempt::Failed { error, kernel_log } = &install.load {
+        return fail(
+            format!("{MODULE_NAME} is installed for {kver} but does not load: {error}"),
+            load_failure_hint(kver, error, kernel_log),
+        );
+    }
+    if install.module_installed {
+        let mut hint = format!("load it with `sudo modprobe {MODULE_NAME}`");
+        if install.load == LoadAttempt::NotRoot {
+            hint.push_str("; run `sudo proxy-wifi guest doctor` to see why it does not load");
+        }
+        return fail(format!("{MODULE_NAME} is installed for {kver} but not loaded"), hint);
+    }
+    not_built(install, kver)
+}
+
+/// The module is not installed for kernel `kver`: whether DKMS could build it, and how.
+fn not_built(install: &Install, kver: &str) -> Check {
+    let fail = |detail: String, hint: String| Check::new("module", Verdict::Fail, detail, Some(hint));
+    match install.dkms_sources.last() {
+        None => fail(
+            format!("{MODULE_NAME} is not installed for kernel {kver}"),
+            format!("{INSTALL}; then `sudo modprobe {MODULE_NAME}`"),
+        ),
+        Some(version) if !install.headers => fail(
+            format!(
+                "{MODULE_NAME} {version} is installed for DKMS, but not the headers of kernel {kver} \
+                 (/lib/modules/{kver}/build) it builds against"
+            ),
+            format!(
+                "install them: `sudo apt install linux-headers-{kver}` (Fedora: `sudo dnf install \
+                 kernel-devel-{kver}`, Arch: `sudo pacman -S linux-headers`), then build the module: \
+                 `sudo dkms autoinstall -k {kver}`"
+            ),
+        ),
+        Some(version) => fail(
+            format!("DKMS has not built {MODULE_NAME} {version} for {kver}"),
+            format!(
+                "build it with `sudo dkms autoinstall -k {kver}`; its build log is \
+                 /var/lib/dkms/{MODULE_NAME}/{version}/build/make.log (DKMS skips kernels without cfg80211 \
+                 or vsock)"
+            ),
+        ),
+    }
+}
+
+/// The fix for a module that modprobe could not load, from its error and the kernel log.
+fn load_failure_hint(kver: &str, error: &str, kernel_log: &[String]) -> String {
+    let says = |text: &str| error.contains(text) || kernel_log.iter().any(|line| line.contains(text));
+    let mut hint = if says("Key was rejected by service") || says("Required key not available") {
+        "Secure Boot refuses the module's signature: enroll DKMS's key (`sudo mokutil --import \
+         /var/lib/dkms/mok.pub`, then reboot and confirm it in the MOK manager) or disable Secure Boot"
+            .to_string()
+    } else if says("Exec format error") || says("Invalid module format") {
+        format!(
+            "the module was built for another kernel: rebuild it for {kver} with `sudo dkms autoinstall -k {kver}` \
+             (without DKMS: `make -C guest/linux && sudo make -C guest/linux install`)"
+        )
+    } else if says("Unknown symbol") {
+        format!(
+            "the kernel lacks cfg80211 or vsock, which {MODULE_NAME} needs: `sudo modprobe -a cfg80211 vsock` \
+             (missing? Ubuntu ships them in linux-modules-extra-{kver})"
+        )
+    } else {
+        format!("the kernel log says why: `dmesg | grep {MODULE_NAME}`")
+    };
+    if !kernel_log.is_empty() {
+        hint.push_str(&format!("; kernel log: {}", kernel_log.join(" | ")));
+    }
+    hint
+}
+
+/// Whether a kernel release (`6.1.0-13-amd64`) is older than `(major, minor)`; `false`
+/// when it does not start with a version.
+pub fn kernel_older_than(release: &str, (major, minor): (u32, u32)) -> bool {
+    let mut numbers = release.split(['.', '-']).map(|part| part.parse::<u32>().ok());
+    match (numbers.next().flatten(), numbers.next().flatten()) {
+        (Some(a), Some(b)) => (a, b) < (major, minor),
+        (Some(a), None) => a < major,
+        _ => false,
+    }
+}
+
 fn link_check(findings: &Findings) -> Check {
     let links = match &findings.links {
         Err(error) => {
@@ -189,10 +355,8 @@ fn link_check(findings: &Findings) -> Check {
         }
         Ok(links) => links,
     };
-    let create = "create it on top of the VM's Ethernet device: `ip link add link eth0 name wlan0 type proxy_wifi` \
-                  (loading the module alone creates no interface)";
     match links.iter().find(|link| link.up).or(links.first()) {
-        None => Check::new("link", Verdict::Fail, "no proxy_wifi link exists", Some(create.into())),
+        None => no_link(findings),
         Some(link) => {
             let lower = link.lower.as_deref().map(|l| format!(" on {l}")).unwrap_or_default();
             if link.up {
@@ -210,6 +374,44 @@ fn link_check(findings: &Findings) -> Check {
             }
         }
     }
+}
+
+/// The link check when no `proxy_wifi` link exists: why, from the module's parameters.
+fn no_link(findings: &Findings) -> Check {
+    let by_hand = "`ip link add link eth0 name wlan0 type proxy_wifi`";
+    let settings = format!("/etc/modprobe.d/{MODULE_NAME}.conf");
+    let install = &findings.install;
+    let (detail, hint) = if !findings.module_loaded {
+        (
+            "no proxy_wifi link exists".to_string(),
+            format!(
+                "once the module is loaded, it creates the link itself with `options proxy_wifi auto_link=1` in \
+                 {settings} (the package's setting); otherwise create it on top of the VM's Ethernet device: \
+                 {by_hand}"
+            ),
+        )
+    } else if install.auto_link == Some(true) {
+        let found = match &install.lower {
+            Some(lower) => format!("no device named {lower} (its lower parameter)"),
+            None => "no Ethernet NIC".to_string(),
+        };
+        (
+            format!("no proxy_wifi link exists: the module's auto_link found {found} to attach to"),
+            format!(
+                "name the VM's Ethernet device (`ip -br link` lists them): `options proxy_wifi auto_link=1 lower=DEV` \
+                 in {settings}, then reload the module ({RELOAD}); or create the link by hand: {by_hand}"
+            ),
+        )
+    } else {
+        (
+            "no proxy_wifi link exists (the module's auto_link is off)".to_string(),
+            format!(
+                "create it on top of the VM's Ethernet device: {by_hand}; or have the module create it: \
+                 `options proxy_wifi auto_link=1` in {settings}, then reload the module ({RELOAD})"
+            ),
+        )
+    };
+    Check::new("link", Verdict::Fail, detail, Some(hint))
 }
 
 fn notification_check(findings: &Findings, target: &Target) -> Check {
@@ -328,8 +530,10 @@ pub fn exit_code(checks: &[Check]) -> ExitCode {
 pub async fn run(args: &GuestArgs, json: bool) -> Result<ExitCode, String> {
     #[cfg(target_os = "linux")]
     {
+        // First, since loading the module changes the addresses the target reads.
+        let install = probe::installation().await;
         let target = probe::target(args);
-        let findings = probe::gather(&target, Duration::from_secs(args.timeout)).await;
+        let findings = probe::gather(&target, Duration::from_secs(args.timeout), install).await;
         let checks = diagnose(&findings, &target);
         print_report(&target, &checks, json);
         Ok(exit_code(&checks))
