@@ -39,7 +39,25 @@ describe() { echo "links: $(ip -d -o link show | grep ' proxy_wifi ' | awk '{pri
 
 # ---------------------------------------------------------------- setup
 section "the package's files in place ($KV)"
+# guest doctor on the way to an installed module: each missing piece named with its fix.
+doctor_says() { # verdict-line-regex hint-regex: runs doctor, checks its module lines
+  proxy-wifi guest doctor >/tmp/doctor.txt 2>&1
+  grep -Eq "$1" /tmp/doctor.txt && grep -A1 '^[a-zA-Z]*  *module' /tmp/doctor.txt | grep -Eq "$2"
+}
+if doctor_says '^FAIL  module .*not installed for kernel' 'apt install proxy-wifi-dkms'; then
+  pass "guest doctor, no driver: 'not installed', names apt install proxy-wifi-dkms"
+else fail "guest doctor, no driver: $(cat /tmp/doctor.txt)"; fi
+mkdir -p /usr/src/proxy_wifi-0.1.0 && cp /root/dkms.conf /usr/src/proxy_wifi-0.1.0/
+if doctor_says '^FAIL  module .*headers of kernel' "linux-headers-$KV"; then
+  pass "guest doctor, DKMS source without headers: names linux-headers-$KV"
+else fail "guest doctor, no headers: $(cat /tmp/doctor.txt)"; fi
+rm -rf /usr/src/proxy_wifi-0.1.0
 mkdir -p "/lib/modules/$KV/updates/dkms"
+echo 'not a module' >"/lib/modules/$KV/updates/dkms/proxy_wifi.ko"
+depmod -a
+if doctor_says '^FAIL  module .*does not load' 'another kernel|dkms autoinstall'; then
+  pass "guest doctor, a module that does not load: $(grep -m 1 '^FAIL  module' /tmp/doctor.txt | cut -c 21-)"
+else fail "guest doctor, a broken module: $(cat /tmp/doctor.txt)"; fi
 cp /root/proxy_wifi.ko "/lib/modules/$KV/updates/dkms/"
 depmod -a && modinfo -F version proxy_wifi >/dev/null \
   && pass "proxy_wifi.ko in /lib/modules/$KV/updates/dkms, depmod; modprobe.d: $(grep '^options' /etc/modprobe.d/proxy_wifi.conf)" \
@@ -81,6 +99,9 @@ if timeout 120 nmcli dev wifi connect lab-wpa2 password labpassword ifname wlan0
 else fail "nmcli dev wifi connect: $(cat /tmp/nmcli.out); $(grep -i wlan0 /var/log/NetworkManager.log | tail -n 5)"; fi
 iw dev "$HOST_STA" link | grep -q "Connected to 02:00:00:00:01:00" \
   && pass "the host station $HOST_STA is associated to lab-wpa2 for it" || fail "host not associated"
+if proxy-wifi guest doctor >/tmp/doctor.txt 2>&1 && grep -q "^ok    link          wlan0 on $NIC is up" /tmp/doctor.txt; then
+  pass "guest doctor: every check ok ($(grep '^ok    module' /tmp/doctor.txt | cut -c 21-); wlan0 on $NIC is up)"
+else fail "guest doctor with everything up: $(cat /tmp/doctor.txt)"; fi
 nmcli con delete lab-wpa2 >/dev/null 2>&1
 kernel_clean "NetworkManager"
 

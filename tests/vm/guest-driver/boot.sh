@@ -42,6 +42,7 @@ WIFI_LAB_QEMU_EXTRA="-netdev user,id=nic0,restrict=on -device virtio-net-pci,net
   --add "$work/pkg/etc/modprobe.d/proxy_wifi.conf:/etc/modprobe.d/proxy_wifi.conf" \
   --add "$work/pkg/usr/lib/modules-load.d/proxy_wifi.conf:/usr/lib/modules-load.d/proxy_wifi.conf" \
   --add "$work/ctrl/prerm:/root/prerm" \
+  --add "$src/dkms.conf:/root/dkms.conf" \
   --add "$here/helpers-in-vm.sh:/root/helpers-in-vm.sh" \
   --add "$here/boot-in-vm.sh:/root/boot-in-vm.sh" \
   --run "$IN_VM_PRELUDE
