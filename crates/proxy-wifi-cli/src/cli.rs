@@ -365,7 +365,9 @@ pub enum GuestCommand {
         json: bool,
     },
     /// Inside a VM: check the proxy_wifi driver, its link, vsock and the host, and say
-    /// what to fix (uses the loaded module's host CID and ports when it has them).
+    /// what to fix (uses the loaded module's host CID and ports when it has them). When
+    /// the module is not loaded it says why (not installed, no kernel headers for DKMS,
+    /// not built); run as root, it tries `modprobe proxy_wifi` once.
     Doctor {
         /// Print JSON.
         #[arg(long)]
