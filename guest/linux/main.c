@@ -7,7 +7,9 @@
  *
  * Copyright (c) 2026 The proxy-wifi authors
  */
+#include <linux/kmod.h>
 #include <linux/module.h>
+#include <linux/socket.h>
 #include <linux/vm_sockets.h>
 #include <net/rtnetlink.h>
 
@@ -31,6 +33,13 @@ static int __init pw_init(void)
 {
 	int err;
 
+	/*
+	 * The vsock core, which the link's sockets need. Loaded here rather than
+	 * with MODULE_SOFTDEP("pre: vsock"): a soft dependency makes `modprobe -r
+	 * proxy_wifi` try to unload vsock too, and fail, as the VM's vsock
+	 * transport uses it. A kernel with vsock built in has nothing to load.
+	 */
+	request_module("net-pf-%d", PF_VSOCK);
 	pw_wiphy = pw_wiphy_create();
 	if (IS_ERR(pw_wiphy))
 		return PTR_ERR(pw_wiphy);
@@ -56,4 +65,3 @@ MODULE_AUTHOR("The proxy-wifi authors");
 MODULE_LICENSE("Dual MIT/GPL");
 MODULE_VERSION(PW_DRV_VERSION);
 MODULE_ALIAS_RTNL_LINK(PW_DRV_NAME);
-MODULE_SOFTDEP("pre: vsock");
