@@ -5,7 +5,8 @@
 # service serves over vsock loopback in host mode with the wpa_supplicant backend, and
 # `proxy-wifi guest` plays the guest driver:
 #   scan (real BSSIDs, frequencies, capabilities and RSN of both lab networks), wrong
-#   passphrase (fails within the deadline, temporary network removed), connect (station
+#   passphrase (fails within the deadline, temporary network removed), right after it the
+#   open network (joined as open: key_mgmt NONE, no passphrase asked), connect (station
 #   really associated: `iw dev wlan2 link`), signal notification, host-side disconnect
 #   (hostapd deauthenticates the station) reaching `guest listen` as NOTIF_DISCONNECTED,
 #   guest disconnect (temporary network removed, the host's network enabled again),
@@ -87,6 +88,29 @@ else
 fi
 grep -q "WRONG_KEY" /tmp/serve.log && echo "  (wpa_supplicant said WRONG_KEY)"
 if wait_for 3 no_temporary && saved_enabled; then pass "after the failure: no temporary network, home-saved enabled"; else fail "after the failure: $($W list_networks)"; fi
+
+# 2b. Right after it, the open network: joined, as an open network (issue 25 item 6: its
+# temporary network had mem_only_psk=1, so wpa_supplicant asked for a passphrase,
+# CTRL-REQ-PSK_PASSPHRASE, instead of joining; and a reply that came after its command
+# timed out could be read as the next command's).
+t2b=$(now)
+if out=$($G connect lab-open --json 2>&1); then
+  session=$(echo "$out" | sed -n 's/.*"session_id": \([0-9]*\).*/\1/p')
+  open_id=$($W list_networks | awk -F'\t' '$2=="lab-open" {print $1}')
+  key_mgmt=$($W get_network "$open_id" key_mgmt | tail -n 1)
+  if echo "$out" | grep -q '"bssid": "02:00:00:00:00:00"' && [ "$key_mgmt" = NONE ] \
+    && iw dev "$STA" link | grep -q "SSID: lab-open"; then
+    pass "connect lab-open right after the wrong passphrase: joined as open (network $open_id, key_mgmt $key_mgmt) in $(t "$t2b")s"
+  else
+    fail "connect lab-open: $out; network '$open_id' key_mgmt '$key_mgmt'; $(iw dev "$STA" link | head -n 2)"
+  fi
+  $G disconnect "$session" >/dev/null 2>&1 || fail "guest disconnect from lab-open"
+  no_open() { ! $W list_networks | grep -q 'lab-open'; }
+  if wait_for 5 no_open && saved_enabled; then pass "after lab-open: no temporary network, home-saved enabled"; else fail "after lab-open: $($W list_networks)"; fi
+else
+  fail "connect lab-open right after the wrong passphrase ($(t "$t2b")s): $out; $(grep -m 1 CTRL-REQ /var/log/wpas.log)"
+fi
+grep -q "no reply to" /tmp/serve.log && echo "  (the service logged a command without a reply: $(grep -m 1 'no reply to' /tmp/serve.log))"
 
 # 3. Connect with the right passphrase: the station is really associated.
 $HI $G listen --json --duration 60 >/tmp/listen.json 2>/tmp/listen.err &

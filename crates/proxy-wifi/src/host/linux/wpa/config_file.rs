@@ -3,11 +3,13 @@
 //! With `update_config=1`, `SAVE_CONFIG` (from `wpa_cli`, a GUI, any tool) writes every
 //! network wpa_supplicant holds (2.10 has no way to mark one as not to be saved), so a save
 //! during a guest connection writes the temporary network and the `disabled=1` that
-//! `SELECT_NETWORK` gave the host's networks. The temporary network carries
-//! `mem_only_psk=1`, so its key is never written, and the line marks it in the file: when
-//! the file holds more such lines after the guest connection than before it, someone saved
-//! in between, and the service saves once more from the restored state, leaving the file as
-//! a save without the guest would have.
+//! `SELECT_NETWORK` gave the host's networks. A temporary network with a key carries
+//! `mem_only_psk=1`, so its key is never written (parse.rs, `network_settings`). Every
+//! temporary network carries `scan_ssid=1`, and that line marks it in the file: when the
+//! file holds more such lines after the guest connection than before it, someone saved in
+//! between, and the service saves once more from the restored state, leaving the file as
+//! a save without the guest would have. (Not `mem_only_psk=1`: an open network cannot have
+//! it, issue 25 item 6.)
 //!
 //! The file is found from the command line of the wpa_supplicant process serving the
 //! interface (`-i IFACE ... -c FILE`, blocks separated by `-N`); an interface added at run
@@ -15,8 +17,9 @@
 
 use std::path::{Path, PathBuf};
 
-/// The line wpa_supplicant writes for a network with `mem_only_psk=1`.
-const MEMORY_ONLY_MARK: &str = "\tmem_only_psk=1\n";
+/// The line wpa_supplicant writes for a network with `scan_ssid=1`, as every temporary
+/// network has.
+const TEMPORARY_MARK: &str = "\tscan_ssid=1\n";
 
 /// Options of wpa_supplicant that take a value (its getopt string).
 const OPTIONS_WITH_VALUE: &str = "bcCDefgGiImoOpP";
@@ -90,12 +93,12 @@ impl Snapshot {
     /// Reads `path` now; `None` when it cannot be read.
     pub(crate) fn take(path: &Path) -> Option<Snapshot> {
         let text = std::fs::read_to_string(path).ok()?;
-        Some(Snapshot { path: path.to_owned(), marks: text.matches(MEMORY_ONLY_MARK).count() })
+        Some(Snapshot { path: path.to_owned(), marks: text.matches(TEMPORARY_MARK).count() })
     }
 
     /// Whether the file was saved with a temporary network in it since the snapshot.
     pub(crate) fn saved_with_temporary_network(&self) -> bool {
-        std::fs::read_to_string(&self.path).is_ok_and(|text| text.matches(MEMORY_ONLY_MARK).count() > self.marks)
+        std::fs::read_to_string(&self.path).is_ok_and(|text| text.matches(TEMPORARY_MARK).count() > self.marks)
     }
 
     /// The file.
@@ -135,16 +138,22 @@ mod tests {
     fn a_save_with_a_temporary_network_is_seen() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("wpas.conf");
-        let host = "update_config=1\n\nnetwork={\n\tssid=\"home\"\n\tpsk=\"homepassword\"\n}\n";
+        // The host's own hidden network has the mark too: it is the count that tells.
+        let host = "update_config=1\n\nnetwork={\n\tssid=\"home\"\n\tscan_ssid=1\n\tpsk=\"homepassword\"\n}\n";
         std::fs::write(&path, host).unwrap();
         let before = Snapshot::take(&path).unwrap();
         assert!(!before.saved_with_temporary_network());
         // A hand edit is not a save of ours.
         std::fs::write(&path, format!("{host}# edited\n")).unwrap();
         assert!(!before.saved_with_temporary_network());
-        let saved = format!("{host}\nnetwork={{\n\tssid=\"lab-wpa2\"\n{MEMORY_ONLY_MARK}\tkey_mgmt=WPA-PSK\n}}\n");
-        std::fs::write(&path, saved).unwrap();
-        assert!(before.saved_with_temporary_network());
+        // Saved with a temporary network, with a key (memory only) or open, as wpa_supplicant
+        // 2.10 writes them.
+        let wpa2 = "\tssid=\"lab-wpa2\"\n\tscan_ssid=1\n\tkey_mgmt=WPA-PSK\n\tmem_only_psk=1\n";
+        let open = "\tssid=\"lab-open\"\n\tscan_ssid=1\n\tkey_mgmt=NONE\n";
+        for temporary in [wpa2, open] {
+            std::fs::write(&path, format!("{host}\nnetwork={{\n{temporary}}}\n")).unwrap();
+            assert!(before.saved_with_temporary_network(), "{temporary}");
+        }
         assert_eq!(Snapshot::take(&dir.path().join("missing")), None);
     }
 }

@@ -4,7 +4,14 @@
 //! The client binds its own datagram socket at a fresh path (wpa_supplicant answers to
 //! that address), connects it to the interface's socket, and sends commands. A socket
 //! that sent `ATTACH` also receives unsolicited `<level>CTRL-EVENT-...` messages; this
-//! module uses one socket for requests and another one, attached, for events.
+//! module uses one socket for requests ([`CtrlSocket`]) and another one, attached, for
+//! events ([`EventSocket`]).
+//!
+//! A reply is never read as another command's (issue 25 item 6): a socket has one reader,
+//! one command at a time (`&mut self`); a command whose reply was not read (it timed out,
+//! or the caller stopped waiting) sends the socket to a new local address before the next
+//! command, so that its late reply goes nowhere; and a reply that cannot be the answer to
+//! its command (reply.rs) is discarded as stale while the read goes on.
 //!
 //! wpa_supplicant sends its replies to the client's path as *it* sees it, so that path
 //! must not be in a mount namespace of our own: under systemd's `PrivateTmp=yes` a
@@ -22,8 +29,33 @@ use std::time::Duration;
 
 use tokio::net::UnixDatagram;
 
+use super::reply;
+
+/// How long wpa_supplicant has to answer one command: 10 s, as long as its own client
+/// library waits (`wpa_ctrl_request`, which wpa_cli uses).
+///
+/// wpa_supplicant itself answers in milliseconds: in the lab VM under TCG (one emulated
+/// CPU shared with hostapd, the guest's driver and supplicant, and the service), the slowest
+/// of the 38 commands of a guest's wrong-passphrase attempt, its retry and an open
+/// connection took 68 ms from its arrival to its reply (a `REMOVE_NETWORK`, which also
+/// deauthenticates). What takes seconds is getting the CPU at all: on a loaded machine the
+/// VM is not scheduled, or, within it, wpa_supplicant runs below the service's priority;
+/// that is most likely how a `REMOVE_NETWORK` went unanswered for the former 3 s (issue 25
+/// item 6). A real host can stall it too, in a blocking driver call (slow firmware) or a
+/// `SAVE_CONFIG` to slow storage.
+///
+/// A longer budget delays no answer to the guest: the handler keeps its own deadlines
+/// (scan 10 s, connect 10 s per interface, disconnect 5 s), connects and disconnects go on
+/// on their own task, and a request whose caller stopped waiting only moves the socket to a
+/// new address. A shorter one fails operations that would have succeeded, and leaves their
+/// outcome unknown: a network made by a late `ADD_NETWORK` is never removed.
+pub const REPLY_BUDGET: Duration = Duration::from_secs(10);
+
 /// Largest reply read (wpa_supplicant's own replies stay below 4 KiB; some reach 16 KiB).
 const RECEIVE_BUFFER: usize = 64 * 1024;
+/// A reply taking longer than this is logged (debug), to see how close to the budget
+/// replies come.
+const SLOW_REPLY: Duration = Duration::from_millis(500);
 
 /// Why a command got no reply.
 #[derive(Debug, thiserror::Error)]
@@ -56,13 +88,42 @@ pub enum CtrlError {
     },
 }
 
-/// A client socket connected to one control socket of wpa_supplicant. Its own socket
-/// file is removed when it is dropped.
+/// A client socket connected to one control socket of wpa_supplicant, for requests.
+/// Its own socket file is removed when it is dropped (or moved to a new address).
 #[derive(Debug)]
 pub struct CtrlSocket {
+    bound: Bound,
+    remote: PathBuf,
+    /// How long each reply may take.
+    budget: Duration,
+    /// A command was sent whose reply was not read: its reply may still come.
+    unanswered: bool,
+}
+
+/// The client's datagram socket at its local path, connected to the remote one.
+#[derive(Debug)]
+struct Bound {
     socket: UnixDatagram,
     local: PathBuf,
-    remote: PathBuf,
+}
+
+impl Bound {
+    /// Binds a socket at a fresh path (see the module's doc) and connects it to `remote`.
+    fn new(remote: &Path) -> io::Result<Bound> {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let local = client_socket_dir().join(format!("proxy-wifi-wpa-{}-{n}", std::process::id()));
+        // A stale file from an earlier process with the same pid would make bind fail.
+        let _ = std::fs::remove_file(&local);
+        let bound = Bound { socket: UnixDatagram::bind(&local)?, local };
+        bound.socket.connect(remote)?;
+        Ok(bound)
+    }
+}
+
+impl Drop for Bound {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.local);
+    }
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -122,51 +183,78 @@ fn private_directory(dir: &Path) -> Result<(), String> {
 }
 
 impl CtrlSocket {
-    /// Binds a socket at a fresh path (see the module's doc) and connects it to `remote`.
+    /// Binds a socket at a fresh path (see the module's doc) and connects it to `remote`;
+    /// replies are awaited for [`REPLY_BUDGET`] each.
     pub fn open(remote: &Path) -> Result<CtrlSocket, CtrlError> {
-        let io_error = |source| CtrlError::Io { path: remote.to_owned(), source };
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let local = client_socket_dir().join(format!("proxy-wifi-wpa-{}-{n}", std::process::id()));
-        // A stale file from an earlier process with the same pid would make bind fail.
-        let _ = std::fs::remove_file(&local);
-        let socket = UnixDatagram::bind(&local).map_err(io_error)?;
-        let client = CtrlSocket { socket, local, remote: remote.to_owned() };
-        client.socket.connect(remote).map_err(io_error)?;
-        Ok(client)
+        let bound = Bound::new(remote).map_err(|source| CtrlError::Io { path: remote.to_owned(), source })?;
+        Ok(CtrlSocket { bound, remote: remote.to_owned(), budget: REPLY_BUDGET, unanswered: false })
     }
 
-    /// Sends `command` and returns the reply (trailing newline kept as sent). Stale
-    /// datagrams (replies to commands that timed out) are discarded first. `shown` is
-    /// what errors name the command as, so secrets stay out of logs.
-    pub async fn request_shown(&self, command: &str, shown: &str, timeout: Duration) -> Result<String, CtrlError> {
-        let io_error = |source| CtrlError::Io { path: self.remote.clone(), source };
-        let mut buffer = vec![0u8; RECEIVE_BUFFER];
-        while self.socket.try_recv(&mut buffer).is_ok() {}
-        self.socket.send(command.as_bytes()).await.map_err(io_error)?;
+    /// How long each reply may take from now on.
+    pub fn set_budget(&mut self, budget: Duration) {
+        self.budget = budget;
+    }
+
+    /// Sends `command` and returns its reply (trailing newline kept as sent). `shown` is
+    /// what errors and logs name the command as, so secrets stay out of them.
+    ///
+    /// Datagrams that cannot be the reply to `command` (reply.rs) are discarded, events
+    /// too, and the read goes on until the budget is spent. After a timeout (or when the
+    /// caller stopped waiting), the socket moves to a new local address before the next
+    /// command: the late reply goes to an address nobody has any more.
+    pub async fn request_shown(&mut self, command: &str, shown: &str) -> Result<String, CtrlError> {
+        if self.unanswered {
+            self.renew()?;
+        }
+        let started = tokio::time::Instant::now();
+        self.unanswered = true;
+        let bound = &self.bound;
+        bound.socket.send(command.as_bytes()).await.map_err(|source| self.io_error(source))?;
         let receive = async {
+            let mut buffer = vec![0u8; RECEIVE_BUFFER];
             loop {
-                let n = self.socket.recv(&mut buffer).await?;
+                let n = bound.socket.recv(&mut buffer).await?;
+                let text = String::from_utf8_lossy(&buffer[..n]);
                 // Unsolicited messages start with '<'; replies never do.
-                if buffer.first() != Some(&b'<') || n == 0 {
-                    return Ok::<_, io::Error>(String::from_utf8_lossy(&buffer[..n]).into_owned());
+                if text.starts_with('<') {
+                    continue;
                 }
+                if reply::fits(command, &text) {
+                    return Ok::<_, io::Error>(text.into_owned());
+                }
+                let start: String = text.chars().take(40).collect();
+                tracing::warn!(remote = %self.remote.display(), command = shown, reply = %start.escape_debug(),
+                    "wpa_supplicant: discarding a reply that cannot answer the command (a stale one)");
             }
         };
-        match tokio::time::timeout(timeout, receive).await {
-            Ok(reply) => reply.map_err(io_error),
-            Err(_) => Err(CtrlError::Timeout { path: self.remote.clone(), command: shown.to_owned(), timeout }),
+        match tokio::time::timeout(self.budget, receive).await {
+            Ok(Ok(reply)) => {
+                self.unanswered = false;
+                let took = started.elapsed();
+                if took > SLOW_REPLY {
+                    tracing::debug!(remote = %self.remote.display(), command = shown, ?took, "slow wpa_supplicant reply");
+                }
+                Ok(reply)
+            }
+            Ok(Err(source)) => Err(self.io_error(source)),
+            Err(_) => {
+                if let Err(error) = self.renew() {
+                    tracing::debug!(%error, "moving to a new client address failed; retried with the next command");
+                }
+                Err(CtrlError::Timeout { path: self.remote.clone(), command: shown.to_owned(), timeout: self.budget })
+            }
         }
     }
 
     /// [`CtrlSocket::request_shown`] naming the command by its first word.
-    pub async fn request(&self, command: &str, timeout: Duration) -> Result<String, CtrlError> {
+    pub async fn request(&mut self, command: &str) -> Result<String, CtrlError> {
         let shown = command.split_whitespace().next().unwrap_or_default();
-        self.request_shown(command, shown, timeout).await
+        self.request_shown(command, shown).await
     }
 
     /// Sends `command` and expects `OK`.
-    pub async fn request_ok(&self, command: &str, shown: &str, timeout: Duration) -> Result<(), CtrlError> {
-        let reply = self.request_shown(command, shown, timeout).await?;
+    pub async fn request_ok(&mut self, command: &str, shown: &str) -> Result<(), CtrlError> {
+        let reply = self.request_shown(command, shown).await?;
         if reply.trim_end() == "OK" {
             Ok(())
         } else {
@@ -174,33 +262,51 @@ impl CtrlSocket {
         }
     }
 
-    /// Subscribes this socket to unsolicited messages (`ATTACH`).
-    pub async fn attach(&self, timeout: Duration) -> Result<(), CtrlError> {
-        self.request_ok("ATTACH", "ATTACH", timeout).await
+    /// Subscribes this socket to unsolicited messages (`ATTACH`); it then only reads them.
+    pub async fn attach(mut self) -> Result<EventSocket, CtrlError> {
+        self.request_ok("ATTACH", "ATTACH").await?;
+        Ok(EventSocket { ctrl: self })
     }
 
-    /// Waits for the next datagram (an event on an attached socket).
-    pub async fn recv(&self) -> Result<String, CtrlError> {
-        let mut buffer = vec![0u8; RECEIVE_BUFFER];
-        let n = self
-            .socket
-            .recv(&mut buffer)
-            .await
-            .map_err(|source| CtrlError::Io { path: self.remote.clone(), source })?;
-        Ok(String::from_utf8_lossy(&buffer[..n]).into_owned())
+    /// Moves to a new local address (the old socket file goes), still connected to the
+    /// interface's socket; nothing is unanswered there.
+    fn renew(&mut self) -> Result<(), CtrlError> {
+        self.bound = Bound::new(&self.remote).map_err(|source| self.io_error(source))?;
+        self.unanswered = false;
+        Ok(())
+    }
+
+    fn io_error(&self, source: io::Error) -> CtrlError {
+        CtrlError::Io { path: self.remote.clone(), source }
     }
 }
 
-impl Drop for CtrlSocket {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.local);
+/// A control socket attached to wpa_supplicant's events: its one reader takes them in
+/// order with [`EventSocket::recv`].
+#[derive(Debug)]
+pub struct EventSocket {
+    ctrl: CtrlSocket,
+}
+
+impl EventSocket {
+    /// Waits for the next event (`<level>CTRL-EVENT-...`).
+    pub async fn recv(&mut self) -> Result<String, CtrlError> {
+        let mut buffer = vec![0u8; RECEIVE_BUFFER];
+        let socket = &self.ctrl.bound.socket;
+        let n = socket.recv(&mut buffer).await.map_err(|source| self.ctrl.io_error(source))?;
+        Ok(String::from_utf8_lossy(&buffer[..n]).into_owned())
+    }
+
+    /// Unsubscribes (`DETACH`), waiting `budget` at most for the reply.
+    pub async fn detach(mut self, budget: Duration) -> Result<(), CtrlError> {
+        self.ctrl.set_budget(budget);
+        self.ctrl.request_ok("DETACH", "DETACH").await
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::limits::WPA_REQUEST_TIMEOUT;
 
     /// A stand-in for wpa_supplicant: answers each datagram with a canned reply.
     async fn fake_server(dir: &Path, replies: Vec<(&'static str, &'static str)>) -> PathBuf {
@@ -236,20 +342,107 @@ mod tests {
     #[tokio::test]
     async fn request_reply_timeout_and_cleanup() {
         let dir = temp_dir("req");
-        let path =
-            fake_server(&dir, vec![("PING", "PONG\n"), ("ATTACH", "OK\n"), ("REMOVE_NETWORK 9", "FAIL\n")]).await;
-        let client = CtrlSocket::open(&path).unwrap();
-        assert_eq!(client.request("PING", WPA_REQUEST_TIMEOUT).await.unwrap(), "PONG\n");
-        let refused = client.request_ok("REMOVE_NETWORK 9", "REMOVE_NETWORK", WPA_REQUEST_TIMEOUT).await;
+        let path = fake_server(
+            &dir,
+            vec![("PING", "PONG\n"), ("ATTACH", "OK\n"), ("DETACH", "OK\n"), ("REMOVE_NETWORK 9", "FAIL\n")],
+        )
+        .await;
+        let mut client = CtrlSocket::open(&path).unwrap();
+        assert_eq!(client.request("PING").await.unwrap(), "PONG\n");
+        let refused = client.request_ok("REMOVE_NETWORK 9", "REMOVE_NETWORK").await;
         assert!(matches!(refused, Err(CtrlError::Refused { .. })));
-        let slow = client.request("SLOW", Duration::from_millis(50)).await;
+        // A timeout moves the client to a new address: the old socket file is gone.
+        let first = client.bound.local.clone();
+        client.set_budget(Duration::from_millis(50));
+        let slow = client.request("SLOW").await;
         assert!(matches!(slow, Err(CtrlError::Timeout { .. })), "{slow:?}");
-        // An event sent before the ATTACH reply is skipped by request() but kept for recv().
-        let monitor = CtrlSocket::open(&path).unwrap();
-        monitor.attach(WPA_REQUEST_TIMEOUT).await.unwrap();
-        let local = client.local.clone();
+        assert!(!first.exists() && client.bound.local.exists() && client.bound.local != first);
+        client.set_budget(REPLY_BUDGET);
+        assert_eq!(client.request("PING").await.unwrap(), "PONG\n");
+        // So does a request its caller stopped waiting for.
+        let second = client.bound.local.clone();
+        assert!(tokio::time::timeout(Duration::from_millis(50), client.request("SLOW")).await.is_err());
+        assert_eq!(client.request("PING").await.unwrap(), "PONG\n");
+        assert_ne!(client.bound.local, second);
+        // The event sent before the ATTACH reply is skipped; the ones after it are read.
+        let mut monitor = CtrlSocket::open(&path).unwrap().attach().await.unwrap();
+        assert!(tokio::time::timeout(Duration::from_millis(100), monitor.recv()).await.is_err());
+        monitor.detach(REPLY_BUDGET).await.unwrap();
+        let local = client.bound.local.clone();
         drop(client);
         assert!(!local.exists(), "the client's socket file is removed");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A stand-in for wpa_supplicant that takes its commands one at a time, as the real
+    /// one does: `script` gives, for each command, the replies to send and the time spent
+    /// before each (a busy supplicant answers late, after the client gave up).
+    async fn scripted_server(dir: &Path, script: fn(&str) -> Vec<(u64, &'static str)>) -> PathBuf {
+        let path = dir.join("wlan9");
+        let server = UnixDatagram::bind(&path).unwrap();
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 4096];
+            loop {
+                let Ok((n, from)) = server.recv_from(&mut buf).await else { return };
+                let command = String::from_utf8_lossy(&buf[..n]).into_owned();
+                let Some(from) = from.as_pathname().map(Path::to_path_buf) else { continue };
+                for (delay_ms, reply) in script(&command) {
+                    tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+                    // The client may have gone to a new address meanwhile: the reply is lost.
+                    let _ = server.send_to(reply.as_bytes(), &from).await;
+                }
+            }
+        });
+        path
+    }
+
+    /// Issue 25 item 6: wpa_supplicant answers `ADD_NETWORK` only after the client gave up
+    /// and sent its next command; that late id must not be read as the next reply.
+    #[tokio::test]
+    async fn a_reply_after_the_timeout_is_not_read_as_the_next_commands() {
+        let dir = temp_dir("late");
+        let path = scripted_server(&dir, |command| match command {
+            "ADD_NETWORK" => vec![(300, "7\n")],
+            "SET_NETWORK 7 ssid 6c6162" => vec![(20, "OK\n")],
+            "SET_NETWORK 7 psk \"secret\"" => vec![(300, "OK\n")],
+            "REMOVE_NETWORK 7" => vec![(20, "FAIL\n")],
+            "PING" => vec![(20, "PONG\n")],
+            _ => vec![(0, "UNKNOWN COMMAND\n")],
+        })
+        .await;
+        let mut client = CtrlSocket::open(&path).unwrap();
+        client.set_budget(Duration::from_millis(100));
+        let late = client.request("ADD_NETWORK").await;
+        assert!(matches!(late, Err(CtrlError::Timeout { .. })), "{late:?}");
+        // The next commands each get their own reply, the late "7" arriving meanwhile.
+        client.set_budget(Duration::from_secs(2));
+        assert_eq!(client.request("SET_NETWORK 7 ssid 6c6162").await.unwrap(), "OK\n");
+        assert_eq!(client.request("PING").await.unwrap(), "PONG\n");
+        // A late OK where an OK or a FAIL is due fits: only the new address keeps it out.
+        client.set_budget(Duration::from_millis(100));
+        let late = client.request_ok("SET_NETWORK 7 psk \"secret\"", "SET_NETWORK 7 psk").await;
+        assert!(matches!(late, Err(CtrlError::Timeout { .. })), "{late:?}");
+        client.set_budget(Duration::from_secs(2));
+        assert_eq!(client.request("REMOVE_NETWORK 7").await.unwrap(), "FAIL\n");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A reply that does not fit its command (a stale `OK` where an id is due, an id where
+    /// `OK` is due) is discarded, and the read goes on for the command's own reply.
+    #[tokio::test]
+    async fn a_reply_that_does_not_fit_its_command_is_discarded() {
+        let dir = temp_dir("fit");
+        let path = scripted_server(&dir, |command| match command {
+            "ADD_NETWORK" => vec![(0, "OK\n"), (10, "3\n")],
+            "SELECT_NETWORK 3" => vec![(0, "3\n"), (10, "OK\n")],
+            "STATUS" => vec![(0, "OK\n"), (10, "wpa_state=DISCONNECTED\naddress=02:00:00:00:02:00\n")],
+            _ => vec![(0, "UNKNOWN COMMAND\n")],
+        })
+        .await;
+        let mut client = CtrlSocket::open(&path).unwrap();
+        assert_eq!(client.request("ADD_NETWORK").await.unwrap(), "3\n");
+        assert_eq!(client.request("SELECT_NETWORK 3").await.unwrap(), "OK\n");
+        assert!(client.request("STATUS").await.unwrap().starts_with("wpa_state="));
         let _ = std::fs::remove_dir_all(&dir);
     }
 

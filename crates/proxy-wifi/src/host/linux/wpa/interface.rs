@@ -9,7 +9,7 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use super::config_file::Snapshot;
-use super::ctrl::{CtrlError, CtrlSocket};
+use super::ctrl::{CtrlError, CtrlSocket, EventSocket};
 use super::parse::{
     Event, Status, bss_range_command, network_settings, parse_bss_page, parse_event, parse_list_networks,
     parse_signal_poll, parse_status, scan_command,
@@ -18,7 +18,7 @@ use crate::host::linux::shared::{HostLink, LinkDriver, LinuxInterface};
 use crate::interface::{
     ConnectParams, ConnectedNetwork, InterfaceError, InterfaceEvent, InterfaceId, ScanResults, ScanStatus,
 };
-use crate::limits::{HOST_CONNECT_DEADLINE, HOST_DISCONNECT_WAIT, WPA_REQUEST_TIMEOUT, WPA_SIGNAL_POLL_PERIOD};
+use crate::limits::{HOST_CONNECT_DEADLINE, HOST_DISCONNECT_WAIT, WPA_SIGNAL_POLL_PERIOD};
 
 /// A connect fails after this many scans in a row that did not find the network.
 const NOT_FOUND_LIMIT: u32 = 3;
@@ -48,6 +48,7 @@ struct State {
 
 /// One station interface of wpa_supplicant, as [`WpaInterface`] drives it.
 pub struct WpaStation {
+    /// The request socket: one command and its reply at a time.
     ctrl: tokio::sync::Mutex<CtrlSocket>,
     pub(super) link: Arc<HostLink>,
     state: Mutex<State>,
@@ -75,12 +76,16 @@ fn ctrl_error(error: CtrlError) -> InterfaceError {
 impl WpaInterface {
     /// Opens the interface behind the control socket `ctrl` (requests) and `monitor`
     /// (attached for events; driven by [`WpaInterface::run_monitor`]).
-    pub(crate) async fn open(id: InterfaceId, name: String, ctrl: CtrlSocket) -> Result<WpaInterface, InterfaceError> {
-        let reply = ctrl.request("PING", WPA_REQUEST_TIMEOUT).await.map_err(ctrl_error)?;
+    pub(crate) async fn open(
+        id: InterfaceId,
+        name: String,
+        mut ctrl: CtrlSocket,
+    ) -> Result<WpaInterface, InterfaceError> {
+        let reply = ctrl.request("PING").await.map_err(ctrl_error)?;
         if reply.trim_end() != "PONG" {
             return Err(InterfaceError::Unavailable(format!("{} answered PING with '{}'", name, reply.trim_end())));
         }
-        let status = parse_status(&ctrl.request("STATUS", WPA_REQUEST_TIMEOUT).await.map_err(ctrl_error)?);
+        let status = parse_status(&ctrl.request("STATUS").await.map_err(ctrl_error)?);
         let (events, _) = broadcast::channel(64);
         let config_file = Mutex::new(super::config_file::find(&name));
         let station = WpaStation {
@@ -96,14 +101,14 @@ impl WpaInterface {
 
     /// Follows the events of `monitor` (an attached control socket) and polls the
     /// signal while connected, until `stop`; then removes a temporary network left over.
-    pub(crate) async fn run_monitor(&self, monitor: CtrlSocket, stop: CancellationToken) {
+    pub(crate) async fn run_monitor(&self, mut monitor: EventSocket, stop: CancellationToken) {
         let inner = self.driver().clone();
         let mut poll = tokio::time::interval(WPA_SIGNAL_POLL_PERIOD);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = stop.cancelled() => {
-                    let _ = monitor.request("DETACH", Duration::from_millis(500)).await;
+                    let _ = monitor.detach(Duration::from_millis(500)).await;
                     inner.remove_temporary_network(None).await;
                     break;
                 }
@@ -126,8 +131,8 @@ impl WpaStation {
     }
 
     async fn command_shown(&self, command: &str, shown: &str) -> Result<String, InterfaceError> {
-        let ctrl = self.ctrl.lock().await;
-        ctrl.request_shown(command, shown, WPA_REQUEST_TIMEOUT).await.map_err(ctrl_error)
+        let mut ctrl = self.ctrl.lock().await;
+        ctrl.request_shown(command, shown).await.map_err(ctrl_error)
     }
 
     async fn command(&self, command: &str) -> Result<String, InterfaceError> {
@@ -276,6 +281,12 @@ impl WpaStation {
     #[cfg(test)]
     pub(super) fn set_config_file(&self, path: std::path::PathBuf) {
         *self.config_file.lock().unwrap() = Some(path);
+    }
+
+    /// Gives each reply `budget` (tests of late replies, without waiting the real budget).
+    #[cfg(test)]
+    pub(super) async fn set_reply_budget(&self, budget: Duration) {
+        self.ctrl.lock().await.set_budget(budget);
     }
 
     /// Enables again the networks `SELECT_NETWORK` disabled.

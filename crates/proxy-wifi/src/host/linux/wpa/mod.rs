@@ -10,6 +10,7 @@ mod config_file;
 pub mod ctrl;
 pub mod interface;
 pub mod parse;
+mod reply;
 
 use std::collections::HashMap;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
@@ -23,8 +24,8 @@ use tokio_util::sync::CancellationToken;
 use super::shared::stable_interface_id;
 use crate::host::{HostBackend, InterfaceRegistry};
 use crate::interface::InterfaceId;
-use crate::limits::{WPA_POLL_INTERVAL, WPA_REQUEST_TIMEOUT};
-use ctrl::CtrlSocket;
+use crate::limits::WPA_POLL_INTERVAL;
+use ctrl::{CtrlSocket, EventSocket};
 pub use interface::WpaInterface;
 
 /// The usual control directory of wpa_supplicant.
@@ -93,14 +94,13 @@ struct Followed {
 
 /// Opens the interface behind `dir/name`: a request socket (PING, STATUS) and an
 /// attached event socket.
-async fn open_interface(dir: &Path, name: &str) -> Result<(Arc<WpaInterface>, CtrlSocket), String> {
+async fn open_interface(dir: &Path, name: &str) -> Result<(Arc<WpaInterface>, EventSocket), String> {
     let path = dir.join(name);
     let ctrl = CtrlSocket::open(&path).map_err(|e| e.to_string())?;
     let interface = WpaInterface::open(WpaSupplicantBackend::interface_id(name), name.to_owned(), ctrl)
         .await
         .map_err(|e| e.to_string())?;
-    let monitor = CtrlSocket::open(&path).map_err(|e| e.to_string())?;
-    monitor.attach(WPA_REQUEST_TIMEOUT).await.map_err(|e| e.to_string())?;
+    let monitor = CtrlSocket::open(&path).map_err(|e| e.to_string())?.attach().await.map_err(|e| e.to_string())?;
     Ok((Arc::new(interface), monitor))
 }
 

@@ -369,19 +369,21 @@ impl std::fmt::Debug for NetworkSetting {
     }
 }
 
-/// The settings of the temporary network for a guest's connect request: SSID (hex),
-/// BSSID if named, and the security (open: `key_mgmt NONE`; WPA2-PSK: `key_mgmt
-/// WPA-PSK` + `psk` as the PMK's 64 hex digits; SAE: `key_mgmt SAE` + `sae_password` +
-/// `ieee80211w 2`).
+/// The settings of the temporary network for a guest's connect request: `scan_ssid 1`
+/// first (it marks the temporary network in a saved configuration: config_file.rs), SSID
+/// (hex), BSSID if named, and the security: open: `key_mgmt NONE`; WPA2-PSK: `key_mgmt
+/// WPA-PSK`, `mem_only_psk 1`, `psk` as the PMK's 64 hex digits; SAE: `key_mgmt SAE`, the
+/// password (see below), `ieee80211w 2`.
+///
+/// `mem_only_psk 1` (a `SAVE_CONFIG` by another tool never writes the key) goes just
+/// before the `psk`, and only with one: wpa_supplicant (2.10, `wpa_supplicant_pick_network`)
+/// does not join a network with `mem_only_psk=1` and neither `psk` nor passphrase, whatever
+/// its `key_mgmt`; it asks for a passphrase instead (`CTRL-REQ-PSK_PASSPHRASE`), which an
+/// open network or an SAE `sae_password` never gets (issue 25 item 6).
 pub fn network_settings(params: &ConnectParams) -> Result<Vec<NetworkSetting>, InterfaceError> {
     let plain = |name, value: String| NetworkSetting { name, value: Zeroizing::new(value), secret: false };
-    // First: a `SAVE_CONFIG` by another tool never writes the key (and the line marks the
-    // temporary network in the file: config_file.rs).
-    let mut settings = vec![
-        plain("mem_only_psk", "1".into()),
-        plain("ssid", hex::encode(params.ssid.as_bytes())),
-        plain("scan_ssid", "1".into()),
-    ];
+    let secret = |name, value: String| NetworkSetting { name, value: Zeroizing::new(value), secret: true };
+    let mut settings = vec![plain("scan_ssid", "1".into()), plain("ssid", hex::encode(params.ssid.as_bytes()))];
     if !params.bssid.is_zero() {
         settings.push(plain("bssid", params.bssid.to_string()));
     }
@@ -389,11 +391,8 @@ pub fn network_settings(params: &ConnectParams) -> Result<Vec<NetworkSetting>, I
         GuestSecurity::Open => settings.push(plain("key_mgmt", "NONE".into())),
         GuestSecurity::Wpa2Psk(pmk) => {
             settings.push(plain("key_mgmt", "WPA-PSK".into()));
-            settings.push(NetworkSetting {
-                name: "psk",
-                value: Zeroizing::new(pmk.to_hex().to_string()),
-                secret: true,
-            });
+            settings.push(plain("mem_only_psk", "1".into()));
+            settings.push(secret("psk", pmk.to_hex().to_string()));
         }
         GuestSecurity::Wpa3Sae(password) => {
             let password = password.expose_secret();
@@ -402,14 +401,14 @@ pub fn network_settings(params: &ConnectParams) -> Result<Vec<NetworkSetting>, I
             // SAE takes the passphrase when there is no sae_password, and a passphrase is
             // kept in memory only (mem_only_psk); wpa_supplicant takes 8..=63 characters.
             // Other passwords go as sae_password, which a SAVE_CONFIG would write.
-            let setting = if printable && (8..=63).contains(&password.len()) {
-                NetworkSetting { name: "psk", value: Zeroizing::new(format!("\"{password}\"")), secret: true }
+            if printable && (8..=63).contains(&password.len()) {
+                settings.push(plain("mem_only_psk", "1".into()));
+                settings.push(secret("psk", format!("\"{password}\"")));
             } else {
                 // Printable ASCII goes quoted, anything else as hex (both read by wpa_supplicant).
                 let value = if printable { format!("\"{password}\"") } else { hex::encode(password.as_bytes()) };
-                NetworkSetting { name: "sae_password", value: Zeroizing::new(value), secret: true }
-            };
-            settings.push(setting);
+                settings.push(secret("sae_password", value));
+            }
             settings.push(plain("ieee80211w", "2".into()));
         }
     }
@@ -575,32 +574,37 @@ mod tests {
         assert_eq!(
             rendered(&settings),
             [
-                "mem_only_psk 1",
-                "ssid 6c61622d77706132",
                 "scan_ssid 1",
+                "ssid 6c61622d77706132",
                 "bssid 02:00:00:00:01:00",
                 "key_mgmt WPA-PSK",
+                "mem_only_psk 1",
                 "psk 51ce1e2ee1508a129f42d337038ecd33d5bfdb7265cc93e4c7252e1696c24144",
             ]
         );
         assert!(!format!("{settings:?}").contains("51ce1e"), "secrets are not printed");
 
+        // Open: no mem_only_psk, or wpa_supplicant waits for a passphrase (issue 25 item 6).
         let open = ConnectParams::new(proxy_wifi_protocol::ConnectRequest::open(Ssid::new(b"lab-open").unwrap()));
         assert_eq!(
             rendered(&network_settings(&open).unwrap()),
-            ["mem_only_psk 1", "ssid 6c61622d6f70656e", "scan_ssid 1", "key_mgmt NONE"]
+            ["scan_ssid 1", "ssid 6c61622d6f70656e", "key_mgmt NONE"]
         );
 
         // An SAE password wpa_supplicant takes as a passphrase is one (kept in memory only).
         let sae = params("home", vec![AkmSuite::Sae], Key::new(b"correct horse").unwrap());
         assert_eq!(
-            rendered(&network_settings(&sae).unwrap())[3..],
-            ["key_mgmt SAE", "psk \"correct horse\"", "ieee80211w 2"]
+            rendered(&network_settings(&sae).unwrap())[2..],
+            ["key_mgmt SAE", "mem_only_psk 1", "psk \"correct horse\"", "ieee80211w 2"]
         );
+        // Other SAE passwords: sae_password, without mem_only_psk.
         let short = params("home", vec![AkmSuite::Sae], Key::new(b"short").unwrap());
-        assert_eq!(rendered(&network_settings(&short).unwrap())[4], "sae_password \"short\"");
+        assert_eq!(
+            rendered(&network_settings(&short).unwrap())[2..],
+            ["key_mgmt SAE", "sae_password \"short\"", "ieee80211w 2"]
+        );
         let odd = params("home", vec![AkmSuite::Sae], Key::new(b"say \"hi\" twice").unwrap());
-        assert_eq!(rendered(&network_settings(&odd).unwrap())[4], "sae_password 7361792022686922207477696365");
+        assert_eq!(rendered(&network_settings(&odd).unwrap())[3], "sae_password 7361792022686922207477696365");
 
         let short = params("lab-wpa2", vec![AkmSuite::Psk], Key::new(b"labpassword").unwrap());
         assert!(matches!(network_settings(&short), Err(InterfaceError::UnsupportedSecurity { .. })));

@@ -35,9 +35,31 @@ struct FakeState {
     commands: Vec<String>,
     /// Where SAVE_CONFIG writes (none: SAVE_CONFIG fails, as with update_config=0).
     config: Option<PathBuf>,
+    /// Time taken by every command before its reply (the service is quicker than that).
+    pace: Duration,
+    /// The first command starting with this is answered only after this long (busy with
+    /// something else meanwhile); the commands sent in the meantime wait their turn.
+    late: Option<(&'static str, Duration)>,
 }
 
 impl FakeState {
+    /// How long `command` takes (see `pace` and `late`).
+    fn delay_for(&mut self, command: &str) -> Duration {
+        match self.late {
+            Some((prefix, late)) if command.starts_with(prefix) => {
+                self.late = None;
+                self.pace + late
+            }
+            _ => self.pace,
+        }
+    }
+
+    /// Whether network `id` was given `name value`.
+    fn was_set(&self, id: u32, name: &str) -> Option<&str> {
+        let prefix = format!("SET_NETWORK {id} {name} ");
+        self.commands.iter().rev().find_map(|c| c.strip_prefix(&prefix))
+    }
+
     /// The configuration file as wpa_supplicant 2.10 writes it on SAVE_CONFIG: every
     /// network with what was set on it, its key unless `mem_only_psk=1`, `disabled=1`.
     fn config_text(&self) -> String {
@@ -90,6 +112,8 @@ impl FakeSupplicant {
                         if command == "ATTACH" {
                             attached.push(from.clone());
                         }
+                        let delay = shared.lock().unwrap().delay_for(&command);
+                        tokio::time::sleep(delay).await;
                         let (reply, later) = answer(&shared, &command);
                         let _ = socket.send_to(reply.as_bytes(), &from).await;
                         for event in later {
@@ -156,6 +180,17 @@ fn answer(state: &Mutex<FakeState>, command: &str) -> (String, Vec<String>) {
             let id = id().unwrap();
             for network in &mut s.networks {
                 network.2 = network.0 == id;
+            }
+            // wpa_supplicant 2.10 (events.c, wpa_supplicant_pick_network): a network with
+            // mem_only_psk=1 and neither psk nor passphrase waits for one, whatever its
+            // key_mgmt, and is never joined.
+            if s.was_set(id, "mem_only_psk") == Some("1") && s.was_set(id, "psk").is_none() {
+                let ssid = s.was_set(id, "ssid").and_then(|h| hex::decode(h).ok()).unwrap_or_default();
+                let ssid = String::from_utf8_lossy(&ssid).into_owned();
+                return (
+                    ok(),
+                    vec![format!("<3>CTRL-REQ-PSK_PASSPHRASE-{id}:PSK or passphrase needed for SSID {ssid}")],
+                );
             }
             let events = match s.on_select {
                 "connect" => {
@@ -259,6 +294,10 @@ fn psk_params(passphrase: &str) -> ConnectParams {
     ConnectParams::new(ConnectRequest::wpa2_psk(ssid, Pmk::derive(passphrase.as_bytes(), &ssid)))
 }
 
+fn open_params() -> ConnectParams {
+    ConnectParams::new(ConnectRequest::open(Ssid::new(b"lab-open").unwrap()))
+}
+
 fn host_networks() -> FakeState {
     FakeState {
         networks: vec![(0, "home".into(), true), (1, "office".into(), false)],
@@ -347,6 +386,15 @@ async fn a_save_during_a_guest_connection_leaves_the_host_config_as_it_was() {
     assert!(interface.connect(&psk_params("wrong password")).await.is_err());
     assert_eq!(saves(), 4, "the service saved again after the cleanup: {:?}", fake.commands());
     assert_eq!(std::fs::read(&config).unwrap(), host_config);
+
+    // The same for an open network (which has no mem_only_psk to mark it).
+    fake.state.lock().unwrap().on_select = "connect";
+    interface.connect(&open_params()).await.unwrap();
+    saved_by_another_tool();
+    assert!(std::fs::read_to_string(&config).unwrap().contains("key_mgmt=NONE"));
+    interface.disconnect().await.unwrap();
+    assert_eq!(saves(), 6, "the service saved again after the open connection: {:?}", fake.commands());
+    assert_eq!(std::fs::read(&config).unwrap(), host_config);
 }
 
 #[tokio::test]
@@ -361,6 +409,55 @@ async fn wrong_key_fails_and_cleans_up() {
     // Nothing to undo on a later guest disconnect.
     interface.disconnect().await.unwrap();
     assert_eq!(fake.commands().len(), commands.len());
+}
+
+/// Issue 25 item 6: the guest's temporary network for an open network is open (key_mgmt
+/// NONE) and wpa_supplicant joins it: no mem_only_psk, which makes wpa_supplicant ask for
+/// a passphrase (CTRL-REQ-PSK_PASSPHRASE) instead of joining.
+#[tokio::test]
+async fn an_open_network_is_joined_as_open() {
+    let lab = Lab::start(temp_dir("open"), FakeState { on_select: "connect", ..host_networks() }).await;
+    let Lab { fake, interface, .. } = &lab;
+    let network = interface.connect(&open_params()).await.unwrap();
+    assert_eq!(network.ssid.as_bytes(), b"lab-open");
+    let state = fake.state.lock().unwrap();
+    assert_eq!(state.connected, Some(2));
+    assert_eq!(state.was_set(2, "key_mgmt"), Some("NONE"), "{:?}", state.commands);
+    assert_eq!(state.was_set(2, "mem_only_psk"), None, "{:?}", state.commands);
+}
+
+/// Issue 25 item 6: wpa_supplicant, busy, answers the cleanup's REMOVE_NETWORK after the
+/// reply budget, while the service goes on with its next commands. Each of them still
+/// gets its own reply, and the next guest's open network is created and joined as open.
+#[tokio::test]
+async fn a_late_reply_is_never_read_as_another_commands() {
+    let budget = Duration::from_secs(1);
+    let late = Some(("REMOVE_NETWORK", budget + Duration::from_millis(500)));
+    let pace = Duration::from_millis(30);
+    let state = FakeState { on_select: "wrong-key", late, pace, ..host_networks() };
+    let lab = Lab::start(temp_dir("late"), state).await;
+    let Lab { fake, interface, .. } = &lab;
+    interface.driver().set_reply_budget(budget).await;
+    let error = interface.connect(&psk_params("wrong password")).await.unwrap_err();
+    assert!(matches!(&error, InterfaceError::WrongKey(_)), "{error}");
+
+    // The next guest joins the open network at once.
+    fake.state.lock().unwrap().on_select = "connect";
+    let network = interface.connect(&open_params()).await.unwrap();
+    assert_eq!(network.ssid.as_bytes(), b"lab-open");
+    {
+        let state = fake.state.lock().unwrap();
+        assert_eq!(state.connected, Some(3), "{:?}", state.commands);
+        assert_eq!(state.was_set(3, "ssid"), Some("6c61622d6f70656e"));
+        assert_eq!(state.was_set(3, "key_mgmt"), Some("NONE"), "{:?}", state.commands);
+        // The home network, enabled again after the wrong key, is to be enabled again after
+        // this connection too (its LIST_NETWORKS got the list, not a late OK).
+        assert_eq!(state.networks.iter().filter(|n| n.2).map(|n| n.0).collect::<Vec<_>>(), vec![3]);
+    }
+    interface.disconnect().await.unwrap();
+    let commands = fake.commands();
+    let tail: Vec<&str> = commands.iter().map(String::as_str).filter(|c| c.contains("_NETWORK")).collect();
+    assert!(tail.ends_with(&["REMOVE_NETWORK 3", "ENABLE_NETWORK 0"]), "{tail:?}");
 }
 
 #[tokio::test]
