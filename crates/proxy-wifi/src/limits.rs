@@ -113,8 +113,9 @@ pub const HOST_LOSS_CLEANUP_DELAY: Duration = Duration::from_millis(500);
 pub const WPA_POLL_INTERVAL: Duration = Duration::from_secs(1);
 /// wpa_supplicant: signal polled this often while connected (no event carries it).
 pub const WPA_SIGNAL_POLL_PERIOD: Duration = Duration::from_secs(3);
-/// wpa_supplicant: the answer to one control command.
-pub const WPA_REQUEST_TIMEOUT: Duration = Duration::from_secs(3);
+/// wpa_supplicant: the answer to one control command (what wpa_cli's library waits;
+/// why not less: `host::linux::wpa::ctrl::REPLY_BUDGET`).
+pub const WPA_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// NetworkManager: the access point's strength is polled this often while connected.
 pub const NM_STRENGTH_POLL_PERIOD: Duration = Duration::from_secs(2);
 /// NetworkManager: time the system bus has to answer the presence probe.

@@ -49,7 +49,7 @@ use super::reply;
 /// on their own task, and a request whose caller stopped waiting only moves the socket to a
 /// new address. A shorter one fails operations that would have succeeded, and leaves their
 /// outcome unknown: a network made by a late `ADD_NETWORK` is never removed.
-pub const REPLY_BUDGET: Duration = Duration::from_secs(10);
+pub const REPLY_BUDGET: Duration = crate::limits::WPA_REQUEST_TIMEOUT;
 
 /// Largest reply read (wpa_supplicant's own replies stay below 4 KiB; some reach 16 KiB).
 const RECEIVE_BUFFER: usize = 64 * 1024;
