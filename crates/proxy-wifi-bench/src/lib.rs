@@ -15,6 +15,7 @@ pub mod latency;
 pub mod load;
 pub mod memory;
 pub mod minimal;
+pub mod mutating_host;
 pub mod stats;
 pub mod wire;
 

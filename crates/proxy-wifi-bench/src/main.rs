@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use proxy_wifi_bench::hostile::{self, SuiteConfig, Verdict};
-use proxy_wifi_bench::{fairness, latency, load, memory, raise_open_files_limit};
+use proxy_wifi_bench::{fairness, latency, load, memory, mutating_host, raise_open_files_limit};
 use serde::Serialize;
 
 /// Measures proxy-wifi over loopback TCP.
@@ -135,6 +135,37 @@ enum Command {
         /// Write the results as JSON to this file.
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
+    },
+    /// A hostile host for the guest driver: mutated answers and random notifications,
+    /// then honest (after --honest-after seconds or on SIGUSR1).
+    MutatingHost {
+        /// Listen for requests on this vsock port (any CID).
+        #[arg(long, value_name = "PORT", required_unless_present = "listen_tcp", conflicts_with = "listen_tcp")]
+        listen_vsock: Option<u32>,
+        /// Listen for requests on this TCP address.
+        #[arg(long, value_name = "ADDR")]
+        listen_tcp: Option<SocketAddr>,
+        /// Send notifications over vsock to this CID (at --notification-port).
+        #[arg(long, value_name = "CID", conflicts_with = "notify_tcp")]
+        guest_cid: Option<u32>,
+        /// Send notifications over TCP to this address instead.
+        #[arg(long, value_name = "ADDR")]
+        notify_tcp: Option<SocketAddr>,
+        /// The guest's notification port (vsock).
+        #[arg(long, default_value_t = 12346)]
+        notification_port: u32,
+        /// Stop after this many seconds (SIGTERM stops too).
+        #[arg(long, value_name = "SECS", default_value_t = 600)]
+        duration: u64,
+        /// Turn honest after this many seconds (SIGUSR1 does it at any time).
+        #[arg(long, value_name = "SECS")]
+        honest_after: Option<u64>,
+        /// Seed of every random choice.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Write the counts as JSON to this file at exit (and on SIGUSR2).
+        #[arg(long, value_name = "FILE")]
+        stats: Option<PathBuf>,
     },
 }
 
@@ -385,6 +416,39 @@ async fn run(command: Command) -> Result<ExitCode, String> {
             let failed = report.cases.iter().filter(|c| c.verdict == Verdict::Fail).count();
             println!("{} cases, {failed} failed", report.cases.len());
             Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Command::MutatingHost {
+            listen_vsock,
+            listen_tcp,
+            guest_cid,
+            notify_tcp,
+            notification_port,
+            duration,
+            honest_after,
+            seed,
+            stats,
+        } => {
+            let listen = match (listen_vsock, listen_tcp) {
+                (Some(port), _) => mutating_host::Listen::Vsock(port),
+                (None, Some(addr)) => mutating_host::Listen::Tcp(addr),
+                (None, None) => return Err("--listen-vsock or --listen-tcp is required".into()),
+            };
+            let notify = match (guest_cid, notify_tcp) {
+                (Some(cid), _) => mutating_host::NotifyTarget::Vsock(cid, notification_port),
+                (None, Some(addr)) => mutating_host::NotifyTarget::Tcp(addr),
+                (None, None) => mutating_host::NotifyTarget::None,
+            };
+            let options = mutating_host::Options {
+                listen,
+                notify,
+                duration: Duration::from_secs(duration),
+                honest_after: honest_after.map(Duration::from_secs),
+                seed,
+                stats,
+            };
+            let report = mutating_host::run(options).await?;
+            println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
+            Ok(ExitCode::SUCCESS)
         }
     }
 }
