@@ -10,6 +10,7 @@ use proxy_wifi_guest::{
 use serde_json::json;
 
 use crate::cli::{GuestArgs, GuestCommand, GuestTransportKind};
+use crate::guest_hints;
 use crate::output::{self, Progress};
 
 fn config(args: &GuestArgs) -> Result<GuestConfig, String> {
@@ -83,16 +84,22 @@ pub async fn run(args: GuestArgs) -> Result<ExitCode, String> {
     }
     let config = config(&args)?;
     let client = GuestClient::new(config.clone());
+    let target = guest_hints::Target::of(&args);
     match args.command {
         GuestCommand::Scan { ssid, json, no_wait } => {
             let ssid = ssid.as_deref().map(ssid_arg).transpose()?;
+            let mut trouble = None;
             let mut listener = if no_wait {
                 None
             } else {
                 match NotificationListener::bind(&config).await {
                     Ok(listener) => Some(listener),
                     Err(error) => {
-                        tracing::warn!(%error, "cannot listen for scan-results notifications; showing the first answer only");
+                        let found = guest_hints::listener_trouble(&error);
+                        if let guest_hints::ListenerTrouble::Other(error) = &found {
+                            tracing::warn!(%error, "cannot listen for scan-results notifications; showing the first answer only");
+                        }
+                        trouble = Some(found);
                         None
                     }
                 }
@@ -100,7 +107,7 @@ pub async fn run(args: GuestArgs) -> Result<ExitCode, String> {
             let progress = Progress::start("waiting for scan results");
             let outcome = scan_until_complete(&client, listener.as_mut(), ssid, DEFAULT_SCAN_WAIT)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| guest_hints::explain(e, &target))?;
             drop(progress);
             let mut outcome = outcome;
             if let Some(ssid) = ssid {
@@ -116,7 +123,7 @@ pub async fn run(args: GuestArgs) -> Result<ExitCode, String> {
             } else {
                 crate::output::write_stdout(format_args!("{}", output::bss_table(&outcome.bss)));
                 if !outcome.completed {
-                    eprintln!("(the host said more results were coming; none completed the scan in time)");
+                    eprintln!("{}", guest_hints::incomplete_scan_note(trouble.as_ref()));
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -126,7 +133,7 @@ pub async fn run(args: GuestArgs) -> Result<ExitCode, String> {
             let bssid = bssid.as_deref().map(|b| b.parse::<Bssid>().map_err(|e| e.to_string())).transpose()?;
             let request = connect_request(ssid, passphrase.as_deref(), psk.as_deref(), sae_password.as_deref(), bssid)?;
             let progress = Progress::start("connecting");
-            let response = client.connect(request).await.map_err(|e| e.to_string())?;
+            let response = client.connect(request).await.map_err(|e| guest_hints::explain(e, &target))?;
             drop(progress);
             let success = response.result_code.is_success();
             let (exit, class) = connect_class(response.result_code);
@@ -142,9 +149,8 @@ pub async fn run(args: GuestArgs) -> Result<ExitCode, String> {
                 crate::say!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
             } else if success {
                 crate::say!(
-                    "connected to {ssid} ({}), result {}, session {}",
+                    "connected to {ssid} ({}), result 0 (success), session {}",
                     response.bssid,
-                    response.result_code,
                     response.session_id
                 );
             } else {
@@ -156,7 +162,7 @@ pub async fn run(args: GuestArgs) -> Result<ExitCode, String> {
             Ok(ExitCode::from(exit))
         }
         GuestCommand::Disconnect { session, json } => {
-            client.disconnect(SessionId(session)).await.map_err(|e| e.to_string())?;
+            client.disconnect(SessionId(session)).await.map_err(|e| guest_hints::explain(e, &target))?;
             if json {
                 crate::say!("{}", json!({"disconnected": true, "session_id": session}));
             } else {

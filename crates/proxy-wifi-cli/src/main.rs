@@ -8,6 +8,7 @@ mod doctor;
 mod fd_limit;
 mod generate;
 mod guest_cmd;
+mod guest_hints;
 mod host_backend;
 mod libvirt_hook;
 mod logging;
