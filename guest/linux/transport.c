@@ -184,16 +184,11 @@ static int pw_read_answer(struct pw_link *link, struct socket *sock, u8 op,
 			    pw_op_name(op), why);
 		return err;
 	}
-	if (hdr.op == PW_OP_INVALID) {
-		netdev_warn(link->dev, "%s: the host could not process it\n",
-			    pw_op_name(op));
-		return -EREMOTEIO;
-	}
-	if (hdr.op != want_op) {
-		netdev_warn(link->dev, "%s: malformed answer: a %s (op %u), expected a %s\n",
-			    pw_op_name(op), pw_op_name(hdr.op), hdr.op,
-			    pw_op_name(want_op));
-		return -EBADMSG;
+	err = pw_answer_check(&hdr, want_op, why);
+	if (err) {
+		netdev_warn(link->dev, "%s: %s%s\n", pw_op_name(op),
+			    err == -EBADMSG ? "malformed answer: " : "", why);
+		return err;
 	}
 	if (!hdr.size)
 		return 0;
@@ -310,31 +305,6 @@ static void pw_event_work(struct work_struct *work)
 	kfree(ev);
 }
 
-/* The exact body size of a notification, or its bounds for scan results. */
-static bool pw_notif_size_ok(const struct pw_hdr *hdr, char *why)
-{
-	switch (hdr->op) {
-	case PW_OP_NOTIF_DISCONNECTED:
-		if (hdr->size == PW_NOTIF_DISCONNECTED_LEN)
-			return true;
-		break;
-	case PW_OP_NOTIF_SIGNAL_QUALITY:
-		if (hdr->size == PW_NOTIF_SIGNAL_LEN)
-			return true;
-		break;
-	case PW_OP_SCAN_RESPONSE:
-		if (hdr->size >= PW_SCAN_RESP_FIXED_LEN)
-			return true;
-		break;
-	default:
-		snprintf(why, PW_WHY_LEN, "a %s (op %u) is not a notification",
-			 pw_op_name(hdr->op), hdr->op);
-		return false;
-	}
-	snprintf(why, PW_WHY_LEN, "%s of %u bytes", pw_op_name(hdr->op), hdr->size);
-	return false;
-}
-
 /* Reads one notification; returns its header and kvmalloc'ed body. */
 static int pw_notif_read(struct socket *sock, struct pw_hdr *hdr, u8 **body,
 			 char *why)
@@ -353,8 +323,9 @@ static int pw_notif_read(struct socket *sock, struct pw_hdr *hdr, u8 **body,
 	err = pw_hdr_decode(hbuf, hdr, why);
 	if (err)
 		return err;
-	if (!pw_notif_size_ok(hdr, why))
-		return -EBADMSG;
+	err = pw_notif_check(hdr, why);
+	if (err)
+		return err;
 	*body = kvmalloc(hdr->size, GFP_KERNEL);
 	if (!*body)
 		return -ENOMEM;
@@ -371,18 +342,20 @@ static int pw_notif_read(struct socket *sock, struct pw_hdr *hdr, u8 **body,
 static void pw_notif_dispatch(struct pw_link *link, const struct pw_hdr *hdr,
 			      u8 *body, char *why)
 {
-	struct pw_scan_resp resp;
+	struct pw_notif notif;
 	struct pw_event *ev;
 
-	if (hdr->op == PW_OP_NOTIF_SIGNAL_QUALITY) {
-		pw_apply_signal(link, (s8)body[0]);
+	if (pw_notif_parse(hdr, body, &notif, why)) {
+		if (net_ratelimit())
+			netdev_warn(link->dev, "%s refused: %s\n",
+				    hdr->op == PW_OP_SCAN_RESPONSE ?
+				    "scan-results notification" : "notification",
+				    why);
 		kvfree(body);
 		return;
 	}
-	if (hdr->op == PW_OP_SCAN_RESPONSE &&
-	    pw_scan_resp_parse(body, hdr->size, &resp, why)) {
-		if (net_ratelimit())
-			netdev_warn(link->dev, "scan-results notification refused: %s\n", why);
+	if (notif.op == PW_OP_NOTIF_SIGNAL_QUALITY) {
+		pw_apply_signal(link, notif.signal_dbm);
 		kvfree(body);
 		return;
 	}
@@ -393,9 +366,9 @@ static void pw_notif_dispatch(struct pw_link *link, const struct pw_hdr *hdr,
 	}
 	INIT_WORK(&ev->work, pw_event_work);
 	ev->link = link;
-	ev->op = hdr->op;
-	if (hdr->op == PW_OP_NOTIF_DISCONNECTED) {
-		ev->session_id = get_unaligned_le64(body);
+	ev->op = notif.op;
+	if (notif.op == PW_OP_NOTIF_DISCONNECTED) {
+		ev->session_id = notif.session_id;
 		kvfree(body);
 	} else {
 		ev->body = body;

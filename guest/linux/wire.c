@@ -97,20 +97,35 @@ void pw_disconnect_req_encode(u8 *buf, u64 session_id)
 	put_unaligned_le64(session_id, buf);
 }
 
-/*
- * Checks a scan response body completely before anyone reads an entry:
- * total_size equals the body length, the entries fit, and every entry's IE
- * range lies inside the body. Entry offsets are 64-bit sums, so no field value
- * can wrap around.
+/**
+ * pw_scan_resp_parse() - checks a scan response body completely.
+ * @body: the body (a scan answer's, or a scan-results notification's)
+ * @len: its length
+ * @out: the validated response, pointing into @body
+ * @why: room for the reason of a refusal (PW_WHY_LEN bytes)
+ *
+ * Before anyone reads an entry: scan_complete is 0 or 1, total_size equals
+ * the body length, the entries fit, every entry's IE range lies inside the
+ * body, and all entries' IEs together are no longer than the body (ranges
+ * may overlap, but cfg80211 gets no more IE bytes than the host sent). Sums
+ * are 64-bit, so no field value can wrap around.
+ *
+ * Return: 0, or -EBADMSG with @why filled.
  */
 int pw_scan_resp_parse(const u8 *body, u32 len, struct pw_scan_resp *out,
 		       char *why)
 {
 	u32 total_size, num_bss, i;
+	u64 ie_total = 0;
 
 	if (len < PW_SCAN_RESP_FIXED_LEN) {
 		snprintf(why, PW_WHY_LEN, "scan response of %u bytes, at least %u needed",
 			 len, PW_SCAN_RESP_FIXED_LEN);
+		return -EBADMSG;
+	}
+	if (body[0] > 1) {
+		snprintf(why, PW_WHY_LEN, "scan response scan_complete %u, expected 0 or 1",
+			 body[0]);
 		return -EBADMSG;
 	}
 	num_bss = get_unaligned_le32(body + 1);
@@ -134,6 +149,13 @@ int pw_scan_resp_parse(const u8 *body, u32 len, struct pw_scan_resp *out,
 			snprintf(why, PW_WHY_LEN,
 				 "scan entry %u: IEs at +%u (%u bytes) leave the %u-byte body",
 				 i, ie_offset, ie_size, len);
+			return -EBADMSG;
+		}
+		ie_total += ie_size;
+		if (ie_total > len) {
+			snprintf(why, PW_WHY_LEN,
+				 "scan entries' IEs add up to more than the %u-byte body (entry %u)",
+				 len, i);
 			return -EBADMSG;
 		}
 	}
@@ -160,6 +182,15 @@ void pw_scan_resp_entry(const struct pw_scan_resp *resp, u32 index,
 	bss->ies = entry + get_unaligned_le32(entry + 22);
 }
 
+/**
+ * pw_connect_resp_parse() - checks and decodes a connect response body.
+ * @body: the body
+ * @len: its length
+ * @out: the decoded response
+ * @why: room for the reason of a refusal (PW_WHY_LEN bytes)
+ *
+ * Return: 0, or -EBADMSG with @why filled.
+ */
 int pw_connect_resp_parse(const u8 *body, u32 len, struct pw_connect_resp *out,
 			  char *why)
 {
@@ -172,4 +203,90 @@ int pw_connect_resp_parse(const u8 *body, u32 len, struct pw_connect_resp *out,
 	memcpy(out->bssid, body + 2, ETH_ALEN);
 	out->session_id = get_unaligned_le64(body + 8);
 	return 0;
+}
+
+/**
+ * pw_answer_check() - checks an answer's header against the request's.
+ * @hdr: the decoded header of the answer
+ * @want_op: the operation that answers the request
+ * @why: room for the reason of a refusal (PW_WHY_LEN bytes)
+ *
+ * Return: 0; -EREMOTEIO for an INVALID answer (the host could not process the
+ * request); -EBADMSG for another operation, with @why filled.
+ */
+int pw_answer_check(const struct pw_hdr *hdr, u8 want_op, char *why)
+{
+	if (hdr->op == PW_OP_INVALID) {
+		snprintf(why, PW_WHY_LEN, "the host could not process it");
+		return -EREMOTEIO;
+	}
+	if (hdr->op != want_op) {
+		snprintf(why, PW_WHY_LEN, "a %s (op %u), expected a %s",
+			 pw_op_name(hdr->op), hdr->op, pw_op_name(want_op));
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+/**
+ * pw_notif_check() - checks a notification's header before its body is read.
+ * @hdr: the decoded header
+ * @why: room for the reason of a refusal (PW_WHY_LEN bytes)
+ *
+ * The operation must be a notification, with its exact size (disconnected 8
+ * bytes, signal 1) or at least a scan response's fixed part.
+ *
+ * Return: 0, or -EBADMSG with @why filled.
+ */
+int pw_notif_check(const struct pw_hdr *hdr, char *why)
+{
+	switch (hdr->op) {
+	case PW_OP_NOTIF_DISCONNECTED:
+		if (hdr->size == PW_NOTIF_DISCONNECTED_LEN)
+			return 0;
+		break;
+	case PW_OP_NOTIF_SIGNAL_QUALITY:
+		if (hdr->size == PW_NOTIF_SIGNAL_LEN)
+			return 0;
+		break;
+	case PW_OP_SCAN_RESPONSE:
+		if (hdr->size >= PW_SCAN_RESP_FIXED_LEN)
+			return 0;
+		break;
+	default:
+		snprintf(why, PW_WHY_LEN, "a %s (op %u) is not a notification",
+			 pw_op_name(hdr->op), hdr->op);
+		return -EBADMSG;
+	}
+	snprintf(why, PW_WHY_LEN, "%s of %u bytes", pw_op_name(hdr->op), hdr->size);
+	return -EBADMSG;
+}
+
+/**
+ * pw_notif_parse() - decodes a notification whose header passed pw_notif_check().
+ * @hdr: its header
+ * @body: its body, @hdr->size bytes
+ * @out: the decoded notification (a scan result points into @body)
+ * @why: room for the reason of a refusal (PW_WHY_LEN bytes)
+ *
+ * Return: 0, or -EBADMSG with @why filled.
+ */
+int pw_notif_parse(const struct pw_hdr *hdr, const u8 *body,
+		   struct pw_notif *out, char *why)
+{
+	int err = pw_notif_check(hdr, why);
+
+	if (err)
+		return err;
+	out->op = hdr->op;
+	switch (hdr->op) {
+	case PW_OP_NOTIF_DISCONNECTED:
+		out->session_id = get_unaligned_le64(body);
+		return 0;
+	case PW_OP_NOTIF_SIGNAL_QUALITY:
+		out->signal_dbm = (s8)body[0];
+		return 0;
+	default:
+		return pw_scan_resp_parse(body, hdr->size, &out->scan, why);
+	}
 }

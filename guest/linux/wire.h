@@ -99,6 +99,14 @@ struct pw_bss {
 	u32 ie_len;
 };
 
+/* A notification decoded by pw_notif_parse(); op says which field is set. */
+struct pw_notif {
+	u8 op;
+	u64 session_id;			/* PW_OP_NOTIF_DISCONNECTED */
+	s8 signal_dbm;			/* PW_OP_NOTIF_SIGNAL_QUALITY */
+	struct pw_scan_resp scan;	/* PW_OP_SCAN_RESPONSE */
+};
+
 /* Room for the reason a host answer was refused, for the log line. */
 #define PW_WHY_LEN			96
 
@@ -116,5 +124,9 @@ void pw_scan_resp_entry(const struct pw_scan_resp *resp, u32 index,
 			struct pw_bss *bss);
 int pw_connect_resp_parse(const u8 *body, u32 len, struct pw_connect_resp *out,
 			  char *why);
+int pw_answer_check(const struct pw_hdr *hdr, u8 want_op, char *why);
+int pw_notif_check(const struct pw_hdr *hdr, char *why);
+int pw_notif_parse(const struct pw_hdr *hdr, const u8 *body,
+		   struct pw_notif *out, char *why);
 
 #endif /* PW_WIRE_H */

@@ -218,6 +218,9 @@ impl ScanResponse {
             return Err(r.too_large("num_bss", num_bss.into(), max_entries as u64));
         }
         let mut bss = Vec::with_capacity(num_bss as usize);
+        // Entries' IE ranges may overlap; all of them together may not be longer than
+        // the body, so a decoded response never holds more IE bytes than were sent.
+        let mut ie_total = 0u64;
         for index in 0..num_bss {
             let entry_start = fixed_len + BSS_ENTRY_LEN * index as usize;
             let bssid = Bssid(r.array("bssid")?);
@@ -231,6 +234,10 @@ impl ScanResponse {
             let end = start + u64::from(ie_size);
             if end > body.len() as u64 {
                 return Err(DecodeError::IesOutOfBounds { index, ie_offset, ie_size, body_len: body.len() });
+            }
+            ie_total += u64::from(ie_size);
+            if ie_total > body.len() as u64 {
+                return Err(r.too_large("ie_size (all entries together)", ie_total, body.len() as u64));
             }
             let ies = body[start as usize..end as usize].to_vec();
             bss.push(BssEntry { bssid, capabilities, rssi_dbm, beacon_interval, frequency_khz, ies });

@@ -428,3 +428,31 @@ fn header_claiming_4_gib_is_refused_before_any_body() {
 fn hex_connect_open() -> Vec<u8> {
     HostBound::Connect(ConnectRequest::open(Ssid::new(b"FakeOpen").unwrap())).to_bytes()
 }
+
+/// Overlapping IE ranges, each inside the body, whose sizes add up to more than the body:
+/// refused (the guest driver refuses the same bytes), so a decoded answer never holds
+/// more IE bytes than were sent.
+#[test]
+fn overlapping_ies_adding_up_to_more_than_the_body_are_refused() {
+    let hex = "02 47000000 0100  01 02000000 47000000 \
+               020000000099 0100 d8ffffff 6400 60ce2400 28000000 00000000 \
+               02000000009a 0100 d8ffffff 6400 60ce2400 24000000 00000000 \
+               00000000000000000000";
+    let bytes: Vec<u8> = hex
+        .split_whitespace()
+        .collect::<String>()
+        .as_bytes()
+        .chunks(2)
+        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).unwrap())
+        .collect();
+    let error = decode(&bytes, Direction::HostToGuest).unwrap_err();
+    assert!(
+        matches!(error, DecodeError::FieldTooLarge { field: "ie_size (all entries together)", value: 76, max: 71, .. }),
+        "{error:?}"
+    );
+    // The same entries with the second one's IEs cut to fit are accepted.
+    let mut fitting = bytes.clone();
+    let second_ie_size = 7 + 9 + 26 + 18;
+    fitting[second_ie_size..second_ie_size + 4].copy_from_slice(&31u32.to_le_bytes());
+    assert!(decode(&fitting, Direction::HostToGuest).is_ok());
+}

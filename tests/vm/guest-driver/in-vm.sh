@@ -300,6 +300,10 @@ hostile_scan "protocol version 2" '02 09000000 0200  01 00000000 09000000' 'prot
 hostile_scan "a connect response to a scan" '04 10000000 0100  0000 020000000099 0100000000000000' 'expected a scan response'
 hostile_scan "body below the fixed part" '02 04000000 0100  01000000' 'at least 9 needed'
 hostile_scan "INVALID answer" '00 00000000 0100' 'could not process'
+# Overlapping IE ranges, each inside the body, that add up to more than it: refused
+# (else one 512 KiB answer could hand cfg80211 hundreds of MiB of IE copies).
+hostile_scan "IEs adding up to more than the body" "02 47000000 0100  01 02000000 47000000 020000000099 0100 d8ffffff 6400 60ce2400 28000000 00000000 02000000009a 0100 d8ffffff 6400 60ce2400 24000000 00000000 00000000000000000000" 'add up to more than the 71-byte body'
+hostile_scan "scan_complete 2" '02 09000000 0100  02 00000000 09000000' 'scan_complete 2, expected 0 or 1'
 iw dev $PW scan dump | grep -q 02:00:00:00:00:99 && fail "a BSS of a refused answer reached cfg80211" || pass "no BSS of a refused answer reached cfg80211"
 
 # connect answers
@@ -400,6 +404,17 @@ guest_wpas 'network={
 if wait_for 30 sh -c "[ \$(dmesg | grep -c 'the host refused the connection') -gt $n0 ]" && sleep 2 && ! wpas_completed; then
   pass "lab-wpa2 with a wrong passphrase: refused, guest not connected ($(t "$t1")s)"
 else fail "real chain wrong passphrase: $($GW status | grep wpa_state)"; fi
+pkill_guest_wpas
+# Right after a refused WPA2 attempt, an open network is joined as open (issue 25 item 6:
+# the temporary network used to carry mem_only_psk and wpa_supplicant asked for a key).
+t1=$(now)
+guest_wpas 'network={
+	ssid="lab-open"
+	key_mgmt=NONE
+}'
+if wait_for 30 wpas_completed && iw dev "$HOST_STA" link | grep -q "Connected to 02:00:00:00:00:00"; then
+  pass "lab-open right after the refused attempt: guest COMPLETED, host joined it as open ($(t "$t1")s)"
+else fail "lab-open after a refused attempt: guest $($GW status | grep wpa_state); host: $(grep -m 1 'CTRL-REQ-PSK' /tmp/host-wpas.log)"; fi
 pkill_guest_wpas
 t1=$(now)
 guest_wpas 'network={
