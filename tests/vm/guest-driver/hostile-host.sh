@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The guest driver against a hostile host for MINUTES (issue 26 §3), in one wifi-lab VM:
+#
+#   WIFI_LAB=../shared/tools/wifi-lab bash tests/vm/guest-driver/hostile-host.sh KERNEL [MINUTES] [proxy_wifi.ko]
+#
+# KERNEL: 6.1|6.12|sid|experimental|linux-image-...|FILE.deb (e.g. the debug kernel
+# /work/shared/kernels/linux-image-6.12.118-pwdebug_6.12.118-1_amd64.deb); MINUTES: 10 by
+# default. The driver is built here for the kernel with `wifi-lab --kbuild` (unless a
+# module is given), `proxy-wifi-bench` (debug; CARGO_PROFILE=release for a release
+# build) goes into the VM, where `proxy-wifi-bench mutating-host` answers every request
+# of the driver with a mutated answer and sends random notifications while scans,
+# connects (iw, wpa_supplicant WPA2), disconnects, link down/up and a module reload per
+# minute run in a loop; then the host turns honest (SIGUSR1) and the driver must recover.
+# See hostile-host-in-vm.sh for what must hold. Prints PASS/FAIL lines and the host's
+# counts (JSON); exits non-zero on failure; skips (exit 0) when wifi-lab is not there.
+# SEED (environment) picks the host's random choices (default: the date, printed).
+set -euo pipefail
+series=${1:?usage: hostile-host.sh 6.1|6.12|sid|experimental|linux-image DEB [MINUTES] [proxy_wifi.ko]}
+minutes=${2:-10}
+module=${3:-}
+seed=${SEED:-$(date +%s)}
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+source "$here/../lib/common.sh"
+
+root=$(cd "$here/../../.." && pwd)
+WIFI_LAB=${WIFI_LAB:-$root/../shared/tools/wifi-lab}
+if [ ! -x "$WIFI_LAB" ]; then
+  echo "SKIP hostile host VM test: $WIFI_LAB not found"
+  exit 0
+fi
+case $minutes in '' | *[!0-9]*) echo "MINUTES must be a whole number, not '$minutes'"; exit 2 ;; esac
+cd "$root"
+started=$(date +%s)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+profile=${CARGO_PROFILE:-dev}
+cargo build -q -p proxy-wifi-bench --profile "$profile"
+dir=$([ "$profile" = dev ] && echo debug || echo "$profile")
+bench=${CARGO_TARGET_DIR:-$root/target}/$dir/proxy-wifi-bench
+objcopy --strip-debug "$bench" "$work/proxy-wifi-bench" 2>/dev/null || cp "$bench" "$work/proxy-wifi-bench"
+
+kver=$("$WIFI_LAB" --kernel "$series" --kernel-version)
+if [ -z "$module" ]; then
+  mkdir -p "$work/build"
+  cp "$root"/guest/linux/{*.c,*.h,Kbuild,Makefile} "$work/build/"
+  "$WIFI_LAB" --kernel "$series" --kbuild "$work/build" >"$work/build.log" 2>&1 \
+    || { cat "$work/build.log"; echo "FAIL building proxy_wifi.ko for $kver"; exit 1; }
+  module=$(tail -n 1 "$work/build.log")
+fi
+modinfo -F vermagic "$module" | grep -q "^$kver " \
+  || { echo "FAIL $module is not built for $kver"; exit 1; }
+nice_add=()
+nice_bin=$(command -v nice || true)
+[ -n "$nice_bin" ] && nice_add=(--add "$nice_bin:/usr/local/bin/nice")
+echo "built in $(( $(date +%s) - started ))s; kernel $kver, $minutes minute(s), seed $seed"
+
+rc=0
+"$WIFI_LAB" --kernel "$series" --timeout $(( minutes * 60 + 300 )) --mem 1536 \
+  --add "$work/proxy-wifi-bench:/usr/local/bin/proxy-wifi-bench" "${nice_add[@]}" \
+  --add "$module:/root/proxy_wifi.ko" \
+  --add "$here/hostile-host-in-vm.sh:/root/hostile-host-in-vm.sh" \
+  --run "$IN_VM_PRELUDE
+MINUTES=$minutes SEED=$seed
+source /root/hostile-host-in-vm.sh" || rc=$?
+echo "hostile host VM test ($series, $kver, $minutes min, seed $seed): exit $rc after $(( $(date +%s) - started ))s"
+exit $rc
