@@ -116,6 +116,12 @@ pub const WPA_SIGNAL_POLL_PERIOD: Duration = Duration::from_secs(3);
 /// wpa_supplicant: the answer to one control command (what wpa_cli's library waits;
 /// why not less: `host::linux::wpa::ctrl::REPLY_BUDGET`).
 pub const WPA_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// wpa_supplicant: the configuration file (checked for a save during a guest connection)
+/// is read only up to this size (real ones are a few kilobytes).
+pub const WPA_CONFIG_MAX_BYTES: u64 = 1024 * 1024;
+/// wpa_supplicant: time to find the configuration file in `/proc` or to read it (off the
+/// runtime); beyond, it is not used.
+pub const WPA_CONFIG_READ_DEADLINE: Duration = Duration::from_secs(2);
 /// NetworkManager: the access point's strength is polled this often while connected.
 pub const NM_STRENGTH_POLL_PERIOD: Duration = Duration::from_secs(2);
 /// NetworkManager: time the system bus has to answer the presence probe.

@@ -190,6 +190,11 @@ impl CtrlSocket {
         Ok(CtrlSocket { bound, remote: remote.to_owned(), budget: REPLY_BUDGET, unanswered: false })
     }
 
+    /// The control socket of wpa_supplicant this one talks to.
+    pub fn remote(&self) -> &Path {
+        &self.remote
+    }
+
     /// How long each reply may take from now on.
     pub fn set_budget(&mut self, budget: Duration) {
         self.budget = budget;

@@ -87,7 +87,8 @@ impl WpaInterface {
         }
         let status = parse_status(&ctrl.request("STATUS").await.map_err(ctrl_error)?);
         let (events, _) = broadcast::channel(64);
-        let config_file = Mutex::new(super::config_file::find(&name));
+        let lookup = super::config_file::Lookup::for_socket(ctrl.remote());
+        let config_file = Mutex::new(super::config_file::find(lookup, name.clone()).await);
         let station = WpaStation {
             ctrl: tokio::sync::Mutex::new(ctrl),
             link: Arc::new(HostLink::new(id, name, "wpa_supplicant", status.connected_network())),
@@ -254,21 +255,26 @@ impl WpaStation {
     }
 
     /// The configuration file as it is now, before a temporary network is added.
-    fn config_snapshot(&self) -> Option<Snapshot> {
+    async fn config_snapshot(&self) -> Option<Snapshot> {
         let path = self.config_file.lock().unwrap_or_else(|p| p.into_inner()).clone()?;
-        let snapshot = Snapshot::take(&path);
-        if snapshot.is_none() {
-            tracing::debug!(interface = %self.link.name(), file = %path.display(),
-                "cannot read wpa_supplicant's configuration file; a save during the guest connection would stay");
+        match Snapshot::take(&path).await {
+            Ok(snapshot) => Some(snapshot),
+            Err(reason) => {
+                tracing::warn!(interface = %self.link.name(), %reason,
+                    "cannot read wpa_supplicant's configuration file; a save during the guest connection would stay");
+                None
+            }
         }
-        snapshot
     }
 
     /// After the temporary network is gone and the host's networks are enabled again:
     /// if someone saved the configuration meanwhile (it then holds the temporary network
     /// and the disabled flags), saves it again from the restored state.
     async fn repair_config(&self, config: Option<&Snapshot>) {
-        let Some(config) = config.filter(|c| c.saved_with_temporary_network()) else { return };
+        let Some(config) = config else { return };
+        if !config.saved_with_temporary_network().await {
+            return;
+        }
         match self.command_ok("SAVE_CONFIG", "SAVE_CONFIG").await {
             Ok(()) => tracing::info!(interface = %self.link.name(), file = %config.path().display(),
                 "the configuration was saved during the guest connection; saved again without the temporary network"),
@@ -408,7 +414,7 @@ impl LinkDriver for WpaStation {
                 self.command_ok(&format!("REMOVE_NETWORK {}", previous.id), "REMOVE_NETWORK").await.ok();
                 (previous.restore, previous.config)
             }
-            None => (self.enabled_networks().await?, self.config_snapshot()),
+            None => (self.enabled_networks().await?, self.config_snapshot().await),
         };
         let reply = self.command("ADD_NETWORK").await?;
         let id: u32 = reply.trim().parse().map_err(|_| {
