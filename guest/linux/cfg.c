@@ -149,6 +149,12 @@ static struct ieee80211_regdomain pw_regdom = {
 	},
 };
 
+/**
+ * pw_wiphy_link() - the wiphy's slot for its one link.
+ * @wiphy: the module's wiphy
+ *
+ * Return: the slot (NULL while no link exists); changed under rtnl only.
+ */
 struct pw_link **pw_wiphy_link(struct wiphy *wiphy)
 {
 	return wiphy_priv(wiphy);
@@ -321,6 +327,14 @@ static void pw_scan_timeout_work(struct work_struct *work)
 	mutex_unlock(&link->lock);
 }
 
+/**
+ * pw_apply_scan_results() - applies a scan-results notification.
+ * @link: the link
+ * @body: the notification's body, validated by pw_notif_parse(); taken over
+ * @len: its length
+ *
+ * Context: the link's ordered workqueue (after earlier answers and notifications).
+ */
 void pw_apply_scan_results(struct pw_link *link, u8 *body, u32 len)
 {
 	struct pw_scan_resp resp;
@@ -411,10 +425,9 @@ static void pw_queue_host_disconnect(struct pw_link *link, u64 session_id)
 {
 	struct pw_disconnect *d = kzalloc(sizeof(*d), GFP_KERNEL);
 
-	if (!d) {
-		netdev_warn(link->dev, "out of memory: the host is not told of the disconnection\n");
+	/* Out of memory: the host is not told; its session ends with the next connect. */
+	if (!d)
 		return;
-	}
 	INIT_WORK(&d->work, pw_disconnect_work);
 	d->link = link;
 	d->session_id = session_id;
@@ -658,6 +671,13 @@ static int pw_cfg_disconnect(struct wiphy *wiphy, struct net_device *dev,
 	return 0;
 }
 
+/**
+ * pw_apply_disconnected() - applies a disconnected notification.
+ * @link: the link
+ * @session_id: the session the host ended; an older one than the current is ignored
+ *
+ * Context: the link's ordered workqueue.
+ */
 void pw_apply_disconnected(struct pw_link *link, u64 session_id)
 {
 	mutex_lock(&link->lock);
@@ -675,6 +695,11 @@ void pw_apply_disconnected(struct pw_link *link, u64 session_id)
 	mutex_unlock(&link->lock);
 }
 
+/**
+ * pw_apply_signal() - records the signal strength a notification reported.
+ * @link: the link
+ * @signal_dbm: the host's signal, in dBm
+ */
 void pw_apply_signal(struct pw_link *link, s8 signal_dbm)
 {
 	mutex_lock(&link->lock);
@@ -730,6 +755,10 @@ static const struct cfg80211_ops pw_cfg_ops = {
 
 /* ------------------------------------------------------------ link state */
 
+/**
+ * pw_link_init_ops() - initializes the link's operation state and work items.
+ * @link: the link being created
+ */
 void pw_link_init_ops(struct pw_link *link)
 {
 	mutex_init(&link->lock);
@@ -740,10 +769,15 @@ void pw_link_init_ops(struct pw_link *link)
 	link->signal_dbm = PW_DEFAULT_SIGNAL_DBM;
 }
 
-/*
- * The interface goes down (rtnl held): finish the scan now, as cfg80211
- * requires before the interface is down, and forget any connection. Nothing
- * here waits for the network; requests in flight find their operation gone.
+/**
+ * pw_link_stop_ops() - ends the link's operations as its interface goes down.
+ * @link: the link
+ *
+ * Finishes the scan now, as cfg80211 requires before the interface is down,
+ * and forgets any connection. Nothing here waits for the network; requests in
+ * flight find their operation gone.
+ *
+ * Context: rtnl held (ndo_stop).
  */
 void pw_link_stop_ops(struct pw_link *link)
 {
@@ -760,7 +794,10 @@ void pw_link_stop_ops(struct pw_link *link)
 	cancel_delayed_work(&link->scan_timeout);
 }
 
-/* Frees what the link state holds; the workqueues are already flushed. */
+/**
+ * pw_link_free_ops() - frees what the link's state holds.
+ * @link: the link, whose workqueues are already flushed
+ */
 void pw_link_free_ops(struct pw_link *link)
 {
 	kvfree(link->last_scan);
@@ -771,12 +808,21 @@ void pw_link_free_ops(struct pw_link *link)
 
 /* ------------------------------------------------------------ wiphy life */
 
+/**
+ * pw_wiphy_destroy() - unregisters and frees the module's wiphy.
+ * @wiphy: the wiphy pw_wiphy_create() made
+ */
 void pw_wiphy_destroy(struct wiphy *wiphy)
 {
 	wiphy_unregister(wiphy);
 	wiphy_free(wiphy);
 }
 
+/**
+ * pw_wiphy_create() - creates and registers the module's wiphy.
+ *
+ * Return: the wiphy, or an ERR_PTR().
+ */
 struct wiphy *pw_wiphy_create(void)
 {
 	struct wiphy *wiphy;

@@ -178,7 +178,8 @@ static int pw_validate(struct nlattr *tb[], struct nlattr *data[],
 		       struct netlink_ext_ack *extack)
 {
 	if (!tb[IFLA_LINK]) {
-		NL_SET_ERR_MSG(extack, "proxy_wifi needs a lower Ethernet device: ip link add link DEV ...");
+		NL_SET_ERR_MSG(extack,
+			       "proxy_wifi needs a lower Ethernet device: ip link add link DEV ...");
 		return -EINVAL;
 	}
 	return 0;
@@ -234,7 +235,8 @@ static int pw_attach(struct net_device *dev, struct net_device *lower,
 	}
 	err = netdev_rx_handler_register(lower, pw_rx_handler, link);
 	if (err) {
-		NL_SET_ERR_MSG(extack, "the lower device has an rx handler already (bridge, bond, ...)");
+		NL_SET_ERR_MSG(extack,
+			       "the lower device has an rx handler already (bridge, bond, ...)");
 		goto err_unregister;
 	}
 	err = netdev_upper_dev_link(lower, dev, extack);

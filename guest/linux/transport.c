@@ -65,9 +65,12 @@ static void pw_io_shutdown_locked(struct pw_link *link, bool all)
 			kernel_sock_shutdown(io->sock, SHUT_RDWR);
 }
 
-/*
- * Teardown, first step: what is in flight stops now; requests made from here
- * on (telling the host of a disconnection) get PW_DRAIN_TIMEOUT_MS.
+/**
+ * pw_io_drain() - teardown, first step: what is in flight stops now.
+ * @link: the link
+ *
+ * Requests made from here on (telling the host of a disconnection) get
+ * PW_DRAIN_TIMEOUT_MS.
  */
 void pw_io_drain(struct pw_link *link)
 {
@@ -77,7 +80,10 @@ void pw_io_drain(struct pw_link *link)
 	mutex_unlock(&link->io_lock);
 }
 
-/* Teardown, last step: no I/O any more. */
+/**
+ * pw_io_close() - teardown, last step: no I/O any more.
+ * @link: the link
+ */
 void pw_io_close(struct pw_link *link)
 {
 	mutex_lock(&link->io_lock);
@@ -218,7 +224,9 @@ static int pw_read_answer(struct pw_link *link, struct socket *sock, u8 op,
  * @resp_len: its length
  *
  * Sleeps (never call it under rtnl or from a cfg80211 callback). Every failure
- * is logged. Return: 0 or a negative errno.
+ * is logged.
+ *
+ * Return: 0 or a negative errno.
  */
 int pw_request(struct pw_link *link, u8 op, const u8 *body, u32 len,
 	       u8 want_op, u8 **resp, u32 *resp_len)
@@ -455,6 +463,7 @@ static int pw_listen_socket(struct socket **out)
 
 static int pw_listener_thread(void *data)
 {
+	const unsigned long retry = msecs_to_jiffies(PW_LISTEN_RETRY_MS);
 	struct pw_link *link = data;
 	struct socket *lsock = NULL;
 	bool complained = false;
@@ -471,7 +480,7 @@ static int pw_listener_thread(void *data)
 						    "cannot listen for notifications on vsock port %u (%d); retrying\n",
 						    pw_notification_port, err);
 				complained = true;
-				schedule_timeout_interruptible(msecs_to_jiffies(PW_LISTEN_RETRY_MS));
+				schedule_timeout_interruptible(retry);
 				continue;
 			}
 			if (complained)
@@ -483,7 +492,8 @@ static int pw_listener_thread(void *data)
 			continue;
 		if (err) {
 			if (net_ratelimit())
-				netdev_warn(link->dev, "accepting a notification failed (%d)\n", err);
+				netdev_warn(link->dev,
+					    "accepting a notification failed (%d)\n", err);
 			schedule_timeout_interruptible(msecs_to_jiffies(PW_ACCEPT_POLL_MS));
 			continue;
 		}
@@ -494,6 +504,12 @@ static int pw_listener_thread(void *data)
 	return 0;
 }
 
+/**
+ * pw_listener_start() - starts the link's notification listener thread.
+ * @link: the link
+ *
+ * Return: 0, or a negative errno.
+ */
 int pw_listener_start(struct pw_link *link)
 {
 	struct task_struct *task;
@@ -505,6 +521,10 @@ int pw_listener_start(struct pw_link *link)
 	return 0;
 }
 
+/**
+ * pw_listener_stop() - stops the notification listener and waits for it.
+ * @link: the link
+ */
 void pw_listener_stop(struct pw_link *link)
 {
 	if (link->listener) {

@@ -9,6 +9,12 @@
 
 #include "wire.h"
 
+/**
+ * pw_op_name() - an operation's name, for log lines.
+ * @op: the operation byte of a header
+ *
+ * Return: a static string ("unknown operation" for other values).
+ */
 const char *pw_op_name(u8 op)
 {
 	switch (op) {
@@ -35,6 +41,12 @@ const char *pw_op_name(u8 op)
 	}
 }
 
+/**
+ * pw_hdr_encode() - writes a message header.
+ * @buf: PW_HDR_LEN bytes
+ * @op: the operation
+ * @size: the body's length
+ */
 void pw_hdr_encode(u8 *buf, u8 op, u32 size)
 {
 	buf[0] = op;
@@ -42,6 +54,15 @@ void pw_hdr_encode(u8 *buf, u8 op, u32 size)
 	put_unaligned_le16(PW_PROTOCOL_VERSION, buf + 5);
 }
 
+/**
+ * pw_hdr_decode() - decodes and checks a header from the host.
+ * @buf: PW_HDR_LEN bytes
+ * @hdr: the decoded header
+ * @why: room for the reason of a refusal (PW_WHY_LEN bytes)
+ *
+ * Return: 0; -EPROTO for another protocol version; -EMSGSIZE for a body
+ * larger than PW_MAX_BODY_LEN.
+ */
 int pw_hdr_decode(const u8 *buf, struct pw_hdr *hdr, char *why)
 {
 	u16 version = get_unaligned_le16(buf + 5);
@@ -61,6 +82,12 @@ int pw_hdr_decode(const u8 *buf, struct pw_hdr *hdr, char *why)
 	return 0;
 }
 
+/**
+ * pw_scan_req_encode() - writes a scan request body.
+ * @buf: PW_SCAN_REQ_LEN bytes
+ * @ssid: the SSID to scan for (ignored when @ssid_len is 0)
+ * @ssid_len: its length, at most IEEE80211_MAX_SSID_LEN (longer is cut)
+ */
 void pw_scan_req_encode(u8 *buf, const u8 *ssid, u8 ssid_len)
 {
 	memset(buf, 0, PW_SCAN_REQ_LEN);
@@ -69,7 +96,13 @@ void pw_scan_req_encode(u8 *buf, const u8 *ssid, u8 ssid_len)
 	memcpy(buf + 1, ssid, ssid_len);
 }
 
-/* Writes PW_CONNECT_REQ_FIXED_LEN + key_len bytes; returns that length. */
+/**
+ * pw_connect_req_encode() - writes a connect request body.
+ * @req: the request
+ * @buf: PW_CONNECT_REQ_FIXED_LEN + @req->key_len bytes
+ *
+ * Return: the number of bytes written.
+ */
 u32 pw_connect_req_encode(const struct pw_connect_req *req, u8 *buf)
 {
 	unsigned int i;
@@ -92,6 +125,11 @@ u32 pw_connect_req_encode(const struct pw_connect_req *req, u8 *buf)
 	return PW_CONNECT_REQ_FIXED_LEN + req->key_len;
 }
 
+/**
+ * pw_disconnect_req_encode() - writes a disconnect request body.
+ * @buf: PW_DISCONNECT_REQ_LEN bytes
+ * @session_id: the session the guest leaves
+ */
 void pw_disconnect_req_encode(u8 *buf, u64 session_id)
 {
 	put_unaligned_le64(session_id, buf);
@@ -166,7 +204,12 @@ int pw_scan_resp_parse(const u8 *body, u32 len, struct pw_scan_resp *out,
 	return 0;
 }
 
-/* Only for responses that pw_scan_resp_parse() accepted. */
+/**
+ * pw_scan_resp_entry() - decodes one BSS entry of a validated scan response.
+ * @resp: a response pw_scan_resp_parse() accepted
+ * @index: the entry, below @resp->num_bss
+ * @bss: the entry; its IEs point into the response's body
+ */
 void pw_scan_resp_entry(const struct pw_scan_resp *resp, u32 index,
 			struct pw_bss *bss)
 {

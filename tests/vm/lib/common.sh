@@ -2,8 +2,8 @@
 # CLI once, and the helpers every in-VM script starts with.
 
 # vm_test_setup NAME: sets root, WIFI_LAB, started, work (a temp dir removed at exit,
-# holding a debug-stripped copy of the proxy-wifi binary); exits 0 with a notice when
-# wifi-lab is not there.
+# holding a debug-stripped copy of the proxy-wifi binary: the debug build, or
+# $PROXY_WIFI_BIN when set); exits 0 with a notice when wifi-lab is not there.
 vm_test_setup() {
   root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
   WIFI_LAB=${WIFI_LAB:-$root/../shared/tools/wifi-lab}
@@ -14,11 +14,12 @@ vm_test_setup() {
   cd "$root"
   started=$(date +%s)
   local target=${CARGO_TARGET_DIR:-$root/target}
-  cargo build -q -p proxy-wifi-cli
+  # PROXY_WIFI_BIN: a binary built already (parallel CI lanes build it once).
+  local bin=${PROXY_WIFI_BIN:-$target/debug/proxy-wifi}
+  [ -n "${PROXY_WIFI_BIN:-}" ] || cargo build -q -p proxy-wifi-cli
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT
-  objcopy --strip-debug "$target/debug/proxy-wifi" "$work/proxy-wifi" 2>/dev/null \
-    || cp "$target/debug/proxy-wifi" "$work/proxy-wifi"
+  objcopy --strip-debug "$bin" "$work/proxy-wifi" 2>/dev/null || cp "$bin" "$work/proxy-wifi"
   echo "built in $(( $(date +%s) - started ))s"
   # The host's `nice`, for the in-VM HI prefix (see IN_VM_PRELUDE).
   nice_add=()
