@@ -5,7 +5,9 @@
 # (tests/vm/guest-driver/run.sh). Then the DKMS package (scripts/deb-dkms.sh): contents,
 # lintian, install on this machine (DKMS must build the module for every installed
 # linux-headers-* kernel), removal; and the boot test of the installed guest
-# (tests/vm/guest-driver/boot.sh) on the oldest and the newest kernel.
+# (tests/vm/guest-driver/boot.sh) on the oldest and the newest kernel. The VM jobs run
+# in two lanes side by side (each VM is one TCG vCPU; 2 cores), each job's output in its
+# own log, shown when it fails.
 #
 # With ../shared/tools/wifi-lab (or WIFI_LAB=PATH) the builds use its --kbuild (sid and
 # experimental build in its Debian sid chroot with their gcc). Without it, only 6.1 and
@@ -76,23 +78,48 @@ done
 say "the DKMS package: build, contents, lintian, install and removal on this machine"
 bash "$root/.ci/guest-package.sh"
 
+# One VM job: its output in $out/JOB.log, a summary line on stdout; the log is shown
+# when it fails.
+vm_job() { # kind kernel
+  local name="$1-${2##*/}" t0 rc=0
+  t0=$(date +%s)
+  case $1 in
+    suite) WIFI_LAB="$wifi_lab" bash "$root/tests/vm/guest-driver/run.sh" "$2" "${module[$2]}" >"$out/$name.log" 2>&1 || rc=$? ;;
+    boot) WIFI_LAB="$wifi_lab" bash "$root/tests/vm/guest-driver/boot.sh" "$2" >"$out/$name.log" 2>&1 || rc=$? ;;
+  esac
+  local summary; summary=$(grep -E '^GUEST (DRIVER|BOOT) TEST' "$out/$name.log" | tail -n 1)
+  if [ $rc = 0 ]; then
+    echo "  PASS $1 on $2: ${summary:-no summary} ($(( $(date +%s) - t0 ))s)"
+  else
+    cat "$out/$name.log"
+    echo "  FAIL $1 on $2: exit $rc ($(( $(date +%s) - t0 ))s)"
+  fi
+  return $rc
+}
+# A lane runs its jobs one after the other; two lanes run side by side (one TCG vCPU each).
+lane() { local rc=0 job; for job in "$@"; do vm_job ${job/:/ } || rc=1; done; return $rc; }
+
 if [ "${GUEST_DRIVER_SKIP_VM:-0}" = 1 ]; then
   say "VM tests skipped (GUEST_DRIVER_SKIP_VM=1)"
 elif [ $have_lab = 0 ]; then
   say "skipped: $wifi_lab not found, guest driver VM tests not run"
 else
-  for k in "${kernels[@]}"; do
-    t0=$(date +%s)
-    say "VM suite on $k"
-    WIFI_LAB="$wifi_lab" bash "$root/tests/vm/guest-driver/run.sh" "$k" "${module[$k]}"
-    echo "  $k: VM suite passed in $(( $(date +%s) - t0 ))s"
+  # The service binary, built once for every job.
+  (cd "$root" && cargo build -q -p proxy-wifi-cli)
+  export PROXY_WIFI_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/proxy-wifi"
+  jobs=()
+  for k in "${kernels[@]}"; do jobs+=("suite:$k"); done
+  for k in $(printf '%s\n' "$oldest" "$newest" | uniq); do jobs+=("boot:$k"); done
+  lane_a=(); lane_b=()
+  for i in "${!jobs[@]}"; do
+    if [ $((i % 2)) = 0 ]; then lane_a+=("${jobs[$i]}"); else lane_b+=("${jobs[$i]}"); fi
   done
-  for k in $(printf '%s\n' "$oldest" "$newest" | uniq); do
-    t0=$(date +%s)
-    say "the installed guest's boot on $k"
-    WIFI_LAB="$wifi_lab" bash "$root/tests/vm/guest-driver/boot.sh" "$k"
-    echo "  $k: boot test passed in $(( $(date +%s) - t0 ))s"
-  done
+  say "VM jobs in two lanes: [${lane_a[*]}] and [${lane_b[*]}]"
+  lane "${lane_a[@]}" &
+  pid_a=$!
+  rc_b=0; [ ${#lane_b[@]} -eq 0 ] || lane "${lane_b[@]}" || rc_b=$?
+  rc_a=0; wait $pid_a || rc_a=$?
+  [ $rc_a = 0 ] && [ $rc_b = 0 ] || { say "VM jobs failed (above)"; exit 1; }
 fi
 [ -n "${GUEST_DRIVER_OUT:-}" ] || rm -rf "$out"
 say "done"
