@@ -372,14 +372,16 @@ impl std::fmt::Debug for NetworkSetting {
 /// The settings of the temporary network for a guest's connect request: `scan_ssid 1`
 /// first (it marks the temporary network in a saved configuration: config_file.rs), SSID
 /// (hex), BSSID if named, and the security: open: `key_mgmt NONE`; WPA2-PSK: `key_mgmt
-/// WPA-PSK`, `mem_only_psk 1`, `psk` as the PMK's 64 hex digits; SAE: `key_mgmt SAE`, the
-/// password (see below), `ieee80211w 2`.
+/// WPA-PSK`, `mem_only_psk 1`, `psk` as the PMK's 64 hex digits; SAE: `key_mgmt SAE`,
+/// `mem_only_psk 1`, the password as a quoted `psk` passphrase, `ieee80211w 2` (a password
+/// that cannot be a passphrase is refused: it would have to go as `sae_password`, which a
+/// `SAVE_CONFIG` writes to disk).
 ///
 /// `mem_only_psk 1` (a `SAVE_CONFIG` by another tool never writes the key) goes just
 /// before the `psk`, and only with one: wpa_supplicant (2.10, `wpa_supplicant_pick_network`)
 /// does not join a network with `mem_only_psk=1` and neither `psk` nor passphrase, whatever
 /// its `key_mgmt`; it asks for a passphrase instead (`CTRL-REQ-PSK_PASSPHRASE`), which an
-/// open network or an SAE `sae_password` never gets (issue 25 item 6).
+/// open network never gets (issue 25 item 6).
 pub fn network_settings(params: &ConnectParams) -> Result<Vec<NetworkSetting>, InterfaceError> {
     let plain = |name, value: String| NetworkSetting { name, value: Zeroizing::new(value), secret: false };
     let secret = |name, value: String| NetworkSetting { name, value: Zeroizing::new(value), secret: true };
@@ -397,18 +399,22 @@ pub fn network_settings(params: &ConnectParams) -> Result<Vec<NetworkSetting>, I
         GuestSecurity::Wpa3Sae(password) => {
             let password = password.expose_secret();
             let printable = password.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'"');
-            settings.push(plain("key_mgmt", "SAE".into()));
             // SAE takes the passphrase when there is no sae_password, and a passphrase is
             // kept in memory only (mem_only_psk); wpa_supplicant takes 8..=63 characters.
-            // Other passwords go as sae_password, which a SAVE_CONFIG would write.
-            if printable && (8..=63).contains(&password.len()) {
-                settings.push(plain("mem_only_psk", "1".into()));
-                settings.push(secret("psk", format!("\"{password}\"")));
-            } else {
-                // Printable ASCII goes quoted, anything else as hex (both read by wpa_supplicant).
-                let value = if printable { format!("\"{password}\"") } else { hex::encode(password.as_bytes()) };
-                settings.push(secret("sae_password", value));
+            // Any other password could only go as sae_password, which a SAVE_CONFIG would
+            // write to the host's configuration: refused (issue 25 item 8).
+            if !(printable && (8..=63).contains(&password.len())) {
+                let reason = format!(
+                    "the SAE password ({} bytes) is not 8 to 63 printable ASCII characters without '\"', \
+                     the only form wpa_supplicant keeps in memory only; refused rather than written to its configuration",
+                    password.len()
+                );
+                tracing::warn!(ssid = %params.ssid, %reason, "guest connect refused");
+                return Err(InterfaceError::UnsupportedSecurity { ssid: params.ssid, reason });
             }
+            settings.push(plain("key_mgmt", "SAE".into()));
+            settings.push(plain("mem_only_psk", "1".into()));
+            settings.push(secret("psk", format!("\"{password}\"")));
             settings.push(plain("ieee80211w", "2".into()));
         }
     }
@@ -597,19 +603,28 @@ mod tests {
             rendered(&network_settings(&sae).unwrap())[2..],
             ["key_mgmt SAE", "mem_only_psk 1", "psk \"correct horse\"", "ieee80211w 2"]
         );
-        // Other SAE passwords: sae_password, without mem_only_psk.
-        let short = params("home", vec![AkmSuite::Sae], Key::new(b"short").unwrap());
-        assert_eq!(
-            rendered(&network_settings(&short).unwrap())[2..],
-            ["key_mgmt SAE", "sae_password \"short\"", "ieee80211w 2"]
-        );
-        let odd = params("home", vec![AkmSuite::Sae], Key::new(b"say \"hi\" twice").unwrap());
-        assert_eq!(rendered(&network_settings(&odd).unwrap())[3], "sae_password 7361792022686922207477696365");
-
         let short = params("lab-wpa2", vec![AkmSuite::Psk], Key::new(b"labpassword").unwrap());
         assert!(matches!(network_settings(&short), Err(InterfaceError::UnsupportedSecurity { .. })));
         let enterprise = params("corp", vec![AkmSuite::Ieee8021x], Key::from(Pmk::from_bytes([1; 32])));
         assert!(matches!(network_settings(&enterprise), Err(InterfaceError::UnsupportedSecurity { .. })));
+    }
+
+    /// Issue 25 item 8: an SAE password wpa_supplicant cannot hold in memory only (it would
+    /// go as `sae_password`, which `SAVE_CONFIG` writes) is refused, not sent.
+    #[test]
+    fn an_sae_password_that_a_save_would_write_is_refused() {
+        let sae = |password: &[u8]| network_settings(&params("home", vec![AkmSuite::Sae], Key::new(password).unwrap()));
+        for good in [&b"8 chars!"[..], b"correct horse battery staple", &[b'~'; 63]] {
+            let settings = rendered(&sae(good).unwrap());
+            assert!(settings.contains(&"mem_only_psk 1".to_owned()), "{settings:?}");
+            assert!(!settings.iter().any(|s| s.starts_with("sae_password")), "{settings:?}");
+        }
+        for bad in [&b"short"[..], &[b'a'; 64], b"say \"hi\" twice", "caf\u{e9} au lait".as_bytes(), b"tab\tinside"] {
+            let error = sae(bad).map(|s| rendered(&s)).unwrap_err();
+            let InterfaceError::UnsupportedSecurity { reason, .. } = &error else { panic!("{error:?}") };
+            assert!(reason.contains("8 to 63 printable") && !reason.contains("hi"), "{reason}");
+            assert_eq!(error.connect_failure().status_code(), proxy_wifi_protocol::StatusCode::UNSPECIFIED_FAILURE);
+        }
     }
 
     #[test]

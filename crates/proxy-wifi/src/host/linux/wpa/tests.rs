@@ -397,6 +397,28 @@ async fn a_save_during_a_guest_connection_leaves_the_host_config_as_it_was() {
     assert_eq!(std::fs::read(&config).unwrap(), host_config);
 }
 
+/// Issue 25 item 8: an SAE password that could only go as `sae_password` (written by a
+/// `SAVE_CONFIG`) never reaches wpa_supplicant; the connect is refused with status 1.
+#[tokio::test]
+async fn an_sae_password_a_save_would_write_is_refused_before_wpa_supplicant() {
+    let lab = Lab::start(temp_dir("sae"), FakeState { on_select: "connect", ..host_networks() }).await;
+    let Lab { fake, interface, .. } = &lab;
+    let sae = |password: &str| {
+        ConnectParams::new(ConnectRequest::wpa3_sae(Ssid::new(b"lab-sae").unwrap(), password.as_bytes()).unwrap())
+    };
+    let before = fake.commands().len();
+    let error = interface.connect(&sae("say \"hi\"")).await.unwrap_err();
+    assert!(matches!(error, InterfaceError::UnsupportedSecurity { .. }), "{error}");
+    assert_eq!(error.connect_failure().status_code(), proxy_wifi_protocol::StatusCode::UNSPECIFIED_FAILURE);
+    assert_eq!(fake.commands()[before..], [] as [String; 0], "nothing sent to wpa_supplicant");
+    // A password it holds in memory only goes through.
+    interface.connect(&sae("correct horse")).await.unwrap();
+    let commands = fake.commands();
+    assert!(commands.contains(&"SET_NETWORK 2 mem_only_psk 1".to_owned()), "{commands:?}");
+    assert!(!commands.iter().any(|c| c.contains("sae_password")), "{commands:?}");
+    interface.disconnect().await.unwrap();
+}
+
 #[tokio::test]
 async fn wrong_key_fails_and_cleans_up() {
     let lab = Lab::start(temp_dir("wrongkey"), FakeState { on_select: "wrong-key", ..host_networks() }).await;
