@@ -76,3 +76,18 @@ left=$(find /lib/modules/*/updates/dkms -name 'proxy_wifi.ko*' 2>/dev/null; ls -
 apt-get purge -y proxy-wifi-dkms >/dev/null 2>&1 || fail "apt-get purge"
 [ ! -e /etc/modprobe.d/proxy_wifi.conf ] || fail "the settings file stayed after purge"
 echo "PASS remove: no module, DKMS tree or source left; purge removes the settings [$(elapsed)]"
+
+# The route of other distributions: make dkms-install / dkms-uninstall, for one kernel
+# with headers here.
+kver=$(echo "$headers" | tail -n 1)
+make -s -C "$root/guest/linux" dkms-install KVER="$kver" >/tmp/guest-make-dkms.log 2>&1 \
+  || { cat /tmp/guest-make-dkms.log; fail "make dkms-install KVER=$kver"; }
+dkms status -m proxy_wifi -v "$version" -k "$kver" | grep -q installed || fail "make dkms-install: dkms status"
+[ -f /usr/lib/modules-load.d/proxy_wifi.conf ] && [ -f /etc/modprobe.d/proxy_wifi.conf ] \
+  || fail "make dkms-install: the boot-time files are not in place"
+make -s -C "$root/guest/linux" dkms-uninstall KVER="$kver" >>/tmp/guest-make-dkms.log 2>&1 || fail "make dkms-uninstall"
+left=$(find /lib/modules/*/updates/dkms -name 'proxy_wifi.ko*' 2>/dev/null; ls -d /var/lib/dkms/proxy_wifi "/usr/src/proxy_wifi-$version" \
+  /usr/lib/modules-load.d/proxy_wifi.conf 2>/dev/null || true)
+[ -z "$left" ] || fail "left after make dkms-uninstall: $left"
+rm -f /etc/modprobe.d/proxy_wifi.conf
+echo "PASS make dkms-install / dkms-uninstall (other distributions): built by DKMS for $kver, then nothing left [$(elapsed)]"
