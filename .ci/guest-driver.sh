@@ -5,7 +5,9 @@
 # (tests/vm/guest-driver/run.sh). Then the DKMS package (scripts/deb-dkms.sh): contents,
 # lintian, install on this machine (DKMS must build the module for every installed
 # linux-headers-* kernel), removal; and the boot test of the installed guest
-# (tests/vm/guest-driver/boot.sh) on the oldest and the newest kernel. The VM jobs run
+# (tests/vm/guest-driver/boot.sh) on the oldest and the newest kernel; and the whole VM
+# suite on the debug kernel of ../shared/kernels (KASAN, lockdep, UBSAN, kmemleak;
+# GUEST_DRIVER_DEBUG_KERNEL=DEB picks another, =none skips it). The VM jobs run
 # in two lanes side by side (each VM is one TCG vCPU; 2 cores), each job's output in its
 # own log, shown when it fails.
 #
@@ -46,10 +48,17 @@ command -v sparse >/dev/null || needed+=(sparse)
 command -v make >/dev/null || needed+=(make)
 [ ${#needed[@]} -eq 0 ] || { say "installing ${needed[*]}"; apt_install "${needed[@]}"; }
 
+# The debug kernel (KASAN, lockdep, UBSAN, kmemleak; ../shared/kernels, see its README):
+# the whole VM suite runs on it too, and its kernel log must stay clean.
+debug_kernel=${GUEST_DRIVER_DEBUG_KERNEL:-$(ls "$root"/../shared/kernels/linux-image-*pwdebug*.deb 2>/dev/null | head -n 1 || true)}
+build_kernels=("${kernels[@]}")
+[ "$debug_kernel" != none ] || debug_kernel=""
+[ -z "$debug_kernel" ] || [ $have_lab = 0 ] || build_kernels+=("$debug_kernel")
+
 out=${GUEST_DRIVER_OUT:-$(mktemp -d)}
 declare -A module
-for k in "${kernels[@]}"; do
-  b="$out/$k"
+for k in "${build_kernels[@]}"; do
+  b="$out/${k##*/}"
   rm -rf "$b"; mkdir -p "$b"
   cp "$root"/guest/linux/{*.c,*.h,Kbuild,Makefile} "$b/"
   log="$b/build.log"
@@ -85,6 +94,8 @@ vm_job() { # kind kernel
   t0=$(date +%s)
   case $1 in
     suite) WIFI_LAB="$wifi_lab" bash "$root/tests/vm/guest-driver/run.sh" "$2" "${module[$2]}" >"$out/$name.log" 2>&1 || rc=$? ;;
+    debug) GUEST_VM_TIMEOUT=3000 WIFI_LAB="$wifi_lab" bash "$root/tests/vm/guest-driver/run.sh" "$2" "${module[$2]}" \
+      >"$out/$name.log" 2>&1 || rc=$? ;;
     boot) WIFI_LAB="$wifi_lab" bash "$root/tests/vm/guest-driver/boot.sh" "$2" >"$out/$name.log" 2>&1 || rc=$? ;;
   esac
   local summary; summary=$(grep -E '^GUEST (DRIVER|BOOT) TEST' "$out/$name.log" | tail -n 1)
@@ -107,14 +118,22 @@ else
   # The service binary, built once for every job.
   (cd "$root" && cargo build -q -p proxy-wifi-cli)
   export PROXY_WIFI_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/proxy-wifi"
-  jobs=()
-  for k in "${kernels[@]}"; do jobs+=("suite:$k"); done
-  for k in $(printf '%s\n' "$oldest" "$newest" | uniq); do jobs+=("boot:$k"); done
+  # The debug kernel's suite (3x slower) has a lane to itself, with the oldest kernel's
+  # boot test; the other lane takes the four kernels' suites and the newest's boot test.
   lane_a=(); lane_b=()
-  for i in "${!jobs[@]}"; do
-    if [ $((i % 2)) = 0 ]; then lane_a+=("${jobs[$i]}"); else lane_b+=("${jobs[$i]}"); fi
-  done
-  say "VM jobs in two lanes: [${lane_a[*]}] and [${lane_b[*]}]"
+  if [ -n "$debug_kernel" ]; then
+    lane_a+=("debug:$debug_kernel" "boot:$oldest")
+    for k in "${kernels[@]}"; do lane_b+=("suite:$k"); done
+    [ "$newest" = "$oldest" ] || lane_b+=("boot:$newest")
+  else
+    jobs=()
+    for k in "${kernels[@]}"; do jobs+=("suite:$k"); done
+    for k in $(printf '%s\n' "$oldest" "$newest" | uniq); do jobs+=("boot:$k"); done
+    for i in "${!jobs[@]}"; do
+      if [ $((i % 2)) = 0 ]; then lane_a+=("${jobs[$i]}"); else lane_b+=("${jobs[$i]}"); fi
+    done
+  fi
+  say "VM jobs in two lanes: [${lane_a[*]##*/}] and [${lane_b[*]}]"
   lane "${lane_a[@]}" &
   pid_a=$!
   rc_b=0; [ ${#lane_b[@]} -eq 0 ] || lane "${lane_b[@]}" || rc_b=$?

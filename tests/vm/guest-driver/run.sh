@@ -46,7 +46,7 @@ nm=(--with-nm)
 "$WIFI_LAB" --help 2>/dev/null | grep -q -- --with-nm || nm=()
 
 rc=0
-"$WIFI_LAB" --kernel "$series" "${nm[@]}" --radios 4 --timeout 900 --mem 1536 \
+"$WIFI_LAB" --kernel "$series" "${nm[@]}" --radios 4 --timeout "${GUEST_VM_TIMEOUT:-900}" --mem 1536 \
   --add "$work/proxy-wifi:/usr/local/bin/proxy-wifi" "${nice_add[@]}" \
   --add "$module:/root/proxy_wifi.ko" \
   --add "$work/nl-sae-connect:/usr/local/bin/nl-sae-connect" \
