@@ -37,7 +37,12 @@ impl Cli {
     /// Parses `args` (exits with clap's message on a bad command line) and says which
     /// `serve` flags were given on it (clap ids), so a config file does not override them.
     pub fn parse_with_given_flags(args: impl IntoIterator<Item = std::ffi::OsString>) -> (Cli, BTreeSet<String>) {
-        let mut matches = Cli::command().get_matches_from(args);
+        let args: Vec<std::ffi::OsString> = args.into_iter().collect();
+        let command = Cli::command();
+        let mut matches = match command.clone().try_get_matches_from(&args) {
+            Ok(matches) => matches,
+            Err(error) => crate::cli_suggest::add_tip(error, &command, &args).exit(),
+        };
         let given = matches.subcommand_matches("serve").map(flags_given).unwrap_or_default();
         match Cli::from_arg_matches_mut(&mut matches) {
             Ok(cli) => (cli, given),
@@ -71,7 +76,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Act as a guest (like the proxy_wifi driver): scan, connect, disconnect, listen.
     Guest(GuestArgs),
-    /// Control a running `serve` (simulated mode): trigger host events, read its status.
+    /// Control a running `serve`: its status, guests and shutdown (every mode); host events
+    /// (host-disconnect, host-connect, signal, scan-results, scan-mode: simulated mode).
     Ctl(CtlArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
     Completions {
@@ -203,8 +209,9 @@ pub struct ServeArgs {
     /// Directory of wpa_supplicant control sockets (wpa-supplicant backend).
     #[arg(long, value_name = "DIR")]
     pub wpa_ctrl_dir: Option<PathBuf>,
-    /// Control socket for `proxy-wifi ctl` (default: in $XDG_RUNTIME_DIR or /tmp/proxy-wifi-UID;
-    /// on Windows a named pipe \\.\pipe\NAME, default \\.\pipe\proxy-wifi-control).
+    /// Control socket for `proxy-wifi ctl` (default: $XDG_RUNTIME_DIR/proxy-wifi/control.sock,
+    /// else /run/proxy-wifi/control.sock for root and /tmp/proxy-wifi-UID/control.sock for
+    /// other users; on Windows a named pipe \\.\pipe\NAME, default \\.\pipe\proxy-wifi-control).
     #[arg(long, value_name = "PATH")]
     pub control_socket: Option<PathBuf>,
     /// Do not open a control socket.
@@ -422,23 +429,25 @@ pub struct CtlArgs {
 #[derive(Debug, Clone, Subcommand, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "command", rename_all = "kebab-case")]
 pub enum CtlCommand {
-    /// The host loses its connection (the guest is told if it used it).
+    /// Simulated mode: the host loses its connection (the guest is told if it used it).
     HostDisconnect,
-    /// The host joins the first open or WPA2-PSK simulated network.
+    /// Simulated mode: the host joins the first open or WPA2-PSK simulated network.
     HostConnect {
         /// Which network.
         #[arg(value_enum)]
         kind: HostNetworkArg,
     },
-    /// The host connection's link quality changes (0-100 %; the guest gets q/2-100 dBm).
+    /// Simulated mode: the host connection's link quality changes (0-100 %; the guest gets
+    /// q/2-100 dBm).
     Signal {
         /// Link quality in percent.
         #[arg(value_parser = clap::value_parser!(u32).range(0..=100))]
         percent: u32,
     },
-    /// The host finishes a scan: all networks go to the guest.
+    /// Simulated mode: the host finishes a scan; all networks go to the guest.
     ScanResults,
-    /// Scans answer at once (sync) or first result now and the rest by notification (async).
+    /// Simulated mode: scans answer at once (sync) or first result now and the rest by
+    /// notification (async).
     ScanMode {
         /// sync or async.
         #[arg(value_enum)]

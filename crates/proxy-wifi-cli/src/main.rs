@@ -1,6 +1,7 @@
 //! `proxy-wifi`: serve a VM the host's Wi-Fi, act as a test guest, control a service.
 
 mod cli;
+mod cli_suggest;
 mod config_file;
 mod control;
 mod control_guests;
@@ -17,6 +18,7 @@ mod networks_file;
 mod output;
 mod readiness;
 mod serve;
+mod serve_messages;
 mod serve_rules;
 mod status_view;
 mod toml_file;

@@ -12,6 +12,7 @@ use tokio::sync::Notify;
 
 use crate::cli::{ServeArgs, TransportKind};
 use crate::control::{self, ControlServer};
+use crate::serve_messages::{self, Served};
 use crate::{config_file, host_backend, networks_file, serve_rules};
 
 /// The transport settings the flags describe (after [`serve_rules::check`]), or an error
@@ -225,6 +226,12 @@ pub async fn run(mut args: ServeArgs, given: BTreeSet<String>) -> Result<ExitCod
         let list = fake_networks.clone();
         builder = builder.fake_networks(move || list.clone());
     }
+    let fake_names =
+        fake_networks.iter().map(|n| String::from_utf8_lossy(&n.ssid).into_owned()).collect::<Vec<_>>().join(", ");
+    let mut served = match mode {
+        OperationMode::Simulated => Served::Simulated(describe_networks(&simulated)),
+        OperationMode::Host => Served::HostWifi { fake: fake_names.clone() },
+    };
     if mode == OperationMode::Host {
         match host_backend::create(&args) {
             Ok(backend) => builder = builder.host_backend(backend),
@@ -241,10 +248,13 @@ pub async fn run(mut args: ServeArgs, given: BTreeSet<String>) -> Result<ExitCod
                      --wait-for-backend (wait for it), --fake-network SSID, or --mode simulated"
                 ));
             }
-            Err(reason) => tracing::warn!("{reason}; serving the fake networks only"),
+            Err(reason) => {
+                tracing::warn!("{reason}; serving the fake networks only");
+                served = Served::FakeOnly(fake_names);
+            }
         }
     }
-    let service = Arc::new(builder.start().map_err(|e| e.to_string())?);
+    let service = Arc::new(builder.start().map_err(|e| serve_messages::start_error(e, kind, args.request_port))?);
 
     let stop_requested = Arc::new(Notify::new());
     let control = if args.no_control {
@@ -260,10 +270,7 @@ pub async fn run(mut args: ServeArgs, given: BTreeSet<String>) -> Result<ExitCod
     };
 
     let guest = notification_target(&settings);
-    let what = match mode {
-        OperationMode::Simulated => format!("simulated Wi-Fi ({})", describe_networks(&simulated)),
-        OperationMode::Host => "the host's Wi-Fi".to_string(),
-    };
+    let what = served.to_string();
     let try_it = match kind {
         TransportKind::Tcp if args.any_guest || args.dynamic_guests => String::new(),
         TransportKind::Tcp

@@ -856,3 +856,46 @@ fn ctl_guest_add_hybrid_vsock_opens_the_vms_listener_and_remove_closes_it() {
     let wrong = server.ctl(&["guest", "add", "vsock:7"]);
     assert!(!wrong.status.success() && stderr(&wrong).contains("give a hybrid-vsock:PATH guest"), "{}", stderr(&wrong));
 }
+
+/// The first-hour mistakes: a wrong flag name, a taken port, no service, and a host mode
+/// that serves only fake networks; each message says what to do.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_wrong_flag_a_taken_port_and_no_service_say_what_to_do() {
+    let run = |args: &[&str]| Command::new(cargo_bin("proxy-wifi")).args(args).output().unwrap();
+    let out = run(&["serve", "--port", "31345"]);
+    assert!(stderr(&out).contains("did you mean '--request-port'"), "{}", stderr(&out));
+
+    let (_server, ports) = Server::start_on_free_ports(&[]);
+    let busy = run(&["serve", "--no-config", "--no-control", "--request-port", &ports.0.to_string()]);
+    let logs = stderr(&busy);
+    assert_eq!(busy.status.code(), Some(1), "{logs}");
+    let taken = format!("request port {} is taken", ports.0);
+    assert!(logs.contains(&taken) && logs.contains("give another with --request-port"), "{logs}");
+
+    let unused = free_ports();
+    let out = guest(unused, &["scan", "--no-wait"]);
+    assert!(!out.status.success());
+    let hint = format!(
+        "is `proxy-wifi serve` running? Start it in another terminal, or check --host (127.0.0.1) and --request-port ({})",
+        unused.0
+    );
+    assert!(stderr(&out).contains(&hint), "{}", stderr(&out));
+
+    let tmp = tempfile::tempdir().unwrap();
+    let ctrl = tmp.path().join("none");
+    let fake_only = [
+        "--mode",
+        "host",
+        "--allow-tcp-host-mode",
+        "--backend",
+        "wpa-supplicant",
+        "--wpa-ctrl-dir",
+        ctrl.to_str().unwrap(),
+        "--fake-network",
+        "LabFake",
+    ];
+    let server =
+        Server::start(&port_flags(free_ports()).iter().map(String::as_str).chain(fake_only).collect::<Vec<_>>());
+    assert!(server.first_line.starts_with("proxy-wifi: serving fake networks only (LabFake"), "{}", server.first_line);
+}

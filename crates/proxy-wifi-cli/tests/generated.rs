@@ -131,3 +131,22 @@ fn serve_tells_systemd_when_it_is_ready_and_stopping() {
     assert_eq!(String::from_utf8_lossy(&buffer[..n]).trim_end(), "STOPPING=1");
     assert!(child.wait().unwrap().success());
 }
+
+/// The help names root's control socket (the packaged service's), and `ctl` says which
+/// commands need simulated mode instead of calling them all "simulated mode".
+#[test]
+fn help_names_roots_control_socket_and_which_ctl_commands_are_simulated_only() {
+    let serve = stdout_of(&["serve", "--help"]);
+    assert!(serve.contains("/run/proxy-wifi/control.sock for root"), "{serve}");
+    let ctl = stdout_of(&["ctl", "--help"]);
+    let line = |name: &str| ctl.lines().find(|l| l.trim_start().starts_with(name)).unwrap_or_default().to_string();
+    for simulated in ["host-disconnect", "signal", "scan-results"] {
+        assert!(line(simulated).contains("Simulated mode"), "{simulated}: {ctl}");
+    }
+    for any_mode in ["status", "guest", "shutdown"] {
+        assert!(!line(any_mode).contains("imulated"), "{any_mode}: {ctl}");
+    }
+    let top = stdout_of(&["--help"]);
+    let ctl_line = top.lines().find(|l| l.trim_start().starts_with("ctl")).unwrap();
+    assert!(ctl_line.contains("every mode"), "{ctl_line}");
+}

@@ -1,0 +1,73 @@
+//! What `serve` says it serves (its banner), and why it could not start.
+
+use std::io::ErrorKind;
+
+use proxy_wifi::ServiceError;
+
+use crate::cli::TransportKind;
+
+/// What the service serves, as the banner names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Served {
+    /// Simulated mode, with these SSIDs.
+    Simulated(String),
+    /// Host mode with a Wi-Fi backend, and these fake networks (maybe none).
+    HostWifi { fake: String },
+    /// Host mode without a backend: the fake networks only.
+    FakeOnly(String),
+}
+
+impl std::fmt::Display for Served {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Served::Simulated(ssids) => write!(f, "simulated Wi-Fi ({ssids})"),
+            Served::HostWifi { fake } if fake.is_empty() => f.write_str("the host's Wi-Fi"),
+            Served::HostWifi { fake } => write!(f, "the host's Wi-Fi and fake networks ({fake})"),
+            Served::FakeOnly(fake) => write!(f, "fake networks only ({fake}; no host Wi-Fi service found)"),
+        }
+    }
+}
+
+/// The service's start error, and for a taken port which port and which flag changes it.
+pub fn start_error(error: ServiceError, kind: TransportKind, request_port: u16) -> String {
+    let taken = matches!(&error, ServiceError::Transport { source, .. } if source.kind() == ErrorKind::AddrInUse);
+    if !taken {
+        return error.to_string();
+    }
+    let who = match kind {
+        TransportKind::Tcp => format!("`ss -ltnp 'sport = :{request_port}'` shows which program"),
+        TransportKind::Vsock => "`ss -lp --vsock` shows which program".to_string(),
+        TransportKind::Hyperv | TransportKind::HybridVsock => "another `proxy-wifi serve`?".to_string(),
+    };
+    format!(
+        "{error}\n  hint: request port {request_port} is taken ({who}); give another with --request-port \
+         (`request-port` in a config file), and the same port to the guest (`guest --request-port`)"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_taken_port_names_the_port_and_the_flag() {
+        let taken = || ServiceError::Transport {
+            transport: "tcp".into(),
+            source: std::io::Error::new(ErrorKind::AddrInUse, "Address already in use (os error 98)"),
+        };
+        let text = start_error(taken(), TransportKind::Tcp, 31345);
+        assert!(text.contains("request port 31345 is taken") && text.contains("--request-port"), "{text}");
+        assert!(text.contains("sport = :31345"), "{text}");
+        assert!(start_error(taken(), TransportKind::Vsock, 7).contains("--vsock"));
+        let other = ServiceError::Transport { transport: "tcp".into(), source: ErrorKind::PermissionDenied.into() };
+        assert!(!start_error(other, TransportKind::Tcp, 80).contains("hint"));
+    }
+
+    #[test]
+    fn the_banner_says_when_only_fake_networks_are_served() {
+        assert_eq!(Served::HostWifi { fake: String::new() }.to_string(), "the host's Wi-Fi");
+        let fake_only = Served::FakeOnly("Lab".into()).to_string();
+        assert!(fake_only.starts_with("fake networks only (Lab") && !fake_only.contains("host's Wi-Fi"), "{fake_only}");
+        assert!(Served::HostWifi { fake: "Lab".into() }.to_string().contains("and fake networks (Lab)"));
+    }
+}
