@@ -26,6 +26,8 @@ pub struct NotificationQueue {
     items: Mutex<VecDeque<GuestBound>>,
     capacity: usize,
     closed: AtomicBool,
+    /// Ended by [`NotificationQueue::discard`]: nothing more is delivered.
+    discarded: AtomicBool,
     ready: Notify,
     /// The guest's driver generation: what it accepts, and how it is encoded.
     pub(crate) abi: GuestAbi,
@@ -42,6 +44,7 @@ impl NotificationQueue {
             items: Mutex::new(VecDeque::with_capacity(capacity.clamp(1, 1024))),
             capacity: capacity.max(1),
             closed: AtomicBool::new(false),
+            discarded: AtomicBool::new(false),
             ready: Notify::new(),
             abi,
             counters,
@@ -65,6 +68,31 @@ impl NotificationQueue {
     pub fn close(&self) {
         self.closed.store(true, Ordering::Release);
         self.ready.notify_one();
+    }
+
+    /// Ends the queue and drops what it holds (counted as dropped): the guest was removed,
+    /// so nothing more goes to it, not even what was already queued (issue 25 item 12).
+    pub fn discard(&self) {
+        let mut items = self.items.lock().unwrap_or_else(|p| p.into_inner());
+        self.discarded.store(true, Ordering::Release);
+        self.closed.store(true, Ordering::Release);
+        let dropped = items.len();
+        items.clear();
+        drop(items);
+        self.counters.queued.fetch_sub(dropped as u64, Ordering::Relaxed);
+        for _ in 0..dropped {
+            self.count(NotificationOutcome::Dropped);
+        }
+        if dropped > 0 {
+            tracing::debug!(dropped, "guest removed; its queued notifications are dropped");
+        }
+        self.ready.notify_one();
+    }
+
+    /// Whether the queue was discarded (its guest removed): a message taken out before
+    /// is not delivered either.
+    pub fn is_discarded(&self) -> bool {
+        self.discarded.load(Ordering::Acquire)
     }
 
     /// Queues a notification for the guest; never blocks. A notification the guest's

@@ -292,7 +292,7 @@ impl OperationHandler {
             self.end_guest_connection(guest, connection).await;
         }
         if let Some(state) = self.guests.remove(guest) {
-            state.notifications.close();
+            state.notifications.discard();
         }
         tracing::info!(%guest, "guest removed; its session ended");
         self.unpublished.guest(guest);

@@ -857,3 +857,24 @@ async fn observer_arguments_carry_the_guest() {
 }
 
 mod sessions;
+
+/// Issue 25 item 12: a removed guest's queued notifications are dropped, not delivered
+/// (README, "remove_guest"): its queue ends empty and counts them as dropped.
+#[tokio::test]
+async fn a_removed_guest_is_not_sent_its_queued_notifications() {
+    let (_interface, mut h) = Harness::with_one_connecting();
+    h.scan(None).await;
+    let queue = h.handler.guests.get(&G).expect("the first request opened the queue").notifications.clone();
+    queue.push(GuestBound::NotifSignalQuality(SignalQualityNotification { signal_dbm: -60 }));
+    queue.push(GuestBound::NotifDisconnected(DisconnectedNotification { session_id: SessionId(7) }));
+    let dropped_before = h.counters.dropped.load(std::sync::atomic::Ordering::Relaxed);
+    h.handler.forget_guest(&G).await;
+    let left: Vec<GuestBound> = std::iter::from_fn(|| queue.try_pop()).collect();
+    assert_eq!(left, [], "the sender would still deliver these");
+    assert_eq!(tokio::time::timeout(Duration::from_secs(1), queue.pop()).await, Ok(None), "the queue is ended");
+    assert_eq!(h.counters.dropped.load(std::sync::atomic::Ordering::Relaxed), dropped_before + 2);
+    assert_eq!(h.counters.queued.load(std::sync::atomic::Ordering::Relaxed), 0);
+    // Nothing more is queued for it afterwards.
+    queue.push(GuestBound::NotifSignalQuality(SignalQualityNotification { signal_dbm: -50 }));
+    assert_eq!(queue.try_pop(), None);
+}

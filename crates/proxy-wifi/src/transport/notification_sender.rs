@@ -57,6 +57,11 @@ async fn deliver(
     guest: &GuestId,
     message: GuestBound,
 ) {
+    if queue.is_discarded() {
+        // Taken out just before its guest was removed: dropped like the rest.
+        queue.count(NotificationOutcome::Dropped);
+        return;
+    }
     let bytes = message.to_bytes_as(queue.abi);
     let operation = message.operation();
     let outcome = connector.deliver(guest, &bytes).await;
