@@ -35,6 +35,12 @@ boot_load() { # what systemd-modules-load does with the package's file
   local m
   for m in $(grep -v '^#' /usr/lib/modules-load.d/proxy_wifi.conf); do modprobe "$m" || return 1; done
 }
+# Binds the NIC again and waits until it is a network device; sets NIC to its name.
+nic_back() {
+  echo "$VDEV" >/sys/bus/virtio/drivers/virtio_net/bind || return 1
+  wait_for 10 sh -c "[ -n \"\$(ls /sys/bus/virtio/drivers/virtio_net/$VDEV/net/ 2>/dev/null)\" ]" || return 1
+  NIC=$(nic_name)
+}
 describe() { echo "links: $(ip -d -o link show | grep ' proxy_wifi ' | awk '{print $2}' | tr '\n' ' ')$(dmesg | grep proxy_wifi | tail -n 2 | tr '\n' ' ')"; }
 
 # ---------------------------------------------------------------- setup
@@ -125,9 +131,7 @@ t1=$(now); ok=0
 for i in 1 2 3; do
   echo "$VDEV" >/sys/bus/virtio/drivers/virtio_net/unbind || break
   wait_for 5 no_link || break
-  echo "$VDEV" >/sys/bus/virtio/drivers/virtio_net/bind || break
-  wait_for 10 sh -c "[ -n \"\$(ls /sys/bus/virtio/drivers/virtio_net/$VDEV/net/ 2>/dev/null)\" ]" || break
-  NIC=$(nic_name)
+  nic_back || break
   wait_for 10 one_link_on wlan0 "$NIC" || break
   sleep 1
   [ "$(links)" = 1 ] || break
@@ -145,9 +149,7 @@ boot_load
 sleep 2
 if no_link; then pass "module loaded with no NIC: no link"; else fail "a link without the NIC: $(describe)"; fi
 t1=$(now)
-echo "$VDEV" >/sys/bus/virtio/drivers/virtio_net/bind
-wait_for 10 sh -c "[ -n \"\$(ls /sys/bus/virtio/drivers/virtio_net/$VDEV/net/ 2>/dev/null)\" ]"
-NIC=$(nic_name)
+nic_back
 if wait_for 10 one_link_on wlan0 "$NIC"; then pass "the NIC probed later: wlan0 on $NIC ($(t "$t1")s), alone"
 else fail "no link after the NIC came: $(describe)"; fi
 kernel_clean "late NIC"

@@ -7,7 +7,9 @@
 # wpa_supplicant WPA2-PSK for a few seconds, disconnect, link down/up, and a module
 # reload (rmmod, insmod, link add) once a minute. Operations may fail (the host is
 # hostile); each runs under a watchdog. What must hold:
-#   - no operation hangs past its watchdog (the driver bounds every wait);
+#   - no operation hangs past its watchdog: 60 s for what reaches the driver (it may wait
+#     behind one request the host stalls, then for its own: 2 x the guest's 20 s), 90 s
+#     for rmmod; a hung one is reported with its kernel stack;
 #   - the kernel log stays clean (no BUG/KASAN/UBSAN/WARNING/lockdep/ODEBUG/list
 #     corruption/Oops/Call Trace) and the kernel is not tainted by a WARN or an oops;
 #   - rmmod succeeds after the hostile phase;
@@ -36,10 +38,17 @@ run_op() {
   local pid=$!
   while kill -0 $pid 2>/dev/null; do
     if awk -v a="$t0" -v b="$(now)" -v l="$limit" 'BEGIN{exit !(b-a>l)}'; then
+      # Where it waits, before it goes: the kernel stack of the process (and its children).
+      local p stack=""
+      for p in $pid $(cat /proc/$pid/task/*/children 2>/dev/null); do
+        stack+="    pid $p ($(cat /proc/$p/comm 2>/dev/null)) wchan $(cat /proc/$p/wchan 2>/dev/null):"$'\n'
+        stack+="$(sed 's/^/      /' /proc/$p/stack 2>/dev/null | head -n 25)"$'\n'
+      done
       kill -9 $pid 2>/dev/null
       HUNG[$name]=$(( ${HUNG[$name]:-0} + 1 ))
-      HUNG_LINES+="  $name: '$*' still running after ${limit}s (at $(t "$T0")s); $(ps | grep -v grep | grep -m 1 " $pid ")"$'\n'
+      HUNG_LINES+="  $name: '$*' still running after ${limit}s (at $(t "$T0")s)"$'\n'"$stack"
       echo "  HUNG [$(t "$T0")s] $name: '$*' after ${limit}s"
+      echo -n "$stack"
       return 124
     fi
     sleep 0.2
@@ -55,7 +64,7 @@ scan_ends() { grep -cE "^[0-9.]+: $PW \(phy #[0-9]+\): scan (finished|aborted)" 
 # Returns 0 when it finished (not aborted) and the dump worked.
 scan() { # WAIT
   local n0; n0=$(scan_ends)
-  run_op scan_trigger 30 iw dev $PW scan trigger || return 1
+  run_op scan_trigger 60 iw dev $PW scan trigger || return 1
   if ! wait_for "$1" sh -c "[ \$(grep -cE '^[0-9.]+: $PW \(phy #[0-9]+\): scan (finished|aborted)' /tmp/events.txt) -gt $n0 ]"; then
     BAD[scan_end]=$(( ${BAD[scan_end]:-0} + 1 ))
     return 1
@@ -68,8 +77,8 @@ connected_to() { iw dev $PW link 2>&1 | grep -q "Connected to $1"; }
 
 load_link() {
   run_op insmod 60 insmod /root/proxy_wifi.ko || return 1
-  run_op link_add 30 ip link add link eth0 name $PW type proxy_wifi || return 1
-  run_op link_up 30 ip link set $PW up
+  run_op link_add 60 ip link add link eth0 name $PW type proxy_wifi || return 1
+  run_op link_up 60 ip link set $PW up
 }
 WPAS_PID=""
 stop_wpas() {
@@ -112,25 +121,25 @@ while in_time; do
   iter=$((iter + 1))
   if scan 25 && grep -q 'SSID: HostileOpen$' /tmp/scan.txt; then scans_listed=$((scans_listed + 1)); fi
   in_time || break
-  run_op connect 30 iw dev $PW connect HostileOpen
+  run_op connect 60 iw dev $PW connect HostileOpen
   sleep 1
   connected_to 02:00:00:00:b0:01 && opens=$((opens + 1))
-  run_op disconnect 30 iw dev $PW disconnect
+  run_op disconnect 60 iw dev $PW disconnect
   in_time || break
-  if run_op wpa_supplicant 30 wpa_supplicant -B -i $PW -D nl80211 -c /tmp/wpas.conf -P /tmp/wpas.pid -f /tmp/wpas.log; then
+  if run_op wpa_supplicant 60 wpa_supplicant -B -i $PW -D nl80211 -c /tmp/wpas.conf -P /tmp/wpas.pid -f /tmp/wpas.log; then
     WPAS_PID=$(cat /tmp/wpas.pid 2>/dev/null)
     sleep 4
     run_op wpa_cli 10 wpa_cli -p /tmp/wpas-ctrl -i $PW status && grep -q '^wpa_state=COMPLETED' /tmp/op.out \
       && wpa_completed=$((wpa_completed + 1))
     stop_wpas
   fi
-  run_op disconnect 30 iw dev $PW disconnect
-  run_op link_down 30 ip link set $PW down
-  run_op link_up 30 ip link set $PW up
+  run_op disconnect 60 iw dev $PW disconnect
+  run_op link_down 60 ip link set $PW down
+  run_op link_up 60 ip link set $PW up
   if [ "$(date +%s)" -ge $next_reload ] && in_time; then
     next_reload=$(( $(date +%s) + 60 ))
     reloads=$((reloads + 1))
-    run_op rmmod 60 rmmod proxy_wifi && load_link
+    run_op rmmod 90 rmmod proxy_wifi && load_link
   fi
   collect_klog
   if [ $((iter % 5)) = 0 ]; then
@@ -151,9 +160,9 @@ section "the host turns honest (SIGUSR1); the driver must recover"
 kill -USR1 $HOST
 wait_for 5 grep -q honest /tmp/host.err || echo "  (no 'honest' line from the host: $(tail -n 2 /tmp/host.err))"
 t1=$(now)
-if run_op rmmod 60 rmmod proxy_wifi; then pass "rmmod after the hostile phase ($(t "$t1")s)"
+if run_op rmmod 90 rmmod proxy_wifi; then pass "rmmod after the hostile phase ($(t "$t1")s)"
 else fail "rmmod after the hostile phase: $(cat /tmp/op.out); $(lsmod | grep proxy_wifi)"; fi
-lsmod | grep -q '^proxy_wifi ' && run_op rmmod 60 rmmod proxy_wifi
+lsmod | grep -q '^proxy_wifi ' && run_op rmmod 90 rmmod proxy_wifi
 if load_link; then pass "insmod + link add + up after the hostile phase"
 else fail "reloading the driver: $(cat /tmp/op.out); $(dmesg | tail -n 5)"; fi
 t1=$(now)
@@ -172,14 +181,14 @@ if wait_for 5 connected_to 02:00:00:00:b0:01; then pass "honest host: iw connect
 else fail "honest host: connect: $(iw dev $PW link 2>&1 | head -n 2); $(cat /tmp/op.out)"; fi
 run_op disconnect 10 iw dev $PW disconnect
 t1=$(now)
-run_op wpa_supplicant 30 wpa_supplicant -B -i $PW -D nl80211 -c /tmp/wpas.conf -P /tmp/wpas.pid -f /tmp/wpas.log \
+run_op wpa_supplicant 60 wpa_supplicant -B -i $PW -D nl80211 -c /tmp/wpas.conf -P /tmp/wpas.pid -f /tmp/wpas.log \
   && WPAS_PID=$(cat /tmp/wpas.pid 2>/dev/null)
 if wait_for 15 sh -c "wpa_cli -p /tmp/wpas-ctrl -i $PW status | grep -q '^wpa_state=COMPLETED'"; then
   pass "honest host: wpa_supplicant WPA2-PSK COMPLETED ($(t "$t1")s)"
 else fail "honest host: wpa_supplicant: $(wpa_cli -p /tmp/wpas-ctrl -i $PW status 2>&1 | grep wpa_state); $(tail -n 3 /tmp/wpas.log)"; fi
 stop_wpas
 t1=$(now)
-if run_op rmmod 60 rmmod proxy_wifi; then pass "final rmmod ($(t "$t1")s)"
+if run_op rmmod 90 rmmod proxy_wifi; then pass "final rmmod ($(t "$t1")s)"
 else fail "final rmmod: $(cat /tmp/op.out)"; fi
 
 # ---------------------------------------------------------------- the host's counts
