@@ -115,6 +115,26 @@ impl SettingSources {
     pub fn file(&self) -> Option<&Path> {
         self.file.as_deref()
     }
+
+    /// Whether the setting `id` was given on the command line.
+    pub fn on_command_line(&self, id: &str) -> bool {
+        self.given.contains(id)
+    }
+
+    /// Whether the setting `id` comes from the config file (not given on the command line).
+    pub fn only_in_file(&self, id: &str) -> bool {
+        self.from_file.contains_key(id) && !self.given.contains(id)
+    }
+
+    /// Forgets that the file set `id` (a setting dropped in favour of the command line).
+    pub fn forget(&mut self, id: &str) {
+        self.from_file.remove(id);
+    }
+
+    /// The settings taken from the file, as it spells them (`mode`, `request-port`).
+    pub fn file_settings(&self) -> Vec<String> {
+        self.from_file.keys().filter(|id| !self.given.contains(**id)).map(|id| id.replace('_', "-")).collect()
+    }
 }
 
 /// What the config file adds beyond the flags.
@@ -124,12 +144,15 @@ pub struct FileExtras {
     pub allowed_ssids: Vec<(GuestId, Vec<Ssid>)>,
 }
 
-/// Reads the config file `args` names (or the default one, when it exists and
-/// `--no-config` is not given) into `args`, under the flags of `given`.
+/// Reads the config file `args` names (or the default one, when it exists, `--no-config`
+/// is not given and the service runs as root: see [`reads_default_file`]) into `args`,
+/// under the flags of `given`.
 pub fn load(args: &mut ServeArgs, given: BTreeSet<String>) -> Result<(SettingSources, FileExtras), String> {
     let path = match &args.config {
         Some(path) => path.clone(),
-        None if args.no_config => return Ok((SettingSources::command_line(given), FileExtras::default())),
+        None if args.no_config || !reads_default_file() => {
+            return Ok((SettingSources::command_line(given), FileExtras::default()));
+        }
         None => match default_path().filter(|p| p.exists()) {
             Some(path) => path,
             None => return Ok((SettingSources::command_line(given), FileExtras::default())),
@@ -137,6 +160,16 @@ pub fn load(args: &mut ServeArgs, given: BTreeSet<String>) -> Result<(SettingSou
     };
     let text = TomlFile::read(KIND, &path).map_err(|e| e.to_string())?;
     apply(&path, &text, args, given).map_err(|e| e.to_string())
+}
+
+/// Whether `serve` without `--config` reads the package's file: as root only on Unix (the
+/// packaged service; a `cargo run` in a checkout or a user's test run is not configured by
+/// the system's service settings), always on Windows.
+fn reads_default_file() -> bool {
+    #[cfg(unix)]
+    return proxy_wifi::socket_file::effective_uid() == 0;
+    #[cfg(not(unix))]
+    return true;
 }
 
 /// Where the package's config file lives on this platform.

@@ -3,6 +3,7 @@
 mod cli;
 mod cli_suggest;
 mod config_file;
+mod config_override;
 mod control;
 mod control_guests;
 mod doctor;

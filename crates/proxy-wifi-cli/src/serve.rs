@@ -13,7 +13,7 @@ use tokio::sync::Notify;
 use crate::cli::{ServeArgs, TransportKind};
 use crate::control::{self, ControlServer};
 use crate::serve_messages::{self, Served};
-use crate::{config_file, host_backend, networks_file, serve_rules};
+use crate::{config_file, config_override, host_backend, networks_file, serve_rules};
 
 /// The transport settings the flags describe (after [`serve_rules::check`]), or an error
 /// naming the flag that is missing.
@@ -179,8 +179,24 @@ fn describe_networks(networks: &[SimulatedNetwork]) -> String {
 /// Runs the service until Ctrl-C, SIGTERM (Ctrl-Break on Windows) or `ctl shutdown`.
 /// `given`: the flags given on the command line (they override the config file).
 pub async fn run(mut args: ServeArgs, given: BTreeSet<String>) -> Result<ExitCode, String> {
-    let (sources, extras) = config_file::load(&mut args, given)?;
-    serve_rules::check(&args, &sources)?;
+    let (mut sources, extras) = config_file::load(&mut args, given)?;
+    let dropped = config_override::drop_dependents(&mut args, &mut sources);
+    if let (Some(file), false) = (sources.file(), dropped.is_empty()) {
+        tracing::info!(file = %file.display(), settings = %dropped.join(", "),
+            "flags given on the command line override these settings of the config file");
+    }
+    let outcome = serve(args, &sources, extras, &dropped).await;
+    outcome.map_err(|error| serve_messages::naming_the_file(error, &sources))
+}
+
+/// [`run`] once the settings are known.
+async fn serve(
+    args: ServeArgs,
+    sources: &config_file::SettingSources,
+    extras: config_file::FileExtras,
+    dropped: &[String],
+) -> Result<ExitCode, String> {
+    serve_rules::check(&args, sources)?;
     if let Some(address) = args.metrics {
         crate::metrics_server::check_address(address, args.metrics_allow_remote)?;
     }
@@ -289,7 +305,7 @@ pub async fn run(mut args: ServeArgs, given: BTreeSet<String>) -> Result<ExitCod
         crate::say!("proxy-wifi: {layout}");
     }
     if let Some(file) = sources.file() {
-        crate::say!("proxy-wifi: settings from {} (flags given override it)", file.display());
+        crate::say!("proxy-wifi: {}", serve_messages::file_banner(file, dropped));
     }
     if let Some((_, path)) = &control {
         crate::say!("proxy-wifi: control socket {} (`proxy-wifi ctl status`)", path.display());

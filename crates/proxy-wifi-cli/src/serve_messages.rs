@@ -1,10 +1,12 @@
 //! What `serve` says it serves (its banner), and why it could not start.
 
 use std::io::ErrorKind;
+use std::path::Path;
 
 use proxy_wifi::ServiceError;
 
 use crate::cli::TransportKind;
+use crate::config_file::SettingSources;
 
 /// What the service serves, as the banner names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,9 +47,49 @@ pub fn start_error(error: ServiceError, kind: TransportKind, request_port: u16) 
     )
 }
 
+/// The banner line naming the config file read, and the settings of it that flags overrode
+/// along with their own (`dropped`).
+pub fn file_banner(file: &Path, dropped: &[String]) -> String {
+    let also = match dropped {
+        [] => String::new(),
+        names => format!("; not used with the flags given: {}", names.join(", ")),
+    };
+    format!("settings from config file {} (flags given override it{also})", file.display())
+}
+
+/// An error of `serve`, naming the config file and the settings taken from it when one was
+/// read (unless the error names the file already): any of them may be the cause.
+pub fn naming_the_file(error: String, sources: &SettingSources) -> String {
+    let Some(file) = sources.file() else { return error };
+    let path = file.display().to_string();
+    if error.contains(&path) {
+        return error;
+    }
+    let settings = sources.file_settings();
+    let from_file = if settings.is_empty() { "no setting".to_string() } else { settings.join(", ") };
+    format!(
+        "{error}\n  note: settings read from config file {path}: {from_file}; a flag given on the command line \
+         overrides the file, --no-config ignores it"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_name_the_config_file_and_its_settings() {
+        let mut args = crate::config_override::tests_support::default_serve_args();
+        let path = Path::new("/etc/proxy-wifi/proxy-wifi.toml");
+        let (sources, _) = crate::config_file::apply(path, "mode = \"host\"\n", &mut args, Default::default()).unwrap();
+        let text = naming_the_file("no Linux Wi-Fi service found".into(), &sources);
+        assert!(text.contains("config file /etc/proxy-wifi/proxy-wifi.toml: mode;"), "{text}");
+        let named = format!("x = 1 (config file {}, line 1)", path.display());
+        assert_eq!(naming_the_file(named.clone(), &sources), named);
+        let none = crate::config_file::SettingSources::command_line(Default::default());
+        assert_eq!(naming_the_file("e".into(), &none), "e");
+        assert!(file_banner(path, &["backend".into()]).ends_with("not used with the flags given: backend)"));
+    }
 
     #[test]
     fn a_taken_port_names_the_port_and_the_flag() {

@@ -571,13 +571,38 @@ fn a_config_file_sets_what_the_flags_leave_and_contradictions_are_refused() {
     assert!(!out.status.success());
     let message = stderr(&out);
     assert!(message.contains("proxy-wifi.toml, line 5: guest 1: abi = \"new\" is not valid"), "{message}");
-    std::fs::write(&config, "any-guest = true\n").unwrap();
-    let out = serve(&["--config", config.to_str().unwrap(), "--guest-cid", "3"]);
+    std::fs::write(&config, "any-guest = true\ndynamic-guests = true\n").unwrap();
+    let out = serve(&["--config", config.to_str().unwrap()]);
     let message = stderr(&out);
     assert!(
-        message.contains("any-guest = true (config file") && message.contains("line 1) and --guest-cid 3"),
+        message.contains("any-guest = true (config file") && message.contains("line 2) contradict each other"),
         "{message}"
     );
+
+    // A flag overrides the file and the file's settings that depend on it: --mode
+    // simulated drops the file's backend and wpa-ctrl-dir instead of refusing them.
+    let host_file = format!(
+        "mode = \"host\"\nallow-tcp-host-mode = true\nbackend = \"wpa-supplicant\"\n\
+         wpa-ctrl-dir = \"{}\"\nnotification-port = {}\n",
+        dir.path().join("no-wpa").display(),
+        ports.1
+    );
+    std::fs::write(&config, host_file).unwrap();
+    let server = Server::start(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--mode",
+        "simulated",
+        "--request-port",
+        &ports.0.to_string(),
+    ]);
+    assert!(server.first_line.contains("simulated Wi-Fi"), "{}", server.first_line);
+    assert!(server.terminate());
+    // Without the flag, the error the file's host mode causes names the file.
+    let out = serve(&["--config", config.to_str().unwrap(), "--no-control", "--request-port", &ports.0.to_string()]);
+    let message = stderr(&out);
+    let note = format!("settings read from config file {}: ", config.display());
+    assert!(!out.status.success() && message.contains(&note) && message.contains("backend, mode"), "{message}");
     for (args, expected) in [
         (&["--any-guest", "--guest-cid", "3"][..], "--any-guest and --guest-cid 3 contradict each other"),
         (

@@ -1,5 +1,5 @@
 use super::*;
-use crate::cli::{AbiArg, BackendArg, Cli, Command, ModeArg, TransportKind};
+use crate::cli::{AbiArg, BackendArg, Cli, Command, TransportKind};
 
 const EXAMPLE: &str = include_str!("../../../../contrib/proxy-wifi.toml");
 
@@ -40,7 +40,9 @@ fn example_uncommented() -> String {
 fn the_example_file_loads_and_is_consistent() {
     let (args, sources, extras) = load(EXAMPLE, &[]).unwrap();
     assert_eq!(args.transport, Some(TransportKind::Vsock));
-    assert_eq!(args.mode, Some(ModeArg::Host));
+    assert_eq!(args.mode, None, "the default, which is host mode with vsock");
+    let kind = crate::serve_rules::transport_kind(&args);
+    assert_eq!(crate::serve_rules::operation_mode(&args, kind), proxy_wifi::OperationMode::Host);
     assert!(args.dynamic_guests && args.guest_cid.is_empty());
     assert!(extras.allowed_ssids.is_empty());
     crate::serve_rules::check(&args, &sources).unwrap();
@@ -154,4 +156,18 @@ fn contradictions_in_the_file_name_it_with_the_line() {
     let e = check("mode = \"simulated\"\n", &["--backend", "networkmanager"]);
     assert!(e.starts_with("--backend networkmanager chooses how the host's Wi-Fi is reached"), "{e}");
     assert!(e.contains("(mode = simulated (config file cfg/proxy-wifi.toml, line 1))"), "{e}");
+}
+
+/// The shipped file sets only what differs from the defaults (defaults are shown commented
+/// out), so a flag is never contradicted by a default the file spells out.
+#[test]
+fn the_example_sets_no_setting_to_its_default() {
+    let defaults = format!("{:?}", command_line(&[]).0);
+    let settings: Vec<&str> =
+        EXAMPLE.lines().filter(|l| !l.starts_with('#') && !l.starts_with('[') && l.contains(" = ")).collect();
+    assert!(!settings.is_empty());
+    for line in settings {
+        let (args, _, _) = load(line, &[]).unwrap();
+        assert_ne!(format!("{args:?}"), defaults, "{line:?} is the default: comment it out");
+    }
 }
