@@ -89,6 +89,7 @@ impl Service {
             worker_threads: 2,
             guest_abis: GuestAbis::default(),
             observer_callback_deadline: limits::OBSERVER_CALLBACK_DEADLINE,
+            allow_foreign_socket_dirs: false,
         }
     }
 }
@@ -108,9 +109,20 @@ pub struct ServiceBuilder {
     worker_threads: usize,
     guest_abis: GuestAbis,
     observer_callback_deadline: std::time::Duration,
+    allow_foreign_socket_dirs: bool,
 }
 
 impl ServiceBuilder {
+    /// Whether the hybrid-vsock request listeners (`<VMM socket>_<port>`) may be made in a
+    /// directory this user does not own, such as a VMM's directory that belongs to the
+    /// VMM's user (default false: such a directory is refused, naming its owner). Safe
+    /// either way against that user (the socket is made through directory descriptors,
+    /// [`crate::socket_file`]), but that user can then replace the listener at will.
+    pub fn allow_foreign_socket_dirs(mut self, allow: bool) -> Self {
+        self.allow_foreign_socket_dirs = allow;
+        self
+    }
+
     /// The backend that finds and follows the host's Wi-Fi interfaces (host mode).
     pub fn host_backend(mut self, backend: Box<dyn HostBackend>) -> Self {
         self.host_backend = Some(backend);
@@ -326,6 +338,7 @@ impl ServiceBuilder {
         let (handler_handle, work_receiver) = handler::work_queue(limits::WORK_QUEUE_CAPACITY);
         let parts = RunParts {
             transport: self.transport,
+            allow_foreign_socket_dirs: self.allow_foreign_socket_dirs,
             request_channel: self.request_channel,
             timeouts: self.timeouts,
             interfaces,
@@ -354,6 +367,7 @@ struct Prepared {
 
 struct RunParts {
     transport: TransportSettings,
+    allow_foreign_socket_dirs: bool,
     request_channel: RequestChannelConfig,
     timeouts: Timeouts,
     interfaces: Vec<SharedInterface>,
@@ -381,7 +395,7 @@ struct Bound {
 /// order: listener, in-flight connections, work queue, notification flush. Fails only when
 /// the transport cannot be bound.
 async fn run_service(parts: RunParts, ready: impl FnOnce(Bound)) -> std::io::Result<()> {
-    let (listener, connector, guests) = transport::bind(&parts.transport).await?;
+    let (listener, connector, guests) = transport::bind(&parts.transport, parts.allow_foreign_socket_dirs).await?;
     let local = listener.local_description();
     let local_tcp = listener.local_tcp_addr();
     let (event_sender, event_receiver) = mpsc::unbounded_channel();

@@ -84,11 +84,16 @@ impl HybridVsockListener {
     /// socket of this user at the same path is replaced; anything else there is refused
     /// ([`crate::socket_file::bind_listener`]). Must be called inside a tokio runtime.
     /// `sockets` may be empty: VMM sockets can be added later with [`HybridSockets::add`].
-    pub async fn bind(sockets: &[PathBuf], port: u32, group: Option<u32>) -> io::Result<Self> {
+    pub async fn bind(
+        sockets: &[PathBuf],
+        port: u32,
+        group: Option<u32>,
+        allow_foreign_dirs: bool,
+    ) -> io::Result<Self> {
         let (sender, accepted) = mpsc::channel(64);
         let access = match group {
-            Some(group) => SocketAccess { mode: 0o660, group: Some(group) },
-            None => SocketAccess::OWNER_ONLY,
+            Some(group) => SocketAccess { mode: 0o660, group: Some(group), allow_foreign_parent: allow_foreign_dirs },
+            None => SocketAccess { allow_foreign_parent: allow_foreign_dirs, ..SocketAccess::OWNER_ONLY },
         };
         let shared = HybridSockets {
             served: Arc::new(Mutex::new(Some(BTreeMap::new()))),

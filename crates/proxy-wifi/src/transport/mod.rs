@@ -326,7 +326,7 @@ fn unsupported(what: &str) -> io::Error {
 }
 
 /// Binds the request listener (must be called inside a tokio runtime).
-pub(crate) async fn bind(settings: &TransportSettings) -> io::Result<BoundTransport> {
+pub(crate) async fn bind(settings: &TransportSettings, allow_foreign_socket_dirs: bool) -> io::Result<BoundTransport> {
     match settings {
         TransportSettings::Tcp { listen, guest } => {
             let listener = tcp::TcpRequestListener::bind(*listen, tcp::TcpGuests::One(guest.ip())).await?;
@@ -366,12 +366,21 @@ pub(crate) async fn bind(settings: &TransportSettings) -> io::Result<BoundTransp
         TransportSettings::Vsock { .. } | TransportSettings::VsockMulti { .. } => Err(unsupported("vsock")),
         #[cfg(unix)]
         TransportSettings::HybridVsock { sockets, request_port, notification_port, socket_group } => {
-            let listener = hybrid_vsock::HybridVsockListener::bind(sockets, *request_port, *socket_group).await?;
+            let listener = hybrid_vsock::HybridVsockListener::bind(
+                sockets,
+                *request_port,
+                *socket_group,
+                allow_foreign_socket_dirs,
+            )
+            .await?;
             let guests = Arc::new(admission::HybridVsockGuests(listener.sockets()));
             Ok((Box::new(listener), Arc::new(hybrid_vsock::HybridVsockConnector::new(*notification_port)), guests))
         }
         #[cfg(not(unix))]
-        TransportSettings::HybridVsock { .. } => Err(unsupported("hybrid vsock")),
+        TransportSettings::HybridVsock { .. } => {
+            let _ = allow_foreign_socket_dirs;
+            Err(unsupported("hybrid vsock"))
+        }
         #[cfg(windows)]
         TransportSettings::HyperV { vm_id, request_port, notification_port } => {
             let listener = hyperv::HyperVRequestListener::bind(hyperv::VmFilter::One(*vm_id), *request_port)?;
