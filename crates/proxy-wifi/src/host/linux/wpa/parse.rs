@@ -2,7 +2,7 @@
 //! builders of the commands sent to it. No I/O here: everything is tested on replies
 //! recorded from a real wpa_supplicant (tests/data/wpa_supplicant/).
 
-use proxy_wifi_protocol::{BssEntry, Bssid, Capabilities, Ssid, link_quality_to_dbm};
+use proxy_wifi_protocol::{BssEntry, Bssid, Capabilities, Ssid, StatusCode, link_quality_to_dbm};
 use zeroize::Zeroizing;
 
 use crate::interface::bss::BEACON_INTERVAL;
@@ -410,7 +410,9 @@ pub fn network_settings(params: &ConnectParams) -> Result<Vec<NetworkSetting>, I
                     password.len()
                 );
                 tracing::warn!(ssid = %params.ssid, %reason, "guest connect refused");
-                return Err(InterfaceError::UnsupportedSecurity { ssid: params.ssid, reason });
+                // A refusal by the host's policy, not the network's: the status the
+                // observer's denial gets (docs/connect-failures.md), 12.
+                return Err(InterfaceError::Rejected { status: StatusCode::DENIED_OTHER_REASON, reason });
             }
             settings.push(plain("key_mgmt", "SAE".into()));
             settings.push(plain("mem_only_psk", "1".into()));
@@ -621,9 +623,9 @@ mod tests {
         }
         for bad in [&b"short"[..], &[b'a'; 64], b"say \"hi\" twice", "caf\u{e9} au lait".as_bytes(), b"tab\tinside"] {
             let error = sae(bad).map(|s| rendered(&s)).unwrap_err();
-            let InterfaceError::UnsupportedSecurity { reason, .. } = &error else { panic!("{error:?}") };
+            let InterfaceError::Rejected { reason, .. } = &error else { panic!("{error:?}") };
             assert!(reason.contains("8 to 63 printable") && !reason.contains("hi"), "{reason}");
-            assert_eq!(error.connect_failure().status_code(), proxy_wifi_protocol::StatusCode::UNSPECIFIED_FAILURE);
+            assert_eq!(error.connect_failure().status_code(), StatusCode::DENIED_OTHER_REASON);
         }
     }
 

@@ -398,7 +398,7 @@ async fn a_save_during_a_guest_connection_leaves_the_host_config_as_it_was() {
 }
 
 /// Issue 25 item 8: an SAE password that could only go as `sae_password` (written by a
-/// `SAVE_CONFIG`) never reaches wpa_supplicant; the connect is refused with status 1.
+/// `SAVE_CONFIG`) never reaches wpa_supplicant; the connect is refused with status 12.
 #[tokio::test]
 async fn an_sae_password_a_save_would_write_is_refused_before_wpa_supplicant() {
     let lab = Lab::start(temp_dir("sae"), FakeState { on_select: "connect", ..host_networks() }).await;
@@ -408,8 +408,8 @@ async fn an_sae_password_a_save_would_write_is_refused_before_wpa_supplicant() {
     };
     let before = fake.commands().len();
     let error = interface.connect(&sae("say \"hi\"")).await.unwrap_err();
-    assert!(matches!(error, InterfaceError::UnsupportedSecurity { .. }), "{error}");
-    assert_eq!(error.connect_failure().status_code(), proxy_wifi_protocol::StatusCode::UNSPECIFIED_FAILURE);
+    assert!(matches!(error, InterfaceError::Rejected { .. }), "{error}");
+    assert_eq!(error.connect_failure().status_code(), proxy_wifi_protocol::StatusCode::DENIED_OTHER_REASON);
     assert_eq!(fake.commands()[before..], [] as [String; 0], "nothing sent to wpa_supplicant");
     // A password it holds in memory only goes through.
     interface.connect(&sae("correct horse")).await.unwrap();
