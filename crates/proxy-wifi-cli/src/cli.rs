@@ -343,7 +343,9 @@ pub enum GuestCommand {
     /// class below (network not found, interface gone, other); 4 wrong key (15
     /// CHALLENGE_FAILURE); 5 denied (12 DENIED_OTHER_REASON: by the host's policy; 17
     /// DENIED_NO_MORE_STAS: the interfaces serve other guests); 6 timed out (16
-    /// REJECTED_SEQUENCE_TIMEOUT); 1 no answer (host unreachable, bad arguments); 2 usage.
+    /// REJECTED_SEQUENCE_TIMEOUT); 7 security mismatch (43 INVALID_AKMP: the network is open,
+    /// WPA2-PSK or WPA3-SAE, and the request asked for another); 1 no answer (host
+    /// unreachable, bad arguments); 2 usage.
     Connect {
         /// The network's SSID.
         ssid: String,

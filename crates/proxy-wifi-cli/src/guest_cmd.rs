@@ -73,8 +73,37 @@ pub fn connect_class(code: StatusCode) -> (u8, &'static str) {
         StatusCode::DENIED_OTHER_REASON => (5, "denied by the host's policy"),
         StatusCode::DENIED_NO_MORE_STAS => (5, "denied: the host's interfaces serve other guests"),
         StatusCode::REJECTED_SEQUENCE_TIMEOUT => (6, "timed out"),
-        _ => (3, "refused (network not found, interface gone, or no better code)"),
+        StatusCode::INVALID_AKMP => (7, "security mismatch"),
+        StatusCode::UNSPECIFIED_FAILURE => (3, "refused without a reason code"),
+        _ => (3, "refused by the network"),
     }
+}
+
+/// What to check after a failed connect, where the code alone does not say it.
+pub fn connect_hint(code: StatusCode) -> Option<&'static str> {
+    match code {
+        StatusCode::INVALID_AKMP => Some(
+            "the network's security is not the one asked for: give --passphrase or --psk for WPA2-PSK, \
+             --sae-password for WPA3-SAE, none for an open network (`guest scan` shows SECURITY)",
+        ),
+        StatusCode::UNSPECIFIED_FAILURE => Some(
+            "the usual causes are a network the host does not see (`guest scan` lists those it sees) or a \
+             host Wi-Fi interface that is gone; on the host, `proxy-wifi ctl status` and the service's log \
+             (journalctl -u proxy-wifi) say which",
+        ),
+        _ => None,
+    }
+}
+
+/// What a disconnect answer means: the host ends its current connection for any session
+/// id not older than that connection's (the protocol's rule), so the id given may not be
+/// the session that ended.
+pub fn disconnect_text(session: u64) -> String {
+    format!(
+        "disconnect answered: the host ended its current connection if session {session} is that \
+         connection's session or newer (an older id ends nothing; the host's `proxy-wifi ctl status` \
+         shows the session)"
+    )
 }
 
 /// Runs a guest subcommand.
@@ -158,6 +187,9 @@ pub async fn run(args: GuestArgs) -> Result<ExitCode, String> {
                     "connect to {ssid} failed: {class}: result {}, session {}",
                     response.result_code, response.session_id
                 );
+                if let Some(hint) = connect_hint(response.result_code) {
+                    eprintln!("  hint: {hint}");
+                }
             }
             Ok(ExitCode::from(exit))
         }
@@ -166,7 +198,7 @@ pub async fn run(args: GuestArgs) -> Result<ExitCode, String> {
             if json {
                 crate::say!("{}", json!({"disconnected": true, "session_id": session}));
             } else {
-                crate::say!("disconnected (session {session})");
+                crate::say!("{}", disconnect_text(session));
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -237,9 +237,27 @@ fn guest_connect_with_right_and_wrong_passphrase() {
     let text = stdout(&server.ctl(&["status"]));
     assert!(text.contains("sim0 (simulated"), "{text}");
     assert!(text.contains("tcp:127.0.0.1: connected to FakeWpa2Psk"), "{text}");
-    let bye = guest(ports, &["disconnect", "2"]);
+    let bye = guest(ports, &["disconnect", "1234"]);
     assert!(bye.status.success());
-    assert!(stdout(&bye).contains("disconnected"));
+    assert!(stdout(&bye).contains("ended its current connection if session 1234 is"), "{}", stdout(&bye));
+    let status: serde_json::Value = serde_json::from_slice(&server.ctl(&["status", "--json"]).stdout).unwrap();
+    assert!(status["guests"]["tcp:127.0.0.1"]["connection"].is_null(), "a newer id ends session 2: {status}");
+}
+
+/// A failed connect gives the 802.11 code of its cause, and says where to look when the
+/// code says little.
+#[test]
+fn a_failed_connect_names_its_cause_or_where_to_look() {
+    let (_server, ports) = Server::start_on_free_ports(&[]);
+    let open_to_psk = guest(ports, &["connect", "FakeWpa2Psk"]);
+    assert_eq!(open_to_psk.status.code(), Some(7), "{}", stderr(&open_to_psk));
+    let text = stderr(&open_to_psk);
+    assert!(text.contains("security mismatch: result 43 INVALID_AKMP") && text.contains("--passphrase"), "{text}");
+    let missing = guest(ports, &["connect", "NoSuchNet"]);
+    assert_eq!(missing.status.code(), Some(3), "{}", stderr(&missing));
+    let text = stderr(&missing);
+    assert!(text.contains("result 1 UNSPECIFIED_FAILURE") && text.contains("`guest scan` lists"), "{text}");
+    assert!(text.contains("proxy-wifi ctl status"), "{text}");
 }
 
 #[test]

@@ -191,6 +191,9 @@ impl StatusCode {
     /// 17: denied because the AP cannot handle more stations (Linux
     /// `WLAN_STATUS_AP_UNABLE_TO_HANDLE_NEW_STA`).
     pub const DENIED_NO_MORE_STAS: StatusCode = StatusCode(17);
+    /// 43: invalid AKMP, the key management the station asked for is not the network's
+    /// (Linux `WLAN_STATUS_INVALID_AKMP`).
+    pub const INVALID_AKMP: StatusCode = StatusCode(43);
 
     /// Whether this is [`StatusCode::SUCCESS`].
     pub fn is_success(self) -> bool {
@@ -206,6 +209,7 @@ impl StatusCode {
             15 => ("CHALLENGE_FAILURE", "authentication rejected: challenge failure"),
             16 => ("REJECTED_SEQUENCE_TIMEOUT", "authentication rejected: timeout"),
             17 => ("DENIED_NO_MORE_STAS", "denied: no room for another station"),
+            43 => ("INVALID_AKMP", "invalid AKMP: the network's security is not the one asked for"),
             _ => return None,
         })
     }

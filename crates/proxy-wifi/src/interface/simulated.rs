@@ -217,9 +217,11 @@ impl SimulatedInterface {
                     Err(rejected("wrong SAE password"))
                 }
             }
-            (security, asked) => Err(InterfaceError::UnsupportedSecurity {
-                ssid,
-                reason: format!("the network uses {}, the guest asked for {asked}", security.auth()),
+            // A network of another security answers with "invalid AKMP": the key management
+            // asked for is not the one it offers (docs/connect-failures.md).
+            (security, asked) => Err(InterfaceError::Rejected {
+                status: proxy_wifi_protocol::StatusCode::INVALID_AKMP,
+                reason: format!("'{ssid}' uses {}, the guest asked for {asked}", security.auth()),
             }),
         }
     }
@@ -417,7 +419,8 @@ mod tests {
     async fn asking_psk_on_an_open_network_is_fine_but_open_on_psk_is_not() {
         let sim = SimulatedInterface::new(SimulatedNetwork::defaults());
         let params = ConnectParams::new(proxy_wifi_protocol::ConnectRequest::open(Ssid::new(b"FakeWpa2Psk").unwrap()));
-        assert!(matches!(sim.connect(&params).await, Err(InterfaceError::UnsupportedSecurity { .. })));
+        let error = sim.connect(&params).await.unwrap_err();
+        assert_eq!(error.connect_failure().status_code(), proxy_wifi_protocol::StatusCode::INVALID_AKMP, "{error}");
     }
 
     #[tokio::test(start_paused = true)]
