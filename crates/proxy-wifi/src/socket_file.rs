@@ -249,7 +249,8 @@ fn bind_listener_as(path: &Path, access: SocketAccess, service_uid: u32) -> io::
     } else {
         parent_path.join(&staging.name).join("s")
     };
-    if staged.as_os_str().as_bytes().len() >= 108 {
+    // Clients connect by the final path: it must fit in a Unix socket address too.
+    if staged.as_os_str().as_bytes().len() >= 108 || path.as_os_str().as_bytes().len() >= 108 {
         return Err(refused(io::ErrorKind::InvalidInput, path, "the path is too long for a Unix socket"));
     }
     let listener =
@@ -470,5 +471,9 @@ mod tests {
         let allowed = SocketAccess { allow_foreign_parent: true, ..SocketAccess::OWNER_ONLY };
         let _listener = bind_listener_as(&path, allowed, other).unwrap();
         assert_eq!(mode_of(&path), 0o600);
+        // A path no client could connect to is refused.
+        let long = tmp.path().join("x".repeat(110));
+        let error = bind_listener(&long, SocketAccess::OWNER_ONLY).unwrap_err();
+        assert!(error.to_string().contains("too long"), "{error}");
     }
 }
