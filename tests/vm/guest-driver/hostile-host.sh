@@ -7,7 +7,8 @@
 # /work/shared/kernels/linux-image-6.12.118-pwdebug_6.12.118-1_amd64.deb); MINUTES: 10 by
 # default. The driver is built here for the kernel with `wifi-lab --kbuild` (unless a
 # module is given), `proxy-wifi-bench` (debug; CARGO_PROFILE=release for a release
-# build) goes into the VM, where `proxy-wifi-bench mutating-host` answers every request
+# build; PROXY_WIFI_BENCH=PATH for a binary built before) goes into the VM, where
+# `proxy-wifi-bench mutating-host` answers every request
 # of the driver with a mutated answer and sends random notifications while scans,
 # connects (iw, wpa_supplicant WPA2), disconnects, link down/up and a module reload per
 # minute run in a loop; then the host turns honest (SIGUSR1) and the driver must recover.
@@ -35,10 +36,14 @@ started=$(date +%s)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-profile=${CARGO_PROFILE:-dev}
-cargo build -q -p proxy-wifi-bench --profile "$profile"
-dir=$([ "$profile" = dev ] && echo debug || echo "$profile")
-bench=${CARGO_TARGET_DIR:-$root/target}/$dir/proxy-wifi-bench
+# PROXY_WIFI_BENCH=PATH takes a binary built before (nothing is built then).
+bench=${PROXY_WIFI_BENCH:-}
+if [ -z "$bench" ]; then
+  profile=${CARGO_PROFILE:-dev}
+  cargo build -q -p proxy-wifi-bench --profile "$profile"
+  dir=$([ "$profile" = dev ] && echo debug || echo "$profile")
+  bench=${CARGO_TARGET_DIR:-$root/target}/$dir/proxy-wifi-bench
+fi
 objcopy --strip-debug "$bench" "$work/proxy-wifi-bench" 2>/dev/null || cp "$bench" "$work/proxy-wifi-bench"
 
 kver=$("$WIFI_LAB" --kernel "$series" --kernel-version)
