@@ -54,12 +54,9 @@ fn verdict(kind: u8, bytes: &[u8]) -> String {
     };
     match (kind, message) {
         (1 | 6, GuestBound::ScanResponse(scan)) => scan_verdict(&scan),
-        (2, GuestBound::ConnectResponse(c)) => format!(
-            "accept connect status={} bssid={} session={}",
-            c.result_code.0,
-            hex(&c.bssid.0),
-            c.session_id.0
-        ),
+        (2, GuestBound::ConnectResponse(c)) => {
+            format!("accept connect status={} bssid={} session={}", c.result_code.0, hex(&c.bssid.0), c.session_id.0)
+        }
         (3, GuestBound::DisconnectResponse) => "accept disconnect-answer".into(),
         (4, GuestBound::NotifDisconnected(n)) => format!("accept disconnected session={}", n.session_id.0),
         (5, GuestBound::NotifSignalQuality(n)) => format!("accept signal dbm={}", n.signal_dbm),
