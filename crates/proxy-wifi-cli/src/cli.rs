@@ -166,6 +166,12 @@ pub struct ServeArgs {
     /// VMM's group): they get mode 0660 and this group, instead of 0600. A name or a GID.
     #[arg(long, value_name = "GROUP")]
     pub vmm_socket_group: Option<String>,
+    /// Make the hybrid-vsock request listeners even in a directory this user does not own
+    /// (the VMM user's directory of the usual Firecracker/cloud-hypervisor setup). Refused
+    /// by default: that directory's owner could replace the listener. The listener is made
+    /// through directory descriptors either way, so it cannot be redirected elsewhere.
+    #[arg(long)]
+    pub allow_foreign_socket_dir: bool,
     /// The guest driver's generation: `current`, or `legacy` for older builds of the
     /// proxy_wifi driver (scan answers without scan_complete, no scan-results
     /// notifications). Applies to every guest not marked otherwise with `:ABI`.

@@ -50,6 +50,7 @@ struct RawConfig {
     metrics: Option<Spanned<String>>,
     metrics_allow_remote: Option<Spanned<bool>>,
     vmm_socket_group: Option<Spanned<String>>,
+    allow_foreign_socket_dir: Option<Spanned<bool>>,
     allow_tcp_host_mode: Option<Spanned<bool>>,
     wait_for_backend: Option<Spanned<bool>>,
     #[serde(default)]
@@ -273,6 +274,9 @@ pub fn apply(
     }
     if let Some(v) = &raw.vmm_socket_group {
         merge.put("vmm_socket_group", v.span(), &mut args.vmm_socket_group, Some(v.get_ref().clone()));
+    }
+    if let Some(v) = &raw.allow_foreign_socket_dir {
+        merge.put("allow_foreign_socket_dir", v.span(), &mut args.allow_foreign_socket_dir, *v.get_ref());
     }
     if let Some(v) = &raw.allow_tcp_host_mode {
         merge.put("allow_tcp_host_mode", v.span(), &mut args.allow_tcp_host_mode, *v.get_ref());

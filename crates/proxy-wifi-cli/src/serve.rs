@@ -223,7 +223,8 @@ async fn serve(
             read_deadline: Duration::from_millis(args.read_deadline_ms),
             ..RequestChannelConfig::default()
         })
-        .guest_abi(args.guest_abi.into());
+        .guest_abi(args.guest_abi.into())
+        .allow_foreign_socket_dirs(args.allow_foreign_socket_dir);
     let per_guest_abis = guest_abis(&args);
     for (guest, abi) in &per_guest_abis {
         builder = builder.guest_abi_for(guest.clone(), *abi);
