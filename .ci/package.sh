@@ -39,6 +39,7 @@ for page in proxy-wifi proxy-wifi-serve proxy-wifi-ctl proxy-wifi-ctl-guest prox
   proxy-wifi-libvirt-hook; do
   expect -rw-r--r-- "usr/share/man/man1/$page.1.gz"
 done
+expect -rw-r--r-- usr/share/man/man5/proxy-wifi.toml.5.gz
 expect -rw-r--r-- usr/share/doc/proxy-wifi/copyright
 expect -rw-r--r-- usr/share/doc/proxy-wifi/changelog.Debian.gz
 expect -rw-r--r-- usr/share/lintian/overrides/proxy-wifi

@@ -21,7 +21,7 @@ assets="$target/release/deb-assets"
 rm -rf "$assets"
 mkdir -p "$assets/man" "$assets/completions"
 "$bin" man --dir "$assets/man"
-gzip -9n "$assets"/man/*.1
+gzip -9n "$assets"/man/*.1 "$assets"/man/*.5
 "$bin" completions bash >"$assets/completions/proxy-wifi.bash"
 "$bin" completions zsh >"$assets/completions/_proxy-wifi"
 "$bin" completions fish >"$assets/completions/proxy-wifi.fish"

@@ -133,8 +133,9 @@ pub enum BackendArg {
 /// `proxy-wifi serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Settings from a TOML file (see contrib/proxy-wifi.toml); flags given on the command
-    /// line override it. Default: /etc/proxy-wifi/proxy-wifi.toml when it exists.
+    /// Settings from a TOML file (every key: man proxy-wifi.toml); flags given on the
+    /// command line override it. Default, when run as root: /etc/proxy-wifi/proxy-wifi.toml
+    /// if it exists.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Ignore /etc/proxy-wifi/proxy-wifi.toml.
@@ -194,7 +195,8 @@ pub struct ServeArgs {
     /// Host Wi-Fi or simulated networks (default: simulated over tcp, host otherwise).
     #[arg(long, value_enum)]
     pub mode: Option<ModeArg>,
-    /// Simulated networks from a TOML file (see contrib/networks.toml).
+    /// Simulated networks from a TOML file (example: /usr/share/doc/proxy-wifi/examples/networks.toml
+    /// as packaged, contrib/networks.toml in the source).
     #[arg(long, value_name = "FILE")]
     pub networks: Option<PathBuf>,
     /// A fake network, always visible and connected: SSID or SSID=BSSID (repeatable).

@@ -14,6 +14,7 @@ mod guest_hints;
 mod host_backend;
 mod libvirt_hook;
 mod logging;
+mod man_extra;
 mod metrics_server;
 mod networks_file;
 mod output;

@@ -47,6 +47,15 @@ fn man_pages_cover_each_subcommand() {
     }
     let serve = std::fs::read_to_string(pages.join("proxy-wifi-serve.1")).unwrap();
     assert!(serve.contains(".TH proxy-wifi-serve 1"));
+    for section in [".SH FILES", ".SH EXAMPLES", ".SH ENVIRONMENT", ".SH SEE ALSO"] {
+        assert!(serve.contains(section), "serve's page lacks {section}");
+    }
+    assert!(!serve.contains("contrib/proxy"), "the page names a file of the source tree");
+    let config = std::fs::read_to_string(pages.join("proxy-wifi.toml.5")).expect("proxy-wifi.toml(5) is written");
+    assert!(config.contains(".TH proxy-wifi.toml 5"));
+    for key in ["request\\-port = ", "backend = ", "vsock\\-cid = ", "allowed\\-ssids = "] {
+        assert!(config.contains(key), "proxy-wifi.toml(5) lacks {key}");
+    }
     assert!(serve.contains("\\-\\-guest\\-cid"), "serve's page lacks --guest-cid");
     // The help and the pages come from one definition: the same flags.
     let help = stdout_of(&["serve", "--help"]);
