@@ -10,8 +10,8 @@ use proxy_wifi_guest::{
 use serde_json::json;
 
 use crate::cli::{GuestArgs, GuestCommand, GuestTransportKind};
-use crate::guest_hints;
 use crate::output::{self, Progress};
+use crate::{guest_hints, guest_session};
 
 fn config(args: &GuestArgs) -> Result<GuestConfig, String> {
     let transport = match args.transport {
@@ -95,17 +95,6 @@ pub fn connect_hint(code: StatusCode) -> Option<&'static str> {
     }
 }
 
-/// What a disconnect answer means: the host ends its current connection for any session
-/// id not older than that connection's (the protocol's rule), so the id given may not be
-/// the session that ended.
-pub fn disconnect_text(session: u64) -> String {
-    format!(
-        "disconnect answered: the host ended its current connection if session {session} is that \
-         connection's session or newer (an older id ends nothing; the host's `proxy-wifi ctl status` \
-         shows the session)"
-    )
-}
-
 /// Runs a guest subcommand.
 pub async fn run(args: GuestArgs) -> Result<ExitCode, String> {
     if let GuestCommand::Doctor { json } = args.command {
@@ -114,6 +103,7 @@ pub async fn run(args: GuestArgs) -> Result<ExitCode, String> {
     let config = config(&args)?;
     let client = GuestClient::new(config.clone());
     let target = guest_hints::Target::of(&args);
+    let session_file = guest_session::file_for(&config.request_endpoint().to_string());
     match args.command {
         GuestCommand::Scan { ssid, json, no_wait } => {
             let ssid = ssid.as_deref().map(ssid_arg).transpose()?;
@@ -166,6 +156,9 @@ pub async fn run(args: GuestArgs) -> Result<ExitCode, String> {
             drop(progress);
             let success = response.result_code.is_success();
             let (exit, class) = connect_class(response.result_code);
+            if let (true, Some(file)) = (success, &session_file) {
+                guest_session::remember(file, response.session_id.0);
+            }
             if json {
                 let value = json!({
                     "success": success,
@@ -194,11 +187,15 @@ pub async fn run(args: GuestArgs) -> Result<ExitCode, String> {
             Ok(ExitCode::from(exit))
         }
         GuestCommand::Disconnect { session, json } => {
+            let current = session_file.as_deref().and_then(guest_session::recall);
             client.disconnect(SessionId(session)).await.map_err(|e| guest_hints::explain(e, &target))?;
+            if let (Some(file), true) = (&session_file, current.is_none_or(|c| session >= c)) {
+                guest_session::forget(file);
+            }
             if json {
                 crate::say!("{}", json!({"disconnected": true, "session_id": session}));
             } else {
-                crate::say!("{}", disconnect_text(session));
+                crate::say!("{}", guest_session::disconnect_text(session, current));
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -11,6 +11,7 @@ mod fd_limit;
 mod generate;
 mod guest_cmd;
 mod guest_hints;
+mod guest_session;
 mod host_backend;
 mod libvirt_hook;
 mod logging;

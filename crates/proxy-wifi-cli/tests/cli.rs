@@ -162,9 +162,11 @@ impl Server {
 }
 
 /// `proxy-wifi guest` against `ports`, with 2 s (not the driver's 10 ms) for each
-/// notification to arrive: a loaded machine, or Wine, can be slower.
+/// notification to arrive: a loaded machine, or Wine, can be slower. Without
+/// `XDG_RUNTIME_DIR`, so that it remembers no session in the user's runtime directory.
 fn guest(ports: (u16, u16), args: &[&str]) -> std::process::Output {
     Command::new(cargo_bin("proxy-wifi"))
+        .env_remove("XDG_RUNTIME_DIR")
         .arg("guest")
         .args(port_flags(ports))
         .args(["--notification-read-ms", "2000"])
@@ -239,9 +241,40 @@ fn guest_connect_with_right_and_wrong_passphrase() {
     assert!(text.contains("tcp:127.0.0.1: connected to FakeWpa2Psk"), "{text}");
     let bye = guest(ports, &["disconnect", "1234"]);
     assert!(bye.status.success());
+    // Without XDG_RUNTIME_DIR the client does not know the session; it states the rule.
     assert!(stdout(&bye).contains("ended its current connection if session 1234 is"), "{}", stdout(&bye));
     let status: serde_json::Value = serde_json::from_slice(&server.ctl(&["status", "--json"]).stdout).unwrap();
     assert!(status["guests"]["tcp:127.0.0.1"]["connection"].is_null(), "a newer id ends session 2: {status}");
+}
+
+/// `guest disconnect N` with N newer than the session of the last `guest connect` says
+/// it ended that session (the protocol's rule), and an older N that it ended nothing.
+#[test]
+fn guest_disconnect_names_the_session_the_host_ended() {
+    let (server, ports) = Server::start_on_free_ports(&[]);
+    let runtime = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(cargo_bin("proxy-wifi"))
+            .arg("guest")
+            .args(port_flags(ports))
+            .args(args)
+            .env("XDG_RUNTIME_DIR", runtime.path())
+            .output()
+            .unwrap()
+    };
+    for _ in 0..2 {
+        assert!(run(&["connect", "FakeOpen"]).status.success());
+    }
+    let older = run(&["disconnect", "1"]);
+    assert!(
+        stdout(&older).starts_with("nothing ended: session 1 is older than the current session 2"),
+        "{}",
+        stdout(&older)
+    );
+    let newer = run(&["disconnect", "1234"]);
+    assert!(stdout(&newer).contains("the host ended the current session 2"), "{}", stdout(&newer));
+    let status: serde_json::Value = serde_json::from_slice(&server.ctl(&["status", "--json"]).stdout).unwrap();
+    assert!(status["guests"]["tcp:127.0.0.1"]["connection"].is_null(), "{status}");
 }
 
 /// A failed connect gives the 802.11 code of its cause, and says where to look when the
