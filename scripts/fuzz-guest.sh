@@ -68,7 +68,7 @@ seed() { # target: corpus dir with the vectors and the kept regressions
   local corpus="$out/corpus/$1" name
   mkdir -p "$corpus"
   for name in $(seeds_of "$1"); do
-    tr -d ' \n' <"$root/crates/proxy-wifi-protocol/tests/vectors/$name.hex" | xxd -r -p >"$corpus/seed-$name"
+    perl -0777 -ne 's/\s+//g; print pack("H*", $_)' "$root/crates/proxy-wifi-protocol/tests/vectors/$name.hex" >"$corpus/seed-$name"
   done
   if [ -d "$src/fuzz/regressions/$1" ]; then cp "$src/fuzz/regressions/$1"/* "$corpus/" 2>/dev/null || true; fi
 }
