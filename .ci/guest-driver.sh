@@ -94,7 +94,7 @@ vm_job() { # kind kernel
   t0=$(date +%s)
   case $1 in
     suite) WIFI_LAB="$wifi_lab" bash "$root/tests/vm/guest-driver/run.sh" "$2" "${module[$2]}" >"$out/$name.log" 2>&1 || rc=$? ;;
-    debug) GUEST_VM_TIMEOUT=3000 WIFI_LAB="$wifi_lab" bash "$root/tests/vm/guest-driver/run.sh" "$2" "${module[$2]}" \
+    debug) GUEST_WAIT_SCALE=3 GUEST_VM_TIMEOUT=3000 WIFI_LAB="$wifi_lab" bash "$root/tests/vm/guest-driver/run.sh" "$2" "${module[$2]}" \
       >"$out/$name.log" 2>&1 || rc=$? ;;
     boot) WIFI_LAB="$wifi_lab" bash "$root/tests/vm/guest-driver/boot.sh" "$2" >"$out/$name.log" 2>&1 || rc=$? ;;
   esac

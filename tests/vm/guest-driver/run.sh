@@ -3,6 +3,7 @@
 #
 #   WIFI_LAB=../shared/tools/wifi-lab bash tests/vm/guest-driver/run.sh 6.1|6.12|sid|experimental|DEB [proxy_wifi.ko]
 #
+# GUEST_WAIT_SCALE=N stretches the in-VM waits N times (3 for the debug kernel).
 # Without a module argument the driver is built here for the kernel with
 # `wifi-lab --kbuild` (its headers, its compiler). nl-sae-connect.c (the SAE-offload connect a
 # supplicant would send) is built here with libnl (libnl-3-dev, libnl-genl-3-dev and
@@ -53,7 +54,8 @@ rc=0
   --add "$here/networks.toml:/root/networks.toml" \
   --add "$here/in-vm.sh:/root/in-vm.sh" \
   --add "$here/helpers-in-vm.sh:/root/helpers-in-vm.sh" \
-  --run "$IN_VM_PRELUDE
+  --run "export WAIT_SCALE=${GUEST_WAIT_SCALE:-1}
+$IN_VM_PRELUDE
 source /root/in-vm.sh" || rc=$?
 echo "guest driver VM test ($series, $kver): exit $rc after $(( $(date +%s) - started ))s"
 exit $rc

@@ -39,9 +39,11 @@ t() { awk -v a="$1" -v b="$(now)" 'BEGIN{printf "%.1f", b-a}'; }
 passed=0; failed=0
 pass() { passed=$((passed+1)); echo "PASS [$(t "$T0")s] $*"; }
 fail() { failed=$((failed+1)); echo "FAIL [$(t "$T0")s] $*"; }
+# WAIT_SCALE (default 1) stretches every wait_for limit: a debug kernel (KASAN, lockdep)
+# under TCG is about 3 times slower.
 wait_for() { # seconds command...
   local limit=$1; shift
-  local end; end=$(awk -v a="$(now)" -v l="$limit" 'BEGIN{print a+l}')
+  local end; end=$(awk -v a="$(now)" -v l="$limit" -v s="${WAIT_SCALE:-1}" 'BEGIN{print a+l*s}')
   while ! "$@" >/dev/null 2>&1; do
     awk -v a="$(now)" -v e="$end" 'BEGIN{exit !(a>e)}' && return 1
     sleep 0.2
