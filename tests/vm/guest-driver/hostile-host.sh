@@ -49,13 +49,7 @@ fi
 objcopy --strip-debug "$bench" "$work/proxy-wifi-bench" 2>/dev/null || cp "$bench" "$work/proxy-wifi-bench"
 
 kver=$("$WIFI_LAB" --kernel "$series" --kernel-version)
-if [ -z "$module" ]; then
-  mkdir -p "$work/build"
-  cp "$root"/guest/linux/{*.c,*.h,Kbuild,Makefile} "$work/build/"
-  "$WIFI_LAB" --kernel "$series" --kbuild "$work/build" >"$work/build.log" 2>&1 \
-    || { cat "$work/build.log"; echo "FAIL building proxy_wifi.ko for $kver"; exit 1; }
-  module=$(tail -n 1 "$work/build.log")
-fi
+[ -n "$module" ] || module=$(guest_module "$series") || exit 1
 modinfo -F vermagic "$module" | grep -q "^$kver " \
   || { echo "FAIL $module is not built for $kver"; exit 1; }
 nice_add=()

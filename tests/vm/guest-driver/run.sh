@@ -19,13 +19,7 @@ source "$here/../lib/common.sh"
 vm_test_setup "guest driver ($series)"
 
 kver=$("$WIFI_LAB" --kernel "$series" --kernel-version)
-if [ -z "$module" ]; then
-  mkdir -p "$work/build"
-  cp "$root"/guest/linux/{*.c,*.h,Kbuild,Makefile} "$work/build/"
-  "$WIFI_LAB" --kernel "$series" --kbuild "$work/build" >"$work/build.log" 2>&1 \
-    || { cat "$work/build.log"; echo "FAIL building proxy_wifi.ko for $kver"; exit 1; }
-  module=$(tail -n 1 "$work/build.log")
-fi
+[ -n "$module" ] || module=$(guest_module "$series") || exit 1
 # The SAE connect tool; wifi-lab --add copies its libnl libraries along.
 if ! pkg-config --exists libnl-genl-3.0 2>/dev/null; then
   echo "installing libnl-3-dev libnl-genl-3-dev pkg-config"

@@ -28,6 +28,16 @@ vm_test_setup() {
   return 0
 }
 
+# guest_module SERIES: builds guest/linux for the lab kernel SERIES (wifi-lab --kbuild,
+# its headers and compiler) in $work/build; prints the .ko's path.
+guest_module() {
+  mkdir -p "$work/build"
+  cp "$root"/guest/linux/{*.c,*.h,Kbuild,Makefile} "$work/build/"
+  "$WIFI_LAB" --kernel "$1" --kbuild "$work/build" >"$work/build.log" 2>&1 \
+    || { cat "$work/build.log" >&2; echo "FAIL building proxy_wifi.ko for $1" >&2; return 1; }
+  tail -n 1 "$work/build.log"
+}
+
 # The start of every in-VM script: timing, PASS/FAIL counting, polling, and HI, a
 # higher-priority prefix for the service and the guest side (under TCG with one vCPU a
 # descheduled guest can miss the driver's 10 ms notification read window).
