@@ -6,9 +6,13 @@
 # lintian, install on this machine (DKMS must build the module for every installed
 # linux-headers-* kernel), removal; and the boot test of the installed guest
 # (tests/vm/guest-driver/boot.sh) on the oldest and the newest kernel; and the whole VM
-# suite on the debug kernel of ../shared/kernels (KASAN, lockdep, UBSAN, kmemleak;
-# GUEST_DRIVER_DEBUG_KERNEL=DEB picks another, =none skips it), judged on its kernel log:
-# no report after any part, no leak, the module unloads. The VM jobs run
+# suite's core parts on the debug kernel of ../shared/kernels (KASAN, lockdep, UBSAN,
+# kmemleak; GUEST_DRIVER_DEBUG_KERNEL=DEB picks another, =none skips it): module and link,
+# the hostile host, 40 reloads with work in flight, 20 link cycles and kmemleak, judged on
+# its kernel log (no report after any part, no leak, the module unloads). Its whole suite
+# takes too long for CI (over 50 min here); run it with
+#   GUEST_WAIT_SCALE=3 GUEST_VM_TIMEOUT=6000 bash tests/vm/guest-driver/run.sh DEB
+# The VM jobs run
 # in two lanes side by side (each VM is one TCG vCPU; 2 cores), each job's output in its
 # own log, shown when it fails.
 #
@@ -95,7 +99,7 @@ vm_job() { # kind kernel
   t0=$(date +%s)
   case $1 in
     suite) WIFI_LAB="$wifi_lab" bash "$root/tests/vm/guest-driver/run.sh" "$2" "${module[$2]}" >"$out/$name.log" 2>&1 || rc=$? ;;
-    debug) GUEST_WAIT_SCALE=3 GUEST_VM_TIMEOUT=3000 WIFI_LAB="$wifi_lab" bash "$root/tests/vm/guest-driver/run.sh" "$2" "${module[$2]}" \
+    debug) GUEST_PARTS="" GUEST_WAIT_SCALE=3 GUEST_VM_TIMEOUT=3000 WIFI_LAB="$wifi_lab" bash "$root/tests/vm/guest-driver/run.sh" "$2" "${module[$2]}" \
       >"$out/$name.log" 2>&1 || rc=$? ;;
     boot) WIFI_LAB="$wifi_lab" bash "$root/tests/vm/guest-driver/boot.sh" "$2" >"$out/$name.log" 2>&1 || rc=$? ;;
   esac
@@ -110,7 +114,7 @@ vm_job() { # kind kernel
     leak=$(grep -c '^PASS .*kmemleak after the cycles: 0 unreferenced' "$out/$name.log" || true)
     unload=$(grep -c '^PASS .*final rmmod' "$out/$name.log" || true)
     others=$(grep '^FAIL ' "$out/$name.log" | grep -vc 'kernel clean after' || true)
-    if [ "$clean" -ge 7 ] && [ "$dirty" = 0 ] && [ "$leak" = 1 ] && [ "$unload" = 1 ]; then
+    if [ "$clean" -ge 4 ] && [ "$dirty" = 0 ] && [ "$leak" = 1 ] && [ "$unload" = 1 ]; then
       summary="$summary; kernel log clean after all $clean parts, kmemleak 0; $others timing-bound check(s) failed on this slow kernel:"
       summary="$summary"$'\n'"$(grep '^FAIL ' "$out/$name.log" | grep -v 'kernel clean after' | cut -c 1-160 | sed 's/^/      /')"
       rc=0

@@ -4,6 +4,8 @@
 #   WIFI_LAB=../shared/tools/wifi-lab bash tests/vm/guest-driver/run.sh 6.1|6.12|sid|experimental|DEB [proxy_wifi.ko]
 #
 # GUEST_WAIT_SCALE=N stretches the in-VM waits N times (3 for the debug kernel).
+# GUEST_PARTS picks the optional parts besides the core ones (see in-vm.sh): default
+# "simulated chain" (everything); "" runs the core parts 1, 3, 6 and 7 only.
 # Without a module argument the driver is built here for the kernel with
 # `wifi-lab --kbuild` (its headers, its compiler). nl-sae-connect.c (the SAE-offload connect a
 # supplicant would send) is built here with libnl (libnl-3-dev, libnl-genl-3-dev and
@@ -39,6 +41,10 @@ modinfo -F vermagic "$module" | grep -q "^$kver " \
 # The lab's NetworkManager binaries come from its cache; an older wifi-lab may lack them.
 nm=(--with-nm)
 "$WIFI_LAB" --help 2>/dev/null | grep -q -- --with-nm || nm=()
+# GUEST_PARTS (default "simulated chain"): the optional parts; without "chain" the lab
+# needs no NetworkManager.
+parts=${GUEST_PARTS-simulated chain}
+case " $parts " in *" chain "*) ;; *) nm=() ;; esac
 
 rc=0
 "$WIFI_LAB" --kernel "$series" "${nm[@]}" --radios 4 --timeout "${GUEST_VM_TIMEOUT:-900}" --mem 1536 \
@@ -48,7 +54,8 @@ rc=0
   --add "$here/networks.toml:/root/networks.toml" \
   --add "$here/in-vm.sh:/root/in-vm.sh" \
   --add "$here/helpers-in-vm.sh:/root/helpers-in-vm.sh" \
-  --run "export WAIT_SCALE=${GUEST_WAIT_SCALE:-1}
+  --run "export WAIT_SCALE=${GUEST_WAIT_SCALE:-1} GUEST_PARTS='$parts'
+
 $IN_VM_PRELUDE
 source /root/in-vm.sh" || rc=$?
 echo "guest driver VM test ($series, $kver): exit $rc after $(( $(date +%s) - started ))s"
