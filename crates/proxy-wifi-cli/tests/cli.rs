@@ -631,10 +631,11 @@ fn a_config_file_sets_what_the_flags_leave_and_contradictions_are_refused() {
     );
 
     // A flag overrides the file and the file's settings that depend on it: --mode
-    // simulated drops the file's backend and wpa-ctrl-dir instead of refusing them.
+    // simulated drops the file's backend and wpa-ctrl-dir instead of refusing them. The
+    // path is a TOML literal string: a Windows path's backslashes are not escapes there.
     let host_file = format!(
         "mode = \"host\"\nallow-tcp-host-mode = true\nbackend = \"wpa-supplicant\"\n\
-         wpa-ctrl-dir = \"{}\"\nnotification-port = {}\n",
+         wpa-ctrl-dir = '{}'\nnotification-port = {}\n",
         dir.path().join("no-wpa").display(),
         ports.1
     );
