@@ -650,11 +650,15 @@ fn a_config_file_sets_what_the_flags_leave_and_contradictions_are_refused() {
     ]);
     assert!(server.first_line.contains("simulated Wi-Fi"), "{}", server.first_line);
     assert!(server.terminate());
-    // Without the flag, the error the file's host mode causes names the file.
-    let out = serve(&["--config", config.to_str().unwrap(), "--no-control", "--request-port", &ports.0.to_string()]);
-    let message = stderr(&out);
-    let note = format!("settings read from config file {}: ", config.display());
-    assert!(!out.status.success() && message.contains(&note) && message.contains("backend, mode"), "{message}");
+    // Without the flag, the error the file's host mode causes names the file (on Linux,
+    // where the wpa-supplicant backend exists and fails at once on a missing directory).
+    if cfg!(target_os = "linux") {
+        let out =
+            serve(&["--config", config.to_str().unwrap(), "--no-control", "--request-port", &ports.0.to_string()]);
+        let message = stderr(&out);
+        let note = format!("settings read from config file {}: ", config.display());
+        assert!(!out.status.success() && message.contains(&note) && message.contains("backend, mode"), "{message}");
+    }
     for (args, expected) in [
         (&["--any-guest", "--guest-cid", "3"][..], "--any-guest and --guest-cid 3 contradict each other"),
         (
