@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, TcpListener};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -165,14 +165,18 @@ impl Server {
 /// notification to arrive: a loaded machine, or Wine, can be slower. Without
 /// `XDG_RUNTIME_DIR`, so that it remembers no session in the user's runtime directory.
 fn guest(ports: (u16, u16), args: &[&str]) -> std::process::Output {
-    Command::new(cargo_bin("proxy-wifi"))
-        .env_remove("XDG_RUNTIME_DIR")
-        .arg("guest")
-        .args(port_flags(ports))
-        .args(["--notification-read-ms", "2000"])
-        .args(args)
-        .output()
-        .unwrap()
+    guest_in(None, ports, args)
+}
+
+/// `guest ARGS` with `XDG_RUNTIME_DIR` set to `runtime` (where the client remembers its
+/// session), or unset.
+fn guest_in(runtime: Option<&Path>, ports: (u16, u16), args: &[&str]) -> std::process::Output {
+    let mut command = Command::new(cargo_bin("proxy-wifi"));
+    match runtime {
+        Some(dir) => command.env("XDG_RUNTIME_DIR", dir),
+        None => command.env_remove("XDG_RUNTIME_DIR"),
+    };
+    command.arg("guest").args(port_flags(ports)).args(["--notification-read-ms", "2000"]).args(args).output().unwrap()
 }
 
 fn stdout(o: &std::process::Output) -> String {
@@ -253,15 +257,7 @@ fn guest_connect_with_right_and_wrong_passphrase() {
 fn guest_disconnect_names_the_session_the_host_ended() {
     let (server, ports) = Server::start_on_free_ports(&[]);
     let runtime = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| {
-        Command::new(cargo_bin("proxy-wifi"))
-            .arg("guest")
-            .args(port_flags(ports))
-            .args(args)
-            .env("XDG_RUNTIME_DIR", runtime.path())
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| guest_in(Some(runtime.path()), ports, args);
     for _ in 0..2 {
         assert!(run(&["connect", "FakeOpen"]).status.success());
     }
