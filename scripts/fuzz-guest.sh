@@ -134,7 +134,7 @@ coverage() {
 }
 
 case ${1:-} in
-  run) run "$(kind_of "$2" >/dev/null && echo "$2")" "${3:?seconds}" ;;
+  run) kind_of "${2:?target}" >/dev/null; run "$2" "${3:?seconds}" ;;
   all) for t in "${targets[@]}"; do run "$t" "${2:?seconds}"; done ;;
   diff) diff_check ;;
   coverage) coverage ;;
