@@ -67,10 +67,14 @@ done
   || fail "the boot-time files are not in place"
 echo "PASS install: module for $(echo "$headers" | wc -w) kernel(s), loaded at boot with auto_link=1 [$(elapsed)]"
 
+# What an installation leaves that a removal must take away (the settings file aside).
+leftovers() {
+  find /lib/modules/*/updates/dkms -name 'proxy_wifi.ko*' 2>/dev/null
+  ls -d /var/lib/dkms/proxy_wifi "/usr/src/proxy_wifi-$version" /usr/lib/modules-load.d/proxy_wifi.conf 2>/dev/null || true
+}
 apt-get remove -y proxy-wifi-dkms >/tmp/guest-package-remove.log 2>&1 \
   || { cat /tmp/guest-package-remove.log; fail "apt-get remove proxy-wifi-dkms"; }
-left=$(find /lib/modules/*/updates/dkms -name 'proxy_wifi.ko*' 2>/dev/null; ls -d /var/lib/dkms/proxy_wifi "/usr/src/proxy_wifi-$version" \
-  /usr/lib/modules-load.d/proxy_wifi.conf 2>/dev/null || true)
+left=$(leftovers)
 [ -z "$left" ] || fail "left after removal: $left"
 [ -f /etc/modprobe.d/proxy_wifi.conf ] || fail "the settings file went with remove (it is a conffile, kept until purge)"
 apt-get purge -y proxy-wifi-dkms >/dev/null 2>&1 || fail "apt-get purge"
@@ -86,8 +90,7 @@ dkms status -m proxy_wifi -v "$version" -k "$kver" | grep -q installed || fail "
 [ -f /usr/lib/modules-load.d/proxy_wifi.conf ] && [ -f /etc/modprobe.d/proxy_wifi.conf ] \
   || fail "make dkms-install: the boot-time files are not in place"
 make -s -C "$root/guest/linux" dkms-uninstall KVER="$kver" >>/tmp/guest-make-dkms.log 2>&1 || fail "make dkms-uninstall"
-left=$(find /lib/modules/*/updates/dkms -name 'proxy_wifi.ko*' 2>/dev/null; ls -d /var/lib/dkms/proxy_wifi "/usr/src/proxy_wifi-$version" \
-  /usr/lib/modules-load.d/proxy_wifi.conf 2>/dev/null || true)
+left=$(leftovers)
 [ -z "$left" ] || fail "left after make dkms-uninstall: $left"
 rm -f /etc/modprobe.d/proxy_wifi.conf
 echo "PASS make dkms-install / dkms-uninstall (other distributions): built by DKMS for $kver, then nothing left [$(elapsed)]"
