@@ -92,7 +92,7 @@ impl OperationHandler {
         let who = guest.clone();
         self.observer.call("on_guest_scan_completion", move |o| o.on_guest_scan_completion(&who, status)).await;
 
-        tracing::info!(
+        tracing::debug!(
             %guest,
             operation = "scan",
             ssid = ssid.map(|s| s.to_string()).unwrap_or_default(),
