@@ -770,7 +770,9 @@ pwifi_result pwifi_log_to_stderr(const char *filter, size_t filter_len);
 
 /**
  * Creates a config: TCP on 127.0.0.1 with ports 12345 (requests) and 12346
- * (notifications), host mode, no fake networks, no observer, no interface.
+ * (notifications), simulated mode, no fake networks, no observer, no interface.
+ * Host mode (`pwifi_config_set_mode`) runs over vsock, hybrid vsock or Hyper-V
+ * sockets; over TCP only on loopback and after `pwifi_config_allow_tcp_host_mode`.
  *
  * Ownership: `*out` is yours; free it with `pwifi_config_free`. Thread: any. Does not block.
  */
@@ -858,6 +860,17 @@ pwifi_result pwifi_config_set_transport_hyperv(struct pwifi_config *config,
  * Thread: any. Does not block.
  */
 pwifi_result pwifi_config_set_mode(struct pwifi_config *config, pwifi_mode mode);
+
+/**
+ * Whether host mode may run over a TCP transport on a loopback address (default false:
+ * `pwifi_service_start` refuses it with `PWIFI_ERR_INVALID_ARGUMENT`). TCP cannot tell a
+ * VM from any local process: with this, every local process may drive the host's Wi-Fi.
+ * A non-loopback TCP address stays refused in host mode either way; vsock, hybrid vsock
+ * and Hyper-V sockets need nothing.
+ *
+ * Thread: any. Does not block.
+ */
+pwifi_result pwifi_config_allow_tcp_host_mode(struct pwifi_config *config, bool allow);
 
 /**
  * Where host mode finds the host's Wi-Fi (`PWIFI_HOST_BACKEND_*`; default AUTO).
@@ -981,7 +994,9 @@ pwifi_result pwifi_service_remove_guest(struct pwifi_service *service,
  *
  * Ownership: `*out` is yours; free it with `pwifi_service_free`. Thread: any, not from
  * a callback. Blocks until the transport is bound (or failed: `PWIFI_ERR_TRANSPORT`,
- * with the address and cause in `pwifi_last_error`).
+ * with the address and cause in `pwifi_last_error`). Host mode over TCP is refused
+ * (`PWIFI_ERR_INVALID_ARGUMENT`) unless the address is loopback and
+ * `pwifi_config_allow_tcp_host_mode` was called.
  */
 pwifi_result pwifi_service_start(const struct pwifi_config *config, struct pwifi_service **out);
 

@@ -433,6 +433,10 @@ inline std::unique_ptr<ProxyWifiService> BuildProxyWifiService(
                                                  settings.RequestResponsePort, nullptr, 0, settings.NotificationPort),
                   "ProxyWifiTcpSettings");
     detail::Check(pwifi_config_set_mode(service->Config(), detail::ToMode(settings.ProxyMode)), "ProxyMode");
+    // OperationMode::Normal in ProxyWifiTcpSettings is this API's explicit request for host
+    // mode over TCP; Start() still refuses it on a non-loopback ListenIp.
+    detail::Check(pwifi_config_allow_tcp_host_mode(service->Config(), settings.ProxyMode == OperationMode::Normal),
+                  "ProxyMode");
     return service;
 }
 

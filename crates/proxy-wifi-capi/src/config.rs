@@ -76,6 +76,7 @@ pub(crate) struct Config {
     pub(crate) observer: Option<ObserverEntry>,
     pub(crate) interfaces: Vec<(InterfaceId, Arc<InterfaceFunctions>)>,
     pub(crate) callback_deadline: Duration,
+    pub(crate) allow_tcp_host_mode: bool,
 }
 
 pub(crate) static CONFIGS: Table<Mutex<Config>> = Table::new("pwifi_config");
@@ -93,7 +94,9 @@ fn ip(text: &str, argument: &str) -> Result<IpAddr, Error> {
 }
 
 /// Creates a config: TCP on 127.0.0.1 with ports 12345 (requests) and 12346
-/// (notifications), host mode, no fake networks, no observer, no interface.
+/// (notifications), simulated mode, no fake networks, no observer, no interface.
+/// Host mode (`pwifi_config_set_mode`) runs over vsock, hybrid vsock or Hyper-V
+/// sockets; over TCP only on loopback and after `pwifi_config_allow_tcp_host_mode`.
 ///
 /// Ownership: `*out` is yours; free it with `pwifi_config_free`. Thread: any. Does not block.
 #[unsafe(no_mangle)]
@@ -104,13 +107,14 @@ pub extern "C" fn pwifi_config_new(out: *mut *mut pwifi_config) -> pwifi_result 
         }
         let handle = CONFIGS.insert(Mutex::new(Config {
             transport: TransportSettings::tcp_loopback(),
-            mode: OperationMode::Host,
+            mode: OperationMode::Simulated,
             host_backend: HostBackendChoice::Auto,
             guest_abi: GuestAbi::Current,
             fake_networks: None,
             observer: None,
             interfaces: Vec::new(),
             callback_deadline: proxy_wifi::limits::OBSERVER_CALLBACK_DEADLINE,
+            allow_tcp_host_mode: false,
         }));
         // SAFETY: non-null; the caller gives a writable pointer.
         unsafe { *out = handle };
@@ -312,6 +316,23 @@ pub extern "C" fn pwifi_config_set_mode(config: *mut pwifi_config, mode: pwifi_m
         };
         with_config(config, |c| {
             c.mode = mode;
+            Ok(())
+        })
+    })
+}
+
+/// Whether host mode may run over a TCP transport on a loopback address (default false:
+/// `pwifi_service_start` refuses it with `PWIFI_ERR_INVALID_ARGUMENT`). TCP cannot tell a
+/// VM from any local process: with this, every local process may drive the host's Wi-Fi.
+/// A non-loopback TCP address stays refused in host mode either way; vsock, hybrid vsock
+/// and Hyper-V sockets need nothing.
+///
+/// Thread: any. Does not block.
+#[unsafe(no_mangle)]
+pub extern "C" fn pwifi_config_allow_tcp_host_mode(config: *mut pwifi_config, allow: bool) -> pwifi_result {
+    crate::error::guard("pwifi_config_allow_tcp_host_mode", || {
+        with_config(config, |c| {
+            c.allow_tcp_host_mode = allow;
             Ok(())
         })
     })

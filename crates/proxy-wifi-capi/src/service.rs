@@ -100,7 +100,10 @@ fn build(config: &Config) -> (proxy_wifi::ServiceBuilder, HashMap<InterfaceId, A
         interfaces.insert(*id, interface.clone());
         builder = builder.host_interface(interface);
     }
-    builder = builder.guest_abi(config.guest_abi).observer_callback_deadline(config.callback_deadline);
+    builder = builder
+        .guest_abi(config.guest_abi)
+        .observer_callback_deadline(config.callback_deadline)
+        .allow_tcp_host_mode(config.allow_tcp_host_mode);
     if config.mode == OperationMode::Host {
         if let Some(backend) = host_backend(&config.host_backend) {
             builder = builder.host_backend(backend);
@@ -115,7 +118,9 @@ fn build(config: &Config) -> (proxy_wifi::ServiceBuilder, HashMap<InterfaceId, A
 ///
 /// Ownership: `*out` is yours; free it with `pwifi_service_free`. Thread: any, not from
 /// a callback. Blocks until the transport is bound (or failed: `PWIFI_ERR_TRANSPORT`,
-/// with the address and cause in `pwifi_last_error`).
+/// with the address and cause in `pwifi_last_error`). Host mode over TCP is refused
+/// (`PWIFI_ERR_INVALID_ARGUMENT`) unless the address is loopback and
+/// `pwifi_config_allow_tcp_host_mode` was called.
 #[unsafe(no_mangle)]
 pub extern "C" fn pwifi_service_start(config: *const pwifi_config, out: *mut *mut pwifi_service) -> pwifi_result {
     guard("pwifi_service_start", || {
@@ -131,6 +136,7 @@ pub extern "C" fn pwifi_service_start(config: *const pwifi_config, out: *mut *mu
         let handle = builder.start().map_err(|error| match error {
             ServiceError::Transport { .. } => Error::new(PWIFI_ERR_TRANSPORT, error.to_string()),
             ServiceError::Runtime(_) => Error::new(PWIFI_ERR_RUNTIME, error.to_string()),
+            ServiceError::HostMode(_) => Error::invalid(error.to_string()),
         })?;
         let entry = ServiceEntry { handle, mode, running: AtomicBool::new(true), interfaces: Mutex::new(interfaces) };
         let handle = SERVICES.insert(entry);

@@ -202,7 +202,7 @@ async fn serve(
     }
     let (kind, settings) = transport_settings(&args)?;
     let mode = serve_rules::operation_mode(&args, kind);
-    check_host_mode_transport(mode, kind, &settings, &args)?;
+    check_host_mode_transport(mode, &settings, &args)?;
     let fake_networks = args
         .fake_networks
         .iter()
@@ -224,7 +224,8 @@ async fn serve(
             ..RequestChannelConfig::default()
         })
         .guest_abi(args.guest_abi.into())
-        .allow_foreign_socket_dirs(args.allow_foreign_socket_dir);
+        .allow_foreign_socket_dirs(args.allow_foreign_socket_dir)
+        .allow_tcp_host_mode(args.allow_tcp_host_mode);
     let per_guest_abis = guest_abis(&args);
     for (guest, abi) in &per_guest_abis {
         builder = builder.guest_abi_for(guest.clone(), *abi);
@@ -347,36 +348,26 @@ async fn wait_for_backend(args: &ServeArgs) -> Option<Box<dyn proxy_wifi::HostBa
     }
 }
 
-/// Host mode drives the host's Wi-Fi for whoever the transport says is the guest. TCP
-/// cannot say: any process that reaches the port passes. So host mode over TCP needs
-/// `--allow-tcp-host-mode`, and even then a loopback `--listen` only.
+/// The library's one host-mode rule ([`proxy_wifi::host_mode_rule`]), checked before
+/// anything starts, its refusal worded with this command's flags.
 fn check_host_mode_transport(
     mode: OperationMode,
-    kind: TransportKind,
     settings: &TransportSettings,
     args: &ServeArgs,
 ) -> Result<(), String> {
-    if mode != OperationMode::Host || kind != TransportKind::Tcp {
-        return Ok(());
-    }
-    let listen = match settings {
-        TransportSettings::Tcp { listen, .. } | TransportSettings::TcpMulti { listen, .. } => listen.ip(),
-        _ => return Ok(()),
-    };
-    if !listen.is_loopback() {
-        return Err(format!(
+    use proxy_wifi::host_mode_rule::{self, HostModeRefusal};
+    match host_mode_rule::check(mode, settings, args.allow_tcp_host_mode) {
+        Ok(()) => Ok(()),
+        Err(HostModeRefusal::TcpNotLoopback { listen }) => Err(format!(
             "--listen {listen} in host mode: over TCP anyone who reaches that address would drive the host's \
              Wi-Fi. Host mode listens on loopback only (127.0.0.1 or ::1); give a VM the host's Wi-Fi over \
              vsock (--guest-cid), hybrid-vsock (--vmm-socket) or Hyper-V (--vm-id)"
-        ));
-    }
-    if !args.allow_tcp_host_mode {
-        return Err("--mode host over tcp lets every local process drive the host's Wi-Fi; use vsock \
-                    (--guest-cid), hybrid-vsock (--vmm-socket) or Hyper-V (--vm-id), or add \
+        )),
+        Err(HostModeRefusal::TcpNotAllowed) => Err("--mode host over tcp lets every local process drive the host's \
+                    Wi-Fi; use vsock (--guest-cid), hybrid-vsock (--vmm-socket) or Hyper-V (--vm-id), or add \
                     --allow-tcp-host-mode to accept that on loopback"
-            .into());
+            .into()),
     }
-    Ok(())
 }
 
 /// Ctrl-C, or SIGTERM on Unix; on Windows also Ctrl-Break and the console's close,
@@ -450,8 +441,8 @@ mod tests {
 
     fn host_mode_check(flags: &[&str]) -> Result<(), String> {
         let args = serve_args(flags);
-        let (kind, settings) = transport_settings(&args).unwrap();
-        check_host_mode_transport(OperationMode::Host, kind, &settings, &args)
+        let (_, settings) = transport_settings(&args).unwrap();
+        check_host_mode_transport(OperationMode::Host, &settings, &args)
     }
 
     #[test]
@@ -461,7 +452,7 @@ mod tests {
         assert_eq!(host_mode_check(&["--mode", "host", "--allow-tcp-host-mode"]), Ok(()));
         assert_eq!(host_mode_check(&["--mode", "host", "--allow-tcp-host-mode", "--listen", "::1"]), Ok(()));
         for listen in ["0.0.0.0", "192.168.1.5", "::"] {
-            for extra in [&[][..], &["--any-guest"][..]] {
+            for extra in [&[][..], &["--any-guest"][..], &["--dynamic-guests"][..]] {
                 let mut flags = vec!["--mode", "host", "--allow-tcp-host-mode", "--listen", listen];
                 flags.extend_from_slice(extra);
                 let error = host_mode_check(&flags).unwrap_err();

@@ -76,7 +76,8 @@ mod linux {
         };
         let transport =
             if args.tcp { TransportSettings::tcp_loopback() } else { TransportSettings::vsock(args.guest_cid) };
-        let mut builder = Service::builder(transport).mode(OperationMode::Host);
+        // --tcp is for tests on one machine: loopback, and an explicit opt-in (vsock needs none).
+        let mut builder = Service::builder(transport).mode(OperationMode::Host).allow_tcp_host_mode(args.tcp);
         let name = match select_backend(choice) {
             Ok(backend) => {
                 let name = backend.name().to_owned();

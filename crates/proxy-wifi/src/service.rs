@@ -29,6 +29,7 @@ use tokio_util::task::TaskTracker;
 use crate::guest_set::{GuestChangeError, GuestList};
 use crate::handler::{self, HandlerHandle, OperationHandler, Timeouts, WorkReceiver};
 use crate::host::{HostBackend, InterfaceRegistry};
+use crate::host_mode_rule::{self, HostModeRefusal};
 use crate::identity::{GuestAbis, GuestId};
 use crate::interface::fake::{FakeNetwork, FakeNetworkProvider, FakeNetworksInterface};
 use crate::interface::simulated::{SimulatedInterface, SimulatedNetwork, SimulationControl};
@@ -67,6 +68,10 @@ pub enum ServiceError {
     /// The runtime thread could not be started.
     #[error("cannot start the service runtime: {0}")]
     Runtime(std::io::Error),
+    /// Host mode was asked for on a transport where it may not run
+    /// ([`crate::host_mode_rule`]).
+    #[error("{0}")]
+    HostMode(#[from] HostModeRefusal),
 }
 
 /// Entry point: `Service::builder(transport)`.
@@ -90,6 +95,7 @@ impl Service {
             guest_abis: GuestAbis::default(),
             observer_callback_deadline: limits::OBSERVER_CALLBACK_DEADLINE,
             allow_foreign_socket_dirs: false,
+            allow_tcp_host_mode: false,
         }
     }
 }
@@ -110,9 +116,24 @@ pub struct ServiceBuilder {
     guest_abis: GuestAbis,
     observer_callback_deadline: std::time::Duration,
     allow_foreign_socket_dirs: bool,
+    allow_tcp_host_mode: bool,
 }
 
 impl ServiceBuilder {
+    /// Host mode over TCP on a loopback address (default false: refused). TCP cannot tell
+    /// a VM from any local process, so with this every local process may drive the host's
+    /// Wi-Fi; a non-loopback address stays refused either way ([`crate::host_mode_rule`]).
+    /// vsock, hybrid vsock and Hyper-V sockets need nothing.
+    pub fn allow_tcp_host_mode(mut self, allow: bool) -> Self {
+        self.allow_tcp_host_mode = allow;
+        self
+    }
+
+    /// Checks [`crate::host_mode_rule`] for this builder's mode and transport.
+    fn check_host_mode(&self) -> Result<(), HostModeRefusal> {
+        host_mode_rule::check(self.mode, &self.transport, self.allow_tcp_host_mode)
+    }
+
     /// Whether the hybrid-vsock request listeners (`<VMM socket>_<port>`) may be made in a
     /// directory this user does not own, such as a VMM's directory that belongs to the
     /// VMM's user (default false: such a directory is refused, naming its owner). Safe
@@ -211,8 +232,10 @@ impl ServiceBuilder {
     /// requests, host backend, work queue, notification flush) and returns.
     ///
     /// This is the service's async core; [`ServiceBuilder::start`] runs it on a thread and
-    /// runtime of its own. Fails only when the transport cannot be bound.
+    /// runtime of its own. Fails when host mode may not run on the transport
+    /// ([`crate::host_mode_rule`]) or the transport cannot be bound.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), ServiceError> {
+        self.check_host_mode()?;
         let transport_description = self.transport.to_string();
         let prepared = self.prepare();
         let stop = prepared.parts.shutdown.clone();
@@ -236,6 +259,7 @@ impl ServiceBuilder {
     ///
     /// Works from plain synchronous code and from inside a tokio runtime alike.
     pub fn start(self) -> Result<ServiceHandle, ServiceError> {
+        self.check_host_mode()?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(self.worker_threads)
             .thread_name("proxy-wifi-worker")

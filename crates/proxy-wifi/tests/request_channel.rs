@@ -229,6 +229,7 @@ async fn a_waiting_request_whose_place_is_taken_back_is_closed_at_once() {
         notification_port: 9,
     })
     .mode(OperationMode::Host)
+    .allow_tcp_host_mode(true)
     .host_interface(gate.clone())
     .request_channel(proxy_wifi::RequestChannelConfig { max_connections: cap, ..Default::default() })
     .start()

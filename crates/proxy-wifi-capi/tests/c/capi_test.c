@@ -247,6 +247,20 @@ static void host_mode_with_guest(uint16_t notification_port)
     CHECK_RC(pwifi_config_set_fake_network_provider(config, provide_fake_networks, &rec), PWIFI_OK);
     CHECK_RC(pwifi_config_add_interface(config, IFACE_ID, &IFACE, &rec), PWIFI_OK);
     CHECK_RC(pwifi_config_add_interface(config, IFACE_ID, &IFACE, &rec), PWIFI_ERR_INVALID_ARGUMENT);
+    /* Host mode over TCP: refused without the opt-in, and on a non-loopback address. */
+    {
+        char message[256];
+
+        CHECK_RC(pwifi_service_start(config, &service), PWIFI_ERR_INVALID_ARGUMENT);
+        CHECK(pwifi_last_error(message, sizeof message) > 0 && strstr(message, "opt in") != NULL);
+        CHECK(service == NULL);
+        CHECK_RC(pwifi_config_allow_tcp_host_mode(config, true), PWIFI_OK);
+        CHECK_RC(pwifi_config_set_transport_tcp(config, "0.0.0.0", 7, 0, "127.0.0.1", 9, notification_port), PWIFI_OK);
+        CHECK_RC(pwifi_service_start(config, &service), PWIFI_ERR_INVALID_ARGUMENT);
+        CHECK(pwifi_last_error(message, sizeof message) > 0 && strstr(message, "0.0.0.0") != NULL);
+        CHECK(service == NULL);
+        CHECK_RC(pwifi_config_set_transport_tcp(config, "127.0.0.1", 9, 0, NULL, 0, notification_port), PWIFI_OK);
+    }
     CHECK_RC(pwifi_service_start(config, &service), PWIFI_OK);
     rec.service = service;
     CHECK_RC(pwifi_service_tcp_port(service, &port), PWIFI_OK);

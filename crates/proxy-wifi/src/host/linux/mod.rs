@@ -7,7 +7,8 @@
 //! use proxy_wifi::{select_backend, BackendChoice};
 //! use proxy_wifi::{Service, TransportSettings};
 //!
-//! let mut builder = Service::builder(TransportSettings::tcp_loopback());
+//! // Host mode over TCP: loopback only, and only when asked for (vsock needs nothing).
+//! let mut builder = Service::builder(TransportSettings::tcp_loopback()).allow_tcp_host_mode(true);
 //! match select_backend(BackendChoice::Auto) {
 //!     Ok(backend) => builder = builder.host_backend(backend),
 //!     Err(error) => eprintln!("no host Wi-Fi: {error}; serving the fake networks only"),

@@ -71,6 +71,7 @@ async fn service(fake: FakeWlanApi, backend: WlanBackend, timeouts: Timeouts) ->
     let listener = NotificationListener::bind(&config).await.unwrap();
     let recorder = Arc::new(Recorder::default());
     let service = Service::builder(TransportSettings::tcp(LOOPBACK, 0, None, listener.local_port()))
+        .allow_tcp_host_mode(true)
         .fake_networks(|| vec![FakeNetwork::new("fake-net", Bssid([0x02, 0xfa, 0xce, 0, 0, 1]))])
         .host_backend(Box::new(backend))
         .observer(recorder.clone())
