@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::Notify;
 
-use crate::cli::{CtlArgs, CtlCommand, HostNetworkArg, ScanModeArg};
+use crate::cli::{CtlArgs, CtlCommand, CtlGuestCommand, HostNetworkArg, ScanModeArg};
 
 /// Longest request line accepted on the control socket.
 const MAX_LINE: usize = 4096;
@@ -125,7 +125,12 @@ async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin>(
     let answer = match read {
         Ok(Ok(_)) => match serde_json::from_str::<CtlCommand>(line.trim()) {
             Ok(command) => {
-                tracing::info!(?command, "control command");
+                // Reading the status is no change: a monitor polling it fills no journal.
+                if matches!(command, CtlCommand::Status | CtlCommand::Guest { action: CtlGuestCommand::List }) {
+                    tracing::debug!(?command, "control command");
+                } else {
+                    tracing::info!(?command, "control command");
+                }
                 stopping = matches!(command, CtlCommand::Shutdown);
                 execute(&service, command)
             }

@@ -26,12 +26,14 @@ impl OperationHandler {
         self.publish_guest(guest);
         let ssid = params.ssid;
         let auth = params.auth_algorithm();
-        tracing::info!(%guest, operation = "connect", %ssid, bssid = %params.bssid, %auth, %session,
+        tracing::debug!(%guest, operation = "connect", %ssid, bssid = %params.bssid, %auth, %session,
             "guest connect request");
 
         // Rule 1: no interface, no connection.
         if self.interfaces.is_empty() {
-            tracing::warn!(%guest, %ssid, "connect failed: no Wi-Fi interface");
+            if crate::log_limit::admit(guest, "connect failed: no Wi-Fi interface") {
+                tracing::warn!(%guest, %ssid, "connect failed: no Wi-Fi interface");
+            }
             return answer(ConnectFailure::InterfaceGone.status_code(), Bssid::ZERO, session);
         }
 
@@ -55,7 +57,9 @@ impl OperationHandler {
         if self.observer.authorize_until(Some(deadline), OperationType::GuestDirected, request_args).await
             == Authorization::Deny
         {
-            tracing::info!(%guest, %ssid, "guest-directed connection denied by the observer");
+            if crate::log_limit::admit_info(guest, "guest-directed connection denied") {
+                tracing::info!(%guest, %ssid, "guest-directed connection denied by the observer");
+            }
             let args = ConnectionArgs { guest: Some(guest.clone()), interface: None, ssid, bssid: params.bssid, auth };
             self.observer.notify("on_guest_connection_completion", move |o| {
                 o.on_guest_connection_completion(OperationType::GuestDirected, OperationStatus::Denied, &args)
@@ -120,7 +124,7 @@ impl OperationHandler {
                 }
                 Ok(Err(error)) => {
                     failure = failure.or_further(error.connect_failure());
-                    tracing::info!(%guest, interface = %id, %ssid, %error, "interface could not connect");
+                    tracing::debug!(%guest, interface = %id, %ssid, %error, "interface could not connect");
                 }
                 Err(_) => {
                     failure = failure.or_further(ConnectFailure::TimedOut);
@@ -130,7 +134,9 @@ impl OperationHandler {
             }
         }
         let status = failure.status_code();
-        tracing::info!(%guest, %ssid, %session, cause = %failure, %status, "guest-directed connection failed on every interface");
+        if crate::log_limit::admit_info(guest, "guest-directed connection failed") {
+            tracing::info!(%guest, %ssid, %session, cause = %failure, %status, "guest-directed connection failed on every interface");
+        }
         let args = ConnectionArgs { guest: Some(guest.clone()), interface: None, ssid, bssid: params.bssid, auth };
         self.observer.notify("on_guest_connection_completion", move |o| {
             o.on_guest_connection_completion(OperationType::GuestDirected, OperationStatus::Failed, &args)

@@ -15,13 +15,13 @@ impl OperationHandler {
         let state = self.guest(guest);
         // Rule 1: a session older than the current one: nothing to do.
         if state.session.is_stale(session) {
-            tracing::info!(%guest, operation = "disconnect", %session, current = %state.session.current_session(),
+            tracing::debug!(%guest, operation = "disconnect", %session, current = %state.session.current_session(),
                 "stale session; nothing to do");
             return GuestBound::DisconnectResponse;
         }
         // Rule 2: no guest connection: nothing to do.
         let Some(connection) = state.session.connection else {
-            tracing::info!(%guest, operation = "disconnect", %session, "guest has no connection; nothing to do");
+            tracing::debug!(%guest, operation = "disconnect", %session, "guest has no connection; nothing to do");
             return GuestBound::DisconnectResponse;
         };
         self.end_guest_connection(guest, connection).await;

@@ -365,8 +365,10 @@ async fn handle_queued(handler: &mut OperationHandler, guest: GuestId, queued: Q
     if queued.is_stale(now) {
         let reason =
             if queued.reply.is_closed() { "its connection closed" } else { "the guest's time for an answer ran out" };
-        tracing::warn!(%guest, operation = RequestKind::of(&queued.request).name(), waited = ?now - queued.arrived, reason,
-            "request dropped unanswered: nobody waits for it any more");
+        if crate::log_limit::admit(&guest, "request dropped unanswered") {
+            tracing::warn!(%guest, operation = RequestKind::of(&queued.request).name(), waited = ?now - queued.arrived, reason,
+                "request dropped unanswered: nobody waits for it any more");
+        }
         handler.unpublished.stale += 1;
         return;
     }
@@ -391,8 +393,10 @@ fn accept_work(
         Work::Request(guest, queued) => {
             if let Err((guest, _)) = requests.push(guest, queued) {
                 // The reply is dropped: the connection is closed without an answer.
-                tracing::warn!(%guest, max = limits::MAX_PENDING_PER_GUEST,
-                    "guest has too many requests waiting; request dropped");
+                if crate::log_limit::admit(&guest, "too many requests waiting") {
+                    tracing::warn!(%guest, max = limits::MAX_PENDING_PER_GUEST,
+                        "guest has too many requests waiting; request dropped");
+                }
             }
         }
         Work::AddInterface(interface) => handler.add_interface(interface),

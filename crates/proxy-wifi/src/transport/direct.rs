@@ -59,7 +59,9 @@ pub(super) fn serve(shared: &Arc<Shared>, connection: RawConnection, guest: Gues
         }
         FirstRead::Malformed(error) => {
             counters.invalid.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(%guest, %error, "malformed request; answering INVALID");
+            if crate::log_limit::admit(&guest, "malformed request") {
+                tracing::warn!(%guest, %error, "malformed request; answering INVALID");
+            }
             let held = Held::new(shared, connection, slot);
             if let Err(error) = held.write(GuestBound::Invalid.to_bytes_as(abi)) {
                 tracing::debug!(%guest, %error, "writing the INVALID answer failed");
@@ -72,7 +74,9 @@ pub(super) fn serve(shared: &Arc<Shared>, connection: RawConnection, guest: Gues
             }
             Err(error) => {
                 counters.closed_early.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(%guest, %error, "a request connection could not be registered; closed");
+                if crate::log_limit::admit(&guest, "request connection not registered") {
+                    tracing::warn!(%guest, %error, "a request connection could not be registered; closed");
+                }
             }
         },
         FirstRead::Closed => {

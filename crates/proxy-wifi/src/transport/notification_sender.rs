@@ -72,7 +72,9 @@ async fn deliver(
         }
         Err(error) => {
             queue.count(NotificationOutcome::Failed);
-            tracing::warn!(%operation, %guest, to = %connector.describe(guest), %error, "notification not delivered");
+            if crate::log_limit::admit(guest, "notification not delivered") {
+                tracing::warn!(%operation, %guest, to = %connector.describe(guest), %error, "notification not delivered");
+            }
         }
     }
 }

@@ -178,13 +178,17 @@ pub(crate) async fn serve(
             Admission::TookFrom(slot, holder) => {
                 // The holder's connection is closed (by its task, or at once when it waits
                 // on the direct path) and counted as refused_busy.
-                tracing::warn!(%guest, %holder, max = slots.cap(),
-                    "request connections all taken; the guest holding the most gives its oldest up");
+                if crate::log_limit::admit(&guest, "request connections all taken") {
+                    tracing::warn!(%guest, %holder, max = slots.cap(),
+                        "request connections all taken; the guest holding the most gives its oldest up");
+                }
                 slot
             }
             Admission::Refused => {
                 counters.refused_busy.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(%guest, max = slots.cap(), "too many open request connections for this guest's share; closed");
+                if crate::log_limit::admit(&guest, "too many open request connections") {
+                    tracing::warn!(%guest, max = slots.cap(), "too many open request connections for this guest's share; closed");
+                }
                 continue;
             }
         };
@@ -274,7 +278,9 @@ async fn serve_connection(
         }
         Ok(Err(ReadError::Malformed(error))) => {
             counters.invalid.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(%guest, %error, "malformed request; answering INVALID");
+            if crate::log_limit::admit(&guest, "malformed request") {
+                tracing::warn!(%guest, %error, "malformed request; answering INVALID");
+            }
             GuestBound::Invalid
         }
         Ok(Ok(request)) => {

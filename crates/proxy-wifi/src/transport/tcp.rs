@@ -89,7 +89,10 @@ impl RequestListener for TcpRequestListener {
         loop {
             let (connection, peer) = self.listener.accept().await?;
             let Some(guest) = peer.as_socket().and_then(|peer| self.guests.guest_of(peer)) else {
-                tracing::warn!(peer = ?peer.as_socket(), "request connection from an address not listed refused");
+                let ip = peer.as_socket().map(|peer| peer.ip().to_string()).unwrap_or_default();
+                if crate::log_limit::admit(&ip, "address not listed") {
+                    tracing::warn!(peer = ?peer.as_socket(), "request connection from an address not listed refused");
+                }
                 continue;
             };
             return Ok((Accepted::Raw(connection), guest));
@@ -101,7 +104,9 @@ impl RequestListener for TcpRequestListener {
         loop {
             let (stream, peer) = self.listener.accept().await?;
             let Some(guest) = self.guests.guest_of(peer) else {
-                tracing::warn!(%peer, "request connection from an address not listed refused");
+                if crate::log_limit::admit(&peer.ip(), "address not listed") {
+                    tracing::warn!(%peer, "request connection from an address not listed refused");
+                }
                 continue;
             };
             let _ = stream.set_nodelay(true);

@@ -109,7 +109,9 @@ impl RequestListener for VsockRequestListener {
             if self.filter.accepts(cid) {
                 return Ok((Accepted::Raw(connection), GuestId::Vsock(cid)));
             }
-            tracing::warn!(peer_cid = cid, accepted = %self.filter, "request connection from another CID refused");
+            if crate::log_limit::admit(&format_args!("vsock:{cid}"), "CID not accepted") {
+                tracing::warn!(peer_cid = cid, accepted = %self.filter, "request connection from another CID refused");
+            }
         }
     }
 
