@@ -38,6 +38,16 @@
 #endif
 
 /*
+ * 6.12: a device transmitting without the core's queue lock says so with the
+ * net_device's lltx bit; the NETIF_F_LLTX feature flag is gone.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+#define pw_set_lltx(dev)	((dev)->lltx = true)
+#else
+#define pw_set_lltx(dev)	((dev)->features |= NETIF_F_LLTX)
+#endif
+
+/*
  * 6.15: rtnl_link_ops.newlink() takes its arguments packed in a struct
  * rtnl_newlink_params; the link's netns comes from rtnl_newlink_link_net().
  */

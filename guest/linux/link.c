@@ -10,6 +10,11 @@
  * Creating the link starts the notification listener; deleting it (or
  * removing eth0, or unloading the module) stops everything the link runs.
  *
+ * The data path costs nothing over eth0 alone: wlan0 offers the offloads eth0
+ * has (and follows changes of them and of eth0's MTU), transmits without a
+ * queue or a lock, counts per CPU, and its rx handler redirects a frame in
+ * place (RX_HANDLER_ANOTHER, no requeue).
+ *
  * Copyright (c) 2026 The proxy-wifi authors
  */
 #include <linux/etherdevice.h>
@@ -21,6 +26,16 @@
 #include "proxy_wifi.h"
 
 static struct wiphy *pw_the_wiphy;
+
+/*
+ * Offloads wlan0 passes to its lower device. Its frames leave through that
+ * device unchanged, so what the device does to a frame (checksum, segmentation,
+ * scatter-gather) it does for wlan0's: wlan0 has each of these exactly when the
+ * lower device has it (pw_fix_features()), and the user may turn them off.
+ */
+#define PW_OFFLOADS	(NETIF_F_SG | NETIF_F_HIGHDMA | NETIF_F_FRAGLIST | \
+			 NETIF_F_CSUM_MASK | NETIF_F_GSO_SOFTWARE |	  \
+			 NETIF_F_GSO_ENCAP_ALL)
 
 /* ------------------------------------------------------------ data path */
 
@@ -46,27 +61,27 @@ static netdev_tx_t pw_start_xmit(struct sk_buff *skb, struct net_device *dev)
 	unsigned int len = skb->len;
 	int ret;
 
-	if (!netif_carrier_ok(dev)) {
-		atomic64_inc(&link->tx_dropped);
+	if (unlikely(!netif_carrier_ok(dev))) {
+		dev_core_stats_tx_dropped_inc(dev);
 		kfree_skb(skb);
 		return NETDEV_TX_OK;
 	}
 	skb->dev = link->lower;
 	ret = dev_queue_xmit(skb);
-	if (ret == NET_XMIT_SUCCESS || ret == NET_XMIT_CN)
+	if (likely(ret == NET_XMIT_SUCCESS || ret == NET_XMIT_CN))
 		dev_sw_netstats_tx_add(dev, 1, len);
 	else
-		atomic64_inc(&link->tx_dropped);
+		dev_core_stats_tx_dropped_inc(dev);
 	return NETDEV_TX_OK;
 }
 
-static void pw_get_stats64(struct net_device *dev,
-			   struct rtnl_link_stats64 *stats)
+/* Keeps of the offloads asked for those the lower device has on. */
+static netdev_features_t pw_fix_features(struct net_device *dev,
+					 netdev_features_t features)
 {
 	struct pw_link *link = netdev_priv(dev);
 
-	dev_get_tstats64(dev, stats);
-	stats->tx_dropped += atomic64_read(&link->tx_dropped);
+	return features & (link->lower->features | ~PW_OFFLOADS);
 }
 
 /* ------------------------------------------------------------ netdev ops */
@@ -157,7 +172,8 @@ static const struct net_device_ops pw_netdev_ops = {
 	.ndo_open = pw_ndo_open,
 	.ndo_stop = pw_ndo_stop,
 	.ndo_start_xmit = pw_start_xmit,
-	.ndo_get_stats64 = pw_get_stats64,
+	.ndo_get_stats64 = dev_get_tstats64,
+	.ndo_fix_features = pw_fix_features,
 	.ndo_get_iflink = pw_ndo_get_iflink,
 	.ndo_set_mac_address = eth_mac_addr,
 	.ndo_validate_addr = eth_validate_addr,
@@ -169,7 +185,23 @@ static void pw_setup(struct net_device *dev)
 	dev->netdev_ops = &pw_netdev_ops;
 	dev->needs_free_netdev = true;
 	dev->priv_destructor = pw_destructor;
+	/* No queue and no transmit lock: the lower device has both. */
 	dev->priv_flags |= IFF_NO_QUEUE;
+	pw_set_lltx(dev);
+	dev->hw_features = PW_OFFLOADS;
+	dev->features |= PW_OFFLOADS;
+}
+
+/*
+ * Takes what the lower device's transmit path can do: its segmentation limits
+ * and the offloads it gives stacked VLANs and tunnels. wlan0's own offloads
+ * follow from pw_fix_features().
+ */
+static void pw_inherit_lower(struct net_device *dev, struct net_device *lower)
+{
+	dev->vlan_features = lower->vlan_features & PW_OFFLOADS;
+	dev->hw_enc_features = lower->hw_enc_features & PW_OFFLOADS;
+	netif_inherit_tso_max(dev, lower);
 }
 
 /* ------------------------------------------------------------ rtnl link */
@@ -207,6 +239,11 @@ static int pw_attach(struct net_device *dev, struct net_device *lower,
 		NL_SET_ERR_MSG(extack, "the lower device must be a plain Ethernet device");
 		return -EINVAL;
 	}
+	/* Frames larger than the lower device's MTU would not leave it. */
+	if (keep_mtu && dev->mtu > lower->mtu) {
+		NL_SET_ERR_MSG(extack, "the MTU cannot exceed the lower device's");
+		return -EINVAL;
+	}
 
 	link->dev = dev;
 	link->lower = lower;
@@ -218,14 +255,18 @@ static int pw_attach(struct net_device *dev, struct net_device *lower,
 	INIT_LIST_HEAD(&link->io_list);
 	mutex_init(&link->io_lock);
 	atomic_set(&link->notif_reads, 0);
-	atomic64_set(&link->tx_dropped, 0);
 	pw_link_init_ops(link);
 
 	if (!keep_addr)
 		eth_hw_addr_set(dev, lower->dev_addr);
 	if (!keep_mtu)
 		dev->mtu = lower->mtu;
-	dev->max_mtu = lower->max_mtu;
+	dev->max_mtu = lower->mtu;
+	/* Room for what the lower device adds to a frame. */
+	dev->hard_header_len = lower->hard_header_len;
+	dev->needed_headroom = lower->needed_headroom;
+	dev->needed_tailroom = lower->needed_tailroom;
+	pw_inherit_lower(dev, lower);
 	netif_carrier_off(dev);
 
 	err = register_netdevice(dev);
@@ -351,18 +392,48 @@ int pw_link_add(struct net_device *lower, const char *name)
 	return err;
 }
 
+/*
+ * The lower device's MTU went from @old_mtu to its current one: wlan0's may
+ * not exceed it, and follows it if it was the same before.
+ */
+static void pw_lower_mtu_changed(struct pw_link *link, unsigned int old_mtu)
+{
+	struct net_device *dev = link->dev;
+	unsigned int mtu = link->lower->mtu;
+	int err;
+
+	dev->max_mtu = max(mtu, dev->min_mtu);
+	if (dev->mtu != old_mtu && dev->mtu <= mtu)
+		return;
+	err = dev_set_mtu(dev, dev->max_mtu);
+	if (err)
+		netdev_warn(dev, "cannot follow %s's MTU %u: %d\n",
+			    link->lower->name, mtu, err);
+}
+
 static int pw_lower_event(struct notifier_block *nb, unsigned long event,
 			  void *ptr)
 {
 	struct net_device *lower = netdev_notifier_info_to_dev(ptr);
+	struct netdev_notifier_info_ext *info_ext;
 	struct pw_link *link;
 
 	pw_auto_link_event(lower, event);
-	if (event != NETDEV_UNREGISTER ||
+	if ((event != NETDEV_UNREGISTER && event != NETDEV_FEAT_CHANGE &&
+	     event != NETDEV_CHANGEMTU) ||
 	    rtnl_dereference(lower->rx_handler) != pw_rx_handler)
 		return NOTIFY_DONE;
 	link = rtnl_dereference(lower->rx_handler_data);
-	pw_dellink(link->dev, NULL);
+	if (event == NETDEV_UNREGISTER) {
+		pw_dellink(link->dev, NULL);
+	} else if (event == NETDEV_FEAT_CHANGE) {
+		pw_inherit_lower(link->dev, lower);
+		netdev_update_features(link->dev);
+	} else {
+		/* The notifier's info carries the MTU before the change. */
+		info_ext = container_of(ptr, struct netdev_notifier_info_ext, info);
+		pw_lower_mtu_changed(link, info_ext->ext.mtu);
+	}
 	return NOTIFY_OK;
 }
 

@@ -107,8 +107,6 @@ struct pw_link {
 	struct delayed_work scan_timeout;
 	u64 scan_timeout_gen;
 	struct work_struct connect_work;
-
-	atomic64_t tx_dropped;
 };
 
 /* wiphy.c */

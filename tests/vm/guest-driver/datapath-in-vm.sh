@@ -5,7 +5,9 @@
 # (10.99.0.1, iperf3 -s). The guest side's address 10.99.0.2 is put on (a) eth0, (b) pw0
 # (proxy_wifi on eth0, connected to SimOpen of `proxy-wifi serve --mode simulated`) or
 # (c) vwifi0 (virt_wifi on eth0, connected to its VirtWifi network). (b) and (c) each
-# take eth0's rx handler, so they are created and deleted in every round.
+# take eth0's rx handler, so they are created and deleted in every round. With
+# /root/proxy_wifi-base.ko (datapath.sh DATAPATH_BASE=REV) a fourth set-up, (o), is pw0
+# made by that build of the driver, loaded in place of the one under test for its turn.
 
 SOCK=/tmp/pw.sock
 SERVE_PID=""
@@ -43,12 +45,22 @@ vw_up() {
   iw dev $VW connect VirtWifi "$bssid"
   wait_for 10 sh -c "iw dev $VW link | grep -q 'Connected to'"
 }
+# load_pw FILE: the proxy_wifi module built from FILE, in place of the loaded one
+PW_KO=""
+load_pw() {
+  [ "$PW_KO" = "$1" ] && return 0
+  [ -z "$PW_KO" ] || rmmod proxy_wifi || return 1
+  PW_KO=""
+  insmod "$1" || return 1
+  PW_KO=$1
+}
 # use SETUP / unuse SETUP: the guest's address on the set-up's interface
 use() {
   flush_neigh
   case $1 in
   a) ip addr add $ME/24 dev eth0 ;;
-  b) pw_up && pw_connect && ip addr add $ME/24 dev $PW ;;
+  b) load_pw /root/proxy_wifi.ko && pw_up && pw_connect && ip addr add $ME/24 dev $PW ;;
+  o) load_pw /root/proxy_wifi-base.ko && pw_up && pw_connect && ip addr add $ME/24 dev $PW ;;
   c) vw_up && ip addr add $ME/24 dev $VW ;;
   esac || return 1
   wait_for 5 ping -c 1 -W 1 $SRV
@@ -56,13 +68,18 @@ use() {
 unuse() {
   case $1 in
   a) ip addr flush dev eth0 ;;
-  b) ip link del $PW ;;
-  c) ip link del $VW ;;
+  b|o) ip link del $PW ;;
+  c) # disconnected and down first: virt_wifi deleted while connected makes 6.1's
+     # cfg80211 warn (_cfg80211_unregister_wdev)
+     iw dev $VW disconnect 2>/dev/null
+     wait_for 5 sh -c "iw dev $VW link | grep -q 'Not connected'"
+     ip link set $VW down
+     ip link del $VW ;;
   esac
   flush_neigh
 }
-dev_of() { case $1 in a) echo eth0 ;; b) echo $PW ;; c) echo $VW ;; esac; }
-name_of() { case $1 in a) echo "veth" ;; b) echo "proxy_wifi" ;; c) echo "virt_wifi" ;; esac; }
+dev_of() { case $1 in a) echo eth0 ;; b|o) echo $PW ;; c) echo $VW ;; esac; }
+name_of() { case $1 in a) echo "veth" ;; b) echo "proxy_wifi" ;; o) echo "proxy_wifi (base)" ;; c) echo "virt_wifi" ;; esac; }
 
 # ---------------------------------------------------------------- measurements
 # tcp STREAMS [-R]: Mbit/s received (iperf3's receiver line; the SUM line with -P > 1)
@@ -114,13 +131,15 @@ $S ip addr add $SRV/24 dev srvnet
 $S ip link set srvnet up
 ip link set eth0 up
 $S iperf3 -s -D --logfile /tmp/iperf3-server.log
-insmod /root/proxy_wifi.ko || { fail "insmod proxy_wifi.ko: $(dmesg | tail -n 3)"; exit 1; }
+load_pw /root/proxy_wifi.ko || { fail "insmod proxy_wifi.ko: $(dmesg | tail -n 3)"; exit 1; }
 if modprobe virt_wifi 2>/dev/null; then vw_from="the kernel's own module"
 elif insmod /root/virt_wifi.ko; then vw_from="built from the kernel's linux-source package"
 else fail "loading virt_wifi: $(dmesg | tail -n 3)"; exit 1; fi
 echo "virt_wifi: $vw_from"
 start_serve --mode simulated --networks /root/networks.toml || exit 1
-wait_for 10 grep -q "Server listening" /tmp/iperf3-server.log || echo "  (iperf3 server not ready: $(cat /tmp/iperf3-server.log))"
+# listening on port 5201 (0x1451) in srv
+wait_for 10 $S sh -c 'grep -q ":1451 0" /proc/net/tcp6 /proc/net/tcp' \
+  || echo "  (iperf3 server not listening yet: $(cat /tmp/iperf3-server.log))"
 
 # ---------------------------------------------------------------- correctness
 section "correctness of the proxy_wifi data path"
@@ -196,6 +215,8 @@ kernel_clean "the correctness checks"
 if [ "${SMOKE:-0}" != 1 ]; then
   : >/tmp/res
   order=(a b c)
+  have_base=0
+  [ -f /root/proxy_wifi-base.ko ] && { order=(a b o c); have_base=1; }
   for r in $(seq "$ROUNDS"); do
     section "round $r of $ROUNDS (${SECS}s iperf3 runs)"
     for s in "${order[@]}"; do
@@ -221,17 +242,18 @@ if [ "${SMOKE:-0}" != 1 ]; then
     }
     function ratio(x, y) { return y > 0 ? sprintf("%.2f", x / y) : "-" }
     END {
-      printf "%-10s %-8s %10s %10s %10s %6s %6s %6s  %s\n", "metric", "unit", "veth", "proxy_wifi", "virt_wifi", "pw/a", "vw/a", "pw/vw", "pw/a per round"
+      printf "%-10s %-7s %9s %9s %9s %9s %6s %6s %6s %6s  %s\n", "metric", "unit", "veth", "pw", "pw base", "virt_wifi", "pw/a", "base/a", "vw/a", "pw/vw", "pw/a per round"
       split(metrics, ms, " ")
       for (i = 1; i in ms; i++) {
         m = ms[i]; unit = (m ~ /^tcp/) ? "Mbit/s" : (m ~ /^udp/) ? "pkt/s" : "ms"
-        a = median("a", m); b = median("b", m); c = median("c", m)
+        a = median("a", m); b = median("b", m); c = median("c", m); o = median("o", m)
         per = ""
         for (k = 1; (k) in rounds; k++) per = per ratio(r["b", m, k], r["a", m, k]) " "
-        printf "%-10s %-8s %10s %10s %10s %6s %6s %6s  %s\n", m, unit, a, b, c, ratio(b, a), ratio(c, a), ratio(b, c), per
+        printf "%-10s %-7s %9s %9s %9s %9s %6s %6s %6s %6s  %s\n", m, unit, a, b, (o > 0 ? o : "-"), c, ratio(b, a), (o > 0 ? ratio(o, a) : "-"), ratio(c, a), ratio(b, c), per
       }
     }' /tmp/res
-  echo "(tx: the guest sends to the peer; rx: it receives, iperf3 -R; rtt: ping -i 0.01 -c 500)"
+  echo "(tx: the guest sends to the peer; rx: it receives, iperf3 -R; rtt: ping -i 0.01 -c 500;"
+  echo " pw: proxy_wifi under test; pw base: proxy_wifi built from DATAPATH_BASE, or -)"
 fi
 
 stop_serve

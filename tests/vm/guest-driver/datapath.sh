@@ -18,6 +18,8 @@
 #
 # ROUNDS defaults to 3. DATAPATH_SECONDS (default 5) is each iperf3 run's length.
 # DATAPATH_SMOKE=1 runs only the correctness checks (a short boot, no rounds).
+# DATAPATH_BASE=REV (a git revision) adds a fourth set-up: proxy_wifi built from REV's
+# guest/linux, loaded in place of the tree's for its turn (before/after in one boot).
 # Not part of CI (about 2 minutes a round under TCG).
 #
 # virt_wifi: Debian's kernels do not build it (CONFIG_VIRT_WIFI is not set), so it is
@@ -50,6 +52,17 @@ fi
 
 kver=$("$WIFI_LAB" --kernel "$series" --kernel-version)
 module=$(guest_module "$series") || exit 1
+base_add=()
+if [ -n "${DATAPATH_BASE:-}" ]; then
+  git -C "$root" rev-parse --verify -q "${DATAPATH_BASE}^{commit}" >/dev/null \
+    || { echo "datapath.sh: DATAPATH_BASE '$DATAPATH_BASE' is not a commit of $root" >&2; exit 2; }
+  mkdir -p "$work/base"
+  git -C "$root" archive "$DATAPATH_BASE" guest/linux | tar -x -C "$work/base" --strip-components=2
+  "$WIFI_LAB" --kernel "$series" --kbuild "$work/base" >"$work/base.log" 2>&1 \
+    || { cat "$work/base.log"; echo "FAIL building proxy_wifi.ko of $DATAPATH_BASE for $series"; exit 1; }
+  base_add=(--add "$(tail -n 1 "$work/base.log"):/root/proxy_wifi-base.ko")
+  echo "base: proxy_wifi of $(git -C "$root" rev-parse --short "$DATAPATH_BASE")"
+fi
 
 # virt_wifi_source KVER: prints the path of virt_wifi.c taken from the Debian
 # linux-source package of the kernel's X.Y (cached per package version).
@@ -109,11 +122,12 @@ fi
 
 # Boot, the checks and module loads take about 2 minutes under TCG; each round about
 # 3 x (6 x (secs + 3) + 10) s.
-timeout=$(( 300 + (smoke == 1 ? 0 : rounds * 3 * (6 * (secs + 4) + 30)) ))
+setups=3; [ ${#base_add[@]} -eq 0 ] || setups=4
+timeout=$(( 300 + (smoke == 1 ? 0 : rounds * setups * (6 * (secs + 4) + 30)) ))
 rc=0
 "$WIFI_LAB" --kernel "$series" --timeout "${GUEST_VM_TIMEOUT:-$timeout}" --mem 1536 \
   --add "$work/proxy-wifi:/usr/local/bin/proxy-wifi" "${nice_add[@]}" \
-  --add "$module:/root/proxy_wifi.ko" "${vw_add[@]}" \
+  --add "$module:/root/proxy_wifi.ko" "${base_add[@]}" "${vw_add[@]}" \
   --add "$(command -v iperf3):/usr/local/bin/iperf3" \
   --add "$(command -v ethtool):/usr/local/bin/ethtool" \
   --add "$here/networks.toml:/root/networks.toml" \
