@@ -30,6 +30,7 @@ expect() { # mode path
 expect -rwxr-xr-x usr/bin/proxy-wifi
 expect -rw-r--r-- usr/lib/systemd/system/proxy-wifi.service
 expect -rw-r--r-- usr/lib/systemd/system/proxy-wifi@.service
+expect -rw-r--r-- usr/lib/systemd/system/proxy-wifi.socket
 expect -rw-r--r-- etc/proxy-wifi/proxy-wifi.toml
 expect -rwxr-xr-x etc/libvirt/hooks/qemu.d/proxy-wifi
 expect -rw-r--r-- usr/share/bash-completion/completions/proxy-wifi
@@ -69,13 +70,17 @@ mkdir "$unpacked/units"
 bin="$unpacked/root/usr/bin/proxy-wifi"
 sed "s#/usr/bin/proxy-wifi#$bin#" "$unpacked/root/usr/lib/systemd/system/proxy-wifi.service" >"$unpacked/units/proxy-wifi.service"
 sed "s#/usr/bin/proxy-wifi#$bin#" "$unpacked/root/usr/lib/systemd/system/proxy-wifi@.service" >"$unpacked/units/proxy-wifi@vm1.service"
+cp "$unpacked/root/usr/lib/systemd/system/proxy-wifi.socket" "$unpacked/units/"
 if command -v systemd-analyze >/dev/null; then
-  out=$(systemd-analyze verify --man=no "$unpacked/units/proxy-wifi.service" "$unpacked/units/proxy-wifi@vm1.service" 2>&1) \
+  out=$(cd "$unpacked/units" && systemd-analyze verify --man=no ./proxy-wifi.socket ./proxy-wifi.service ./proxy-wifi@vm1.service 2>&1) \
     || fail "systemd-analyze verify: $out"
   [ -z "$out" ] || fail "systemd-analyze verify: $out"
   exposure=$(systemd-analyze security --offline=yes "$unpacked/root/usr/lib/systemd/system/proxy-wifi.service" 2>/dev/null \
     | sed -n 's/.*Overall exposure level for proxy-wifi.service: \([0-9.]*\).*/\1/p')
-  echo "PASS systemd-analyze verify: both units; exposure ${exposure:-?} (systemd-analyze security) [$(elapsed)]"
+  grep -qx 'ListenStream=vsock::12345' "$unpacked/units/proxy-wifi.socket" || fail "proxy-wifi.socket does not hold vsock 12345"
+  grep -qx 'LimitCORE=0' "$unpacked/units/proxy-wifi.service" && grep -qx 'LimitCORE=0' "$unpacked/units/proxy-wifi@vm1.service" \
+    || fail "a service unit allows core dumps (no LimitCORE=0)"
+  echo "PASS systemd-analyze verify: the socket and both services; exposure ${exposure:-?} (systemd-analyze security) [$(elapsed)]"
 else
   echo "skipped: systemd-analyze not found, units not verified"
 fi
@@ -195,6 +200,30 @@ else
   fail "libvirt hook without the service: exit $hook_rc: $(cat /tmp/hook.err)"
 fi
 
+# 2b. Socket activation over vsock, as proxy-wifi.socket starts it: a listener on the
+#     socket unit's ListenStream= (vsock::12345), handed over as descriptor 3 at the first
+#     connection; the service adopts it, and a second service is told who holds the port.
+listen=$(sed -n 's/^ListenStream=//p' /usr/lib/systemd/system/proxy-wifi.socket)
+exec_line="$(sed -n 's/^ExecStart=//p' /usr/lib/systemd/system/proxy-wifi.service) --guest-cid 1"
+mkdir -m 0700 -p /run/proxy-wifi
+systemd-socket-activate -l "$listen" --fdname=requests $exec_line >/tmp/act.out 2>/tmp/act.log &
+act_pid=$!
+wait_for 10 sh -c "ss -H -lnp --vsock | grep -q ':12345 '" || die "systemd-socket-activate did not listen: $(cat /tmp/act.log)"
+if $HI $G scan >/tmp/scan.txt 2>/tmp/scan.err && grep -q lab-wpa2 /tmp/scan.txt \
+  && grep -q 'serving on the request listener systemd passed' /tmp/act.log; then
+  pass "socket activation ($listen): the service took systemd's listener and answered a guest scan"
+else
+  fail "socket activation: $(cat /tmp/scan.txt /tmp/scan.err; tail -5 /tmp/act.log)"
+fi
+proxy-wifi serve --no-config --no-control --mode simulated --guest-cid 1 >/dev/null 2>/tmp/squat.err
+if grep -q "request port 12345 is taken (held by proxy-wifi (pid $act_pid))" /tmp/squat.err; then
+  pass "a second service on the held port is refused, naming the holder: $(grep -o 'held by [^)]*)' /tmp/squat.err)"
+else
+  fail "second service on the held port: $(cat /tmp/squat.err)"
+fi
+kill -TERM "$act_pid"; wait "$act_pid" 2>/dev/null || true
+rm -rf /run/proxy-wifi
+
 # 3. Remove (settings stay, as conffiles do), then purge.
 $DPKG -r proxy-wifi >/tmp/dpkg-r.log 2>&1 || die "dpkg -r: $(cat /tmp/dpkg-r.log)"
 if [ ! -e /usr/bin/proxy-wifi ] && [ ! -e /usr/lib/systemd/system/proxy-wifi.service ] && [ -f /etc/proxy-wifi/proxy-wifi.toml ]; then
@@ -226,6 +255,8 @@ rc=0
   --add "$(command -v tar):/usr/local/bin/tar" \
   --add "$root/crates/proxy-wifi-cli/tests/data/libvirt/started-auto-cid.xml:/root/started.xml" \
   --add "$(command -v unshare):/usr/local/bin/unshare" "${nice_add[@]}" \
+  --add "$(command -v systemd-socket-activate):/usr/local/bin/systemd-socket-activate" \
+  --add "$(command -v ss):/usr/local/bin/ss" \
   --run "$IN_VM_PRELUDE
 $IN_VM" || rc=$?
 echo "package VM test: exit $rc after $(( $(date +%s) - vm_started ))s; package step: $(elapsed)"

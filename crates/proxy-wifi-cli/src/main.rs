@@ -19,10 +19,13 @@ mod man_extra;
 mod metrics_server;
 mod networks_file;
 mod output;
+mod port_holder;
 mod readiness;
 mod serve;
 mod serve_messages;
 mod serve_rules;
+#[cfg(unix)]
+mod socket_activation;
 mod status_view;
 mod toml_file;
 

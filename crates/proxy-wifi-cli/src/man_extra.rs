@@ -51,6 +51,7 @@ const FILES: &[&str] = &[
     "/etc/proxy-wifi/NAME.toml :: The settings of the instance proxy-wifi@NAME.service (one service per VM).",
     "/run/proxy-wifi/control.sock :: The control socket of a serve run as root (proxy-wifi ctl, the libvirt hook). Other users: $XDG_RUNTIME_DIR/proxy-wifi/control.sock, else /tmp/proxy-wifi-UID/control.sock. Instances: /run/proxy-wifi-NAME/control.sock.",
     "/usr/lib/systemd/system/proxy-wifi.service, proxy-wifi@.service :: The systemd units (Type=notify, sandboxed), installed disabled: systemctl enable --now proxy-wifi.",
+    "/usr/lib/systemd/system/proxy-wifi.socket :: Holds the guests' request port (ListenStream=vsock::12345) from boot and across restarts, so no other local user can take it; the service takes the listener from it (socket activation). Enabled along with proxy-wifi.service.",
     "/etc/libvirt/hooks/qemu.d/proxy-wifi :: The libvirt hook: adds a VM's vsock CID to the running service when it starts, removes it when it stops.",
 ];
 
@@ -71,6 +72,7 @@ const ENVIRONMENT: &[&str] = &[
     "XDG_RUNTIME_DIR :: Where the control socket goes by default ($XDG_RUNTIME_DIR/proxy-wifi/control.sock).",
     "RUST_LOG :: Log filter (e.g. proxy_wifi=debug), instead of -v/-q.",
     "NOTIFY_SOCKET :: Set by systemd (Type=notify): serve reports READY=1 once it listens, STOPPING=1 when it stops.",
+    "LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES :: Set by systemd for socket activation (proxy-wifi.socket): serve takes that one request listener instead of binding; it must be where the settings say (transport, listen address, request port), else serve exits naming both.",
 ];
 
 /// Roff to append to `proxy-wifi-serve.1`.

@@ -272,6 +272,11 @@ async fn serve(
             }
         }
     }
+    #[cfg(unix)]
+    if let Some(listener) = crate::socket_activation::request_listener()? {
+        tracing::info!(listener = %listener.describe(), "serving on the request listener systemd passed (socket activation)");
+        builder = builder.inherited_listener(listener);
+    }
     let service = Arc::new(builder.start().map_err(|e| serve_messages::start_error(e, kind, args.request_port))?);
 
     let stop_requested = Arc::new(Notify::new());

@@ -36,14 +36,23 @@ pub fn start_error(error: ServiceError, kind: TransportKind, request_port: u16) 
     if !taken {
         return error.to_string();
     }
-    let who = match kind {
-        TransportKind::Tcp => format!("`ss -ltnp 'sport = :{request_port}'` shows which program"),
-        TransportKind::Vsock => "`ss -lp --vsock` shows which program".to_string(),
-        TransportKind::Hyperv | TransportKind::HybridVsock => "another `proxy-wifi serve`?".to_string(),
+    let who = match (kind, crate::port_holder::describe(kind, request_port)) {
+        (_, Some(holder)) => format!("held by {holder}"),
+        (TransportKind::Tcp, None) => format!("`ss -ltnp 'sport = :{request_port}'` shows which program"),
+        (TransportKind::Vsock, None) => "`ss -lp --vsock` shows which program".to_string(),
+        (TransportKind::Hyperv | TransportKind::HybridVsock, None) => "another `proxy-wifi serve`?".to_string(),
+    };
+    let activation = match kind {
+        TransportKind::Vsock | TransportKind::Tcp => {
+            "\n  hint: if it is not another proxy-wifi, a local user may have taken the port to receive the \
+             guests' requests (keys included): socket activation (proxy-wifi.socket, ListenStream=) holds the \
+             port from boot and across restarts so that nobody else can"
+        }
+        TransportKind::Hyperv | TransportKind::HybridVsock => "",
     };
     format!(
         "{error}\n  hint: request port {request_port} is taken ({who}); give another with --request-port \
-         (`request-port` in a config file), and the same port to the guest (`guest --request-port`)"
+         (`request-port` in a config file), and the same port to the guest (`guest --request-port`){activation}"
     )
 }
 

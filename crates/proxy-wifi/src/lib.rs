@@ -70,4 +70,6 @@ pub use status::{
     TransportStatus,
 };
 pub use transport::TransportSettings;
+#[cfg(unix)]
+pub use transport::inherited::InheritedListener;
 pub use transport::request_channel::RequestChannelConfig;

@@ -96,6 +96,8 @@ impl Service {
             observer_callback_deadline: limits::OBSERVER_CALLBACK_DEADLINE,
             allow_foreign_socket_dirs: false,
             allow_tcp_host_mode: false,
+            #[cfg(unix)]
+            inherited_listener: None,
         }
     }
 }
@@ -117,6 +119,8 @@ pub struct ServiceBuilder {
     observer_callback_deadline: std::time::Duration,
     allow_foreign_socket_dirs: bool,
     allow_tcp_host_mode: bool,
+    #[cfg(unix)]
+    inherited_listener: Option<transport::inherited::InheritedListener>,
 }
 
 impl ServiceBuilder {
@@ -126,6 +130,17 @@ impl ServiceBuilder {
     /// vsock, hybrid vsock and Hyper-V sockets need nothing.
     pub fn allow_tcp_host_mode(mut self, allow: bool) -> Self {
         self.allow_tcp_host_mode = allow;
+        self
+    }
+
+    /// A request listener already bound and listening, adopted instead of binding the
+    /// transport's address: systemd's socket activation (`LISTEN_FDS`), so the port is held
+    /// from boot and across restarts. It must be bound exactly where the settings say (a
+    /// vsock listener on (any CID, request port), a TCP one on the listen address), else
+    /// [`ServiceBuilder::start`] fails naming both; hybrid vsock and Hyper-V sockets refuse it.
+    #[cfg(unix)]
+    pub fn inherited_listener(mut self, listener: transport::inherited::InheritedListener) -> Self {
+        self.inherited_listener = Some(listener);
         self
     }
 
@@ -362,7 +377,11 @@ impl ServiceBuilder {
         let (handler_handle, work_receiver) = handler::work_queue(limits::WORK_QUEUE_CAPACITY);
         let parts = RunParts {
             transport: self.transport,
-            allow_foreign_socket_dirs: self.allow_foreign_socket_dirs,
+            bind_options: transport::BindOptions {
+                allow_foreign_socket_dirs: self.allow_foreign_socket_dirs,
+                #[cfg(unix)]
+                inherited: self.inherited_listener,
+            },
             request_channel: self.request_channel,
             timeouts: self.timeouts,
             interfaces,
@@ -391,7 +410,7 @@ struct Prepared {
 
 struct RunParts {
     transport: TransportSettings,
-    allow_foreign_socket_dirs: bool,
+    bind_options: transport::BindOptions,
     request_channel: RequestChannelConfig,
     timeouts: Timeouts,
     interfaces: Vec<SharedInterface>,
@@ -419,7 +438,7 @@ struct Bound {
 /// order: listener, in-flight connections, work queue, notification flush. Fails only when
 /// the transport cannot be bound.
 async fn run_service(parts: RunParts, ready: impl FnOnce(Bound)) -> std::io::Result<()> {
-    let (listener, connector, guests) = transport::bind(&parts.transport, parts.allow_foreign_socket_dirs).await?;
+    let (listener, connector, guests) = transport::bind(&parts.transport, parts.bind_options).await?;
     let local = listener.local_description();
     let local_tcp = listener.local_tcp_addr();
     let (event_sender, event_receiver) = mpsc::unbounded_channel();

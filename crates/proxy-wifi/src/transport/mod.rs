@@ -16,6 +16,8 @@ pub(crate) mod connection_slots;
 mod direct;
 #[cfg_attr(not(windows), allow(dead_code))]
 pub mod hyperv;
+#[cfg(unix)]
+pub mod inherited;
 pub mod notification_sender;
 #[cfg(unix)]
 pub(crate) mod raw;
@@ -325,22 +327,74 @@ fn unsupported(what: &str) -> io::Error {
     io::Error::new(io::ErrorKind::Unsupported, format!("the {what} transport is not available on this platform"))
 }
 
-/// Binds the request listener (must be called inside a tokio runtime).
-pub(crate) async fn bind(settings: &TransportSettings, allow_foreign_socket_dirs: bool) -> io::Result<BoundTransport> {
+/// Pending connections the kernel keeps for a request listener.
+pub(crate) const LISTEN_BACKLOG: i32 = 1024;
+
+/// How [`bind`] gets its request listener, besides the settings.
+#[derive(Debug, Default)]
+pub(crate) struct BindOptions {
+    /// Hybrid vsock: VMM directories this user does not own are accepted.
+    pub(crate) allow_foreign_socket_dirs: bool,
+    /// A listener handed over (socket activation), adopted instead of binding.
+    #[cfg(unix)]
+    pub(crate) inherited: Option<inherited::InheritedListener>,
+}
+
+/// A TCP request listener on `listen`: the inherited one when given, else a new one.
+async fn tcp_listener(
+    options: &mut BindOptions,
+    listen: SocketAddr,
+    guests: tcp::TcpGuests,
+) -> io::Result<tcp::TcpRequestListener> {
+    #[cfg(unix)]
+    if let Some(inherited) = options.inherited.take() {
+        return tcp::TcpRequestListener::adopt(inherited, listen, guests);
+    }
+    let _ = options;
+    tcp::TcpRequestListener::bind(listen, guests).await
+}
+
+/// A vsock request listener on `port`: the inherited one when given, else a new one.
+#[cfg(target_os = "linux")]
+fn vsock_listener(
+    options: &mut BindOptions,
+    filter: vsock::CidFilter,
+    port: u32,
+) -> io::Result<vsock::VsockRequestListener> {
+    match options.inherited.take() {
+        Some(inherited) => vsock::VsockRequestListener::adopt(inherited, filter, port),
+        None => vsock::VsockRequestListener::bind(filter, port),
+    }
+}
+
+/// Refuses a listener handed over to a transport that binds its own.
+fn refuse_inherited(options: &BindOptions, transport: &str) -> io::Result<()> {
+    #[cfg(unix)]
+    if let Some(inherited) = &options.inherited {
+        return Err(inherited.unsupported(transport));
+    }
+    let _ = (options, transport);
+    Ok(())
+}
+
+/// Binds the request listener, or adopts the one handed over (must be called inside a
+/// tokio runtime).
+pub(crate) async fn bind(settings: &TransportSettings, mut options: BindOptions) -> io::Result<BoundTransport> {
+    let allow_foreign_socket_dirs = options.allow_foreign_socket_dirs;
     match settings {
         TransportSettings::Tcp { listen, guest } => {
-            let listener = tcp::TcpRequestListener::bind(*listen, tcp::TcpGuests::One(guest.ip())).await?;
+            let listener = tcp_listener(&mut options, *listen, tcp::TcpGuests::One(guest.ip())).await?;
             let guests = fixed(GuestKind::Tcp, vec![GuestId::Tcp(guest.ip())], false, "one guest");
             Ok((Box::new(listener), Arc::new(tcp::TcpNotificationConnector::fixed(*guest)), guests))
         }
         TransportSettings::TcpMulti { listen, notification_port } => {
-            let listener = tcp::TcpRequestListener::bind(*listen, tcp::TcpGuests::BySourceIp).await?;
+            let listener = tcp_listener(&mut options, *listen, tcp::TcpGuests::BySourceIp).await?;
             let guests = fixed(GuestKind::Tcp, Vec::new(), true, "every guest that connects");
             Ok((Box::new(listener), Arc::new(tcp::TcpNotificationConnector::by_guest_ip(*notification_port)), guests))
         }
         TransportSettings::TcpListed { listen, guest_ips, notification_port } => {
             let set = GuestSet::new(guest_ips.iter().map(|ip| GuestId::Tcp(*ip)));
-            let listener = tcp::TcpRequestListener::bind(*listen, tcp::TcpGuests::Listed(set.clone())).await?;
+            let listener = tcp_listener(&mut options, *listen, tcp::TcpGuests::Listed(set.clone())).await?;
             let connector = Arc::new(tcp::TcpNotificationConnector::by_guest_ip(*notification_port));
             Ok((Box::new(listener), connector, listed(GuestKind::Tcp, set, false)))
         }
@@ -348,7 +402,7 @@ pub(crate) async fn bind(settings: &TransportSettings, allow_foreign_socket_dirs
         TransportSettings::Vsock { guest_cid, request_port, notification_port } => {
             let filter = vsock::CidFilter::listed(vec![*guest_cid]);
             let guests = listed(GuestKind::Vsock, filter.guests(), false);
-            let listener = vsock::VsockRequestListener::bind(filter, *request_port)?;
+            let listener = vsock_listener(&mut options, filter, *request_port)?;
             Ok((Box::new(listener), Arc::new(vsock::VsockNotificationConnector::new(*notification_port)), guests))
         }
         #[cfg(target_os = "linux")]
@@ -359,13 +413,14 @@ pub(crate) async fn bind(settings: &TransportSettings, allow_foreign_socket_dirs
                 vsock::CidFilter::listed(guest_cids.clone())
             };
             let guests = listed(GuestKind::Vsock, filter.guests(), filter.serves_any_guest());
-            let listener = vsock::VsockRequestListener::bind(filter, *request_port)?;
+            let listener = vsock_listener(&mut options, filter, *request_port)?;
             Ok((Box::new(listener), Arc::new(vsock::VsockNotificationConnector::new(*notification_port)), guests))
         }
         #[cfg(not(target_os = "linux"))]
         TransportSettings::Vsock { .. } | TransportSettings::VsockMulti { .. } => Err(unsupported("vsock")),
         #[cfg(unix)]
         TransportSettings::HybridVsock { sockets, request_port, notification_port, socket_group } => {
+            refuse_inherited(&options, "hybrid vsock")?;
             let listener = hybrid_vsock::HybridVsockListener::bind(
                 sockets,
                 *request_port,
@@ -383,12 +438,14 @@ pub(crate) async fn bind(settings: &TransportSettings, allow_foreign_socket_dirs
         }
         #[cfg(windows)]
         TransportSettings::HyperV { vm_id, request_port, notification_port } => {
+            refuse_inherited(&options, "Hyper-V socket")?;
             let listener = hyperv::HyperVRequestListener::bind(hyperv::VmFilter::One(*vm_id), *request_port)?;
             let guests = fixed(GuestKind::HyperV, vec![GuestId::HyperV(*vm_id)], false, "one VM");
             Ok((Box::new(listener), Arc::new(hyperv::HyperVNotificationConnector::new(*notification_port)), guests))
         }
         #[cfg(windows)]
         TransportSettings::HyperVAny { request_port, notification_port } => {
+            refuse_inherited(&options, "Hyper-V socket")?;
             let listener = hyperv::HyperVRequestListener::bind(hyperv::VmFilter::Any, *request_port)?;
             let guests = fixed(GuestKind::HyperV, Vec::new(), true, "every VM");
             Ok((Box::new(listener), Arc::new(hyperv::HyperVNotificationConnector::new(*notification_port)), guests))

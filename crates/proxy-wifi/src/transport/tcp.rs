@@ -55,9 +55,6 @@ impl std::fmt::Debug for TcpRequestListener {
     }
 }
 
-/// Pending connections the kernel keeps for the listener.
-const LISTEN_BACKLOG: i32 = 1024;
-
 impl TcpRequestListener {
     /// Binds `addr` (SO_REUSEADDR set, so a restarted service can bind again at once; on
     /// Linux a connection is accepted once its request came, see
@@ -67,10 +64,26 @@ impl TcpRequestListener {
         let socket = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::STREAM, None)?;
         socket.set_reuse_address(true)?;
         socket.bind(&addr.into()).map_err(cannot)?;
-        socket.listen(LISTEN_BACKLOG).map_err(cannot)?;
+        socket.listen(super::LISTEN_BACKLOG).map_err(cannot)?;
+        Self::serve_on(socket, addr, guests).map_err(cannot)
+    }
+
+    /// Serves on a listener handed over bound to `addr` (socket activation); refused when
+    /// it is bound elsewhere ([`super::inherited`]).
+    #[cfg(unix)]
+    pub(crate) fn adopt(
+        inherited: super::inherited::InheritedListener,
+        addr: SocketAddr,
+        guests: TcpGuests,
+    ) -> io::Result<Self> {
+        let socket = inherited.into_tcp(addr)?;
+        Self::serve_on(socket, addr, guests)
+    }
+
+    fn serve_on(socket: socket2::Socket, addr: SocketAddr, guests: TcpGuests) -> io::Result<Self> {
         let local = socket.local_addr()?.as_socket().unwrap_or(addr);
         #[cfg(any(target_os = "linux", target_os = "android"))]
-        super::raw::accept_once_bytes_came(&socket, crate::limits::TCP_SILENT_CONNECTION_HELD).map_err(cannot)?;
+        super::raw::accept_once_bytes_came(&socket, crate::limits::TCP_SILENT_CONNECTION_HELD)?;
         #[cfg(unix)]
         let listener = RawListener::new(socket, RawKind::Tcp)?;
         #[cfg(not(unix))]

@@ -89,13 +89,22 @@ impl VsockRequestListener {
         let cannot = |e: io::Error| io::Error::new(e.kind(), format!("cannot listen on vsock port {port}: {e}"));
         let socket = Socket::new(Domain::VSOCK, Type::STREAM.cloexec(), None).map_err(cannot)?;
         socket.bind(&SockAddr::vsock(VMADDR_CID_ANY, port)).map_err(cannot)?;
-        socket.listen(LISTEN_BACKLOG).map_err(cannot)?;
+        socket.listen(super::LISTEN_BACKLOG).map_err(cannot)?;
+        Ok(Self { listener: RawListener::new(socket, RawKind::Vsock)?, filter, port })
+    }
+
+    /// Serves the guests `filter` accepts on a listener handed over bound to (any CID,
+    /// `port`) (socket activation); refused when it is bound elsewhere
+    /// ([`super::inherited`]).
+    pub(crate) fn adopt(
+        inherited: super::inherited::InheritedListener,
+        filter: CidFilter,
+        port: u32,
+    ) -> io::Result<Self> {
+        let socket = inherited.into_vsock(port)?;
         Ok(Self { listener: RawListener::new(socket, RawKind::Vsock)?, filter, port })
     }
 }
-
-/// Pending connections the kernel keeps for the listener.
-const LISTEN_BACKLOG: i32 = 1024;
 
 #[async_trait]
 impl RequestListener for VsockRequestListener {
