@@ -217,9 +217,11 @@ pub struct ServeArgs {
     /// Directory of wpa_supplicant control sockets (wpa-supplicant backend).
     #[arg(long, value_name = "DIR")]
     pub wpa_ctrl_dir: Option<PathBuf>,
-    /// Control socket for `proxy-wifi ctl` (default: $XDG_RUNTIME_DIR/proxy-wifi/control.sock,
-    /// else /run/proxy-wifi/control.sock for root and /tmp/proxy-wifi-UID/control.sock for
-    /// other users; on Windows a named pipe \\.\pipe\NAME, default \\.\pipe\proxy-wifi-control).
+    /// Control socket for `proxy-wifi ctl` (default: /run/proxy-wifi/control.sock for root,
+    /// whatever XDG_RUNTIME_DIR says; for other users $XDG_RUNTIME_DIR/proxy-wifi/control.sock,
+    /// else /tmp/proxy-wifi-UID/control.sock; the default directory must be a real directory
+    /// of the user with mode 0700; on Windows a named pipe \\.\pipe\NAME, default
+    /// \\.\pipe\proxy-wifi-control).
     #[arg(long, value_name = "PATH")]
     pub control_socket: Option<PathBuf>,
     /// Do not open a control socket.
@@ -358,14 +360,25 @@ pub enum GuestCommand {
         /// The network's SSID.
         ssid: String,
         /// WPA2-PSK passphrase (8 to 63 characters); the PMK is derived like a supplicant does.
+        /// Other local users can read it in /proc/PID/cmdline while the command runs, and
+        /// shells keep it in their history: prefer --passphrase-file.
         #[arg(long, group = "secret")]
         passphrase: Option<String>,
+        /// Read the WPA2-PSK passphrase from FILE (one trailing newline is dropped); `-`
+        /// reads standard input, with a prompt and no echo on a terminal.
+        #[arg(long, group = "secret", value_name = "FILE")]
+        passphrase_file: Option<PathBuf>,
         /// WPA2-PSK key as 64 hex digits.
         #[arg(long, group = "secret", value_name = "HEX64")]
         psk: Option<String>,
-        /// WPA3-SAE password.
+        /// WPA3-SAE password. Other local users can read it in /proc/PID/cmdline, and shells
+        /// keep it in their history: prefer --sae-password-file.
         #[arg(long, group = "secret")]
         sae_password: Option<String>,
+        /// Read the WPA3-SAE password from FILE (one trailing newline is dropped); `-` reads
+        /// standard input, with a prompt and no echo on a terminal.
+        #[arg(long, group = "secret", value_name = "FILE")]
+        sae_password_file: Option<PathBuf>,
         /// A specific BSS.
         #[arg(long)]
         bssid: Option<String>,

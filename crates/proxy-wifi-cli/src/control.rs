@@ -1,13 +1,14 @@
 //! The operator control channel: `serve` listens on a local socket that only the same
 //! user can open; `proxy-wifi ctl` sends one JSON line and reads one JSON line back.
 //!
-//! * Linux and other Unix: a Unix domain socket, by default
-//!   `$XDG_RUNTIME_DIR/proxy-wifi/control.sock`, else `/run/proxy-wifi/control.sock` for
-//!   root and `/tmp/proxy-wifi-UID/control.sock` for other users. The default directory
-//!   is created 0700, or must already be a directory (not a link) of this user that no
-//!   one else can write to; the socket is born 0600 and never replaces anything but a
-//!   stale socket of this user (`proxy_wifi::socket_file`); the peer's uid is checked on
-//!   accept.
+//! * Linux and other Unix: a Unix domain socket, by default `/run/proxy-wifi/control.sock`
+//!   for root (whatever `XDG_RUNTIME_DIR` says), else `$XDG_RUNTIME_DIR/proxy-wifi/control.sock`,
+//!   else `/tmp/proxy-wifi-UID/control.sock` ([`crate::control_dir`]). The default
+//!   directory is created 0700, or must already be a directory (not a link) of this user
+//!   with mode 0700, for the service and for `ctl` alike; the socket is born 0600 and
+//!   never replaces anything but a stale socket of this user (`proxy_wifi::socket_file`),
+//!   and is removed at stop through its directory's descriptor; the peer's uid is
+//!   checked on accept.
 //! * Windows: the named pipe `\\.\pipe\proxy-wifi-control`, remote clients rejected.
 
 use std::path::PathBuf;
@@ -176,7 +177,10 @@ pub async fn send(path: &std::path::Path, command: &CtlCommand) -> Result<Contro
 
 /// `proxy-wifi ctl ...`.
 pub async fn run_ctl(args: CtlArgs) -> Result<ExitCode, String> {
-    let path = args.control_socket.clone().map_or_else(default_location, Ok)?;
+    let path = match args.control_socket.clone() {
+        Some(path) => path,
+        None => checked_default_location()?,
+    };
     let answer = send(&path, &args.command).await?;
     if let (Some(status), true) = (&answer.status, answer.ok) {
         if args.json {
@@ -199,11 +203,24 @@ pub fn default_location() -> Result<PathBuf, String> {
     platform::default_location()
 }
 
-/// A running control listener; removes its socket file when dropped.
+/// Where a client finds the service's control socket by default, once its directory is
+/// found to be what the service makes it (Unix: a directory of this user, mode 0700;
+/// see [`crate::control_dir::check_private`]).
+pub fn checked_default_location() -> Result<PathBuf, String> {
+    let path = platform::default_location()?;
+    #[cfg(unix)]
+    if let Some(dir) = path.parent() {
+        crate::control_dir::check_private(dir, proxy_wifi::socket_file::effective_uid())?;
+    }
+    Ok(path)
+}
+
+/// A running control listener; removes its socket file when dropped (Unix: through the
+/// descriptor of the directory it was made in, never by path).
 pub struct ControlServer {
     task: tokio::task::JoinHandle<()>,
-    #[cfg_attr(not(unix), allow(dead_code))]
-    path: PathBuf,
+    /// Dropped after `task` is aborted.
+    _placed: platform::Placed,
 }
 
 impl ControlServer {
@@ -212,8 +229,8 @@ impl ControlServer {
     pub async fn start(path: PathBuf, service: Arc<ServiceHandle>, stop: Arc<Notify>) -> Result<Self, String> {
         #[cfg(windows)]
         check_pipe_name("--control-socket", &path)?;
-        let task = platform::listen(&path, service, stop).await?;
-        Ok(Self { task, path })
+        let (task, placed) = platform::listen(&path, service, stop).await?;
+        Ok(Self { task, _placed: placed })
     }
 }
 
@@ -288,9 +305,8 @@ fn check_pipe_name(flag: &str, path: &std::path::Path) -> Result<(), String> {
 
 impl Drop for ControlServer {
     fn drop(&mut self) {
+        // The socket file goes with `_placed`, after this.
         self.task.abort();
-        #[cfg(unix)]
-        let _ = std::fs::remove_file(&self.path);
     }
 }
 
@@ -304,27 +320,19 @@ mod platform {
     use tokio::net::{UnixListener, UnixStream};
     use tokio::sync::Notify;
 
-    /// Where root's control socket lives when no `XDG_RUNTIME_DIR` says otherwise.
-    const ROOT_DIR: &str = "/run/proxy-wifi";
+    use crate::control_dir::{self, PlacedSocket};
 
-    /// The default directory of the control socket for the user `uid`:
-    /// `$XDG_RUNTIME_DIR/proxy-wifi`, else `/run/proxy-wifi` for root, else
-    /// `/tmp/proxy-wifi-UID`.
-    pub fn default_directory(uid: u32, runtime_dir: Option<std::ffi::OsString>) -> PathBuf {
-        match runtime_dir.filter(|d| !d.is_empty()) {
-            Some(dir) => PathBuf::from(dir).join("proxy-wifi"),
-            None if uid == 0 => PathBuf::from(ROOT_DIR),
-            None => std::env::temp_dir().join(format!("proxy-wifi-{uid}")),
-        }
-    }
+    /// The socket file, removed through its directory's descriptor when dropped.
+    pub type Placed = PlacedSocket;
 
     pub fn default_location() -> Result<PathBuf, String> {
-        let dir = default_directory(socket_file::effective_uid(), std::env::var_os("XDG_RUNTIME_DIR"));
+        let dir = control_dir::default_directory(socket_file::effective_uid(), std::env::var_os("XDG_RUNTIME_DIR"));
         Ok(dir.join("control.sock"))
     }
 
     /// Prepares the directory of `path`: the default directory must be this user's and
-    /// private (created 0700 when missing; an existing one is checked, never changed); a
+    /// private (created 0700 when missing; an existing one is checked, never changed: a
+    /// link, another user's or one with any access for group or others is refused); a
     /// directory the operator named is created when missing and otherwise left as it is.
     fn prepare_directory(path: &Path) -> Result<(), String> {
         let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) else { return Ok(()) };
@@ -343,6 +351,9 @@ mod platform {
                 format!("control socket directory {e}; or choose another place with --control-socket PATH")
             })?;
         }
+        if is_default {
+            control_dir::check_private(dir, uid)?;
+        }
         Ok(())
     }
 
@@ -350,8 +361,10 @@ mod platform {
         path: &Path,
         service: Arc<ServiceHandle>,
         stop: Arc<Notify>,
-    ) -> Result<tokio::task::JoinHandle<()>, String> {
+    ) -> Result<(tokio::task::JoinHandle<()>, Placed), String> {
         prepare_directory(path)?;
+        let (dir, name) = control_dir::open_parent(path)
+            .map_err(|e| format!("cannot open the directory of the control socket {}: {e}", path.display()))?;
         let listener = socket_file::bind_listener(path, SocketAccess::OWNER_ONLY).map_err(|e| match e.kind() {
             std::io::ErrorKind::AddrInUse => format!(
                 "another service already listens on the control socket {}; use --control-socket PATH or --no-control",
@@ -359,11 +372,12 @@ mod platform {
             ),
             _ => format!("cannot open the control socket {e}"),
         })?;
+        let placed = PlacedSocket::find(dir, name, path)?;
         listener.set_nonblocking(true).map_err(|e| format!("control socket {}: {e}", path.display()))?;
         let listener =
             Arc::new(UnixListener::from_std(listener).map_err(|e| format!("control socket {}: {e}", path.display()))?);
         let own_uid = socket_file::effective_uid();
-        Ok(tokio::spawn(super::accept_loop(
+        let task = tokio::spawn(super::accept_loop(
             move || {
                 let listener = listener.clone();
                 async move { listener.accept().await }
@@ -376,27 +390,12 @@ mod platform {
                 }
                 tokio::spawn(super::serve_connection(stream, service.clone(), stop.clone()));
             },
-        )))
+        ));
+        Ok((task, placed))
     }
 
     pub async fn connect(path: &Path) -> std::io::Result<UnixStream> {
         UnixStream::connect(path).await
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::*;
-
-        #[test]
-        fn root_without_a_runtime_dir_uses_run_not_tmp() {
-            assert_eq!(default_directory(0, None), PathBuf::from("/run/proxy-wifi"));
-            assert_eq!(default_directory(0, Some("".into())), PathBuf::from("/run/proxy-wifi"));
-            assert_eq!(
-                default_directory(1000, Some("/run/user/1000".into())),
-                PathBuf::from("/run/user/1000/proxy-wifi")
-            );
-            assert_eq!(default_directory(1000, None), std::env::temp_dir().join("proxy-wifi-1000"));
-        }
     }
 }
 
@@ -417,6 +416,9 @@ mod platform {
     /// How long `ctl` retries a busy pipe (the service opens the next instance at once).
     const BUSY_RETRY: Duration = Duration::from_secs(2);
 
+    /// Nothing to remove: a named pipe goes with its last handle.
+    pub type Placed = ();
+
     pub fn default_location() -> Result<PathBuf, String> {
         Ok(PathBuf::from(super::DEFAULT_PIPE))
     }
@@ -425,7 +427,7 @@ mod platform {
         path: &Path,
         service: Arc<ServiceHandle>,
         stop: Arc<Notify>,
-    ) -> Result<tokio::task::JoinHandle<()>, String> {
+    ) -> Result<(tokio::task::JoinHandle<()>, Placed), String> {
         let name = path.as_os_str().to_owned();
         let mut server = ServerOptions::new()
             .first_pipe_instance(true)
@@ -438,7 +440,7 @@ mod platform {
                 ),
                 _ => format!("cannot open the control pipe {}: {e}", path.display()),
             })?;
-        Ok(tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             loop {
                 if let Err(error) = server.connect().await {
                     tracing::warn!(%error, "accepting a control connection failed; retrying");
@@ -455,7 +457,8 @@ mod platform {
                 };
                 tokio::spawn(super::serve_connection(connected, service.clone(), stop.clone()));
             }
-        }))
+        });
+        Ok((task, ()))
     }
 
     pub async fn connect(path: &Path) -> std::io::Result<NamedPipeClient> {
@@ -491,6 +494,38 @@ mod tests {
         assert!(tokio::time::timeout(Duration::from_secs(1), looping).await.is_err());
         let most = 1000 / proxy_wifi::limits::ACCEPT_RETRY_DELAY.as_millis() + 1;
         assert!(u128::from(attempts) <= most, "{attempts} attempts in 1 s, at most {most} expected");
+    }
+
+    /// Issue 25 item 7: the owner of the socket's directory (or of one above it) swaps it
+    /// for a link to another directory while the service runs; at stop the service
+    /// removes its own socket, in the directory it made it in, and nothing through the link.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn the_socket_is_removed_through_its_directory_never_through_a_link_put_in_its_place() {
+        use std::sync::Arc;
+
+        use proxy_wifi::{OperationMode, Service, TransportSettings};
+
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("run");
+        std::fs::create_dir(&dir).unwrap();
+        let path = dir.join("control.sock");
+        let transport = TransportSettings::tcp(std::net::Ipv4Addr::LOCALHOST.into(), 0, None, 1);
+        let service = Arc::new(Service::builder(transport).mode(OperationMode::Simulated).start().unwrap());
+        let stop = Arc::new(tokio::sync::Notify::new());
+        let server = super::ControlServer::start(path.clone(), service.clone(), stop).await.unwrap();
+
+        let moved = tmp.path().join("moved");
+        std::fs::rename(&dir, &moved).unwrap();
+        let victim = tmp.path().join("victim");
+        std::fs::create_dir(&victim).unwrap();
+        std::fs::write(victim.join("control.sock"), b"precious").unwrap();
+        std::os::unix::fs::symlink(&victim, &dir).unwrap();
+        drop(server);
+
+        assert_eq!(std::fs::read(victim.join("control.sock")).unwrap(), b"precious", "removed through the link");
+        assert!(!moved.join("control.sock").exists(), "the service's own socket is left behind");
+        service.stop();
     }
 
     #[test]

@@ -11,6 +11,7 @@ use serde_json::json;
 
 use crate::cli::{GuestArgs, GuestCommand, GuestTransportKind};
 use crate::output::{self, Progress};
+use crate::secret_input::{self, Secret};
 use crate::{guest_hints, guest_session};
 
 fn config(args: &GuestArgs) -> Result<GuestConfig, String> {
@@ -34,32 +35,35 @@ fn ssid_arg(text: &str) -> Result<Ssid, String> {
     Ssid::new(text.as_bytes()).map_err(|_| format!("SSID {text:?} is {} bytes long; at most 32", text.len()))
 }
 
-/// Builds the connect request a supplicant would send for these secrets.
+/// Builds the connect request a supplicant would send for these secrets; errors name
+/// where a passphrase or SAE password came from ([`Secret::origin`]).
 pub fn connect_request(
     ssid: Ssid,
-    passphrase: Option<&str>,
+    passphrase: Option<&Secret>,
     psk: Option<&str>,
-    sae_password: Option<&str>,
+    sae_password: Option<&Secret>,
     bssid: Option<Bssid>,
 ) -> Result<ConnectRequest, String> {
     let request = match (passphrase, psk, sae_password) {
         (Some(passphrase), None, None) => {
-            if !(8..=63).contains(&passphrase.len()) {
+            let length = passphrase.text.len();
+            if !(8..=63).contains(&length) {
                 return Err(format!(
-                    "--passphrase has {} characters; a WPA2 passphrase has 8 to 63 (or give --psk HEX64)",
-                    passphrase.len()
+                    "{}: the passphrase has {length} characters; a WPA2 passphrase has 8 to 63 (or give --psk HEX64)",
+                    passphrase.origin
                 ));
             }
-            ConnectRequest::wpa2_psk(ssid, Pmk::derive(passphrase.as_bytes(), &ssid))
+            ConnectRequest::wpa2_psk(ssid, Pmk::derive(passphrase.text.as_bytes(), &ssid))
         }
         (None, Some(hex), None) => {
             ConnectRequest::wpa2_psk(ssid, Pmk::from_hex(hex).map_err(|e| format!("--psk: {e}"))?)
         }
-        (None, None, Some(password)) => ConnectRequest::wpa3_sae(ssid, password.as_bytes())
-            .map_err(|_| format!("--sae-password is {} bytes long; at most 255", password.len()))?,
+        (None, None, Some(password)) => ConnectRequest::wpa3_sae(ssid, password.text.as_bytes()).map_err(|_| {
+            format!("{}: the SAE password is {} bytes long; at most 255", password.origin, password.text.len())
+        })?,
         // What `iw connect` sends for an open network.
         (None, None, None) => ConnectRequest { auth_type: AuthType::Automatic, ..ConnectRequest::open(ssid) },
-        _ => return Err("give at most one of --passphrase, --psk, --sae-password".into()),
+        _ => return Err("give at most one of --passphrase(-file), --psk, --sae-password(-file)".into()),
     };
     Ok(ConnectRequest { bssid: bssid.unwrap_or(Bssid::ZERO), ..request })
 }
@@ -147,10 +151,36 @@ pub async fn run(args: GuestArgs) -> Result<ExitCode, String> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        GuestCommand::Connect { ssid, passphrase, psk, sae_password, bssid, json } => {
+        GuestCommand::Connect {
+            ssid,
+            passphrase,
+            passphrase_file,
+            psk,
+            sae_password,
+            sae_password_file,
+            bssid,
+            json,
+        } => {
+            // The process holds a key from here on.
+            crate::no_dump::forbid("guest client");
             let ssid = ssid_arg(&ssid)?;
             let bssid = bssid.as_deref().map(|b| b.parse::<Bssid>().map_err(|e| e.to_string())).transpose()?;
-            let request = connect_request(ssid, passphrase.as_deref(), psk.as_deref(), sae_password.as_deref(), bssid)?;
+            let prompt = |what: &str| format!("{what} for {ssid}");
+            let passphrase = secret_input::choose(
+                "--passphrase",
+                passphrase,
+                "--passphrase-file",
+                passphrase_file.as_deref(),
+                &prompt("passphrase"),
+            )?;
+            let sae_password = secret_input::choose(
+                "--sae-password",
+                sae_password,
+                "--sae-password-file",
+                sae_password_file.as_deref(),
+                &prompt("SAE password"),
+            )?;
+            let request = connect_request(ssid, passphrase.as_ref(), psk.as_deref(), sae_password.as_ref(), bssid)?;
             let progress = Progress::start("connecting");
             let response = client.connect(request).await.map_err(|e| guest_hints::explain(e, &target))?;
             drop(progress);
@@ -232,10 +262,14 @@ mod tests {
 
     use super::*;
 
+    fn given(text: &str) -> Secret {
+        Secret { text: zeroize::Zeroizing::new(text.to_owned()), origin: "--passphrase".into() }
+    }
+
     #[test]
     fn passphrase_gives_the_vector_pmk() {
         let ssid = Ssid::new(b"FakeWpa2Psk").unwrap();
-        let r = connect_request(ssid, Some("secretsecret"), None, None, None).unwrap();
+        let r = connect_request(ssid, Some(&given("secretsecret")), None, None, None).unwrap();
         let bytes = HostBound::Connect(r).to_bytes();
         let vector = "036c00000001000b46616b655770613250736b00000000000000000000000000000000000000000000000000000000020102ac0f00000000000104ac0f000000000000000000000000000000000004ac0f002038b4872e652742beaeb9d49376e5e987b74b844b262cd6a223b7413b00ce036f";
         assert_eq!(hex::encode(bytes), vector);
@@ -244,7 +278,8 @@ mod tests {
     #[test]
     fn secrets_are_validated() {
         let ssid = Ssid::new(b"N").unwrap();
-        assert!(connect_request(ssid, Some("short"), None, None, None).unwrap_err().contains("8 to 63"));
+        let short = connect_request(ssid, Some(&given("short")), None, None, None).unwrap_err();
+        assert!(short.starts_with("--passphrase: the passphrase has 5 characters") && short.contains("8 to 63"));
         assert!(connect_request(ssid, None, Some("12"), None, None).unwrap_err().contains("64 hex digits"));
         let open = connect_request(ssid, None, None, None, None).unwrap();
         assert_eq!(open.auth_type, AuthType::Automatic);

@@ -3,21 +3,45 @@
 //! `XDG_RUNTIME_DIR` nothing is remembered), so that `guest disconnect N` can say which
 //! session the host ended: under the protocol's rule, any id not older than the current
 //! session ends the current one.
+//!
+//! Only a runtime directory of this user is used, and its `proxy-wifi` directory must be
+//! a real directory of this user: root with another user's `XDG_RUNTIME_DIR` (`su`,
+//! `sudo -E`) writes nothing there, so that user's links lead root nowhere (issue 25
+//! item 7).
 
 use std::path::{Path, PathBuf};
 
 /// Where the session for the host at `endpoint` (`tcp:127.0.0.1:12345`) is kept, if
 /// anywhere.
 pub fn file_for(endpoint: &str) -> Option<PathBuf> {
-    let runtime = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty())?;
+    let runtime = PathBuf::from(std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty())?);
+    if !is_own_directory(&runtime) {
+        return None;
+    }
     let name: String = endpoint.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
-    Some(PathBuf::from(runtime).join("proxy-wifi").join(format!("guest-session-{name}")))
+    Some(runtime.join("proxy-wifi").join(format!("guest-session-{name}")))
+}
+
+/// Whether `dir` is a directory (not a link) of this user; elsewhere than Unix, whether
+/// it is a directory.
+fn is_own_directory(dir: &Path) -> bool {
+    let Ok(meta) = std::fs::symlink_metadata(dir) else { return false };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        meta.is_dir() && meta.uid() == rustix::process::geteuid().as_raw()
+    }
+    #[cfg(not(unix))]
+    meta.is_dir()
 }
 
 /// Remembers `session` as the current one (best effort: a failure only loses the hint).
 pub fn remember(file: &Path, session: u64) {
     if let Some(dir) = file.parent() {
         let _ = std::fs::create_dir_all(dir);
+        if !is_own_directory(dir) {
+            return;
+        }
     }
     let _ = std::fs::write(file, session.to_string());
 }

@@ -20,7 +20,8 @@ use proxy_wifi::GuestId;
 
 use crate::cli::{CtlCommand, CtlGuestCommand, LibvirtHookArgs};
 
-/// Where the packaged service (contrib/proxy-wifi.service) opens its control socket.
+/// Where the packaged service (contrib/proxy-wifi.service) opens its control socket: in
+/// root's directory, /run/proxy-wifi.
 pub const DEFAULT_SOCKET: &str = "/run/proxy-wifi/control.sock";
 
 /// Longest domain XML read from stdin.
@@ -97,6 +98,16 @@ pub async fn run(args: LibvirtHookArgs) -> Result<ExitCode, String> {
         },
     };
     let socket = args.control_socket.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_SOCKET));
+    // The default directory must be what the service makes it (a private directory of
+    // this user), as for `ctl`.
+    #[cfg(unix)]
+    if args.control_socket.is_none() {
+        let dir = std::path::Path::new(crate::control_dir::ROOT_DIR);
+        if let Err(problem) = crate::control_dir::check_private(dir, proxy_wifi::socket_file::effective_uid()) {
+            say(format!("{problem} (the VM runs without the host's Wi-Fi)"));
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
     match tokio::time::timeout(SERVICE_DEADLINE, crate::control::send(&socket, &command)).await {
         Ok(Ok(answer)) if answer.ok => say(answer.message),
         Ok(Ok(answer)) => say(format!("the service refused: {}", answer.message)),

@@ -5,6 +5,8 @@ mod cli_suggest;
 mod config_file;
 mod config_override;
 mod control;
+#[cfg(unix)]
+mod control_dir;
 mod control_guests;
 mod doctor;
 mod fd_limit;
@@ -18,9 +20,11 @@ mod logging;
 mod man_extra;
 mod metrics_server;
 mod networks_file;
+mod no_dump;
 mod output;
 mod port_holder;
 mod readiness;
+mod secret_input;
 mod serve;
 mod serve_messages;
 mod serve_rules;
@@ -45,6 +49,8 @@ fn main() -> ExitCode {
         match cli.command {
             cli::Command::Serve(args) => {
                 fd_limit::raise_to_hard_limit();
+                // The service holds guests' keys for as long as it runs.
+                no_dump::forbid("service");
                 serve::run(args, given).await
             }
             cli::Command::Guest(args) => guest_cmd::run(args).await,

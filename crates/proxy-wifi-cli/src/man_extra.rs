@@ -49,7 +49,7 @@ fn section(name: &str, paragraphs: &[&str]) -> String {
 const FILES: &[&str] = &[
     "/etc/proxy-wifi/proxy-wifi.toml :: The settings of the packaged proxy-wifi.service (see proxy-wifi.toml(5)). A serve without --config reads it only when run as root; --no-config ignores it.",
     "/etc/proxy-wifi/NAME.toml :: The settings of the instance proxy-wifi@NAME.service (one service per VM).",
-    "/run/proxy-wifi/control.sock :: The control socket of a serve run as root (proxy-wifi ctl, the libvirt hook). Other users: $XDG_RUNTIME_DIR/proxy-wifi/control.sock, else /tmp/proxy-wifi-UID/control.sock. Instances: /run/proxy-wifi-NAME/control.sock.",
+    "/run/proxy-wifi/control.sock :: The control socket of a serve run as root, whatever XDG_RUNTIME_DIR says (proxy-wifi ctl, the libvirt hook). Other users: $XDG_RUNTIME_DIR/proxy-wifi/control.sock, else /tmp/proxy-wifi-UID/control.sock. The default directory must be a real directory of the user with mode 0700, for serve and ctl alike. Instances: /run/proxy-wifi-NAME/control.sock.",
     "/usr/lib/systemd/system/proxy-wifi.service, proxy-wifi@.service :: The systemd units (Type=notify, sandboxed), installed disabled: systemctl enable --now proxy-wifi.",
     "/usr/lib/systemd/system/proxy-wifi.socket :: Holds the guests' request port (ListenStream=vsock::12345) from boot and across restarts, so no other local user can take it; the service takes the listener from it (socket activation). Enabled along with proxy-wifi.service.",
     "/etc/libvirt/hooks/qemu.d/proxy-wifi :: The libvirt hook: adds a VM's vsock CID to the running service when it starts, removes it when it stops.",
@@ -69,7 +69,7 @@ const EXAMPLES: &[&str] = &[
 ];
 
 const ENVIRONMENT: &[&str] = &[
-    "XDG_RUNTIME_DIR :: Where the control socket goes by default ($XDG_RUNTIME_DIR/proxy-wifi/control.sock).",
+    "XDG_RUNTIME_DIR :: Where the control socket goes by default for users other than root ($XDG_RUNTIME_DIR/proxy-wifi/control.sock); root always uses /run/proxy-wifi.",
     "RUST_LOG :: Log filter (e.g. proxy_wifi=debug), instead of -v/-q.",
     "NOTIFY_SOCKET :: Set by systemd (Type=notify): serve reports READY=1 once it listens, STOPPING=1 when it stops.",
     "LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES :: Set by systemd for socket activation (proxy-wifi.socket): serve takes that one request listener instead of binding; it must be where the settings say (transport, listen address, request port), else serve exits naming both.",

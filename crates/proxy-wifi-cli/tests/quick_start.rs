@@ -60,7 +60,8 @@ fn free_ports() -> (u16, u16) {
 }
 
 /// Runs the README's commands on `ports` instead of 12345/12346, with `runtime_dir` as
-/// `$XDG_RUNTIME_DIR` (where `serve` and `ctl` meet).
+/// `$XDG_RUNTIME_DIR`; `serve` and `ctl` meet on a control socket in it (named: root's
+/// default is /run/proxy-wifi, whatever `XDG_RUNTIME_DIR` says).
 struct Runner {
     ports: (u16, u16),
     runtime_dir: PathBuf,
@@ -73,9 +74,11 @@ impl Runner {
         let ports = ["--request-port".to_string(), self.ports.0.to_string()]
             .into_iter()
             .chain(["--notification-port".to_string(), self.ports.1.to_string()]);
+        let control = self.runtime_dir.join("control.sock");
         match args.first().map(String::as_str) {
-            Some("serve") => command.args(args).args(ports),
+            Some("serve") => command.args(args).args(ports).arg("--control-socket").arg(control),
             Some("guest") => command.arg("guest").args(ports).args(&args[1..]),
+            Some("ctl") => command.args(["ctl", "--control-socket"]).arg(control).args(&args[1..]),
             _ => command.args(args),
         };
         command
