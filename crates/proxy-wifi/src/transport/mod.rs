@@ -22,6 +22,8 @@ pub mod notification_sender;
 #[cfg(unix)]
 pub(crate) mod raw;
 pub mod request_channel;
+#[cfg(target_os = "linux")]
+pub(crate) mod reserved_port;
 pub mod tcp;
 #[cfg(target_os = "linux")]
 pub mod vsock;

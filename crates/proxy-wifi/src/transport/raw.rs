@@ -134,6 +134,31 @@ impl RawConnection {
     }
 }
 
+/// Connects `socket` (already bound where its caller wants it) to `peer` without blocking
+/// the runtime: a non-blocking connect, then a wait until the reactor reports it writable,
+/// then its `SO_ERROR`. Returns the connected socket, unregistered again.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+pub(crate) async fn connect_nonblocking(socket: Socket, peer: &SockAddr) -> io::Result<Socket> {
+    socket.set_nonblocking(true)?;
+    match socket.connect(peer) {
+        Ok(()) => return Ok(socket),
+        Err(error) if error.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        Err(error) => return Err(error),
+    }
+    // SAFETY: the `AsyncFd` owns the socket, whose descriptor stays open and the same
+    // until `into_inner` gives it back (nothing else can close or replace it meanwhile).
+    let pending = unsafe { AsyncFd::register(socket) }.map_err(io::Error::from)?;
+    loop {
+        let mut ready = pending.writable().await?;
+        match ready.try_io(|socket| socket.get_ref().take_error()) {
+            Ok(Ok(None)) => return Ok(pending.into_inner()),
+            Ok(Ok(Some(error)) | Err(error)) => return Err(error),
+            Err(_would_block) => continue,
+        }
+    }
+}
+
 /// Has the kernel hand a TCP connection to `accept` only once its first bytes came
 /// (`TCP_DEFER_ACCEPT`), holding a silent one for about `wait` before handing it over
 /// anyway. A guest sends its request right after connecting, so its connection is accepted

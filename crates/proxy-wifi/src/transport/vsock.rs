@@ -2,15 +2,19 @@
 //!
 //! The service listens on (any CID, request port) and accepts only the configured guest
 //! CIDs; any other peer is closed at once and logged. Notifications go to
-//! (guest CID, notification port).
+//! (guest CID, notification port), from a reserved source port when the service may bind
+//! one ([`super::reserved_port`]).
 
 use std::io;
+use std::os::fd::OwnedFd;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use socket2::{Domain, SockAddr, Socket, Type};
-use tokio_vsock::{VMADDR_CID_ANY, VsockAddr, VsockStream};
+use tokio_vsock::{VMADDR_CID_ANY, VsockStream};
 
-use super::raw::{RawKind, RawListener};
+use super::raw::{self, RawKind, RawListener};
+use super::reserved_port::{ReservedPorts, SourcePort};
 use super::{Accepted, BoxedStream, GuestId, NotificationConnector, RequestListener};
 use crate::guest_set::GuestSet;
 
@@ -129,16 +133,18 @@ impl RequestListener for VsockRequestListener {
     }
 }
 
-/// Connects to a guest's vsock notification listener.
+/// Connects to a guest's vsock notification listener, from a reserved source port when
+/// the service may bind one (see [`super::reserved_port`]).
 #[derive(Debug, Clone)]
 pub struct VsockNotificationConnector {
     port: u32,
+    source_ports: Arc<ReservedPorts>,
 }
 
 impl VsockNotificationConnector {
     /// Notifications go to (guest CID, `port`).
     pub fn new(port: u32) -> Self {
-        Self { port }
+        Self { port, source_ports: Arc::default() }
     }
 
     fn cid(guest: &GuestId) -> io::Result<u32> {
@@ -152,8 +158,14 @@ impl VsockNotificationConnector {
 #[async_trait]
 impl NotificationConnector for VsockNotificationConnector {
     async fn connect(&self, guest: &GuestId) -> io::Result<BoxedStream> {
-        let stream = VsockStream::connect(VsockAddr::new(Self::cid(guest)?, self.port)).await?;
-        Ok(Box::new(stream))
+        let cid = Self::cid(guest)?;
+        let socket = Socket::new(Domain::VSOCK, Type::STREAM.cloexec(), None)?;
+        let source = self.source_ports.bind(|port| socket.bind(&SockAddr::vsock(VMADDR_CID_ANY, port)))?;
+        if let SourcePort::Reserved(port) = source {
+            tracing::trace!(port, cid, "notification socket bound to a reserved port");
+        }
+        let socket = raw::connect_nonblocking(socket, &SockAddr::vsock(cid, self.port)).await?;
+        Ok(Box::new(VsockStream::new(vsock::VsockStream::from(OwnedFd::from(socket)))?))
     }
 
     fn describe(&self, guest: &GuestId) -> String {
