@@ -132,10 +132,10 @@ $S ip link set srvnet up
 ip link set eth0 up
 $S iperf3 -s -D --logfile /tmp/iperf3-server.log
 load_pw /root/proxy_wifi.ko || { fail "insmod proxy_wifi.ko: $(dmesg | tail -n 3)"; exit 1; }
-if modprobe virt_wifi 2>/dev/null; then vw_from="the kernel's own module"
-elif insmod /root/virt_wifi.ko; then vw_from="built from the kernel's linux-source package"
+if [ "${SMOKE:-0}" = 1 ]; then :
+elif modprobe virt_wifi 2>/dev/null; then echo "virt_wifi: the kernel's own module"
+elif insmod /root/virt_wifi.ko; then echo "virt_wifi: built from the kernel's linux-source package"
 else fail "loading virt_wifi: $(dmesg | tail -n 3)"; exit 1; fi
-echo "virt_wifi: $vw_from"
 start_serve --mode simulated --networks /root/networks.toml || exit 1
 # listening on port 5201 (0x1451) in srv
 wait_for 10 $S sh -c 'grep -q ":1451 0" /proc/net/tcp6 /proc/net/tcp' \
