@@ -17,7 +17,7 @@
 
 unsigned int pw_host_cid = VMADDR_CID_HOST;
 module_param_named(host_cid, pw_host_cid, uint, 0444);
-MODULE_PARM_DESC(host_cid, "vsock CID of the host service (default 2)");
+MODULE_PARM_DESC(host_cid, "vsock CID of the host service: requests go to it, notifications are accepted only from it (default 2)");
 
 unsigned int pw_request_port = 12345;
 module_param_named(request_port, pw_request_port, uint, 0444);
@@ -26,6 +26,10 @@ MODULE_PARM_DESC(request_port, "vsock port of the host's request listener (defau
 unsigned int pw_notification_port = 12346;
 module_param_named(notification_port, pw_notification_port, uint, 0444);
 MODULE_PARM_DESC(notification_port, "vsock port this guest listens on for notifications (default 12346)");
+
+bool pw_notif_privileged_port;
+module_param_named(notif_privileged_port, pw_notif_privileged_port, bool, 0444);
+MODULE_PARM_DESC(notif_privileged_port, "accept notifications only from a host source port below 1024, which only a privileged host process can bind (default off; the original Windows host over Hyper-V sockets cannot meet it)");
 
 static struct wiphy *pw_wiphy;
 

@@ -17,6 +17,7 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/netdevice.h>
+#include <linux/spinlock.h>
 #include <linux/workqueue.h>
 #include <net/cfg80211.h>
 
@@ -49,6 +50,7 @@
 extern unsigned int pw_host_cid;
 extern unsigned int pw_request_port;
 extern unsigned int pw_notification_port;
+extern bool pw_notif_privileged_port;
 
 enum pw_conn_state {
 	PW_IDLE,
@@ -102,6 +104,21 @@ struct pw_link {
 	bool draining;			/* new requests get PW_DRAIN_TIMEOUT_MS */
 	bool closing;			/* no new I/O at all */
 	atomic_t notif_reads;
+
+	/*
+	 * Parsed notifications waiting for the ordered queue, at most one of
+	 * each kind (notif_lock): the newest scan results (a newer body
+	 * replaces one not applied yet) and a disconnection (the highest
+	 * session reported). notif_work applies them; set up by
+	 * pw_listener_start().
+	 */
+	spinlock_t notif_lock;
+	u8 *notif_scan;
+	u32 notif_scan_len;
+	u64 notif_scan_replaced;
+	bool notif_disc;
+	u64 notif_disc_session;
+	struct work_struct notif_work;
 
 	struct work_struct scan_work;
 	struct delayed_work scan_timeout;

@@ -6,21 +6,25 @@
  * connect timeout and 20 s for the exchange; the answer is read in full and
  * checked against the expected operation and size cap before anyone parses it.
  *
- * Notifications: a kernel thread listens on (any CID, notification port) and
- * hands each accepted connection to a reader on its own workqueue, which
- * reads exactly one message within PW_NOTIF_TIMEOUT_MS. Parsed messages go to
- * the link's ordered workqueue, behind any request in flight, so the session
- * rule sees connect answers and disconnections in order. A slow notification
- * therefore never delays a scan or a connect.
+ * Notifications: a kernel thread listens on (any CID, notification port),
+ * keeps only connections from the host's CID (and, with notif_privileged_port,
+ * from a source port below 1024) and hands each to a reader on its own
+ * workqueue, which reads exactly one message within PW_NOTIF_TIMEOUT_MS. A
+ * signal notification applies at once; scan results and disconnections wait,
+ * at most one of each, for the link's ordered workqueue, behind any request in
+ * flight, so the session rule sees connect answers and disconnections in
+ * order. A slow notification therefore never delays a scan or a connect.
  *
  * Copyright (c) 2026 The proxy-wifi authors
  */
 #include <linux/net.h>
+#include <linux/ratelimit.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/socket.h>
 #include <linux/time64.h>
 #include <linux/vm_sockets.h>
+#include <net/af_vsock.h>
 #include <net/sock.h>
 
 #include "proxy_wifi.h"
@@ -293,24 +297,33 @@ struct pw_notif_read {
 	struct pw_io io;
 };
 
-struct pw_event {
-	struct work_struct work;
-	struct pw_link *link;
-	u8 op;
-	u64 session_id;
-	u8 *body;
-	u32 len;
-};
-
-static void pw_event_work(struct work_struct *work)
+/*
+ * Applies what waits (see struct pw_link): scan results, then a
+ * disconnection. Queued on the ordered queue whenever one is stored, so it
+ * always runs after the last one; the link's teardown flushes the reader and
+ * ordered queues in that order, which leaves nothing stored.
+ */
+static void pw_notif_work(struct work_struct *work)
 {
-	struct pw_event *ev = container_of(work, struct pw_event, work);
+	struct pw_link *link = container_of(work, struct pw_link, notif_work);
+	u64 disc_session;
+	u32 scan_len;
+	bool disc;
+	u8 *scan;
 
-	if (ev->op == PW_OP_SCAN_RESPONSE)
-		pw_apply_scan_results(ev->link, ev->body, ev->len);
-	else
-		pw_apply_disconnected(ev->link, ev->session_id);
-	kfree(ev);
+	spin_lock(&link->notif_lock);
+	scan = link->notif_scan;
+	scan_len = link->notif_scan_len;
+	disc = link->notif_disc;
+	disc_session = link->notif_disc_session;
+	link->notif_scan = NULL;
+	link->notif_disc = false;
+	spin_unlock(&link->notif_lock);
+
+	if (scan)
+		pw_apply_scan_results(link, scan, scan_len);
+	if (disc)
+		pw_apply_disconnected(link, disc_session);
 }
 
 /* Reads one notification; returns its header and kvmalloc'ed body. */
@@ -347,11 +360,19 @@ static int pw_notif_read(struct socket *sock, struct pw_hdr *hdr, u8 **body,
 	return err;
 }
 
+/*
+ * Stores a parsed notification for pw_notif_work(): the newest scan results
+ * replace older ones not applied yet; of several disconnections the highest
+ * session is kept, which is what applying them one after the other would do
+ * (the first that ends the current session leaves the link idle, and the
+ * others are then ignored).
+ */
 static void pw_notif_dispatch(struct pw_link *link, const struct pw_hdr *hdr,
 			      u8 *body, char *why)
 {
 	struct pw_notif notif;
-	struct pw_event *ev;
+	u64 replaced = 0;
+	u8 *old = NULL;
 
 	if (pw_notif_parse(hdr, body, &notif, why)) {
 		if (net_ratelimit())
@@ -367,22 +388,26 @@ static void pw_notif_dispatch(struct pw_link *link, const struct pw_hdr *hdr,
 		kvfree(body);
 		return;
 	}
-	ev = kzalloc(sizeof(*ev), GFP_KERNEL);
-	if (!ev) {
-		kvfree(body);
-		return;
-	}
-	INIT_WORK(&ev->work, pw_event_work);
-	ev->link = link;
-	ev->op = notif.op;
+	spin_lock(&link->notif_lock);
 	if (notif.op == PW_OP_NOTIF_DISCONNECTED) {
-		ev->session_id = notif.session_id;
-		kvfree(body);
+		if (!link->notif_disc ||
+		    notif.session_id > link->notif_disc_session)
+			link->notif_disc_session = notif.session_id;
+		link->notif_disc = true;
+		old = body;
 	} else {
-		ev->body = body;
-		ev->len = hdr->size;
+		old = link->notif_scan;
+		link->notif_scan = body;
+		link->notif_scan_len = hdr->size;
+		if (old)
+			replaced = ++link->notif_scan_replaced;
 	}
-	queue_work(link->op_wq, &ev->work);
+	spin_unlock(&link->notif_lock);
+	kvfree(old);
+	if (replaced)
+		netdev_dbg(link->dev, "scan results not applied yet replaced by newer ones (%llu so far)\n",
+			   replaced);
+	queue_work(link->op_wq, &link->notif_work);
 }
 
 static void pw_notif_read_work(struct work_struct *work)
@@ -408,10 +433,58 @@ static void pw_notif_read_work(struct work_struct *work)
 	pw_notif_dispatch(link, &hdr, body, why);
 }
 
+/*
+ * Refused peers of the notification listener have their own limit, so a flood
+ * of other warnings cannot hide them (and theirs cannot hide others).
+ */
+static DEFINE_RATELIMIT_STATE(pw_peer_ratelimit, 5 * HZ, 10);
+
+/*
+ * Whether a notification connection may be read: it must come from the host's
+ * CID (host_cid; anyone else, such as a process of this guest over vsock
+ * loopback, could otherwise end the guest's connection or inject networks)
+ * and, with notif_privileged_port, from a source port below 1024, which only a
+ * privileged host process can bind. Refusals are logged, rate-limited.
+ */
+static bool pw_notif_peer_ok(struct pw_link *link, struct socket *sock)
+{
+	struct sockaddr_vm peer = {};
+	int err;
+
+	err = kernel_getpeername(sock, (struct sockaddr *)&peer);
+	if (err < 0) {
+		if (__ratelimit(&pw_peer_ratelimit))
+			netdev_warn(link->dev, "notification refused: no peer address (%d)\n",
+				    err);
+		return false;
+	}
+	if (peer.svm_cid != pw_host_cid) {
+		if (__ratelimit(&pw_peer_ratelimit))
+			netdev_warn(link->dev,
+				    "notification from vsock CID %u port %u refused: only the host (host_cid=%u) is trusted\n",
+				    peer.svm_cid, peer.svm_port, pw_host_cid);
+		return false;
+	}
+	if (pw_notif_privileged_port && peer.svm_port > LAST_RESERVED_PORT) {
+		if (__ratelimit(&pw_peer_ratelimit))
+			netdev_warn(link->dev,
+				    "notification from vsock CID %u port %u refused: notif_privileged_port=1 accepts source ports below %u only\n",
+				    peer.svm_cid, peer.svm_port, LAST_RESERVED_PORT + 1);
+		return false;
+	}
+	netdev_dbg(link->dev, "notification connection from vsock CID %u port %u\n",
+		   peer.svm_cid, peer.svm_port);
+	return true;
+}
+
 static void pw_notif_accepted(struct pw_link *link, struct socket *sock)
 {
 	struct pw_notif_read *r;
 
+	if (!pw_notif_peer_ok(link, sock)) {
+		sock_release(sock);
+		return;
+	}
 	if (atomic_inc_return(&link->notif_reads) > PW_MAX_NOTIF_READS) {
 		if (net_ratelimit())
 			netdev_warn(link->dev, "more than %d notifications at once: one refused\n",
@@ -508,12 +581,16 @@ static int pw_listener_thread(void *data)
  * pw_listener_start() - starts the link's notification listener thread.
  * @link: the link
  *
+ * Also sets up where parsed notifications wait for the ordered queue.
+ *
  * Return: 0, or a negative errno.
  */
 int pw_listener_start(struct pw_link *link)
 {
 	struct task_struct *task;
 
+	spin_lock_init(&link->notif_lock);
+	INIT_WORK(&link->notif_work, pw_notif_work);
 	task = kthread_run(pw_listener_thread, link, "proxy_wifi_notif");
 	if (IS_ERR(task))
 		return PTR_ERR(task);

@@ -14,9 +14,9 @@ kernel_clean() {
   fi
   pass "kernel clean after $1 (no WARNING/BUG/oops, taint $taint)"
 }
-start_serve() { # args for serve
+start_serve() { # args for serve (SERVE_WRAP: a command to run it under)
   stop_serve
-  $HI proxy-wifi -v serve --transport vsock --guest-cid 1 --control-socket $SOCK "$@" \
+  $HI ${SERVE_WRAP:-} proxy-wifi -v serve --transport vsock --guest-cid 1 --control-socket $SOCK "$@" \
     >/tmp/serve.out 2>>/tmp/serve.log &
   SERVE_PID=$!
   wait_for 15 grep -q serving /tmp/serve.out || { fail "serve did not start: $(tail -n 5 /tmp/serve.log)"; return 1; }

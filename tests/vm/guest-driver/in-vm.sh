@@ -6,8 +6,12 @@
 #      host disconnect, guest disconnect, reconnect; wpa_supplicant WPA2-PSK right and
 #      wrong passphrase; WPA3-SAE with the password offloaded to the host (nl-sae-connect:
 #      NL80211_CMD_CONNECT with NL80211_ATTR_SAE_PASSWORD), right and wrong password
-#   3. hostile host: malformed answers and notifications, a silent host, rmmod with a
-#      request in flight
+#   3. hostile host: malformed answers and notifications; who may notify (a forged
+#      disconnection from a CID other than host_cid refused, from host_cid applied;
+#      notif_privileged_port=1: an ephemeral source port refused, the service's reserved
+#      one taken, the service without CAP_NET_BIND_SERVICE refused and logging it once);
+#      8 scan-results notifications behind a stalled request leave only the newest; a silent
+#      host, rmmod with a request in flight
 #   4. the real chain: `serve --mode host --backend wpa-supplicant` on a lab station;
 #      the guest scans the lab's access points, joins lab-wpa2 (wrong passphrase
 #      refused), learns of an AP-side deauthentication
@@ -60,7 +64,11 @@ scan() {
 # BSS block of /tmp/scan.txt for a BSSID.
 bss_block() { awk -v b="$1" '/^BSS /{p=index($0, "BSS " b)==1} p' /tmp/scan.txt; }
 
+# The host is this VM (vsock loopback): the service's notifications come from CID 1
+# (VMADDR_CID_LOCAL), so the driver is told the host is CID 1 (its requests to CID 1 loop
+# back too). Arguments replace that (section 3 loads it with host_cid=2).
 load_link() {
+  [ $# -gt 0 ] || set -- host_cid=1
   insmod /root/proxy_wifi.ko "$@" || return 1
   ip link add link eth0 name $PW type proxy_wifi || return 1
   nm_unmanage $PW
@@ -398,6 +406,103 @@ connected_to 02:00:00:00:a0:02 && pass "disconnected notification for an older s
 session=$($CTL status | sed -n 's/.*session \([0-9]*\).*/\1/p' | head -n 1)
 iw dev $PW disconnect; wait_for 5 not_connected
 stop_serve
+
+# Who may notify (issue 25 item 5). Over vsock loopback every notification comes from
+# CID 1, this VM: the driver is loaded with host_cid=1 (load_link). Its debug line
+# (dyndbg) names each notification's peer.
+# reload_connected ARGS: insmod with ARGS, the link up, a scan, SimOpen joined.
+reload_connected() {
+  unload && load_link "$@" dyndbg=+p && scan >/dev/null && iw dev $PW connect SimOpen \
+    && wait_for 10 connected_to 02:00:00:00:a0:02
+}
+peer_lines() { dmesg | grep -c 'notification connection from vsock' || true; }
+refused_lines() { dmesg | grep -c -- "$1" || true; }
+start_serve --mode simulated --networks /root/networks.toml
+if reload_connected host_cid=1; then
+  t1=$(now); n0=$(peer_lines)
+  $CTL signal 40 >/dev/null
+  if wait_for 5 sh -c "[ \$(dmesg | grep -c 'notification connection from vsock') -gt $n0 ]" \
+    && peer=$(dmesg | grep 'notification connection from vsock' | tail -n 1 | sed 's/.*from vsock //') \
+    && port=${peer##* } && [ "$port" -lt 1024 ] && echo "$peer" | grep -q '^CID 1 '; then
+    pass "the service (root) notifies from a reserved port: the driver saw '$peer' ($(t "$t1")s)"
+  else fail "the service's notification source: $(dmesg | grep -E 'notification connection from|refused' | tail -n 2)"; fi
+else fail "reload with host_cid=1: $(dmesg | tail -n 3)"; fi
+# A driver told the host is CID 2 (the default; its requests still reach the service, as
+# CID 2 loops back too): a process of this VM on CID 1 is not the host.
+if reload_connected host_cid=2; then
+  t1=$(now); n0=$(refused_lines 'refused: only the host (host_cid=2)')
+  notify_raw '07 08000000 0100 ffffffffffffffff'
+  if wait_for 5 sh -c "[ \$(dmesg | grep -c 'refused: only the host (host_cid=2)') -gt $n0 ]" && sleep 1 \
+    && connected_to 02:00:00:00:a0:02; then
+    pass "a forged disconnection (session 2^64-1) from CID 1 with host_cid=2: refused, still connected; '$(dmesg | grep 'only the host' | tail -n 1 | sed 's/^\[[^]]*\] //')' ($(t "$t1")s)"
+  else fail "forged disconnection from another CID: $(link_state | head -n 1); $(dmesg | grep "$PW: " | tail -n 2)"; fi
+else fail "reload with host_cid=2: $(dmesg | tail -n 3)"; fi
+# The same from the host's CID is believed.
+if reload_connected host_cid=1; then
+  t1=$(now)
+  notify_raw '07 08000000 0100 ffffffffffffffff'
+  if wait_for 5 not_connected; then pass "the same disconnection from CID 1 with host_cid=1: applied, not connected ($(t "$t1")s)"
+  else fail "a disconnection from the host's CID was not applied: $(link_state | head -n 1)"; fi
+else fail "reload with host_cid=1: $(dmesg | tail -n 3)"; fi
+# notif_privileged_port=1: only a source port below 1024 (a privileged host process).
+if reload_connected host_cid=1 notif_privileged_port=1; then
+  t1=$(now); n0=$(refused_lines 'refused: notif_privileged_port=1')
+  notify_raw '08 01000000 0100 c4'
+  if wait_for 5 sh -c "[ \$(dmesg | grep -c 'refused: notif_privileged_port=1') -gt $n0 ]" && sleep 0.5 \
+    && ! iw dev $PW link | grep -q 'signal: -60 dBm'; then
+    pass "notif_privileged_port=1: a signal notification (-60) from an ephemeral port refused; '$(dmesg | grep 'refused: notif_privileged_port=1' | tail -n 1 | sed 's/^\[[^]]*\] //')' ($(t "$t1")s)"
+  else fail "notif_privileged_port=1, ephemeral port: $(link_state | grep signal); $(dmesg | grep "$PW: " | tail -n 2)"; fi
+  t1=$(now)
+  $CTL signal 40 >/dev/null
+  if wait_for 5 sh -c "iw dev $PW link | grep -q 'signal: -80 dBm'"; then
+    pass "notif_privileged_port=1: the service's notification (root, reserved port) applies: -80 dBm ($(t "$t1")s)"
+  else fail "notif_privileged_port=1, the service's notification: $(link_state | grep signal); $(dmesg | grep "$PW: " | tail -n 2)"; fi
+  # Without CAP_NET_BIND_SERVICE the service says so once and notifies from an
+  # ephemeral port, which this driver refuses.
+  if command -v setpriv >/dev/null; then
+    SERVE_WRAP="setpriv --bounding-set -net_bind_service" start_serve --mode simulated --networks /root/networks.toml
+    iw dev $PW disconnect; wait_for 5 not_connected; iw dev $PW connect SimOpen; wait_for 10 connected_to 02:00:00:00:a0:02
+    t1=$(now); n0=$(refused_lines 'refused: notif_privileged_port=1')
+    $CTL signal 20 >/dev/null; $CTL signal 60 >/dev/null
+    if wait_for 5 sh -c "[ \$(dmesg | grep -c 'refused: notif_privileged_port=1') -ge $((n0 + 2)) ]" \
+      && [ "$(grep -c 'needs CAP_NET_BIND_SERVICE' /tmp/serve.log)" = 1 ] \
+      && ! iw dev $PW link | grep -qE 'signal: -(90|70) dBm'; then
+      pass "a service without CAP_NET_BIND_SERVICE: one INFO line ('$(grep -o 'notifications leave from an ephemeral vsock port[^;]*' /tmp/serve.log | head -n 1)'), its notifications refused ($(t "$t1")s)"
+    else fail "service without CAP_NET_BIND_SERVICE: $(grep -c 'needs CAP_NET_BIND_SERVICE' /tmp/serve.log) INFO line(s); $(link_state | grep signal); $(dmesg | grep "$PW: " | tail -n 2)"; fi
+  else echo "SKIP a service without CAP_NET_BIND_SERVICE: no setpriv in this VM"; fi
+else fail "reload with notif_privileged_port=1: $(dmesg | tail -n 3)"; fi
+iw dev $PW disconnect >/dev/null 2>&1; wait_for 5 not_connected
+unload; load_link host_cid=1 dyndbg=+p || fail "reload with host_cid=1"
+# A flood of scan results while the ordered queue is held by a scan request to a silent
+# host (for up to 20 s, the request's limit): what waits is the newest of them, not one
+# body per notification.
+stop_serve
+socat VSOCK-LISTEN:12345,reuseaddr SYSTEM:'sleep 60' >/dev/null 2>&1 &
+SILENT=$!
+sleep 0.3
+e0=$(scan_events)
+iw dev $PW scan trigger >/dev/null 2>&1
+sleep 0.5
+FLOOD=8
+t1=$(now); r0=$(refused_lines 'scan results not applied yet replaced')
+for i in $(seq $FLOOD); do
+  d=$(printf '%02d' "$i")
+  # One BSS 02:00:00:00:b1:NN on 2412 MHz; its SSID element FloodNN right after the entry.
+  notify_raw "02 2c000000 0100  01 01000000 2c000000  020000 00b1$(printf '%02x' "$i") 0100 d8ffffff 6400 e0cd2400 09000000 1a000000  0007 466c6f6f64 3${d:0:1} 3${d:1:1}"
+done
+sent=$(t "$t1")
+wait_for 5 sh -c "[ \$(dmesg | grep -c 'scan results not applied yet replaced') -ge $((r0 + FLOOD - 1)) ]"
+replaced=$(( $(refused_lines 'scan results not applied yet replaced') - r0 ))
+held=yes; [ "$(scan_events)" = "$e0" ] || held=no   # the scan (and the queue) still waited
+kill $SILENT 2>/dev/null; wait $SILENT 2>/dev/null
+wait_for 10 sh -c "iw dev $PW scan dump | grep -q 02:00:00:00:b1:"
+sleep 1
+iw dev $PW scan dump >/tmp/scan.txt 2>&1
+flooded=$(grep -c '^BSS 02:00:00:00:b1:' /tmp/scan.txt || true)
+last=$(printf '02:00:00:00:b1:%02x' $FLOOD)
+if [ $held = yes ] && [ "$replaced" = $((FLOOD - 1)) ] && [ "$flooded" = 1 ] && bss_block "$last" | grep -q "SSID: Flood$(printf '%02d' $FLOOD)"; then
+  pass "$FLOOD scan-results notifications (sent in ${sent}s) behind a stalled request: $replaced replaced while waiting, only the newest ($last, Flood$(printf '%02d' $FLOOD)) applied"
+else fail "scan-results flood (sent in ${sent}s, queue still held at the end: $held): $replaced replaced, $flooded of the $FLOOD BSSes applied: $(grep '^BSS 02:00:00:00:b1:' /tmp/scan.txt | head -n 3 | tr '\n' ' ')"; fi
 
 # a silent host: rmmod with the request in flight
 socat VSOCK-LISTEN:12345,reuseaddr SYSTEM:'sleep 60' >/dev/null 2>&1 &

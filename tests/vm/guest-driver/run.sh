@@ -46,9 +46,14 @@ nm=(--with-nm)
 parts=${GUEST_PARTS-simulated chain}
 case " $parts " in *" chain "*) ;; *) nm=() ;; esac
 
+# setpriv: the service run without CAP_NET_BIND_SERVICE (section 3).
+setpriv_add=()
+setpriv_bin=$(command -v setpriv || true)
+[ -n "$setpriv_bin" ] && setpriv_add=(--add "$setpriv_bin:/usr/local/bin/setpriv")
+
 rc=0
-"$WIFI_LAB" --kernel "$series" "${nm[@]}" --radios 4 --timeout "${GUEST_VM_TIMEOUT:-900}" --mem 1536 \
-  --add "$work/proxy-wifi:/usr/local/bin/proxy-wifi" "${nice_add[@]}" \
+"$WIFI_LAB" --kernel "$series" "${nm[@]}" --radios 4 --timeout "${GUEST_VM_TIMEOUT:-1200}" --mem 1536 \
+  --add "$work/proxy-wifi:/usr/local/bin/proxy-wifi" "${nice_add[@]}" "${setpriv_add[@]}" \
   --add "$module:/root/proxy_wifi.ko" \
   --add "$work/nl-sae-connect:/usr/local/bin/nl-sae-connect" \
   --add "$here/networks.toml:/root/networks.toml" \
