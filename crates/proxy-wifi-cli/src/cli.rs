@@ -119,6 +119,17 @@ pub enum ModeArg {
     Simulated,
 }
 
+/// Which guest-directed connections (those that move the host's Wi-Fi) are allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GuestConnectArg {
+    /// A guest may move the host to any network (the original's behaviour).
+    Any,
+    /// Only to the networks given with --guest-connect-ssid.
+    AllowList,
+    /// Never: guests only join the network the host is already on.
+    MirrorOnly,
+}
+
 /// Host Wi-Fi backend on Linux.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BackendArg {
@@ -211,6 +222,17 @@ pub struct ServeArgs {
     /// service) is found, wait for one to appear instead of exiting with an error.
     #[arg(long)]
     pub wait_for_backend: bool,
+    /// Which networks a guest may move the host's Wi-Fi to (a guest-directed connect);
+    /// joining the network the host is already on is always allowed.
+    #[arg(long, value_enum, default_value_t = GuestConnectArg::Any)]
+    pub guest_connect: GuestConnectArg,
+    /// A network guests may move the host to, with --guest-connect allow-list (repeatable).
+    #[arg(long = "guest-connect-ssid", value_name = "SSID")]
+    pub guest_connect_ssids: Vec<String>,
+    /// At most one real scan per SECONDS on each host radio; guests' scans in between are
+    /// answered from its newest results (0: every guest scan scans).
+    #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub host_scan_interval: u64,
     /// Host backend on Linux (host mode).
     #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
     pub backend: BackendArg,

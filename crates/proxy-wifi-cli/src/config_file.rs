@@ -53,6 +53,9 @@ struct RawConfig {
     allow_foreign_socket_dir: Option<Spanned<bool>>,
     allow_tcp_host_mode: Option<Spanned<bool>>,
     wait_for_backend: Option<Spanned<bool>>,
+    guest_connect: Option<Spanned<String>>,
+    guest_connect_ssids: Option<Spanned<Vec<Spanned<String>>>>,
+    host_scan_interval: Option<Spanned<i64>>,
     #[serde(default)]
     guest: Vec<Spanned<RawGuest>>,
 }
@@ -283,6 +286,40 @@ pub fn apply(
     }
     if let Some(v) = &raw.wait_for_backend {
         merge.put("wait_for_backend", v.span(), &mut args.wait_for_backend, *v.get_ref());
+    }
+    if let Some(v) = &raw.guest_connect {
+        let policy = crate::cli::GuestConnectArg::from_str(v.get_ref(), false).map_err(|_| {
+            file.invalid(
+                "",
+                "guest-connect",
+                v.span(),
+                format!("{:?}", v.get_ref()),
+                "\"any\", \"allow-list\" or \"mirror-only\"",
+            )
+        })?;
+        merge.put("guest_connect", v.span(), &mut args.guest_connect, policy);
+    }
+    if let Some(v) = &raw.guest_connect_ssids {
+        let mut ssids = Vec::new();
+        for ssid in v.get_ref() {
+            if ssid.get_ref().is_empty() || ssid.get_ref().len() > 32 {
+                return Err(file.invalid(
+                    "",
+                    "guest-connect-ssids",
+                    ssid.span(),
+                    format!("{:?}", ssid.get_ref()),
+                    "an SSID of 1 to 32 bytes",
+                ));
+            }
+            ssids.push(ssid.get_ref().clone());
+        }
+        merge.put("guest_connect_ssids", v.span(), &mut args.guest_connect_ssids, ssids);
+    }
+    if let Some(v) = &raw.host_scan_interval {
+        let seconds = u64::try_from(*v.get_ref()).ok().filter(|s| *s <= 3600).ok_or_else(|| {
+            file.invalid("", "host-scan-interval", v.span(), v.get_ref().to_string(), "0 to 3600 seconds")
+        })?;
+        merge.put("host_scan_interval", v.span(), &mut args.host_scan_interval, seconds);
     }
 
     let guests = read_guests(&file, base, &raw.guest)?;

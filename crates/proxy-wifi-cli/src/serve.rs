@@ -5,12 +5,15 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use clap::ValueEnum;
 use proxy_wifi::RequestChannelConfig;
 use proxy_wifi::protocol::{DEFAULT_NOTIFICATION_PORT, DEFAULT_REQUEST_PORT};
-use proxy_wifi::{GuestAbi, GuestId, OperationMode, Service, SimulatedNetwork, SsidAllowList, TransportSettings};
+use proxy_wifi::{
+    GuestAbi, GuestConnectPolicy, GuestId, OperationMode, Service, SimulatedNetwork, SsidAllowList, TransportSettings,
+};
 use tokio::sync::Notify;
 
-use crate::cli::{ServeArgs, TransportKind};
+use crate::cli::{GuestConnectArg, ServeArgs, TransportKind};
 use crate::control::{self, ControlServer};
 use crate::serve_messages::{self, Served};
 use crate::{config_file, config_override, host_backend, networks_file, serve_rules};
@@ -225,7 +228,9 @@ async fn serve(
         })
         .guest_abi(args.guest_abi.into())
         .allow_foreign_socket_dirs(args.allow_foreign_socket_dir)
-        .allow_tcp_host_mode(args.allow_tcp_host_mode);
+        .allow_tcp_host_mode(args.allow_tcp_host_mode)
+        .guest_connect_policy(guest_connect_policy(&args)?)
+        .host_scan_interval(Duration::from_secs(args.host_scan_interval));
     let per_guest_abis = guest_abis(&args);
     for (guest, abi) in &per_guest_abis {
         builder = builder.guest_abi_for(guest.clone(), *abi);
@@ -350,6 +355,34 @@ async fn wait_for_backend(args: &ServeArgs) -> Option<Box<dyn proxy_wifi::HostBa
             tracing::info!(backend = backend.name(), "a Wi-Fi backend appeared");
             return Some(backend);
         }
+    }
+}
+
+/// The `--guest-connect` policy, with its `--guest-connect-ssid` list; an allow-list needs
+/// at least one network, and networks make sense with an allow-list only.
+fn guest_connect_policy(args: &ServeArgs) -> Result<GuestConnectPolicy, String> {
+    let mut ssids = BTreeSet::new();
+    for name in &args.guest_connect_ssids {
+        let ssid = proxy_wifi::protocol::Ssid::new(name.as_bytes())
+            .ok()
+            .filter(|_| !name.is_empty())
+            .ok_or_else(|| format!("--guest-connect-ssid {name:?}: an SSID is 1 to 32 bytes"))?;
+        ssids.insert(ssid);
+    }
+    match (args.guest_connect, ssids.is_empty()) {
+        (GuestConnectArg::AllowList, true) => {
+            Err("--guest-connect allow-list with no --guest-connect-ssid would allow \
+             no network: name each network guests may move the host to (guest-connect-ssids in a config file), \
+             or use mirror-only"
+                .into())
+        }
+        (GuestConnectArg::AllowList, false) => Ok(GuestConnectPolicy::AllowList(ssids)),
+        (other, false) => Err(format!(
+            "--guest-connect-ssid is used only with --guest-connect allow-list (the policy is {})",
+            other.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default()
+        )),
+        (GuestConnectArg::Any, true) => Ok(GuestConnectPolicy::Any),
+        (GuestConnectArg::MirrorOnly, true) => Ok(GuestConnectPolicy::MirrorOnly),
     }
 }
 

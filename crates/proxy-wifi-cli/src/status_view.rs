@@ -61,6 +61,14 @@ pub fn render(status: &ServiceStatus, now: SystemTime) -> String {
             "transport {}: requests on {}, notifications to {}",
             status.listen.transport, status.listen.requests, status.listen.notifications
         ),
+        format!(
+            "guest-connect {}; host radios scan at most every {}",
+            status.guest_connect,
+            match status.host_scan_interval_seconds {
+                0 => "time a guest asks".to_string(),
+                s => format!("{s} s"),
+            }
+        ),
     ];
     if b.interfaces.is_empty() {
         lines.push("interfaces: none".into());

@@ -42,7 +42,10 @@ fn activated(listener: &TcpListener, args: &[String]) -> Child {
 /// Waits for the banner on stdout; panics with stderr when the process ends first.
 fn banner(child: &mut Child) -> String {
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    stdout.read_line(&mut line).unwrap();
+    // Keep reading what it prints, so that it never writes to a closed pipe.
+    std::thread::spawn(move || for _ in stdout.lines() {});
     if !line.starts_with("proxy-wifi: serving") {
         let _ = child.kill();
         let mut stderr = String::new();

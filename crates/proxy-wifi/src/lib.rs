@@ -21,6 +21,7 @@
 #![warn(missing_docs)]
 
 mod connect_failure;
+pub mod guest_connect_policy;
 mod guest_set;
 mod handler;
 mod host;
@@ -40,6 +41,7 @@ mod status;
 mod transport;
 
 pub use connect_failure::ConnectFailure;
+pub use guest_connect_policy::GuestConnectPolicy;
 pub use guest_set::{GuestChangeError, GuestList};
 pub use handler::Timeouts;
 #[cfg(target_os = "linux")]

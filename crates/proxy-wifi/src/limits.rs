@@ -41,6 +41,11 @@ pub const REQUEST_ANSWER_DEADLINE: Duration = Duration::from_secs(19);
 
 // ---- the observer (client-application callbacks) ------------------------------------------
 
+/// At most one real scan per this interval on each host radio (NetworkManager,
+/// wpa_supplicant, WLAN service interfaces); guests' scans in between are answered from
+/// its newest results. `ServiceBuilder::host_scan_interval` changes it (zero: off).
+pub const HOST_SCAN_INTERVAL: Duration = Duration::from_secs(10);
+
 /// Time an awaited observer callback (authorization, scan request / completion) has to
 /// return; beyond, the handler goes on without it (an authorization counts as denied).
 pub const OBSERVER_CALLBACK_DEADLINE: Duration = Duration::from_secs(5);

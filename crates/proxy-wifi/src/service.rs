@@ -26,6 +26,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::guest_connect_policy::GuestConnectPolicy;
 use crate::guest_set::{GuestChangeError, GuestList};
 use crate::handler::{self, HandlerHandle, OperationHandler, Timeouts, WorkReceiver};
 use crate::host::{HostBackend, InterfaceRegistry};
@@ -98,6 +99,8 @@ impl Service {
             allow_tcp_host_mode: false,
             #[cfg(unix)]
             inherited_listener: None,
+            guest_connect: GuestConnectPolicy::default(),
+            host_scan_interval: limits::HOST_SCAN_INTERVAL,
         }
     }
 }
@@ -121,6 +124,8 @@ pub struct ServiceBuilder {
     allow_tcp_host_mode: bool,
     #[cfg(unix)]
     inherited_listener: Option<transport::inherited::InheritedListener>,
+    guest_connect: GuestConnectPolicy,
+    host_scan_interval: std::time::Duration,
 }
 
 impl ServiceBuilder {
@@ -141,6 +146,23 @@ impl ServiceBuilder {
     #[cfg(unix)]
     pub fn inherited_listener(mut self, listener: transport::inherited::InheritedListener) -> Self {
         self.inherited_listener = Some(listener);
+        self
+    }
+
+    /// Which guest-directed connections (those that move a host interface to the guest's
+    /// network) are allowed before the observer is asked (default
+    /// [`GuestConnectPolicy::Any`], the original's behaviour). Mirroring the host's own
+    /// connection is always allowed. Shown in [`ServiceHandle::status`].
+    pub fn guest_connect_policy(mut self, policy: GuestConnectPolicy) -> Self {
+        self.guest_connect = policy;
+        self
+    }
+
+    /// At most one real scan per `interval` on each host radio (NetworkManager,
+    /// wpa_supplicant, the WLAN service); guests' scans in between are answered from that
+    /// interface's newest results (default [`limits::HOST_SCAN_INTERVAL`], zero: off).
+    pub fn host_scan_interval(mut self, interval: std::time::Duration) -> Self {
+        self.host_scan_interval = interval;
         self
     }
 
@@ -289,6 +311,7 @@ impl ServiceBuilder {
             notifications: self.transport.notification_destination(),
         };
         let mode = self.mode;
+        let (guest_connect, host_scan_interval) = (self.guest_connect.clone(), self.host_scan_interval);
         let Prepared { parts, observer_thread, simulation } = self.prepare();
         let shutdown = parts.shutdown.clone();
         let notification_counters = parts.notification_counters.clone();
@@ -321,6 +344,8 @@ impl ServiceBuilder {
                 shutdown,
                 simulation,
                 mode,
+                guest_connect,
+                host_scan_interval,
                 notification_counters,
                 request_counters,
                 board,
@@ -377,6 +402,8 @@ impl ServiceBuilder {
         let (handler_handle, work_receiver) = handler::work_queue(limits::WORK_QUEUE_CAPACITY);
         let parts = RunParts {
             transport: self.transport,
+            guest_connect: self.guest_connect,
+            host_scan_interval: self.host_scan_interval,
             bind_options: transport::BindOptions {
                 allow_foreign_socket_dirs: self.allow_foreign_socket_dirs,
                 #[cfg(unix)]
@@ -411,6 +438,8 @@ struct Prepared {
 struct RunParts {
     transport: TransportSettings,
     bind_options: transport::BindOptions,
+    guest_connect: GuestConnectPolicy,
+    host_scan_interval: std::time::Duration,
     request_channel: RequestChannelConfig,
     timeouts: Timeouts,
     interfaces: Vec<SharedInterface>,
@@ -451,6 +480,8 @@ async fn run_service(parts: RunParts, ready: impl FnOnce(Bound)) -> std::io::Res
         notification_sender::start_delivery(connector, sender_stop.clone(), senders.clone()),
     );
     let mut handler = OperationHandler::new(parts.observer, hub, parts.timeouts, event_sender, parts.board);
+    handler.set_guest_connect_policy(parts.guest_connect);
+    handler.set_host_scan_interval(parts.host_scan_interval);
     for interface in parts.interfaces {
         handler.add_interface(interface);
     }
@@ -516,6 +547,8 @@ pub struct ServiceHandle {
     shutdown: CancellationToken,
     simulation: Option<SimulationControl>,
     mode: OperationMode,
+    guest_connect: GuestConnectPolicy,
+    host_scan_interval: std::time::Duration,
     notification_counters: Arc<NotificationCounters>,
     request_counters: Arc<RequestCounters>,
     board: Arc<SharedStatus>,
@@ -579,6 +612,8 @@ impl ServiceHandle {
                 OperationMode::Host => "host".into(),
                 OperationMode::Simulated => "simulated".into(),
             },
+            guest_connect: self.guest_connect.to_string(),
+            host_scan_interval_seconds: self.host_scan_interval.as_secs(),
             started_at: self.started.1,
             uptime_seconds: self.started.0.elapsed().as_secs(),
             listen: self.listen.clone(),

@@ -302,6 +302,14 @@ pub struct ServiceStatus {
     pub version: String,
     /// Mode: `host` or `simulated`.
     pub mode: String,
+    /// Which guest-directed connections are allowed: `any`, `allow-list (SSID, ...)`,
+    /// `mirror-only` ([`crate::GuestConnectPolicy`]).
+    #[serde(default)]
+    pub guest_connect: String,
+    /// At most one real scan per this many seconds on each host radio (0: every guest
+    /// scan scans).
+    #[serde(default)]
+    pub host_scan_interval_seconds: u64,
     /// When the service started (RFC 3339, UTC).
     #[serde(with = "rfc3339")]
     pub started_at: SystemTime,

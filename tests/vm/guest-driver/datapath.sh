@@ -141,5 +141,6 @@ rc=0
 
 $IN_VM_PRELUDE
 source /root/datapath-in-vm.sh" || rc=$?
-echo "guest data-path benchmark ($series, $kver, $rounds rounds of ${secs}s runs): exit $rc after $(( $(date +%s) - started ))s"
+what="$rounds rounds of ${secs}s runs"; [ "$smoke" = 1 ] && what="correctness checks only"
+echo "guest data-path benchmark ($series, $kver, $what): exit $rc after $(( $(date +%s) - started ))s"
 exit $rc

@@ -52,7 +52,18 @@ impl OperationHandler {
             return self.mirror(guest, found, session, deadline).await;
         }
 
-        // Rule 3: a guest-directed connection needs the observer's approval.
+        // Rule 3: a guest-directed connection moves the host: the operator's policy
+        // (guest-connect) must allow it, then the observer must approve it.
+        if let Err(why) = self.guest_connect.permits(&ssid) {
+            if crate::log_limit::admit_info(guest, "guest-directed connection refused by the policy") {
+                tracing::info!(%guest, %ssid, "guest-directed connection refused: {why}");
+            }
+            let args = ConnectionArgs { guest: Some(guest.clone()), interface: None, ssid, bssid: params.bssid, auth };
+            self.observer.notify("on_guest_connection_completion", move |o| {
+                o.on_guest_connection_completion(OperationType::GuestDirected, OperationStatus::Denied, &args)
+            });
+            return answer(ConnectFailure::DeniedByObserver.status_code(), Bssid::ZERO, session);
+        }
         let request_args = ConnectRequestArgs { guest: guest.clone(), interface: None, ssid, auth };
         if self.observer.authorize_until(Some(deadline), OperationType::GuestDirected, request_args).await
             == Authorization::Deny

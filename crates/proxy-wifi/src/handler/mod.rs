@@ -18,6 +18,7 @@ pub mod disconnect;
 pub mod events;
 pub(crate) mod guarded;
 pub mod scan;
+mod scan_throttle;
 pub mod scheduler;
 pub mod session;
 mod work_queue;
@@ -30,6 +31,7 @@ use proxy_wifi_protocol::GuestBound;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use crate::guest_connect_policy::GuestConnectPolicy;
 use crate::identity::GuestId;
 use crate::interface::{EventClock, EventOrigin, EventSink, InterfaceEvent, InterfaceId, SharedInterface};
 use crate::limits;
@@ -115,6 +117,10 @@ pub struct OperationHandler {
     late_sender: guarded::LateSender,
     /// Their receiving end, taken by [`run`].
     late_receiver: Option<mpsc::UnboundedReceiver<LateConnect>>,
+    /// Which guest-directed connections the operator allows.
+    guest_connect: GuestConnectPolicy,
+    /// At most one real scan per interval on each host radio.
+    scan_throttle: scan_throttle::ScanThrottle,
 }
 
 /// Changes to publish at the end of the current work item. Kept between work items
@@ -178,7 +184,20 @@ impl OperationHandler {
             arrived: Instant::now(),
             late_sender,
             late_receiver: Some(late_receiver),
+            guest_connect: GuestConnectPolicy::default(),
+            scan_throttle: scan_throttle::ScanThrottle::default(),
         }
+    }
+
+    /// The operator's rule for guest-directed connections (default: any).
+    pub(crate) fn set_guest_connect_policy(&mut self, policy: GuestConnectPolicy) {
+        self.guest_connect = policy;
+    }
+
+    /// One real scan per `interval` on each host radio (default zero: every guest scan
+    /// scans).
+    pub(crate) fn set_host_scan_interval(&mut self, interval: Duration) {
+        self.scan_throttle = scan_throttle::ScanThrottle::new(interval);
     }
 
     /// Handles one request of `guest` that arrives now and returns the answer.
@@ -363,6 +382,7 @@ impl OperationHandler {
             return;
         }
         tracing::info!(interface = %id, "interface removed");
+        self.scan_throttle.forget(id);
         let affected: Vec<GuestId> = self
             .guests
             .iter_mut()

@@ -48,13 +48,30 @@ impl OperationHandler {
         // Rule 2: all interfaces concurrently, targeted when an SSID is named, until a
         // shared deadline; a late or failing interface contributes nothing.
         // Never beyond the request's budget (the guest waits 20 s from its arrival).
-        let deadline = (Instant::now() + self.timeouts.scan).min(self.work_deadline());
+        let now = Instant::now();
+        let deadline = (now + self.timeouts.scan).min(self.work_deadline());
         let ssid = request.ssid;
-        let scans = self
-            .interfaces
-            .iter()
-            .map(|interface| async move { (interface.id(), guarded::scan(interface, ssid, deadline).await) });
+        // A host radio that scanned less than the throttle's interval ago answers from its
+        // newest results instead of scanning again.
+        let throttle = &self.scan_throttle;
+        let scans = self.interfaces.iter().map(|interface| {
+            let throttled = throttle.applies_to(interface.as_ref());
+            let cached = throttled.then(|| throttle.cached(interface.id(), ssid, now)).flatten();
+            async move {
+                let really_scans = throttled && cached.is_none();
+                let outcome = match cached {
+                    Some(bss) => Ok(Ok(ScanResults { bss, status: ScanStatus::Completed })),
+                    None => guarded::scan(interface, ssid, deadline).await,
+                };
+                (interface.id(), really_scans, outcome)
+            }
+        });
         let outcomes = join_all(scans).await;
+        for (id, really_scanned, outcome) in &outcomes {
+            if let (true, Ok(Ok(results))) = (really_scanned, outcome) {
+                self.scan_throttle.scanned(*id, now, &results.bss, ssid.is_some());
+            }
+        }
 
         // Rule 3: remember interfaces still running. Rule 4: merge, fake networks first
         // (the interface list keeps them first).
@@ -63,7 +80,7 @@ impl OperationHandler {
         let no_interface = self.interfaces.is_empty();
         let scan_deadline = self.timeouts.scan;
         let running = &mut self.guest(guest).running_scans;
-        for (id, outcome) in outcomes {
+        for (id, _, outcome) in outcomes {
             match outcome {
                 Ok(Ok(results)) => {
                     answered += 1;
@@ -108,6 +125,7 @@ impl OperationHandler {
     /// running for that guest. Results nobody waits for (a host scan finished on its
     /// own) go to every guest: they spare the guests a scan.
     pub(crate) fn on_scan_results(&mut self, id: InterfaceId, results: ScanResults) {
+        self.scan_throttle.refreshed(id, &results.bss);
         if self.guests.is_empty() {
             self.hub.counters().gated.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             tracing::debug!(interface = %id, "no guest has made a request yet; scan results dropped");

@@ -42,6 +42,8 @@ struct TestInterface {
     host_connection: Mutex<Option<ConnectedNetwork>>,
     calls: Mutex<Vec<String>>,
     events: OnceLock<EventSink>,
+    /// What [`WifiInterface::backend`] says (default "application").
+    backend: OnceLock<&'static str>,
 }
 
 impl TestInterface {
@@ -54,7 +56,13 @@ impl TestInterface {
             host_connection: Mutex::new(None),
             calls: Mutex::new(Vec::new()),
             events: OnceLock::new(),
+            backend: OnceLock::new(),
         })
+    }
+
+    /// Makes it say it is driven by `backend` (e.g. "wpa_supplicant", a host radio).
+    fn driven_by(&self, backend: &'static str) {
+        let _ = self.backend.set(backend);
     }
 
     fn on_scan(&self, b: Behaviour<ScanResults>) {
@@ -95,6 +103,9 @@ impl TestInterface {
 impl WifiInterface for TestInterface {
     fn id(&self) -> InterfaceId {
         self.id
+    }
+    fn backend(&self) -> &'static str {
+        self.backend.get().copied().unwrap_or("application")
     }
     fn attach(&self, events: EventSink) {
         let _ = self.events.set(events);
@@ -856,6 +867,7 @@ async fn observer_arguments_carry_the_guest() {
     assert_eq!(*who.0.lock().unwrap(), ["scan vsock:11", "authorize vsock:11", "done vsock:11"]);
 }
 
+mod policy;
 mod sessions;
 
 /// Issue 25 item 12: a removed guest's queued notifications are dropped, not delivered
