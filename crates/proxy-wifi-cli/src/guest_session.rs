@@ -38,7 +38,12 @@ fn is_own_directory(dir: &Path) -> bool {
 /// Remembers `session` as the current one (best effort: a failure only loses the hint).
 pub fn remember(file: &Path, session: u64) {
     if let Some(dir) = file.parent() {
-        let _ = std::fs::create_dir_all(dir);
+        // 0700, as `serve` makes it: the control socket's default directory is the same.
+        #[cfg_attr(not(unix), allow(unused_mut))]
+        let mut builder = std::fs::DirBuilder::new();
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        let _ = builder.create(dir);
         if !is_own_directory(dir) {
             return;
         }
@@ -97,6 +102,12 @@ mod tests {
         assert_eq!(recall(&file), None);
         remember(&file, 6);
         assert_eq!(recall(&file), Some(6));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(file.parent().unwrap()).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o700, "the directory is the control socket's default one too: serve wants it 0700");
+        }
         forget(&file);
         assert_eq!(recall(&file), None);
     }

@@ -30,7 +30,8 @@ fn user() -> u32 {
 }
 
 /// The binary, where `nobody` can run it: the build's own if every directory above it
-/// lets others in, else a copy in a directory that does.
+/// lets others in, else a link or copy in `TMPDIR/proxy-wifi-test-bin-PID` (those of
+/// earlier runs, whose process is gone, are removed first).
 fn binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| {
@@ -39,10 +40,21 @@ fn binary() -> &'static Path {
         if open_to_others || !is_root() {
             return built;
         }
-        let dir = tempfile::Builder::new().prefix("proxy-wifi-bin").tempdir().unwrap().keep();
+        const PREFIX: &str = "proxy-wifi-test-bin-";
+        for entry in std::fs::read_dir(std::env::temp_dir()).unwrap().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let gone = name.strip_prefix(PREFIX).is_some_and(|pid| !Path::new("/proc").join(pid).exists());
+            if gone {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+        let dir = std::env::temp_dir().join(format!("{PREFIX}{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
         let copy = dir.join("proxy-wifi");
-        std::fs::copy(&built, &copy).unwrap();
+        if std::fs::hard_link(&built, &copy).is_err() {
+            std::fs::copy(&built, &copy).unwrap();
+        }
         std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
         copy
     })
@@ -423,4 +435,57 @@ fn a_root_guest_client_writes_nothing_in_a_users_runtime_dir() {
     assert!(connect.status.success(), "{}", text(&connect.stderr));
     let written: Vec<_> = std::fs::read_dir(&victim).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert!(written.is_empty(), "root wrote {written:?} through the user's link");
+}
+
+/// Issue 25 item 9: `--passphrase-file -` on a terminal prompts and reads without echo
+/// (the terminal is `script`'s pseudo-terminal; the passphrase is typed once the prompt
+/// is shown, as a person would).
+#[cfg(target_os = "linux")]
+#[test]
+fn the_passphrase_typed_on_a_terminal_is_not_echoed() {
+    use std::io::{Read, Write};
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("SKIPPED: no script(1) to give the client a terminal");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let ports = [free_port(), free_port()];
+    let mut serve = as_self();
+    serve.args(["serve", "--no-config", "--no-control", "--request-port", &ports[0], "--notification-port", &ports[1]]);
+    let serving = Serving::start_until(&mut serve, &tmp.path().join("serve.log"), "proxy-wifi: serving");
+    assert!(serving.banner.contains("proxy-wifi: serving"), "{}", serving.banner);
+
+    let client = format!(
+        "{} guest --request-port {} --notification-port {} connect FakeWpa2Psk --passphrase-file -",
+        cargo_bin("proxy-wifi").display(),
+        ports[0],
+        ports[1]
+    );
+    let mut terminal = Command::new("script")
+        .args(["-qec", &client, "/dev/null"])
+        .env_remove("XDG_RUNTIME_DIR")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut screen = terminal.stdout.take().unwrap();
+    let mut shown = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut byte = [0u8; 1];
+    while !String::from_utf8_lossy(&shown).contains("passphrase for FakeWpa2Psk: ") && Instant::now() < deadline {
+        if screen.read(&mut byte).unwrap_or(0) == 0 {
+            break;
+        }
+        shown.push(byte[0]);
+    }
+    assert!(String::from_utf8_lossy(&shown).contains("passphrase for FakeWpa2Psk: "), "no prompt: {shown:?}");
+    // The prompt is written just before echo is turned off: give that a moment.
+    std::thread::sleep(Duration::from_secs(1));
+    terminal.stdin.take().unwrap().write_all(b"secretsecret\n").unwrap();
+    screen.read_to_end(&mut shown).unwrap();
+    let _ = terminal.wait();
+    let shown = String::from_utf8_lossy(&shown);
+    assert!(shown.contains("connected to FakeWpa2Psk"), "{shown}");
+    assert!(!shown.contains("secretsecret"), "the passphrase was echoed: {shown}");
 }
