@@ -760,7 +760,8 @@ mod tests {
                 None,
                 1,
             ))
-            .mode(OperationMode::Host);
+            .mode(OperationMode::Host)
+            .allow_tcp_host_mode(true);
             if let Some(backend) = backend {
                 builder = builder.host_backend(backend);
             }
