@@ -19,7 +19,8 @@ start_serve() { # args for serve (SERVE_WRAP: a command to run it under)
   $HI ${SERVE_WRAP:-} proxy-wifi -v serve --transport vsock --guest-cid 1 --control-socket $SOCK "$@" \
     >/tmp/serve.out 2>>/tmp/serve.log &
   SERVE_PID=$!
-  wait_for 15 grep -q serving /tmp/serve.out || { fail "serve did not start: $(tail -n 5 /tmp/serve.log)"; return 1; }
+  # 30 s: on a loaded machine under TCG its start (the simulated interface) took over 15.
+  wait_for 30 grep -q serving /tmp/serve.out || { fail "serve did not start: $(tail -n 5 /tmp/serve.log)"; return 1; }
 }
 stop_serve() {
   [ -n "$SERVE_PID" ] || return 0

@@ -410,10 +410,18 @@ stop_serve
 # Who may notify (issue 25 item 5). Over vsock loopback every notification comes from
 # CID 1, this VM: the driver is loaded with host_cid=1 (load_link). Its debug line
 # (dyndbg) names each notification's peer.
-# reload_connected ARGS: insmod with ARGS, the link up, a scan, SimOpen joined.
+# reload_connected ARGS: insmod with ARGS, the link up, a scan, SimOpen joined (the scan
+# and connect tried up to 3 times: under TCG on a loaded machine one may time out).
 reload_connected() {
-  unload && load_link "$@" dyndbg=+p && scan >/dev/null && iw dev $PW connect SimOpen \
-    && wait_for 10 connected_to 02:00:00:00:a0:02
+  local i
+  unload && load_link "$@" dyndbg=+p || return 1
+  for i in 1 2 3; do
+    scan >/dev/null; iw dev $PW connect SimOpen >/dev/null 2>&1
+    wait_for 15 connected_to 02:00:00:00:a0:02 && return 0
+    echo "  (reload with $*: attempt $i not connected: $(link_state | head -n 1); $(grep -c '^BSS' /tmp/scan.txt) BSS scanned)"
+    iw dev $PW disconnect >/dev/null 2>&1
+  done
+  return 1
 }
 peer_lines() { dmesg | grep -c 'notification connection from vsock' || true; }
 refused_lines() { dmesg | grep -c -- "$1" || true; }
