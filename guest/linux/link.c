@@ -10,10 +10,10 @@
  * Creating the link starts the notification listener; deleting it (or
  * removing eth0, or unloading the module) stops everything the link runs.
  *
- * The data path costs nothing over eth0 alone: wlan0 offers the offloads eth0
- * has (and follows changes of them and of eth0's MTU), transmits without a
- * queue or a lock, counts per CPU, and its rx handler redirects a frame in
- * place (RX_HANDLER_ANOTHER, no requeue).
+ * The data path adds to eth0's only what stacking must: wlan0 offers the
+ * offloads eth0 has (and follows changes of them and of eth0's MTU), transmits
+ * without a queue or a lock, counts per CPU, and its rx handler redirects a
+ * frame in place (RX_HANDLER_ANOTHER, no requeue).
  *
  * Copyright (c) 2026 The proxy-wifi authors
  */
