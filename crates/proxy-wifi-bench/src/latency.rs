@@ -9,6 +9,17 @@
 //! With `busy_threads`, that many threads spin at normal priority for the whole
 //! measurement (two on a 2-CPU machine: both CPUs busy with other work), which shows
 //! the tail a guest sees on a loaded host.
+//!
+//! Before each event, a *wake-up probe* measures the floor under the same load at the
+//! same moment: the same two thread wake-ups the notification needs (a task on a 2-worker
+//! runtime like the service's woken by a channel, then this bench's task woken by its
+//! answer), without the service, a connect or a byte. A notification tail close to the
+//! probe's is the scheduler's, not the service's.
+//!
+//! With `stages`, a tracing layer stamps the service's "notification sent" event (DEBUG,
+//! logged by its sender task once the bytes are written), which splits each sample in
+//! two: event -> bytes written (the service: its wake-up, task hops, connect and write)
+//! and bytes written -> the guest's accept returning (the guest's wake-up).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -51,6 +62,13 @@ pub struct LatencyReport {
     /// Notifications whose last byte came more than 10 ms after the event (the guest
     /// driver's window after its accept is 10 ms).
     pub over_10ms: usize,
+    /// The wake-up probe under the same load (see the module doc).
+    pub wake_probe: Percentiles,
+    /// With stages: event to the service's "notification sent" (bytes written).
+    pub stage_service: Option<Percentiles>,
+    /// With stages: "notification sent" to the guest's accept returning (0 when the
+    /// accept came first).
+    pub stage_guest_wake: Option<Percentiles>,
     /// Whether p99 < 1 ms and nothing was missed.
     pub target_met: bool,
 }
@@ -93,7 +111,10 @@ impl Drop for Spinners {
 
 /// Runs `events` paced signal-quality events against an in-process simulated service,
 /// with `busy_threads` threads spinning meanwhile.
-pub async fn run(events: usize, busy_threads: usize) -> Result<LatencyReport, String> {
+pub async fn run(events: usize, busy_threads: usize, stages: bool) -> Result<LatencyReport, String> {
+    if stages {
+        stamps::install()?;
+    }
     let conditions = Conditions::now();
     let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
         .await
@@ -119,7 +140,14 @@ pub async fn run(events: usize, busy_threads: usize) -> Result<LatencyReport, St
     let mut missed = 0usize;
     let mut first_error = None;
     let mut buf = [0u8; 8];
+    let (mut stage_service, mut stage_guest_wake) = (Vec::new(), Vec::new());
+    let probe = WakeProbe::start()?;
+    let mut probes = Vec::with_capacity(events);
     for i in 0..events {
+        // The probe right before each event: the same moment's load.
+        if let Some(probe) = probe.once().await {
+            probes.push(probe);
+        }
         // Alternate two values so that every event is a change.
         let percent = if i % 2 == 0 { 30 } else { 70 } + (i % 7) as u32;
         let dbm = SignalQualityNotification::from_link_quality(percent).signal_dbm;
@@ -130,13 +158,28 @@ pub async fn run(events: usize, busy_threads: usize) -> Result<LatencyReport, St
             let (mut stream, _) = listener.accept().await?;
             let accepted = Instant::now();
             stream.read_exact(&mut buf).await?;
-            Ok::<_, std::io::Error>((started.elapsed(), accepted.elapsed()))
+            Ok::<_, std::io::Error>((started.elapsed(), accepted.elapsed(), accepted))
         })
         .await;
         match received {
-            Ok(Ok((latency, window))) if buf == expected => {
+            Ok(Ok((latency, window, accepted))) if buf == expected => {
                 samples.push(latency);
                 windows.push(window);
+                if stages {
+                    // The sender logs after its write: wait for the stamp a moment.
+                    let mut sent = None;
+                    for _ in 0..100 {
+                        sent = stamps::take_after(started);
+                        if sent.is_some() {
+                            break;
+                        }
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                    }
+                    if let Some(sent) = sent {
+                        stage_service.push(sent - started);
+                        stage_guest_wake.push(accepted.saturating_duration_since(sent));
+                    }
+                }
             }
             Ok(Ok(_)) => {
                 missed += 1;
@@ -152,6 +195,7 @@ pub async fn run(events: usize, busy_threads: usize) -> Result<LatencyReport, St
             }
         }
     }
+    drop(probe);
     drop(spinners);
     service.shutdown().await;
     let over_10ms = samples.iter().filter(|d| **d > Duration::from_millis(10)).count();
@@ -168,7 +212,89 @@ pub async fn run(events: usize, busy_threads: usize) -> Result<LatencyReport, St
         delivered: samples.len(),
         missed,
         first_error,
+        wake_probe: Percentiles::of(&mut probes),
+        stage_service: stages.then(|| Percentiles::of(&mut stage_service)),
+        stage_guest_wake: stages.then(|| Percentiles::of(&mut stage_guest_wake)),
         target_met: missed == 0 && latency.p99_us < 1000.0,
         latency,
     })
+}
+
+/// Round trips bench task -> a worker of a separate 2-worker runtime -> bench task, each
+/// timed from the send to the bench task running again.
+struct WakeProbe {
+    runtime: Option<tokio::runtime::Runtime>,
+    requests: tokio::sync::mpsc::UnboundedSender<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl WakeProbe {
+    fn start() -> Result<WakeProbe, String> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("probe-worker")
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the probe runtime: {e}"))?;
+        let (requests, mut received) = tokio::sync::mpsc::unbounded_channel::<tokio::sync::oneshot::Sender<()>>();
+        runtime.spawn(async move {
+            while let Some(reply) = received.recv().await {
+                let _ = reply.send(());
+            }
+        });
+        Ok(WakeProbe { runtime: Some(runtime), requests })
+    }
+
+    async fn once(&self) -> Option<Duration> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let started = Instant::now();
+        self.requests.send(reply).ok()?;
+        answer.await.ok().map(|()| started.elapsed())
+    }
+}
+
+impl Drop for WakeProbe {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// Stamps of the service's "notification sent" events (a process-wide subscriber).
+mod stamps {
+    use std::sync::Mutex;
+    use std::time::Instant;
+
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::filter::Targets;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+
+    static SENT: Mutex<Vec<Instant>> = Mutex::new(Vec::new());
+
+    struct SentStamps;
+
+    impl<S: tracing::Subscriber> Layer<S> for SentStamps {
+        fn on_event(&self, _event: &tracing::Event<'_>, _ctx: tracing_subscriber::layer::Context<'_, S>) {
+            let now = Instant::now();
+            SENT.lock().unwrap_or_else(|e| e.into_inner()).push(now);
+        }
+    }
+
+    /// Installs the subscriber: DEBUG events of the service's notification sender only.
+    pub(super) fn install() -> Result<(), String> {
+        let filter = Targets::new().with_target("proxy_wifi::transport::notification_sender", tracing::Level::DEBUG);
+        tracing_subscriber::registry()
+            .with(SentStamps.with_filter(filter))
+            .try_init()
+            .map_err(|e| format!("cannot install the stamp subscriber: {e}"))
+    }
+
+    /// The first stamp at or after `started`, if any; forgets every stamp before it.
+    pub(super) fn take_after(started: Instant) -> Option<Instant> {
+        let mut sent = SENT.lock().unwrap_or_else(|e| e.into_inner());
+        let found = sent.iter().copied().find(|t| *t >= started);
+        sent.clear();
+        found
+    }
 }

@@ -10,12 +10,14 @@
 pub mod bare;
 pub mod cpu;
 pub mod fairness;
+pub mod guests;
 pub mod hostile;
 pub mod latency;
 pub mod load;
 pub mod memory;
 pub mod minimal;
 pub mod mutating_host;
+pub mod service_process;
 pub mod stats;
 pub mod wire;
 

@@ -9,8 +9,16 @@
 //! a time (serialized, like the real guest) and with 16 concurrent clients. Every request
 //! opens its own connection, as the driver does. The minimal and bare servers answer the
 //! very bytes the service answers (captured from the service before the rounds).
+//!
+//! With [`LoadOptions::service_binary`], the service is the `proxy-wifi serve` binary
+//! users run ([`crate::service_process`]), logging at its default level (or `-q`) to a
+//! pipe the bench reads: the figure then includes what the binary's logging costs, and
+//! the log lines of every round are counted.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use proxy_wifi::protocol::{Bssid, Ssid};
@@ -19,6 +27,7 @@ use serde::Serialize;
 
 use crate::bare::{self, Answers, BareServer};
 use crate::minimal::{self, MinimalServer, Replies};
+use crate::service_process::{self, ServeOptions, ServiceProcess};
 use crate::stats::{Percentiles, median, ratio};
 use crate::wire::{self, OP_CONNECT_RESPONSE, OP_DISCONNECT_RESPONSE, OP_SCAN_RESPONSE};
 use crate::{Conditions, DrainListener};
@@ -48,6 +57,11 @@ pub struct LoadOptions {
     pub workloads: Vec<Kind>,
     /// Measure only one server (for profiling); ratios are then 0.
     pub only: Option<Server>,
+    /// Run this `proxy-wifi` binary (`serve`, simulated, TCP) as the service instead of
+    /// the library in this process.
+    pub service_binary: Option<PathBuf>,
+    /// With [`Self::service_binary`]: `-q` (warnings only) instead of the default level.
+    pub service_quiet: bool,
 }
 
 /// One of the two servers compared.
@@ -75,6 +89,8 @@ impl Default for LoadOptions {
             large_scan_networks: 200,
             workloads: Vec::new(),
             only: None,
+            service_binary: None,
+            service_quiet: false,
         }
     }
 }
@@ -116,6 +132,8 @@ pub struct RoundFigures {
     pub elapsed_s: f64,
     /// CPU time of the server's threads per request, in µs (0 where not measurable).
     pub server_cpu_us_per_request: f64,
+    /// Lines the server logged during the round (the service binary only; else 0).
+    pub log_lines: u64,
 }
 
 /// Medians over the rounds of one side.
@@ -133,6 +151,10 @@ pub struct SideFigures {
     pub cpu_us_per_request: f64,
     /// Failed requests over all rounds.
     pub errors: u64,
+    /// Log lines over all rounds (the service binary only).
+    pub log_lines: u64,
+    /// Log lines per second over all rounds.
+    pub log_lines_per_s: f64,
     /// First error seen, if any.
     pub first_error: Option<String>,
     /// Every round.
@@ -149,6 +171,11 @@ impl SideFigures {
             max_us: pick(|r| r.latency.max_us),
             cpu_us_per_request: pick(|r| r.server_cpu_us_per_request),
             errors: rounds.iter().map(|r| r.errors).sum(),
+            log_lines: rounds.iter().map(|r| r.log_lines).sum(),
+            log_lines_per_s: {
+                let seconds: f64 = rounds.iter().map(|r| r.elapsed_s).sum();
+                if seconds > 0.0 { rounds.iter().map(|r| r.log_lines).sum::<u64>() as f64 / seconds } else { 0.0 }
+            },
             first_error,
             rounds,
         }
@@ -166,6 +193,8 @@ pub struct WorkloadReport {
     pub clients: usize,
     /// Answer size in bytes (header included) of the main request.
     pub answer_bytes: usize,
+    /// Whether the service was the binary (its log lines counted).
+    pub service_binary: bool,
     /// The minimal blocking server (the limit).
     pub minimal: SideFigures,
     /// The bare tokio server.
@@ -242,11 +271,61 @@ pub fn generated_networks(count: usize) -> Vec<SimulatedNetwork> {
         .collect()
 }
 
-/// One server under test: where it listens and the names of its threads.
-#[derive(Debug, Clone, Copy)]
+/// One server under test: where it listens, whose CPU time is its own, its log lines.
+#[derive(Debug, Clone)]
 struct Side {
     addr: SocketAddr,
-    threads: &'static str,
+    cpu: CpuOf,
+    log_lines: Option<Arc<AtomicU64>>,
+}
+
+/// The CPU time of a server: threads of this process by name, or a whole process.
+#[derive(Debug, Clone, Copy)]
+enum CpuOf {
+    Threads(&'static str),
+    Process(u32),
+}
+
+impl CpuOf {
+    fn read(self) -> Option<Duration> {
+        match self {
+            CpuOf::Threads(prefix) => crate::cpu::threads_cpu(&[prefix]),
+            CpuOf::Process(pid) => service_process::process_cpu(pid),
+        }
+    }
+}
+
+/// The service under test: the library in this process, or the binary.
+enum Running {
+    Library(Box<ServiceHandle>),
+    Binary(ServiceProcess),
+}
+
+impl Running {
+    fn addr(&self) -> Result<SocketAddr, String> {
+        match self {
+            Running::Library(handle) => {
+                handle.request_tcp_addr().ok_or_else(|| "the service has no TCP address".into())
+            }
+            Running::Binary(process) => Ok(process.addr()),
+        }
+    }
+
+    fn side(&self, addr: SocketAddr) -> Side {
+        match self {
+            Running::Library(_) => Side { addr, cpu: CpuOf::Threads(SERVICE_THREADS), log_lines: None },
+            Running::Binary(process) => {
+                Side { addr, cpu: CpuOf::Process(process.pid()), log_lines: Some(process.log_counter()) }
+            }
+        }
+    }
+
+    async fn shutdown(self) {
+        match self {
+            Running::Library(handle) => handle.shutdown().await,
+            Running::Binary(process) => drop(process),
+        }
+    }
 }
 
 /// Thread names of the service (`proxy-wifi`, `proxy-wifi-worker`, as `comm` shows them).
@@ -327,12 +406,14 @@ async fn client(addr: SocketAddr, plan: std::sync::Arc<Plan>, end: Instant) -> T
 
 /// Runs `clients` clients against `side` for `duration`.
 async fn run_side(
-    side: Side,
+    side: &Side,
     plan: &std::sync::Arc<Plan>,
     clients: usize,
     duration: Duration,
 ) -> (RoundFigures, Option<String>) {
-    let cpu_before = crate::cpu::threads_cpu(&[side.threads]);
+    let lines = || side.log_lines.as_ref().map_or(0, |count| count.load(Ordering::Relaxed));
+    let lines_before = lines();
+    let cpu_before = side.cpu.read();
     let started = Instant::now();
     let end = started + duration;
     let tasks: Vec<_> = (0..clients).map(|_| tokio::spawn(client(side.addr, plan.clone(), end))).collect();
@@ -351,7 +432,10 @@ async fn run_side(
         }
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let cpu = match (cpu_before, crate::cpu::threads_cpu(&[side.threads])) {
+    // The log reader may be a moment behind the service.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let log_lines = lines().saturating_sub(lines_before);
+    let cpu = match (cpu_before, side.cpu.read()) {
         (Some(before), Some(after)) if all.requests > 0 => {
             after.saturating_sub(before).as_secs_f64() * 1e6 / all.requests as f64
         }
@@ -364,15 +448,26 @@ async fn run_side(
         requests: all.requests,
         errors: all.errors,
         elapsed_s: elapsed,
+        log_lines,
     };
     (figures, all.first_error)
 }
 
-fn start_service(
+async fn start_service(
+    options: &LoadOptions,
     drain_port: u16,
     networks: Option<Vec<SimulatedNetwork>>,
-    workers: Option<usize>,
-) -> Result<ServiceHandle, String> {
+) -> Result<Running, String> {
+    if let Some(binary) = &options.service_binary {
+        let serve = ServeOptions {
+            binary: binary.clone(),
+            quiet: options.service_quiet,
+            notification_port: drain_port,
+            networks,
+        };
+        return ServiceProcess::start(&serve).await.map(Running::Binary);
+    }
+    let workers = options.service_workers;
     let mut builder =
         Service::builder(TransportSettings::tcp(LOOPBACK, 0, None, drain_port)).mode(OperationMode::Simulated);
     if let Some(workers) = workers {
@@ -381,18 +476,21 @@ fn start_service(
     if let Some(networks) = networks {
         builder = builder.simulated_networks(networks);
     }
-    builder.start().map_err(|e| format!("cannot start the service: {e}"))
+    builder
+        .start()
+        .map(|handle| Running::Library(Box::new(handle)))
+        .map_err(|e| format!("cannot start the service: {e}"))
 }
 
 /// Runs the whole load benchmark; `progress` gets a line per finished workload.
 pub async fn run(options: &LoadOptions, mut progress: impl FnMut(&WorkloadReport)) -> Result<LoadReport, String> {
     let before = Conditions::now();
     let drain = DrainListener::start().await.map_err(|e| format!("cannot start the notification drain: {e}"))?;
-    let default_service = start_service(drain.port(), None, options.service_workers)?;
+    let default_service = start_service(options, drain.port(), None).await?;
     let large_service =
-        start_service(drain.port(), Some(generated_networks(options.large_scan_networks)), options.service_workers)?;
-    let default_addr = default_service.request_tcp_addr().ok_or("the service has no TCP address")?;
-    let large_addr = large_service.request_tcp_addr().ok_or("the service has no TCP address")?;
+        start_service(options, drain.port(), Some(generated_networks(options.large_scan_networks))).await?;
+    let default_addr = default_service.addr()?;
+    let large_addr = large_service.addr()?;
 
     // The bare server answers the service's own bytes.
     let capture = |addr, request: Vec<u8>| async move {
@@ -446,7 +544,7 @@ pub async fn run(options: &LoadOptions, mut progress: impl FnMut(&WorkloadReport
         if !options.workloads.is_empty() && !options.workloads.contains(&kind) {
             continue;
         }
-        let (minimal, bare, service, request, answer_len) = match kind {
+        let (minimal, bare, service_addr, request, answer_len) = match kind {
             Kind::Scan => {
                 (minimal_default.addr(), bare_default.addr(), default_addr, wire::scan_request(), scan_answer.len())
             }
@@ -463,22 +561,23 @@ pub async fn run(options: &LoadOptions, mut progress: impl FnMut(&WorkloadReport
         };
         let plan = std::sync::Arc::new(Plan { kind, request, answer_len });
         for clients in [1, options.concurrency] {
+            let running = if kind == Kind::ScanLarge { &large_service } else { &default_service };
             let (minimal, bare, service) = (
-                Side { addr: minimal, threads: minimal::THREAD_PREFIX },
-                Side { addr: bare, threads: bare::THREAD_NAME },
-                Side { addr: service, threads: SERVICE_THREADS },
+                Side { addr: minimal, cpu: CpuOf::Threads(minimal::THREAD_PREFIX), log_lines: None },
+                Side { addr: bare, cpu: CpuOf::Threads(bare::THREAD_NAME), log_lines: None },
+                running.side(service_addr),
             );
             let runs = |server| options.only.is_none() || options.only == Some(server);
             let (run_minimal, run_bare, run_service) =
                 (runs(Server::Minimal), runs(Server::Bare), runs(Server::Service));
             if run_minimal {
-                run_side(minimal, &plan, clients, warmup).await;
+                run_side(&minimal, &plan, clients, warmup).await;
             }
             if run_bare {
-                run_side(bare, &plan, clients, warmup).await;
+                run_side(&bare, &plan, clients, warmup).await;
             }
             if run_service {
-                run_side(service, &plan, clients, warmup).await;
+                run_side(&service, &plan, clients, warmup).await;
             }
             let mut minimal_rounds = Vec::new();
             let mut bare_rounds = Vec::new();
@@ -486,17 +585,17 @@ pub async fn run(options: &LoadOptions, mut progress: impl FnMut(&WorkloadReport
             let (mut minimal_error, mut bare_error, mut service_error) = (None, None, None);
             for _ in 0..options.rounds.max(1) {
                 if run_minimal {
-                    let (figures, error) = run_side(minimal, &plan, clients, duration).await;
+                    let (figures, error) = run_side(&minimal, &plan, clients, duration).await;
                     minimal_rounds.push(figures);
                     minimal_error = minimal_error.or(error);
                 }
                 if run_bare {
-                    let (figures, error) = run_side(bare, &plan, clients, duration).await;
+                    let (figures, error) = run_side(&bare, &plan, clients, duration).await;
                     bare_rounds.push(figures);
                     bare_error = bare_error.or(error);
                 }
                 if run_service {
-                    let (figures, error) = run_side(service, &plan, clients, duration).await;
+                    let (figures, error) = run_side(&service, &plan, clients, duration).await;
                     service_rounds.push(figures);
                     service_error = service_error.or(error);
                 }
@@ -509,6 +608,7 @@ pub async fn run(options: &LoadOptions, mut progress: impl FnMut(&WorkloadReport
                 kind,
                 clients,
                 answer_bytes: answer_len,
+                service_binary: options.service_binary.is_some(),
                 throughput_ratio: ratio(service.requests_per_s, bare.requests_per_s),
                 p50_ratio: ratio(service.p50_us, bare.p50_us),
                 p99_ratio: ratio(service.p99_us, bare.p99_us),
@@ -600,6 +700,16 @@ pub fn format_workload(w: &WorkloadReport) -> String {
         "{:<24} {:>7}  vs bare: throughput {:.3}  p50 {:.3}  p99 {:.3}  max {:.3}  (paired: throughput {:.3}, p99 {:.3})",
         "", "", w.throughput_ratio, w.p50_ratio, w.p99_ratio, w.max_ratio, w.paired_throughput_ratio, w.paired_p99_ratio
     ));
+    if w.service_binary {
+        out.push_str(&format!(
+            "\n{:<24} {:>7}  service log: {} lines in {:.1} s ({:.0} lines/s)",
+            "",
+            "",
+            w.service.log_lines,
+            w.service.rounds.iter().map(|r| r.elapsed_s).sum::<f64>(),
+            w.service.log_lines_per_s
+        ));
+    }
     for (server, side) in [("minimal", &w.minimal), ("bare", &w.bare), ("service", &w.service)] {
         if let Some(error) = &side.first_error {
             out.push_str(&format!("\n{:<24} first error ({server}): {error}", ""));

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use proxy_wifi_bench::hostile::{self, SuiteConfig, Verdict};
-use proxy_wifi_bench::{fairness, latency, load, memory, mutating_host, raise_open_files_limit};
+use proxy_wifi_bench::{fairness, guests, latency, load, memory, mutating_host, raise_open_files_limit};
 use serde::Serialize;
 
 /// Measures proxy-wifi over loopback TCP.
@@ -46,6 +46,13 @@ enum Command {
         /// Measure only one server, e.g. under a profiler (no ratios then).
         #[arg(long, value_enum)]
         only: Option<load::Server>,
+        /// Measure this `proxy-wifi` binary (`serve`, simulated, TCP on loopback) instead of
+        /// the library in this process, e.g. target/release/proxy-wifi.
+        #[arg(long, value_name = "PATH", conflicts_with = "service_workers")]
+        service_binary: Option<PathBuf>,
+        /// With --service-binary: run it with -q (warnings only) instead of its default level.
+        #[arg(long, requires = "service_binary")]
+        service_quiet: bool,
         /// Write every figure as JSON to this file.
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
@@ -68,6 +75,28 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
     },
+    /// Many guests on one service: 10, 100, 1,000 TCP guests (127.1.x.y) added at run time;
+    /// memory and descriptors per idle guest, add/remove rate, all scanning at once, a flood.
+    Guests {
+        /// Guest counts, each on a fresh service (repeatable; default 10, 100, 1000).
+        #[arg(long = "count", value_parser = clap::value_parser!(u64).range(2..=guests::MAX_COUNT as u64))]
+        counts: Vec<u64>,
+        /// Bursts in which every guest scans at once.
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=100))]
+        bursts: u64,
+        /// Pause of a polite guest between two scans in the flood phases, in ms.
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+        think_ms: u64,
+        /// Length of the quiet and of the flooded phase, in ms.
+        #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(100..=600_000))]
+        phase_ms: u64,
+        /// Connections the flooding guest keeps busy at once.
+        #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=256))]
+        flood_connections: u64,
+        /// Write the figures as JSON to this file.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
     /// Notification latency: event-API call to the bytes at a listening guest.
     Latency {
         /// Events (each waits for the previous notification).
@@ -76,6 +105,10 @@ enum Command {
         /// Threads spinning at normal priority meanwhile (2 on a 2-CPU machine: CPU contention).
         #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=64))]
         busy_threads: u64,
+        /// Split each sample at the service's "notification sent" (a DEBUG event it logs
+        /// once the bytes are written): the service's part and the guest's wake-up.
+        #[arg(long)]
+        stages: bool,
         /// Write the figures as JSON to this file.
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
@@ -217,6 +250,8 @@ async fn run(command: Command) -> Result<ExitCode, String> {
             service_workers,
             workloads,
             only,
+            service_binary,
+            service_quiet,
             json,
         } => {
             let options = load::LoadOptions {
@@ -228,12 +263,21 @@ async fn run(command: Command) -> Result<ExitCode, String> {
                 service_workers: service_workers.map(|n| n as usize),
                 workloads,
                 only,
+                service_binary,
+                service_quiet,
                 ..load::LoadOptions::default()
             };
             println!(
                 "load: {} rounds of {} ms per side (minimal, bare, service, ...), warm-up {} ms; server runtimes: multi-thread, {} workers; clients: {} workers",
                 options.rounds, options.duration_ms, options.warmup_ms, options.server_threads, options.client_threads
             );
+            if let Some(binary) = &options.service_binary {
+                println!(
+                    "service: {} serve --mode simulated{} (its own process; CPU of all its threads; log to a pipe)",
+                    binary.display(),
+                    if options.service_quiet { ", -q" } else { ", default log level" }
+                );
+            }
             println!("{}", load::TABLE_HEADER);
             let report = load::run(&options, |w| println!("{}", load::format_workload(w))).await?;
             println!("{}", report.conditions.describe());
@@ -291,8 +335,73 @@ async fn run(command: Command) -> Result<ExitCode, String> {
             println!("fairness_p99_ratio={:.3}", r.p99_ratio);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Latency { events, busy_threads, json } => {
-            let report = latency::run(events as usize, busy_threads as usize).await?;
+        Command::Guests { counts, bursts, think_ms, phase_ms, flood_connections, json } => {
+            let defaults = guests::GuestsOptions::default();
+            let options = guests::GuestsOptions {
+                counts: if counts.is_empty() { defaults.counts } else { counts.iter().map(|c| *c as usize).collect() },
+                bursts: bursts as usize,
+                think: Duration::from_millis(think_ms),
+                phase: Duration::from_millis(phase_ms),
+                flood_connections: flood_connections as usize,
+            };
+            println!(
+                "guests: TCP guests on 127.1.x.y added with ServiceHandle::add_guest to one in-process service (simulated); {} bursts; polite guests scan every {think_ms} ms, phases of {phase_ms} ms; flood: the first guest on {flood_connections} connections",
+                options.bursts
+            );
+            println!(
+                "guests  add/s  remove/s  KiB/idle guest  fds/idle guest  burst p50 ms  p99 ms  max ms  answered  fairness  quiet p99 ms  flooded p99 ms  ratio"
+            );
+            let report = guests::run(&options, |c| {
+                println!(
+                    "{:>6} {:>6.0} {:>9.0} {:>15.2} {:>15.3} {:>13.2} {:>7.2} {:>7.2} {:>5}/{:<5} {:>6.2} {:>13.2} {:>15.2} {:>6.2}",
+                    c.guests,
+                    c.add_per_s,
+                    c.remove_per_s,
+                    c.kib_per_idle_guest,
+                    c.fds_per_idle_guest,
+                    c.burst.p50_us / 1e3,
+                    c.burst.p99_us / 1e3,
+                    c.burst.max_us / 1e3,
+                    c.burst_answered,
+                    c.burst_answered + c.burst_failed,
+                    c.fairness_ratio,
+                    c.quiet.p99_us / 1e3,
+                    c.flooded.p99_us / 1e3,
+                    c.flood_p99_ratio
+                );
+                println!(
+                    "        RSS {} KiB before, {} idle, {} after removal; fds {} before, {} idle; first scans {:.0}/s; burst spread (slowest/fastest in a burst, median) {:.1}; guests always answered {}; polite errors {:?}; flood answered/refused {:?}{}",
+                    c.rss_before_kib,
+                    c.rss_idle_kib,
+                    c.rss_removed_kib,
+                    c.fds_before,
+                    c.fds_idle,
+                    c.first_scans_per_s,
+                    c.burst_spread,
+                    c.guests_always_answered,
+                    c.polite_errors,
+                    c.flood,
+                    c.burst_first_error.as_deref().map(|e| format!("; first burst error: {e}")).unwrap_or_default()
+                );
+            })
+            .await?;
+            println!("{}", report.conditions.describe());
+            let met = report.counts.iter().all(|c| {
+                c.kib_per_idle_guest <= 64.0
+                    && c.fds_per_idle_guest <= 3.0
+                    && c.burst_failed == 0
+                    && c.flood_p99_ratio > 0.0
+                    && c.flood_p99_ratio <= 2.0
+            });
+            println!(
+                "targets (<= 64 KiB and <= 3 fds per idle guest, every burst scan answered, flood p99 ratio <= 2): {}",
+                if met { "met" } else { "NOT met" }
+            );
+            write_json(&json, &report)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Latency { events, busy_threads, stages, json } => {
+            let report = latency::run(events as usize, busy_threads as usize, stages).await?;
             let l = &report.latency;
             println!(
                 "notification latency over {} events, {} busy threads ({} delivered, {} missed, {} over 10 ms): p50 {:.1} µs, p99 {:.1} µs, p99.9 {:.1} µs, max {:.1} µs, mean {:.1} µs",
@@ -312,11 +421,33 @@ async fn run(command: Command) -> Result<ExitCode, String> {
                 "  accept to last byte (the guest driver allows 10 ms): p50 {:.1} µs, p99 {:.1} µs, p99.9 {:.1} µs, max {:.1} µs; {} over 10 ms",
                 w.p50_us, w.p99_us, w.p999_us, w.max_us, report.accept_over_10ms
             );
+            let p = &report.wake_probe;
+            println!(
+                "  wake-up probe under the same load (two thread wake-ups, no service): p50 {:.1} µs, p99 {:.1} µs, p99.9 {:.1} µs, max {:.1} µs",
+                p.p50_us, p.p99_us, p.p999_us, p.max_us
+            );
+            if let (Some(service), Some(wake)) = (&report.stage_service, &report.stage_guest_wake) {
+                println!(
+                    "  stages over {} samples: event -> bytes written (service) p50 {:.1} µs, p99 {:.1} µs, max {:.1} µs; bytes written -> guest's accept p50 {:.1} µs, p99 {:.1} µs, max {:.1} µs",
+                    service.count,
+                    service.p50_us,
+                    service.p99_us,
+                    service.max_us,
+                    wake.p50_us,
+                    wake.p99_us,
+                    wake.max_us
+                );
+            }
             if let Some(error) = &report.first_error {
                 println!("first problem: {error}");
             }
             println!("{}", report.conditions.describe());
-            println!("target p99 < 1 ms: {}", if report.target_met { "met" } else { "NOT met" });
+            if report.busy_threads == 0 {
+                println!("target p99 < 1 ms: {}", if report.target_met { "met" } else { "NOT met" });
+            } else {
+                let met = report.missed == 0 && l.p99_us < 5000.0;
+                println!("goal with busy threads (issue 27): p99 < 5 ms: {}", if met { "met" } else { "NOT met" });
+            }
             write_json(&json, &report)?;
             Ok(if report.missed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
