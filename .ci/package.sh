@@ -209,6 +209,10 @@ mkdir -m 0700 -p /run/proxy-wifi
 systemd-socket-activate -l "$listen" --fdname=requests $exec_line >/tmp/act.out 2>/tmp/act.log &
 act_pid=$!
 wait_for 10 sh -c "ss -H -lnp --vsock | grep -q ':12345 '" || die "systemd-socket-activate did not listen: $(cat /tmp/act.log)"
+# The first connection starts the service (as a socket unit does before its service runs);
+# then the backend finds wpa_supplicant, and a scan lists the lab's networks.
+$HI $G scan >/dev/null 2>&1
+wait_for 15 grep -q "interface added" /tmp/act.log || fail "socket activation: no interface: $(tail -5 /tmp/act.log)"
 if $HI $G scan >/tmp/scan.txt 2>/tmp/scan.err && grep -q lab-wpa2 /tmp/scan.txt \
   && grep -q 'serving on the request listener systemd passed' /tmp/act.log; then
   pass "socket activation ($listen): the service took systemd's listener and answered a guest scan"
