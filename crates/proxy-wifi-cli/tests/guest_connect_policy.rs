@@ -29,9 +29,21 @@ impl Drop for Serving {
     }
 }
 
+/// A control socket of this test only: a file in `dir` on Unix, a named pipe on Windows.
+fn control_socket(dir: &std::path::Path) -> std::path::PathBuf {
+    if cfg!(windows) {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        std::path::PathBuf::from(format!(r"\\.\pipe\proxy-wifi-policy-test-{}-{n}", std::process::id()))
+    } else {
+        dir.join("control.sock")
+    }
+}
+
 fn serve(extra: &[&str]) -> Serving {
     let dir = tempfile::tempdir().unwrap();
-    let control = dir.path().join("control.sock");
+    let control = control_socket(dir.path());
     let ports = (free_port(), free_port());
     let mut child = Command::new(cargo_bin("proxy-wifi"))
         .args(["serve", "--no-config", "--mode", "simulated", "--request-port", &ports.0.to_string()])
