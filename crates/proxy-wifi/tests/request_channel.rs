@@ -182,7 +182,10 @@ impl WifiInterface for Gate {
 #[tokio::test]
 async fn a_request_whose_guest_left_before_its_turn_is_not_carried_out() {
     let gate = Gate::closed();
-    let s = simulated_with(|builder| builder.mode(OperationMode::Host).allow_tcp_host_mode(true).host_interface(gate.clone())).await;
+    let s = simulated_with(|builder| {
+        builder.mode(OperationMode::Host).allow_tcp_host_mode(true).host_interface(gate.clone())
+    })
+    .await;
     let addr = s.service.request_tcp_addr().unwrap();
     // A connect holds the work queue...
     let held = Ssid::new(b"Held").unwrap();
@@ -265,7 +268,10 @@ async fn a_waiting_request_whose_place_is_taken_back_is_closed_at_once() {
 #[tokio::test]
 async fn a_request_in_flight_when_the_service_stops_is_answered() {
     let gate = Gate::closed();
-    let s = simulated_with(|builder| builder.mode(OperationMode::Host).allow_tcp_host_mode(true).host_interface(gate.clone())).await;
+    let s = simulated_with(|builder| {
+        builder.mode(OperationMode::Host).allow_tcp_host_mode(true).host_interface(gate.clone())
+    })
+    .await;
     let addr = s.service.request_tcp_addr().unwrap();
     let mut stream = TcpStream::connect(addr).await.unwrap();
     stream.write_all(&HostBound::Connect(ConnectRequest::open(Ssid::new(b"Held").unwrap())).to_bytes()).await.unwrap();

@@ -54,22 +54,23 @@ impl OperationHandler {
 
         // Rule 3: a guest-directed connection moves the host: the operator's policy
         // (guest-connect) must allow it, then the observer must approve it.
-        if let Err(why) = self.guest_connect.permits(&ssid) {
-            if crate::log_limit::admit_info(guest, "guest-directed connection refused by the policy") {
-                tracing::info!(%guest, %ssid, "guest-directed connection refused: {why}");
+        let denied = match self.guest_connect.permits(&ssid) {
+            Err(why) => Some((
+                "guest-directed connection refused by the policy",
+                format!("guest-directed connection refused: {why}"),
+            )),
+            Ok(()) => {
+                let request_args = ConnectRequestArgs { guest: guest.clone(), interface: None, ssid, auth };
+                let verdict =
+                    self.observer.authorize_until(Some(deadline), OperationType::GuestDirected, request_args).await;
+                (verdict == Authorization::Deny).then(|| {
+                    ("guest-directed connection denied", "guest-directed connection denied by the observer".into())
+                })
             }
-            let args = ConnectionArgs { guest: Some(guest.clone()), interface: None, ssid, bssid: params.bssid, auth };
-            self.observer.notify("on_guest_connection_completion", move |o| {
-                o.on_guest_connection_completion(OperationType::GuestDirected, OperationStatus::Denied, &args)
-            });
-            return answer(ConnectFailure::DeniedByObserver.status_code(), Bssid::ZERO, session);
-        }
-        let request_args = ConnectRequestArgs { guest: guest.clone(), interface: None, ssid, auth };
-        if self.observer.authorize_until(Some(deadline), OperationType::GuestDirected, request_args).await
-            == Authorization::Deny
-        {
-            if crate::log_limit::admit_info(guest, "guest-directed connection denied") {
-                tracing::info!(%guest, %ssid, "guest-directed connection denied by the observer");
+        };
+        if let Some((kind, message)) = denied {
+            if crate::log_limit::admit_info(guest, kind) {
+                tracing::info!(%guest, %ssid, "{message}");
             }
             let args = ConnectionArgs { guest: Some(guest.clone()), interface: None, ssid, bssid: params.bssid, auth };
             self.observer.notify("on_guest_connection_completion", move |o| {
